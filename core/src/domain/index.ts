@@ -1,0 +1,6 @@
+export * from './clinical-event.js';
+export * from './dataset.js';
+export * from './feature.js';
+export * from './lineage.js';
+export * from './model.js';
+export * from './prediction.js';

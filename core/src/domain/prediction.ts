@@ -1,0 +1,20 @@
+export interface PredictionRecord {
+  /** Unique id of the prediction (returned to the caller; outcomes refer to it). */
+  predictionId: string;
+  model: string;
+  version: string;
+  /** Pseudonymous entity key the prediction is about; never exported in metrics. */
+  entityKey: string;
+  /** Probability of the positive class. */
+  score: number;
+  at: Date;
+  /** Feature values used, for drift analysis; optional. */
+  features?: Record<string, number | null>;
+}
+
+export interface OutcomeRecord {
+  predictionId: string;
+  /** Observed label: 1 = adverse event happened. */
+  label: 0 | 1;
+  at: Date;
+}

@@ -1,0 +1,105 @@
+/**
+ * Every error Vigil raises is a {@link VigilError} with a stable `code`.
+ * Codes are `VIGIL_<AREA>_<WHAT>`; they never change meaning once released.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'Configuration failed validation; `issues` lists every problem with its path.',
+  CONFIG_PARSE: 'The configuration file is not valid YAML or JSON.',
+  CONFIG_ENV_MISSING: 'A ${env:NAME} reference names an environment variable that is not set.',
+  CONFIG_VERSION: 'The configuration `version` is not one this core understands.',
+  CONFIG_UNKNOWN_PRESET: 'The named preset is not registered.',
+  REGISTRY_DUPLICATE: 'An adapter or plugin with the same port and name is already registered.',
+  REGISTRY_CORE_MISMATCH: 'The component was built for a core version range this core does not satisfy.',
+  REGISTRY_UNKNOWN_ADAPTER: 'No adapter with that name is registered for the port.',
+  REGISTRY_UNKNOWN_PLUGIN: 'No plugin with that name is registered.',
+  REGISTRY_MISSING_DEPENDENCY: 'A component depends on a port or plugin that is not configured.',
+  REGISTRY_CYCLE: 'Components depend on each other in a cycle.',
+  KERNEL_START_FAILED: 'A component failed to start; the ones already started were closed.',
+  KERNEL_START_TIMEOUT: 'A component did not start within its timeout.',
+  KERNEL_CLOSED: 'The kernel (or a component) was used after close().',
+  KERNEL_NOT_STARTED: 'A port was requested before the kernel started.',
+  COMPONENT_FAILED: 'An adapter or plugin method failed; `cause` holds the original error.',
+  SOURCE_UNKNOWN_TOPIC: 'The topic does not exist.',
+  SOURCE_INVALID_OFFSET: 'The offset is outside the partition.',
+  SOURCE_CONSUMER_CLOSED: 'The consumer was used after close().',
+  LAKE_NOT_FOUND: 'The ref, branch, commit or object does not exist.',
+  LAKE_CONFLICT: 'A merge or branch operation conflicts with the current state.',
+  LAKE_NO_CHANGES: 'A commit was requested with nothing staged.',
+  LAKE_UNSUPPORTED: 'The lake store lacks the capability for this operation.',
+  FEATURE_UNKNOWN_VIEW: 'The feature view or feature is not registered.',
+  FEATURE_INVALID_REQUEST: 'A feature request is malformed.',
+  TRAINER_INVALID_DATASET: 'The training set is empty, single-class or malformed.',
+  TRAINER_CANCELLED: 'Training was cancelled.',
+  REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
+  REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
+  SERVER_UNKNOWN_MODEL: 'No model (or version) of that name is loaded.',
+  SERVER_INVALID_REQUEST: 'The inference request is malformed.',
+  SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
+  MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
+  DATA_INVALID_EVENT: 'An event failed validation; it was quarantined with a reason.',
+} as const;
+
+export type ErrorCode = `VIGIL_${keyof typeof ErrorCodes}`;
+
+export interface VigilErrorOptions {
+  cause?: unknown;
+  /** Name of the adapter or plugin the error came from (set by the kernel). */
+  component?: string;
+  /** Method of the component that failed (set by the kernel). */
+  method?: string;
+  /** Machine-readable details (e.g. config issues). Never contains patient identifiers. */
+  details?: Record<string, unknown>;
+}
+
+export class VigilError extends Error {
+  readonly code: ErrorCode;
+  readonly component: string | undefined;
+  readonly method: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: VigilErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'VigilError';
+    this.code = code;
+    this.component = options.component;
+    this.method = options.method;
+    this.details = options.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      component: this.component,
+      method: this.method,
+      details: this.details,
+    };
+  }
+}
+
+export function isVigilError(error: unknown, code?: ErrorCode): error is VigilError {
+  return error instanceof VigilError && (code === undefined || error.code === code);
+}
+
+/**
+ * Wrap a failure from a component method, keeping the original as `cause`.
+ * A VigilError keeps its code and only gains the component/method tags.
+ */
+export function tagError(error: unknown, component: string, method: string): VigilError {
+  if (error instanceof VigilError) {
+    if (error.component) return error;
+    return new VigilError(error.code, error.message, {
+      cause: error.cause,
+      component,
+      method,
+      details: error.details,
+    });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new VigilError('VIGIL_COMPONENT_FAILED', `${component}.${method}: ${message}`, {
+    cause: error,
+    component,
+    method,
+  });
+}

@@ -1,0 +1,9 @@
+export * from './domain/index.js';
+export * from './errors.js';
+export * from './kernel/define.js';
+export * from './kernel/logger.js';
+export * from './ports/index.js';
+export * from './random.js';
+
+/** Version of the core API adapters declare compatibility with. */
+export const CORE_VERSION = '0.1.0';

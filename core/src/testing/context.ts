@@ -1,0 +1,54 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LineageRecord, LineageStep } from '../domain/lineage.js';
+import type { ComponentContext, LineageRecorder } from '../kernel/define.js';
+import { createLogger } from '../kernel/logger.js';
+import type { PortMap, PortName } from '../ports/index.js';
+
+export function createLineageRecorder(runId: string, codeVersion = 'dev', configHash = ''): LineageRecorder {
+  const steps: LineageStep[] = [];
+  const startedAt = new Date().toISOString();
+  return {
+    record(step, inputs, outputs) {
+      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs } });
+    },
+    snapshot(): LineageRecord {
+      return { runId, startedAt, codeVersion, configHash, steps: steps.map((s) => ({ ...s })) };
+    },
+  };
+}
+
+export interface TestContext extends ComponentContext {
+  /** Remove the temporary workdir. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A component context for tests outside the kernel: a fresh temporary workdir,
+ * a silent logger, and the given already-created ports.
+ */
+export async function createTestContext(
+  options: { seed?: number; ports?: Partial<PortMap>; workdir?: string } = {},
+): Promise<TestContext> {
+  const workdir = options.workdir ?? (await mkdtemp(join(tmpdir(), 'vigil-test-')));
+  const controller = new AbortController();
+  const runId = `test-${Math.random().toString(36).slice(2, 10)}`;
+  return {
+    runId,
+    workdir,
+    seed: options.seed ?? 42,
+    logger: createLogger({ level: 'silent' }),
+    lineage: createLineageRecorder(runId),
+    signal: controller.signal,
+    port<P extends PortName>(name: P): PortMap[P] {
+      const impl = options.ports?.[name];
+      if (!impl) throw new Error(`test context has no port '${name}'`);
+      return impl as PortMap[P];
+    },
+    async cleanup() {
+      controller.abort();
+      if (!options.workdir) await rm(workdir, { recursive: true, force: true });
+    },
+  };
+}
