@@ -1,0 +1,104 @@
+/**
+ * Contract suites: one per port, a list of cases every adapter of that port must pass.
+ * A case runs against a fresh fixture from the adapter's factory. Cases that need a
+ * capability name it in `requires` and are skipped when the adapter's flag is false.
+ *
+ * `describeContract` registers the cases with vitest; `checkContract` runs them outside a
+ * test runner and reports what failed, which is how each suite proves (in its own tests)
+ * that it catches a deliberately broken adapter.
+ */
+import { describe, it } from 'vitest';
+
+export interface ContractFixture<T extends { capabilities: object }> {
+  impl: T;
+  /** Release everything the fixture created. */
+  cleanup(): Promise<void>;
+}
+
+export interface ContractCase<F extends ContractFixture<{ capabilities: object }>> {
+  name: string;
+  /** Capability flags that must all be true for the case to run. */
+  requires?: readonly string[];
+  run(fixture: F): Promise<void>;
+}
+
+export interface Contract<F extends ContractFixture<{ capabilities: object }>> {
+  port: string;
+  cases: readonly ContractCase<F>[];
+}
+
+export type FixtureFactory<F> = () => Promise<F>;
+
+export interface ContractReport {
+  passed: string[];
+  skipped: string[];
+  failed: { name: string; error: unknown }[];
+}
+
+function supported(capabilities: object, requires: readonly string[] | undefined): boolean {
+  return (requires ?? []).every((flag) => (capabilities as Record<string, unknown>)[flag] === true);
+}
+
+async function runCase<F extends ContractFixture<{ capabilities: object }>>(
+  c: ContractCase<F>,
+  factory: FixtureFactory<F>,
+): Promise<'passed' | 'skipped'> {
+  const fixture = await factory();
+  try {
+    if (!supported(fixture.impl.capabilities, c.requires)) return 'skipped';
+    await c.run(fixture);
+    return 'passed';
+  } finally {
+    await fixture.cleanup();
+  }
+}
+
+export async function checkContract<F extends ContractFixture<{ capabilities: object }>>(
+  contract: Contract<F>,
+  factory: FixtureFactory<F>,
+  options: { timeoutMs?: number } = {},
+): Promise<ContractReport> {
+  const report: ContractReport = { passed: [], skipped: [], failed: [] };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  for (const c of contract.cases) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const outcome = await Promise.race([
+        runCase(c, factory),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      report[outcome].push(c.name);
+    } catch (error) {
+      report.failed.push({ name: c.name, error });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  return report;
+}
+
+/** Register every case of a contract as a vitest test under `describe(<port> contract: <label>)`. */
+export function describeContract<F extends ContractFixture<{ capabilities: object }>>(
+  contract: Contract<F>,
+  label: string,
+  factory: FixtureFactory<F>,
+): void {
+  describe(`${contract.port} contract: ${label}`, () => {
+    for (const c of contract.cases) {
+      it(c.name, async (ctx) => {
+        const fixture = await factory();
+        try {
+          if (!supported(fixture.impl.capabilities, c.requires)) {
+            ctx.skip();
+            return;
+          }
+          await c.run(fixture);
+        } finally {
+          await fixture.cleanup();
+        }
+      });
+    }
+  });
+}
