@@ -2,6 +2,7 @@ export * from './domain/index.js';
 export * from './errors.js';
 export * from './kernel/define.js';
 export * from './kernel/logger.js';
+export * from './metrics/auroc.js';
 export * from './ports/index.js';
 export * from './random.js';
 
