@@ -8,3 +8,7 @@ export * from './random.js';
 
 /** Version of the core API adapters declare compatibility with. */
 export const CORE_VERSION = '0.1.0';
+export * from './kernel/component-registry.js';
+export * from './kernel/config.js';
+export * from './kernel/kernel.js';
+export * from './kernel/lineage.js';

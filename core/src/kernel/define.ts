@@ -48,7 +48,11 @@ export interface AdapterDescriptor<P extends PortName = PortName, S extends z.Zo
 /** Typed points where plugins add behaviour. Hooks never throw into the data path. */
 export interface Hooks {
   runStart(info: { runId: string; preset: string }): void | Promise<void>;
-  stageEnd(info: { stage: string; durationMs: number; outputs: Record<string, string | number> }): void | Promise<void>;
+  stageEnd(info: {
+    stage: string;
+    durationMs: number;
+    outputs: Record<string, string | number>;
+  }): void | Promise<void>;
   predictions(records: readonly PredictionRecord[]): void | Promise<void>;
   runEnd(info: { runId: string; ok: boolean; summary?: Record<string, unknown> }): void | Promise<void>;
 }
@@ -79,7 +83,9 @@ export function defineAdapter<P extends PortName, S extends z.ZodType>(
   return Object.freeze({ ...descriptor, kind: 'adapter' as const });
 }
 
-export function definePlugin<S extends z.ZodType>(descriptor: Omit<PluginDescriptor<S>, 'kind'>): PluginDescriptor<S> {
+export function definePlugin<S extends z.ZodType>(
+  descriptor: Omit<PluginDescriptor<S>, 'kind'>,
+): PluginDescriptor<S> {
   return Object.freeze({ ...descriptor, kind: 'plugin' as const });
 }
 

@@ -13,7 +13,14 @@ export interface Logger {
  * Field names that hold patient identifiers. Their values are replaced by `[redacted]`
  * at any depth, whatever the component logs.
  */
-export const IDENTIFIER_FIELDS = ['patientId', 'patient_id', 'entityKey', 'entity_key', 'mrn', 'subjectId'] as const;
+export const IDENTIFIER_FIELDS = [
+  'patientId',
+  'patient_id',
+  'entityKey',
+  'entity_key',
+  'mrn',
+  'subjectId',
+] as const;
 
 const identifierPattern = new RegExp(`^(${IDENTIFIER_FIELDS.join('|')})$`, 'i');
 

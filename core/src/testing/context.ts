@@ -1,23 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LineageRecord, LineageStep } from '../domain/lineage.js';
-import type { ComponentContext, LineageRecorder } from '../kernel/define.js';
+import type { ComponentContext } from '../kernel/define.js';
+import { createLineageRecorder } from '../kernel/lineage.js';
 import { createLogger } from '../kernel/logger.js';
 import type { PortMap, PortName } from '../ports/index.js';
-
-export function createLineageRecorder(runId: string, codeVersion = 'dev', configHash = ''): LineageRecorder {
-  const steps: LineageStep[] = [];
-  const startedAt = new Date().toISOString();
-  return {
-    record(step, inputs, outputs) {
-      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs } });
-    },
-    snapshot(): LineageRecord {
-      return { runId, startedAt, codeVersion, configHash, steps: steps.map((s) => ({ ...s })) };
-    },
-  };
-}
 
 export interface TestContext extends ComponentContext {
   /** Remove the temporary workdir. */

@@ -1,0 +1,16 @@
+import type { LineageRecord, LineageStep } from '../domain/lineage.js';
+import type { LineageRecorder } from './define.js';
+
+/** An in-memory lineage record for one run; the job persists its snapshot. */
+export function createLineageRecorder(runId: string, codeVersion = 'dev', configHash = ''): LineageRecorder {
+  const steps: LineageStep[] = [];
+  const startedAt = new Date().toISOString();
+  return {
+    record(step, inputs, outputs) {
+      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs } });
+    },
+    snapshot(): LineageRecord {
+      return { runId, startedAt, codeVersion, configHash, steps: steps.map((s) => ({ ...s })) };
+    },
+  };
+}
