@@ -45,6 +45,10 @@ const baseShape = {
     .string()
     .optional()
     .describe('A preset whose config this file is layered over (see `vigil presets`).'),
+  modules: z
+    .array(z.string())
+    .default([])
+    .describe('Modules (paths relative to the config file, or package names) whose exported adapters, plugins and presets are registered before validation.'),
   workdir: z.string().default('./.vigil').describe('Directory for all run state (lake, log, registry, …).'),
   seed: z
     .number()

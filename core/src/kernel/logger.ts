@@ -42,6 +42,8 @@ export interface LoggerOptions {
   level?: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   /** Where JSON lines go; default stderr (stdout is reserved for command output). */
   destination?: NodeJS.WritableStream;
+  /** Append JSON lines to this file instead (written synchronously, so nothing is lost on exit). */
+  file?: string;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
@@ -54,7 +56,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         bindings: (b) => redactIdentifiers(b) as Record<string, unknown>,
       },
     },
-    (options.destination ?? process.stderr) as pino.DestinationStream,
+    options.file
+      ? pino.destination({ dest: options.file, sync: true, mkdir: true })
+      : ((options.destination ?? process.stderr) as pino.DestinationStream),
   );
   return instance as unknown as Logger;
 }

@@ -62,7 +62,11 @@ export interface LakeStore {
   locate(ref: string, path: string): Promise<string>;
 
   /** Commit everything staged on the branch atomically. Throws LAKE_NO_CHANGES when nothing is staged unless `allowEmpty`. */
-  commit(branch: string, message: string, options?: { metadata?: Record<string, string>; allowEmpty?: boolean }): Promise<Commit>;
+  commit(
+    branch: string,
+    message: string,
+    options?: { metadata?: Record<string, string>; allowEmpty?: boolean },
+  ): Promise<Commit>;
   /** Create a branch at a ref. Throws LAKE_CONFLICT if it exists. */
   createBranch(name: string, from: string): Promise<void>;
   /** Delete a branch and its staged changes (not the default branch). Idempotent. */

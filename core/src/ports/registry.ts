@@ -76,9 +76,18 @@ export interface Registry {
   searchRuns(options: { experiment: string; maxResults?: number }): Promise<Run[]>;
 
   /** Create a registered model; idempotent when it already exists. */
-  createRegisteredModel(name: string, options?: { description?: string; tags?: Record<string, string> }): Promise<RegisteredModel>;
+  createRegisteredModel(
+    name: string,
+    options?: { description?: string; tags?: Record<string, string> },
+  ): Promise<RegisteredModel>;
   getRegisteredModel(name: string): Promise<RegisteredModel>;
-  createModelVersion(options: { name: string; runId: string; source: string; tags?: Record<string, string>; description?: string }): Promise<ModelVersion>;
+  createModelVersion(options: {
+    name: string;
+    runId: string;
+    source: string;
+    tags?: Record<string, string>;
+    description?: string;
+  }): Promise<ModelVersion>;
   getModelVersion(name: string, version: string): Promise<ModelVersion>;
   searchModelVersions(name: string): Promise<ModelVersion[]>;
   setModelVersionTag(name: string, version: string, key: string, value: string): Promise<void>;

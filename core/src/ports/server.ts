@@ -19,9 +19,19 @@ export interface ServerCapabilities {
 }
 
 export type OipDatatype =
-  | 'BOOL' | 'UINT8' | 'UINT16' | 'UINT32' | 'UINT64'
-  | 'INT8' | 'INT16' | 'INT32' | 'INT64'
-  | 'FP16' | 'FP32' | 'FP64' | 'BYTES';
+  | 'BOOL'
+  | 'UINT8'
+  | 'UINT16'
+  | 'UINT32'
+  | 'UINT64'
+  | 'INT8'
+  | 'INT16'
+  | 'INT32'
+  | 'INT64'
+  | 'FP16'
+  | 'FP32'
+  | 'FP64'
+  | 'BYTES';
 
 export interface OipTensor {
   name: string;
@@ -76,7 +86,11 @@ export interface Server {
    * Answer a request. Without `version` the route picks one (`routeKey` pins it, like
    * `x-seldon-route`). The response's `model_version` says which version answered.
    */
-  infer(name: string, request: InferenceRequest, options?: { version?: string; routeKey?: string }): Promise<InferenceResponse>;
+  infer(
+    name: string,
+    request: InferenceRequest,
+    options?: { version?: string; routeKey?: string },
+  ): Promise<InferenceResponse>;
   /** Serve the protocol over HTTP on 127.0.0.1 (port 0 = any free port). */
   listen(options: { host?: string; port?: number }): Promise<{ url: string }>;
   close(): Promise<void>;

@@ -1,0 +1,7 @@
+import { CORE_VERSION, ComponentRegistry } from '@vigil/core';
+import { localPreset } from '@vigil/preset-local';
+
+/** The registry the CLI starts from: every preset shipped with Vigil and its components. */
+export function createDefaultRegistry(): ComponentRegistry {
+  return new ComponentRegistry(CORE_VERSION).register(localPreset);
+}

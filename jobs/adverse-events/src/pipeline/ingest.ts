@@ -1,0 +1,82 @@
+import type { Source, TopicPartitionOffset } from '@vigil/core';
+import type { SimulatedEvent } from '../simulator/index.js';
+import { checkAborted, type ProgressListener } from './runtime.js';
+
+const PRODUCE_CHUNK = 10_000;
+
+/** Produce the simulated events to their topics, keyed by site. Returns records produced. */
+export async function produceEvents(
+  source: Source,
+  events: readonly SimulatedEvent[],
+  options: { partitions: number; signal: AbortSignal; onProgress: ProgressListener },
+): Promise<{ produced: number; topics: string[] }> {
+  const topics = [...new Set(events.map((e) => e.topic))].sort();
+  for (const topic of topics) await source.ensureTopic(topic, { partitions: options.partitions });
+  for (let i = 0; i < events.length; i += PRODUCE_CHUNK) {
+    checkAborted(options.signal);
+    const chunk = events.slice(i, i + PRODUCE_CHUNK);
+    await source.produce(chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value })));
+    options.onProgress({ stage: 'generate', done: Math.min(i + PRODUCE_CHUNK, events.length), total: events.length });
+  }
+  return { produced: events.length, topics };
+}
+
+/**
+ * Drain the topics into bronze: poll a batch, write it to the lake branch and commit,
+ * and only then commit the consumer offsets (at-least-once; bronze writes are
+ * idempotent by topic/partition/offset). Returns records consumed and the last commit.
+ */
+export async function drainToBronze(
+  source: Source,
+  options: {
+    topics: string[];
+    group: string;
+    batchSize: number;
+    signal: AbortSignal;
+    onProgress: ProgressListener;
+    writeBatch: (records: Awaited<ReturnType<Awaited<ReturnType<Source['consumer']>>['poll']>>) => Promise<void>;
+  },
+): Promise<{ consumed: number; batches: number; offsets: TopicPartitionOffset[] }> {
+  const consumer = await source.consumer({ group: options.group, topics: options.topics, start: 'earliest' });
+  try {
+    const committed = new Map((await consumer.committed()).map((c) => [`${c.topic}/${c.partition}`, BigInt(c.offset)]));
+    const end = new Map<string, bigint>();
+    for (const topic of options.topics) {
+      const info = await source.describeTopic(topic);
+      info.endOffsets.forEach((o, p) => end.set(`${topic}/${p}`, BigInt(o)));
+    }
+    const position = new Map<string, bigint>();
+    for (const key of end.keys()) position.set(key, committed.get(key) ?? 0n);
+    const lag = () => [...end].reduce((sum, [k, e]) => sum + (e > position.get(k)! ? e - position.get(k)! : 0n), 0n);
+    const total = Number(lag());
+    let consumed = 0;
+    let batches = 0;
+    while (lag() > 0n) {
+      checkAborted(options.signal);
+      const records = await consumer.poll({ maxRecords: options.batchSize, timeoutMs: 500 });
+      if (records.length === 0) continue;
+      await options.writeBatch(records);
+      const next = new Map<string, TopicPartitionOffset>();
+      for (const r of records) {
+        const key = `${r.topic}/${r.partition}`;
+        const o = BigInt(r.offset) + 1n;
+        if (o > (position.get(key) ?? 0n)) position.set(key, o);
+        next.set(key, { topic: r.topic, partition: r.partition, offset: String(position.get(key)) });
+      }
+      await consumer.commit([...next.values()]);
+      consumed += records.length;
+      batches++;
+      options.onProgress({ stage: 'ingest', done: consumed, total });
+    }
+    return {
+      consumed,
+      batches,
+      offsets: [...position].map(([k, o]) => {
+        const [topic, partition] = k.split('/') as [string, string];
+        return { topic, partition: Number(partition), offset: String(o) };
+      }),
+    };
+  } finally {
+    await consumer.close();
+  }
+}

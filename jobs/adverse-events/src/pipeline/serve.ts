@@ -1,0 +1,72 @@
+import type { InferenceRequest, Monitor, PredictionRecord, TrainingSet } from '@vigil/core';
+import { checkAborted, type ProgressListener } from './runtime.js';
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+export function rowRequest(x: Float32Array, row: number, d: number, id?: string): InferenceRequest {
+  const data: (number | null)[] = new Array(d);
+  for (let j = 0; j < d; j++) {
+    const v = x[row * d + j]!;
+    data[j] = Number.isNaN(v) ? null : v;
+  }
+  return { ...(id ? { id } : {}), inputs: [{ name: 'input', shape: [1, d], datatype: 'FP32', data }] };
+}
+
+/**
+ * Replay held-out rows through the served model over HTTP (Open Inference Protocol),
+ * one row per request as a client would, measuring latency; each answer is recorded in
+ * the monitor with its known outcome.
+ */
+export async function replayOverHttp(options: {
+  url: string;
+  model: string;
+  set: TrainingSet;
+  at: Date[];
+  requests: number;
+  horizonDays: number;
+  runId: string;
+  monitor: Monitor;
+  signal: AbortSignal;
+  onProgress: ProgressListener;
+}): Promise<{ requests: number; p50: number; p99: number; versions: Record<string, number> }> {
+  const { set } = options;
+  const d = set.featureNames.length;
+  const n = Math.min(options.requests, set.y.length);
+  // Spread the replay over the whole held-out set.
+  const step = set.y.length / n;
+  const latencies: number[] = [];
+  const predictions: PredictionRecord[] = [];
+  const versions: Record<string, number> = {};
+  const endpoint = `${options.url}/v2/models/${encodeURIComponent(options.model)}/infer`;
+  for (let k = 0; k < n; k++) {
+    if (k % 100 === 0) checkAborted(options.signal);
+    const row = Math.floor(k * step);
+    const predictionId = `${options.runId}:${row}`;
+    const body = JSON.stringify(rowRequest(set.x, row, d, predictionId));
+    const t0 = performance.now();
+    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const answer = (await response.json()) as { model_version?: string; outputs?: { name: string; data: number[] }[]; error?: string };
+    latencies.push(performance.now() - t0);
+    if (!response.ok) throw new Error(`inference failed with HTTP ${response.status}: ${answer.error ?? 'no error text'}`);
+    const probabilities = answer.outputs?.find((o) => o.name === 'probabilities')?.data;
+    const score = probabilities?.[1];
+    if (typeof score !== 'number') throw new Error('inference response has no probabilities output');
+    const version = answer.model_version ?? 'unknown';
+    versions[version] = (versions[version] ?? 0) + 1;
+    predictions.push({ predictionId, model: options.model, version, entityKey: set.groups[row]!, score, at: options.at[row]! });
+    if ((k + 1) % 50 === 0 || k + 1 === n) options.onProgress({ stage: 'serve', done: k + 1, total: n });
+  }
+  await options.monitor.recordPredictions(predictions);
+  await options.monitor.recordOutcomes(
+    predictions.map((p) => {
+      const row = Number(p.predictionId.slice(p.predictionId.lastIndexOf(':') + 1));
+      return { predictionId: p.predictionId, label: set.y[row] as 0 | 1, at: new Date(p.at.getTime() + options.horizonDays * 86_400_000) };
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { requests: n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), versions };
+}

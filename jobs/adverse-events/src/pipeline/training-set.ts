@@ -1,0 +1,115 @@
+import { createRng, type EntityRow, type FeatureRef, type FeatureStore, type TrainingSet } from '@vigil/core';
+import type { OutcomeRow, PatientRow } from './gold-tables.js';
+
+const DAY_MS = 86_400_000;
+
+export interface LabelledEntity {
+  patientId: string;
+  at: Date;
+  label: 0 | 1;
+}
+
+/**
+ * Prediction times and labels: every day at 00:00 UTC from trial day 7 until `horizon`
+ * days before the end, for each enrolled patient, while the patient has had no adverse
+ * event of grade ≥ `minGrade`; label 1 when such an event starts within (t, t + horizon].
+ */
+export function labelEntities(options: {
+  patients: PatientRow[];
+  outcomes: OutcomeRow[];
+  trialStart: Date;
+  days: number;
+  horizonDays: number;
+  minGrade: number;
+}): LabelledEntity[] {
+  const firstOnset = new Map<string, number>();
+  for (const o of options.outcomes) {
+    if (o.grade < options.minGrade) continue;
+    const t = o.onset.getTime();
+    const prev = firstOnset.get(o.patientId);
+    if (prev === undefined || t < prev) firstOnset.set(o.patientId, t);
+  }
+  const start = Date.UTC(options.trialStart.getUTCFullYear(), options.trialStart.getUTCMonth(), options.trialStart.getUTCDate());
+  const horizon = options.horizonDays * DAY_MS;
+  const rows: LabelledEntity[] = [];
+  for (const p of options.patients) {
+    const onset = firstOnset.get(p.patientId);
+    const enrolled = p.enrolledAt.getTime();
+    for (let day = 7; day <= options.days - options.horizonDays; day++) {
+      const t = start + day * DAY_MS;
+      if (t < enrolled + 7 * DAY_MS) continue;
+      if (onset !== undefined && onset <= t) break;
+      rows.push({ patientId: p.patientId, at: new Date(t), label: onset !== undefined && onset <= t + horizon ? 1 : 0 });
+    }
+  }
+  return rows;
+}
+
+/** Split patients (never rows) into disjoint groups by seeded shuffle. */
+export function splitPatients(patientIds: string[], fractions: number[], seed: number): string[][] {
+  const ids = [...new Set(patientIds)].sort();
+  const rng = createRng(seed).fork('patient-split');
+  for (let i = ids.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+  }
+  const groups: string[][] = [];
+  let from = 0;
+  for (const f of fractions) {
+    const n = Math.round(f * ids.length);
+    groups.push(ids.slice(from, from + n));
+    from += n;
+  }
+  groups.push(ids.slice(from));
+  return groups;
+}
+
+/** Point-in-time features for labelled entities, as a dense training set (NaN = missing). */
+export async function buildTrainingSet(options: {
+  store: FeatureStore;
+  entities: LabelledEntity[];
+  features: FeatureRef[];
+  ref: string;
+}): Promise<TrainingSet> {
+  const entityRows: EntityRow[] = options.entities.map((e) => ({ patient_id: e.patientId, event_timestamp: e.at }));
+  const result = await options.store.getHistoricalFeatures({
+    entityRows,
+    features: options.features,
+    ref: options.ref,
+    fullFeatureNames: true,
+  });
+  const featureNames = options.features.map((f) => f.replace(':', '__'));
+  const d = featureNames.length;
+  const x = new Float32Array(result.rows.length * d);
+  result.rows.forEach((row, i) => {
+    for (let j = 0; j < d; j++) {
+      const v = row[featureNames[j]!];
+      x[i * d + j] = v === null || v === undefined ? Number.NaN : Number(v);
+    }
+  });
+  return {
+    featureNames,
+    x,
+    y: Uint8Array.from(options.entities, (e) => e.label),
+    groups: options.entities.map((e) => e.patientId),
+    lineage: { lakeCommit: result.lakeCommit, featureViews: result.featureViews },
+  };
+}
+
+/** Rows of a training set whose group is in `keep`. */
+export function subset(set: TrainingSet, keep: Set<string>): TrainingSet {
+  const d = set.featureNames.length;
+  const idx: number[] = [];
+  set.groups.forEach((g, i) => {
+    if (keep.has(g)) idx.push(i);
+  });
+  const x = new Float32Array(idx.length * d);
+  idx.forEach((src, dst) => x.set(set.x.subarray(src * d, src * d + d), dst * d));
+  return {
+    featureNames: set.featureNames,
+    x,
+    y: Uint8Array.from(idx, (i) => set.y[i]!),
+    groups: idx.map((i) => set.groups[i]!),
+    lineage: set.lineage,
+  };
+}

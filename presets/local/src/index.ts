@@ -1,0 +1,30 @@
+import { definePreset } from '@vigil/core';
+import { duckdbFeatureStore } from '@vigil/adapter-duckdb';
+import { fileLogSource } from '@vigil/adapter-file-log';
+import { fileRegistry } from '@vigil/adapter-file-registry';
+import { localLake } from '@vigil/adapter-local-lake';
+import { localMonitor } from '@vigil/adapter-local-monitor';
+import { nodeTrainer } from '@vigil/adapter-node-trainer';
+import { onnxServer } from '@vigil/adapter-onnx-server';
+
+/**
+ * Preset `local`: every port filled by its embedded adapter. No servers, no Docker:
+ * everything lives under the run's workdir.
+ */
+export const localPreset = definePreset({
+  name: 'local',
+  description: 'Every port embedded on one machine: file log, local versioned lake, DuckDB features, in-process trainer, file registry, OIP server, local monitor.',
+  config: {
+    version: 1,
+    ports: {
+      source: { adapter: fileLogSource.name },
+      'lake-store': { adapter: localLake.name },
+      'feature-store': { adapter: duckdbFeatureStore.name },
+      trainer: { adapter: nodeTrainer.name },
+      registry: { adapter: fileRegistry.name },
+      server: { adapter: onnxServer.name },
+      monitor: { adapter: localMonitor.name },
+    },
+  },
+  components: [fileLogSource, localLake, duckdbFeatureStore, nodeTrainer, fileRegistry, onnxServer, localMonitor],
+});
