@@ -27,6 +27,7 @@ export const ErrorCodes = {
   LAKE_CONFLICT: 'A merge or branch operation conflicts with the current state.',
   LAKE_NO_CHANGES: 'A commit was requested with nothing staged.',
   LAKE_UNSUPPORTED: 'The lake store lacks the capability for this operation.',
+  LAKE_INVALID_REQUEST: 'A branch name, object path, message or metadata given to the lake store is malformed.',
   FEATURE_UNKNOWN_VIEW: 'The feature view or feature is not registered.',
   FEATURE_INVALID_REQUEST: 'A feature request is malformed.',
   TRAINER_INVALID_DATASET: 'The training set is empty, single-class or malformed.',
