@@ -34,6 +34,7 @@ export const ErrorCodes = {
   TRAINER_CANCELLED: 'Training was cancelled.',
   REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
   REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
+  REGISTRY_INVALID_REQUEST: 'A registry request is malformed or conflicts with stored state (a param logged again with another value, an artifact path outside the run).',
   SERVER_UNKNOWN_MODEL: 'No model (or version) of that name is loaded.',
   SERVER_INVALID_REQUEST: 'The inference request is malformed.',
   SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
