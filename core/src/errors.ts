@@ -38,6 +38,7 @@ export const ErrorCodes = {
   SERVER_UNKNOWN_MODEL: 'No model (or version) of that name is loaded.',
   SERVER_INVALID_REQUEST: 'The inference request is malformed.',
   SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
+  SERVER_INVALID_MODEL: 'The model artifact cannot be loaded or does not match its declared tensors.',
   MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
   DATA_INVALID_EVENT: 'An event failed validation; it was quarantined with a reason.',
 } as const;
