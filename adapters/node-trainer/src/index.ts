@@ -1,0 +1,25 @@
+export {
+  createModelArtifact,
+  MODEL_INPUT_NAME,
+  MODEL_LABEL_NAME,
+  MODEL_PROBABILITIES_NAME,
+  modelInputs,
+  modelOutputs,
+} from './artifact/model-artifact.js';
+export {
+  FEATURE_NAMES_KEY,
+  type LogisticRegressionOnnxOptions,
+  logisticRegressionOnnx,
+  MODEL_KIND_KEY,
+  ONNX_OPSET,
+} from './logistic/logistic-regression-onnx.js';
+export {
+  type DecodedModel,
+  decodeOnnxModel,
+  encodeOnnxModel,
+  ONNX_IR_VERSION,
+  ONNX_PRODUCER,
+  type OnnxModelInput,
+} from './onnx/onnx-codec.js';
+export * from './onnx/onnx-graph.js';
+export { OnnxAttributeType, OnnxDataType } from './onnx/onnx-schema.js';
