@@ -32,6 +32,7 @@ export const ErrorCodes = {
   FEATURE_INVALID_REQUEST: 'A feature request is malformed.',
   TRAINER_INVALID_DATASET: 'The training set is empty, single-class or malformed.',
   TRAINER_CANCELLED: 'Training was cancelled.',
+  TRAINER_INVALID_SPEC: 'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
   REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
   REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
   REGISTRY_INVALID_REQUEST: 'A registry request is malformed or conflicts with stored state (a param logged again with another value, an artifact path outside the run).',
