@@ -1,2 +1,3 @@
 export * from './context.js';
 export * from './contract.js';
+export * from './feature-store-contract.js';
