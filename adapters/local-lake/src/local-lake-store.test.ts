@@ -1,0 +1,124 @@
+import { readFile } from 'node:fs/promises';
+import { isVigilError } from '@vigil/core';
+import { createTestContext, type TestContext } from '@vigil/core/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localLake } from './local-lake.js';
+import type { LocalLakeStore } from './local-lake-store.js';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (data: Uint8Array | null) => (data === null ? null : new TextDecoder().decode(data));
+
+describe('LocalLakeStore', () => {
+  let ctx: TestContext;
+  let lake: LocalLakeStore;
+
+  beforeEach(async () => {
+    ctx = await createTestContext();
+    lake = (await localLake.create(localLake.config.parse({}), ctx)) as LocalLakeStore;
+  });
+  afterEach(async () => {
+    await lake.close();
+    await ctx.cleanup();
+  });
+
+  it('keeps the lake under the workdir with the configured defaults', () => {
+    expect(lake.root.startsWith(ctx.workdir)).toBe(true);
+    expect(lake.defaultBranch).toBe('main');
+    expect(localLake.config.parse({})).toEqual({ dir: 'lake', defaultBranch: 'main' });
+  });
+
+  it('rejects bad config naming the field', () => {
+    const result = localLake.config.safeParse({ defaultBranch: '../x' });
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0]?.path).toEqual(['defaultBranch']);
+    expect(localLake.config.safeParse({ dir: 'lake', extra: 1 }).success).toBe(false);
+  });
+
+  it('stores identical content once and reports sha256 checksums', async () => {
+    const a = await lake.put('main', 'a.txt', bytes('same'));
+    const b = await lake.put('main', 'b.txt', bytes('same'));
+    expect(a.checksum).toBe(b.checksum);
+    expect(a.checksum).toBe('0967115f2813a3541eaef77de9d9d5773f1c0c04314b0bbfe4ff3b3b1c55b5d5');
+    expect(await lake.locate('main', 'a.txt')).toBe(await lake.locate('main', 'b.txt'));
+    expect(await readFile(await lake.locate('main', 'a.txt'), 'utf8')).toBe('same');
+  });
+
+  it('resolves unique commit id prefixes of at least 8 characters', async () => {
+    await lake.put('main', 'a.txt', bytes('1'));
+    const commit = await lake.commit('main', 'one');
+    expect(await lake.resolve(commit.id.slice(0, 8))).toBe(commit.id);
+    expect(await lake.resolve(commit.id)).toBe(commit.id);
+    await expect(lake.resolve(commit.id.slice(0, 7))).rejects.toMatchObject({ code: 'VIGIL_LAKE_NOT_FOUND' });
+  });
+
+  it('validates branch names and paths, naming the field', async () => {
+    for (const bad of ['../etc', '/abs', 'a..b', 'sp ace', '', 'x/', 'a//b']) {
+      const error = await lake.createBranch(bad, 'main').catch((e: unknown) => e);
+      expect(isVigilError(error, 'VIGIL_LAKE_INVALID_REQUEST'), bad).toBe(true);
+      expect((error as Error).message).toMatch(/^name /);
+    }
+    await lake.createBranch('feature/x-1.2_b', 'main');
+    await expect(lake.put('main', '/abs', bytes('x'))).rejects.toThrow(/path '\/abs' must be relative/);
+    await expect(lake.put('nope', 'a', bytes('x'))).rejects.toThrow(/branch 'nope' does not exist/);
+  });
+
+  it('puts on a commit id are refused: only branches take writes', async () => {
+    const head = await lake.resolve('main');
+    await expect(lake.put(head, 'a', bytes('x'))).rejects.toMatchObject({ code: 'VIGIL_LAKE_NOT_FOUND' });
+  });
+
+  it('commits staged deletes of objects added in the same staging', async () => {
+    await lake.put('main', 'tmp.txt', bytes('t'));
+    await lake.delete('main', 'tmp.txt');
+    expect(await lake.get('main', 'tmp.txt')).toBeNull();
+    await lake.put('main', 'keep.txt', bytes('k'));
+    await lake.commit('main', 'c');
+    expect((await lake.list('main')).map((o) => o.path)).toEqual(['keep.txt']);
+  });
+
+  it('refuses merge and revert on a branch with staged changes', async () => {
+    await lake.createBranch('work', 'main');
+    await lake.put('work', 'w.txt', bytes('w'));
+    await lake.commit('work', 'w');
+    await lake.put('main', 'dirty.txt', bytes('d'));
+    await expect(lake.merge('work', 'main')).rejects.toMatchObject({ code: 'VIGIL_LAKE_CONFLICT' });
+    const head = await lake.resolve('work');
+    await lake.put('work', 'dirty.txt', bytes('d'));
+    await expect(lake.revert('work', head)).rejects.toMatchObject({ code: 'VIGIL_LAKE_CONFLICT' });
+  });
+
+  it('a merge of an ancestor is a no-op returning the head', async () => {
+    await lake.createBranch('old', 'main');
+    await lake.put('main', 'a', bytes('a'));
+    const head = await lake.commit('main', 'a');
+    expect((await lake.merge('old', 'main')).id).toBe(head.id);
+    expect(await lake.resolve('main')).toBe(head.id);
+  });
+
+  it('serialises concurrent commits and puts on one branch', async () => {
+    await Promise.all(Array.from({ length: 20 }, (_, i) => lake.put('main', `p/${i}`, bytes(String(i)))));
+    const results = await Promise.allSettled([lake.commit('main', 'x'), lake.commit('main', 'y')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(
+      results.filter((r) => r.status === 'rejected' && isVigilError(r.reason, 'VIGIL_LAKE_NO_CHANGES')),
+    ).toHaveLength(1);
+    expect(await lake.list('main', 'p/')).toHaveLength(20);
+  });
+
+  it('throws after close', async () => {
+    await lake.close();
+    await expect(lake.resolve('main')).rejects.toMatchObject({ code: 'VIGIL_KERNEL_CLOSED' });
+    await lake.close();
+  });
+
+  it('commits thousands of objects without rewriting unchanged ones', async () => {
+    for (let i = 0; i < 1000; i++)
+      await lake.put('main', `many/${String(i).padStart(4, '0')}`, bytes(`v${i}`));
+    const first = await lake.commit('main', 'many');
+    await lake.put('main', 'many/0000', bytes('changed'));
+    const second = await lake.commit('main', 'one changed');
+    expect(await lake.diff(first.id, second.id)).toEqual([{ path: 'many/0000', type: 'changed' }]);
+    expect(await lake.list(second.id, 'many/')).toHaveLength(1000);
+    expect(text(await lake.get(first.id, 'many/0000'))).toBe('v0');
+  });
+});
