@@ -1,3 +1,4 @@
 export * from './context.js';
 export * from './contract.js';
 export * from './feature-store-contract.js';
+export * from './registry-contract.js';

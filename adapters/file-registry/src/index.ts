@@ -1,0 +1,2 @@
+export { FileRegistry, type FileRegistryOptions } from './file-registry.js';
+export { fileRegistry } from './file-registry-adapter.js';
