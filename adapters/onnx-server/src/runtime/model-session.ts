@@ -1,0 +1,133 @@
+import { createHash } from 'node:crypto';
+import type { LoadedModel, TensorSpec } from '@vigil/core';
+import { VigilError } from '@vigil/core';
+import type { InputSignature } from '../protocol/parse-request.js';
+import { checkSignature } from './check-signature.js';
+import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './ort.js';
+
+/**
+ * One loaded model version: an onnxruntime session checked against the artifact's
+ * declared tensors. Vigil models take one FP32 input `[-1, d]`; `width` is `d`.
+ */
+export class ModelSession implements InputSignature {
+  readonly name: string;
+  readonly version: string;
+  readonly input: TensorSpec;
+  readonly inputName: string;
+  readonly outputs: readonly TensorSpec[];
+  readonly outputNames: readonly string[];
+  readonly width: number;
+  /** Requests this version answered (primary traffic). */
+  served = 0;
+  /** Mirror copies this version received, and how many of them failed. */
+  mirrored = 0;
+  mirrorFailures = 0;
+  readonly #ort: OrtModule;
+  readonly #session: OrtSession;
+  #inFlight = 0;
+  #idle: (() => void) | undefined;
+  #released = false;
+
+  private constructor(
+    ort: OrtModule,
+    session: OrtSession,
+    model: LoadedModel,
+    input: TensorSpec,
+    width: number,
+  ) {
+    this.name = model.name;
+    this.version = model.version;
+    this.input = input;
+    this.inputName = input.name;
+    this.outputs = model.artifact.outputs;
+    this.outputNames = model.artifact.outputs.map((o) => o.name);
+    this.width = width;
+    this.#ort = ort;
+    this.#session = session;
+  }
+
+  static async create(ort: OrtModule, model: LoadedModel, options: OrtSessionOptions): Promise<ModelSession> {
+    const { artifact } = model;
+    const where = `model ${model.name} version ${model.version}`;
+    const invalid = (message: string, cause?: unknown) =>
+      new VigilError('VIGIL_SERVER_INVALID_MODEL', `${where}: ${message}`, { cause });
+    if (artifact.format !== 'onnx')
+      throw invalid(`artifact.format: expected 'onnx', got '${artifact.format}'`);
+    if (!(artifact.bytes instanceof Uint8Array) || artifact.bytes.length === 0) {
+      throw invalid('artifact.bytes: empty');
+    }
+    const sha256 = createHash('sha256').update(artifact.bytes).digest('hex');
+    if (artifact.sha256 && sha256 !== artifact.sha256.toLowerCase()) {
+      throw invalid(`artifact.sha256: the bytes hash to ${sha256}, the artifact says ${artifact.sha256}`);
+    }
+    const input = artifact.inputs[0];
+    if (artifact.inputs.length !== 1 || !input) {
+      throw invalid(`artifact.inputs: expected exactly one input, got ${artifact.inputs.length}`);
+    }
+    if (input.datatype !== 'FP32' || input.shape.length !== 2) {
+      throw invalid(
+        `artifact.inputs[0]: expected FP32 [-1, d], got ${input.datatype} [${input.shape.join(', ')}]`,
+      );
+    }
+    const declaredWidth = input.shape[1]!;
+    const featureCount = artifact.featureNames.length;
+    if (declaredWidth > 0 && featureCount > 0 && declaredWidth !== featureCount) {
+      throw invalid(
+        `artifact.inputs[0].shape: width ${declaredWidth} differs from ${featureCount} featureNames`,
+      );
+    }
+    const width = declaredWidth > 0 ? declaredWidth : featureCount;
+    if (width <= 0) throw invalid('artifact.inputs[0].shape: the input width is unknown (no featureNames)');
+    if (artifact.outputs.length === 0) throw invalid('artifact.outputs: the artifact declares no outputs');
+
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(artifact.bytes, options);
+    } catch (error) {
+      throw invalid(`onnxruntime cannot load the model: ${(error as Error).message}`, error);
+    }
+    const problems = [
+      ...checkSignature('inputs', artifact.inputs, session.inputMetadata),
+      ...checkSignature('outputs', artifact.outputs, session.outputMetadata),
+    ];
+    if (problems.length > 0) {
+      await session.release();
+      throw invalid(problems.join('; '));
+    }
+    return new ModelSession(ort, session, model, input, width);
+  }
+
+  /** Score `rows` rows of `width` features (row-major) in one session run. */
+  async run(
+    data: Float32Array,
+    rows: number,
+    fetches: readonly string[],
+  ): Promise<Record<string, OrtTensor>> {
+    if (this.#released) {
+      throw new VigilError(
+        'VIGIL_SERVER_UNKNOWN_MODEL',
+        `model ${this.name} version ${this.version} was unloaded`,
+      );
+    }
+    const tensor = new this.#ort.Tensor('float32', data, [rows, this.width]);
+    this.#inFlight++;
+    try {
+      return await this.#session.run({ [this.input.name]: tensor }, fetches);
+    } finally {
+      this.#inFlight--;
+      if (this.#inFlight === 0) this.#idle?.();
+    }
+  }
+
+  /** Release the session once the runs in flight have finished. Idempotent. */
+  async release(): Promise<void> {
+    if (this.#released) return;
+    this.#released = true;
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+      });
+    }
+    await this.#session.release();
+  }
+}
