@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { defineAdapter, defaultRegistryCapabilities } from '@vigil/core';
+import { defaultRegistryCapabilities, defineAdapter } from '@vigil/core';
 import { z } from 'zod';
 import { FileRegistry } from './file-registry.js';
 

@@ -1,6 +1,6 @@
 import type { Registry } from '@vigil/core';
-import { checkContract, createTestContext, describeContract, registryContract } from '@vigil/core/testing';
 import type { RegistryFixture } from '@vigil/core/testing';
+import { checkContract, createTestContext, describeContract, registryContract } from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { fileRegistry } from './file-registry-adapter.js';
 

@@ -140,7 +140,11 @@ export class FileRegistry implements Registry {
 
   // ---- runs -------------------------------------------------------------------------
 
-  async createRun(options: { experiment: string; name?: string; tags?: Record<string, string> }): Promise<Run> {
+  async createRun(options: {
+    experiment: string;
+    name?: string;
+    tags?: Record<string, string>;
+  }): Promise<Run> {
     this.#checkOpen();
     const experiment = options.experiment;
     const experimentDir = this.#layout.experimentDir(experiment);
@@ -365,22 +369,26 @@ export class FileRegistry implements Registry {
     }
     const tags = checkStringMap('tags', options.tags);
     await this.#findRun(runId);
-    const version = await this.#withModel(name, async () => {
-      const meta = await this.#ensureModel(name, undefined, {});
-      const next = (await this.#latestVersion(name, meta)) + 1;
-      const stored: StoredVersion = {
-        name,
-        version: String(next),
-        runId,
-        source,
-        createdAt: Date.now(),
-        ...(options.description === undefined ? {} : { description: options.description }),
-        tags,
-      };
-      await writeJsonAtomic(this.#layout.versionFile(name, next), stored);
-      await writeJsonAtomic(join(this.#layout.modelDir(name), 'meta.json'), { ...meta, lastVersion: next });
-      return stored.version;
-    }, true);
+    const version = await this.#withModel(
+      name,
+      async () => {
+        const meta = await this.#ensureModel(name, undefined, {});
+        const next = (await this.#latestVersion(name, meta)) + 1;
+        const stored: StoredVersion = {
+          name,
+          version: String(next),
+          runId,
+          source,
+          createdAt: Date.now(),
+          ...(options.description === undefined ? {} : { description: options.description }),
+          tags,
+        };
+        await writeJsonAtomic(this.#layout.versionFile(name, next), stored);
+        await writeJsonAtomic(join(this.#layout.modelDir(name), 'meta.json'), { ...meta, lastVersion: next });
+        return stored.version;
+      },
+      true,
+    );
     return this.getModelVersion(name, version);
   }
 
@@ -461,7 +469,8 @@ export class FileRegistry implements Registry {
   }
 
   async #findRun(runId: string): Promise<string> {
-    if (typeof runId !== 'string' || !RUN_ID.test(runId)) throw notFound(`run ${JSON.stringify(runId)} not found`);
+    if (typeof runId !== 'string' || !RUN_ID.test(runId))
+      throw notFound(`run ${JSON.stringify(runId)} not found`);
     const known = this.#runDirs.get(runId);
     if (known) return known;
     for (const experiment of await listDir(this.#layout.experimentsDir)) {
@@ -583,11 +592,15 @@ export class FileRegistry implements Registry {
   }
 
   async #readAliases(name: string): Promise<Record<string, string>> {
-    return (await readJsonIfExists<Record<string, string>>(join(this.#layout.modelDir(name), 'aliases.json'))) ?? {};
+    return (
+      (await readJsonIfExists<Record<string, string>>(join(this.#layout.modelDir(name), 'aliases.json'))) ??
+      {}
+    );
   }
 
   async #readVersion(name: string, version: string): Promise<StoredVersion> {
-    const missing = () => notFound(`version ${JSON.stringify(version)} of registered model '${name}' not found`);
+    const missing = () =>
+      notFound(`version ${JSON.stringify(version)} of registered model '${name}' not found`);
     if (typeof version !== 'string' || !VERSION.test(version)) {
       await this.#readModelMeta(name);
       throw missing();

@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { link, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface LockFileOptions {

@@ -123,7 +123,10 @@ export const registryContract: Contract<RegistryFixture> = {
         const back = await impl.getArtifact(run.runId, 'model/model.onnx');
         assert.ok(back instanceof Uint8Array, 'artifact comes back as a Uint8Array');
         assert.deepEqual(Array.from(back), Array.from(bytes), 'every byte comes back unchanged');
-        assert.equal(new TextDecoder().decode(await impl.getArtifact(run.runId, 'report.json')), '{"auroc":0.8}');
+        assert.equal(
+          new TextDecoder().decode(await impl.getArtifact(run.runId, 'report.json')),
+          '{"auroc":0.8}',
+        );
         await impl.logArtifact(run.runId, 'report.json', Uint8Array.of(0, 255, 0));
         assert.deepEqual(Array.from(await impl.getArtifact(run.runId, 'report.json')), [0, 255, 0]);
         await rejectsWithCode(
@@ -150,9 +153,17 @@ export const registryContract: Contract<RegistryFixture> = {
         );
         await rejectsWithCode(impl.endRun(ghost), 'VIGIL_REGISTRY_NOT_FOUND', 'endRun');
         const model = unique('ghost-model');
-        await rejectsWithCode(impl.getRegisteredModel(model), 'VIGIL_REGISTRY_NOT_FOUND', 'getRegisteredModel');
+        await rejectsWithCode(
+          impl.getRegisteredModel(model),
+          'VIGIL_REGISTRY_NOT_FOUND',
+          'getRegisteredModel',
+        );
         await impl.createRegisteredModel(model);
-        await rejectsWithCode(impl.getModelVersion(model, '1'), 'VIGIL_REGISTRY_NOT_FOUND', 'getModelVersion');
+        await rejectsWithCode(
+          impl.getModelVersion(model, '1'),
+          'VIGIL_REGISTRY_NOT_FOUND',
+          'getModelVersion',
+        );
         await rejectsWithCode(
           impl.getVersionByAlias(model, 'champion'),
           'VIGIL_REGISTRY_NOT_FOUND',
@@ -189,7 +200,10 @@ export const registryContract: Contract<RegistryFixture> = {
         const run = await impl.createRun({ experiment: unique('versions') });
         const a = unique('model-a');
         const b = unique('model-b');
-        const created = await impl.createRegisteredModel(a, { description: 'adverse events', tags: { t: '1' } });
+        const created = await impl.createRegisteredModel(a, {
+          description: 'adverse events',
+          tags: { t: '1' },
+        });
         assert.equal(created.name, a);
         assert.equal(created.latestVersion, undefined);
         const again = await impl.createRegisteredModel(a);
@@ -228,7 +242,8 @@ export const registryContract: Contract<RegistryFixture> = {
         const run = await impl.createRun({ experiment: unique('aliases') });
         const model = unique('aliased');
         await impl.createRegisteredModel(model);
-        for (let i = 0; i < 3; i++) await impl.createModelVersion({ name: model, runId: run.runId, source: 'm' });
+        for (let i = 0; i < 3; i++)
+          await impl.createModelVersion({ name: model, runId: run.runId, source: 'm' });
         await impl.setAlias(model, 'champion', '1');
         await impl.setAlias(model, 'challenger', '2');
         assert.equal((await impl.getVersionByAlias(model, 'champion')).version, '1');
@@ -270,7 +285,11 @@ export const registryContract: Contract<RegistryFixture> = {
         );
         const sources = new Map(created.map((v) => [v.version, v.source]));
         for (const version of await impl.searchModelVersions(model)) {
-          assert.equal(version.source, sources.get(version.version), `version ${version.version} kept its source`);
+          assert.equal(
+            version.source,
+            sources.get(version.version),
+            `version ${version.version} kept its source`,
+          );
         }
         assert.equal((await impl.searchModelVersions(model)).length, 20);
       },
