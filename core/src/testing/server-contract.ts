@@ -211,7 +211,7 @@ const cases: ContractCase<ServerFixture>[] = [
       await bad(tensor([1, width + 1], [...row, 1]), 'wrong width');
       await bad(tensor([2, width], row), 'data shorter than the shape');
       await bad(tensor([1, width], [...row, 1]), 'data longer than the shape');
-      const textual = [...row];
+      const textual: unknown[] = [...row];
       textual[1] = 'high';
       const error = await bad(tensor([1, width], textual), 'non-numeric value');
       assert.match(error.message, /inputs\[0\]\.data\[1\]/, 'the error names inputs[0].data[1]');
