@@ -1,0 +1,49 @@
+import { isAbsolute, resolve } from 'node:path';
+import { defineAdapter } from '@vigil/core';
+import { z } from 'zod';
+
+export const duckdbFeatureStoreConfig = z.strictObject({
+  dir: z
+    .string()
+    .min(1)
+    .default('features')
+    .describe(
+      'Folder (relative to the run workdir, or absolute) for the view registry (registry.json), the online store journal and DuckDB spill files',
+    ),
+  threads: z.number().int().min(1).max(256).default(2).describe('DuckDB worker threads'),
+  memoryLimit: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GB')
+    .default('2GB')
+    .describe('DuckDB memory limit (e.g. 2GB); larger joins spill to disk under dir'),
+});
+
+export type DuckDBFeatureStoreConfig = z.output<typeof duckdbFeatureStoreConfig>;
+
+/**
+ * Embedded FeatureStore: DuckDB point-in-time joins (ASOF) over the views' Parquet sources
+ * in the LakeStore, with Feast's semantics (INTEROP §2), and an in-memory online store
+ * persisted as an append-only journal.
+ */
+export const duckdbFeatureStore = defineAdapter({
+  port: 'feature-store',
+  name: 'duckdb',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description:
+    'DuckDB offline store over the lake’s Parquet (Feast point-in-time semantics) plus an embedded online store',
+  config: duckdbFeatureStoreConfig,
+  capabilities: { offline: true, online: true, streamingPush: true },
+  requires: ['lake-store'],
+  async create(config, ctx) {
+    const duckdb = await import('@duckdb/node-api');
+    const { DuckDBFeatureStore } = await import('./duckdb-feature-store.js');
+    const dir = isAbsolute(config.dir) ? config.dir : resolve(ctx.workdir, config.dir);
+    return DuckDBFeatureStore.open(
+      duckdb,
+      ctx.port('lake-store'),
+      { dir, threads: config.threads, memoryLimit: config.memoryLimit },
+      ctx,
+    );
+  },
+});

@@ -1,0 +1,438 @@
+import { join } from 'node:path';
+import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import {
+  type ComponentContext,
+  type FeatureDtype,
+  type FeatureRef,
+  type FeatureStore,
+  type FeatureStoreCapabilities,
+  type FeatureView,
+  type HistoricalRequest,
+  type HistoricalResult,
+  type LakeStore,
+  type MaterializeRequest,
+  type OnlineRequest,
+  type OnlineResult,
+  type ScalarValue,
+  VigilError,
+} from '@vigil/core';
+import { loadEntityTable } from './offline/entity-table.js';
+import { pointInTimeQuery, type ViewJoin } from './offline/point-in-time-query.js';
+import { locateSourceFiles } from './offline/source-files.js';
+import { describeFiles, sourceRelation } from './offline/source-relation.js';
+import { entityKey } from './online/entity-key.js';
+import { OnlineStore, type OnlineWrite } from './online/online-store.js';
+import { outputExpression } from './sql/dtype.js';
+import { quoteIdent } from './sql/quote.js';
+import { ViewRegistry } from './views/view-registry.js';
+
+type Duckdb = typeof import('@duckdb/node-api');
+
+export interface DuckDBFeatureStoreOptions {
+  /** Absolute folder for `registry.json`, the online journal and DuckDB's spill files. */
+  dir: string;
+  threads: number;
+  memoryLimit: string;
+}
+
+/** A resolved `view:feature` reference. */
+interface Wanted {
+  view: FeatureView;
+  index: number;
+  dtype: FeatureDtype;
+  column: string;
+}
+
+const capabilities: FeatureStoreCapabilities = { offline: true, online: true, streamingPush: true };
+
+/** Epoch microseconds of a Date / ISO string / epoch-ms number, NaN when invalid. */
+function micros(value: unknown): number {
+  if (value instanceof Date) return value.getTime() * 1000;
+  if (typeof value === 'string' || typeof value === 'number') return new Date(value).getTime() * 1000;
+  return Number.NaN;
+}
+
+/**
+ * Embedded FeatureStore: DuckDB reads the views' Parquet sources from the LakeStore at a
+ * commit and answers point-in-time joins with ASOF joins; the online side is an in-memory
+ * map per view with an append-only journal.
+ */
+export class DuckDBFeatureStore implements FeatureStore {
+  readonly capabilities = capabilities;
+  readonly #duckdb: Duckdb;
+  readonly #instance: DuckDBInstance;
+  readonly #conn: DuckDBConnection;
+  readonly #lake: LakeStore;
+  readonly #registry: ViewRegistry;
+  readonly #online: OnlineStore;
+  readonly #dir: string;
+  readonly #ctx: ComponentContext;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  #tables = 0;
+
+  private constructor(init: {
+    duckdb: Duckdb;
+    instance: DuckDBInstance;
+    conn: DuckDBConnection;
+    lake: LakeStore;
+    registry: ViewRegistry;
+    online: OnlineStore;
+    dir: string;
+    ctx: ComponentContext;
+  }) {
+    this.#duckdb = init.duckdb;
+    this.#instance = init.instance;
+    this.#conn = init.conn;
+    this.#lake = init.lake;
+    this.#registry = init.registry;
+    this.#online = init.online;
+    this.#dir = init.dir;
+    this.#ctx = init.ctx;
+  }
+
+  static async open(
+    duckdb: Duckdb,
+    lake: LakeStore,
+    options: DuckDBFeatureStoreOptions,
+    ctx: ComponentContext,
+  ): Promise<DuckDBFeatureStore> {
+    const registry = await ViewRegistry.open(options.dir);
+    const online = await OnlineStore.open(join(options.dir, 'online'), registry.names());
+    const instance = await duckdb.DuckDBInstance.create(':memory:', {
+      threads: String(options.threads),
+      memory_limit: options.memoryLimit,
+      temp_directory: join(options.dir, 'duckdb-tmp'),
+    });
+    let conn: DuckDBConnection | undefined;
+    try {
+      conn = await instance.connect();
+      await conn.run("SET TimeZone = 'UTC'");
+    } catch (error) {
+      conn?.closeSync();
+      instance.closeSync();
+      throw error;
+    }
+    return new DuckDBFeatureStore({ duckdb, instance, conn, lake, registry, online, dir: options.dir, ctx });
+  }
+
+  async apply(views: FeatureView[]): Promise<void> {
+    await this.#exclusive(async () => {
+      const outcomes = await this.#registry.apply(views);
+      for (const [name, outcome] of outcomes) {
+        // Stored values follow the old feature list; a new definition starts empty.
+        if (outcome === 'updated') await this.#online.clear(name);
+      }
+      const changed = [...outcomes].filter(([, o]) => o !== 'unchanged').map(([n, o]) => `${n}:${o}`);
+      if (changed.length > 0) this.#ctx.logger.info({ views: changed }, 'feature views applied');
+    });
+  }
+
+  async listViews(): Promise<FeatureView[]> {
+    this.#assertOpen();
+    return this.#registry.list();
+  }
+
+  async getHistoricalFeatures(request: HistoricalRequest): Promise<HistoricalResult> {
+    return this.#exclusive(async () => {
+      const { entityRows } = request;
+      if (!Array.isArray(entityRows)) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          'getHistoricalFeatures: entityRows must be an array',
+        );
+      }
+      const wanted = this.#resolveFeatures(request.features, request.fullFeatureNames ?? true);
+      const views = [...new Set(wanted.map((w) => w.view))];
+      const commit = await this.#lake.resolve(request.ref ?? this.#lake.defaultBranch);
+      const result: HistoricalResult = {
+        rows: [],
+        lakeCommit: commit,
+        featureViews: views.map((v) => ({ name: v.name, version: v.version })),
+      };
+      if (entityRows.length === 0) return result;
+
+      const joinKeys = [...new Set(views.flatMap((v) => v.entities))];
+      const table = `__entities_${++this.#tables}`;
+      const keyTypes = await loadEntityTable(this.#duckdb, this.#conn, table, entityRows, joinKeys);
+      try {
+        const joins: ViewJoin[] = [];
+        for (const view of views) {
+          const files = await locateSourceFiles(this.#lake, commit, view, join(this.#dir, 'cache'));
+          const columns =
+            files.length > 0 ? await describeFiles(this.#conn, files) : new Map<string, string>();
+          const entityColumns = view.entities.map((k) => `__e${joinKeys.indexOf(k)}`);
+          const keyCasts = view.entities.map((k) => keyTypes[joinKeys.indexOf(k)]!);
+          const relation = sourceRelation(view, commit, files, columns, { keyCasts, dedupe: true });
+          joins.push({
+            relation: relation.sql,
+            entityColumns,
+            ttlSeconds: view.ttlSeconds,
+            features: wanted.filter((w) => w.view === view).map((w) => ({ index: w.index, dtype: w.dtype })),
+          });
+        }
+        // Output columns follow `joins` order (grouped by view); map them back to `wanted`.
+        const ordered = views.flatMap((view) => wanted.filter((w) => w.view === view));
+        const reader = await this.#conn.runAndReadAll(pointInTimeQuery(table, joins));
+        const columns = reader.getColumns() as unknown as (ScalarValue | null)[][];
+        const rows = new Array<Record<string, ScalarValue | Date>>(entityRows.length);
+        for (let i = 0; i < entityRows.length; i++) rows[i] = { ...entityRows[i] };
+        ordered.forEach((w, c) => {
+          const values = columns[c]!;
+          if (w.dtype === 'timestamp') {
+            for (let i = 0; i < rows.length; i++) {
+              const v = values[i];
+              rows[i]![w.column] = v === null || v === undefined ? null : new Date(v as number);
+            }
+          } else {
+            for (let i = 0; i < rows.length; i++) rows[i]![w.column] = values[i] ?? null;
+          }
+        });
+        result.rows = rows;
+        this.#ctx.lineage.record(
+          'feature-store.historical',
+          { lakeCommit: commit, views: result.featureViews.map((v) => `${v.name}@${v.version}`).join(',') },
+          { rows: String(rows.length) },
+        );
+        return result;
+      } finally {
+        await this.#conn.run(`DROP TABLE IF EXISTS ${quoteIdent(table)}`);
+      }
+    });
+  }
+
+  async materialize(request: MaterializeRequest): Promise<{ rowsWritten: number }> {
+    return this.#exclusive(async () => {
+      const end = request.end;
+      if (!(end instanceof Date) || Number.isNaN(end.getTime())) {
+        throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', 'materialize: end must be a valid Date');
+      }
+      if (
+        request.start !== undefined &&
+        (!(request.start instanceof Date) || Number.isNaN(request.start.getTime()))
+      ) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          'materialize: start must be a valid Date when given',
+        );
+      }
+      const views = (request.views ?? this.#registry.names()).map((name) => this.#registry.require(name));
+      const commit = await this.#lake.resolve(request.ref ?? this.#lake.defaultBranch);
+      let rowsWritten = 0;
+      const watermarks = new Map<string, Date>();
+      for (const view of views) {
+        const start =
+          request.start ??
+          this.#registry.materializedUntil(view.name) ??
+          (view.ttlSeconds > 0 ? new Date(end.getTime() - view.ttlSeconds * 1000) : undefined);
+        if (start && start.getTime() > end.getTime()) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `materialize: view '${view.name}' start ${start.toISOString()} is after end ${end.toISOString()}`,
+          );
+        }
+        rowsWritten += await this.#materializeView(view, commit, start, end);
+        watermarks.set(view.name, end);
+      }
+      await this.#registry.setMaterializedUntil(watermarks);
+      this.#ctx.lineage.record(
+        'feature-store.materialize',
+        { lakeCommit: commit, views: views.map((v) => `${v.name}@${v.version}`).join(',') },
+        { rowsWritten: String(rowsWritten), end: end.toISOString() },
+      );
+      return { rowsWritten };
+    });
+  }
+
+  async #materializeView(
+    view: FeatureView,
+    commit: string,
+    start: Date | undefined,
+    end: Date,
+  ): Promise<number> {
+    const files = await locateSourceFiles(this.#lake, commit, view, join(this.#dir, 'cache'));
+    if (files.length === 0) return 0;
+    const columns = await describeFiles(this.#conn, files);
+    const relation = sourceRelation(view, commit, files, columns, { dedupe: false });
+    const keys = view.entities.map((_, i) => `__k${i}`);
+    const lower = start ? `__ts >= ${BigInt(start.getTime()) * 1000n} AND ` : '';
+    const sql = `SELECT ${[
+      ...keys,
+      'CAST(__ts AS DOUBLE) AS __ts',
+      ...view.features.map((f, i) => outputExpression(`__f${i}`, f.dtype)),
+    ].join(', ')}
+      FROM (${relation.sql})
+      WHERE ${lower}__ts <= ${BigInt(end.getTime()) * 1000n}
+      QUALIFY row_number() OVER (PARTITION BY ${keys.join(', ')} ORDER BY __ts DESC, __created DESC NULLS LAST) = 1`;
+    const reader = await this.#conn.runAndReadAll(sql);
+    const cols = reader.getColumns() as unknown[][];
+    const n = reader.currentRowCount;
+    const nk = keys.length;
+    const writes: OnlineWrite[] = [];
+    for (let i = 0; i < n; i++) {
+      const keyValues = new Array<unknown>(nk);
+      for (let k = 0; k < nk; k++) keyValues[k] = cols[k]![i];
+      const values = view.features.map((f, j) => {
+        const v = cols[nk + 1 + j]![i] as ScalarValue | undefined;
+        if (v === null || v === undefined) return null;
+        return f.dtype === 'timestamp' ? new Date(v as number).toISOString() : v;
+      });
+      writes.push({ key: entityKey(keyValues), ts: cols[nk]![i] as number, values });
+    }
+    return this.#online.write(view.name, writes);
+  }
+
+  async push(viewName: string, rows: Record<string, ScalarValue | Date>[]): Promise<{ rowsWritten: number }> {
+    this.#assertOpen();
+    const view = this.#registry.require(viewName);
+    if (!Array.isArray(rows)) {
+      throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', `push to '${viewName}': rows must be an array`);
+    }
+    const tsField = view.source.timestampField;
+    const writes = rows.map((row, r): OnlineWrite => {
+      const keyValues = view.entities.map((k) => {
+        const v = row[k];
+        if (v === null || v === undefined) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `push to '${viewName}': rows[${r}] lacks join key '${k}'`,
+          );
+        }
+        return v;
+      });
+      const ts = micros(row[tsField]);
+      if (!Number.isFinite(ts)) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          `push to '${viewName}': rows[${r}].${tsField} must be a valid timestamp`,
+        );
+      }
+      const values = view.features.map((f) => pushValue(viewName, r, f.name, f.dtype, row[f.name]));
+      return { key: entityKey(keyValues), ts, values };
+    });
+    return { rowsWritten: await this.#online.write(view.name, writes) };
+  }
+
+  async getOnlineFeatures(request: OnlineRequest): Promise<OnlineResult> {
+    this.#assertOpen();
+    const wanted = this.#resolveFeatures(request.features, request.fullFeatureNames ?? true);
+    const views = [...new Set(wanted.map((w) => w.view))];
+    const joinKeys = [...new Set(views.flatMap((v) => v.entities))];
+    const rows = request.entityRows.map((entityRow, r) => {
+      const out: Record<string, ScalarValue> = {};
+      for (const k of joinKeys) {
+        const v = entityRow[k];
+        if (v === undefined) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `getOnlineFeatures: entityRows[${r}] lacks join key '${k}'`,
+          );
+        }
+        out[k] = v;
+      }
+      for (const view of views) {
+        const entry = this.#online.get(view.name, entityKey(view.entities.map((k) => entityRow[k])));
+        for (const w of wanted)
+          if (w.view === view) out[w.column] = entry ? (entry.values[w.index] ?? null) : null;
+      }
+      return out;
+    });
+    return { featureNames: [...joinKeys, ...wanted.map((w) => w.column)], rows };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#queue.catch(() => undefined);
+    await this.#online.flush();
+    this.#conn.closeSync();
+    this.#instance.closeSync();
+  }
+
+  /** Resolve `view:feature` references, rejecting unknown ones and clashing column names. */
+  #resolveFeatures(features: readonly FeatureRef[], fullNames: boolean): Wanted[] {
+    if (!Array.isArray(features) || features.length === 0) {
+      throw new VigilError(
+        'VIGIL_FEATURE_INVALID_REQUEST',
+        'features must be a non-empty list of "view:feature"',
+      );
+    }
+    const columns = new Map<string, string>();
+    return features.map((ref) => {
+      const sep = typeof ref === 'string' ? ref.indexOf(':') : -1;
+      if (sep <= 0 || sep === ref.length - 1) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          `feature reference ${JSON.stringify(ref)} is not "view:feature"`,
+        );
+      }
+      const viewName = ref.slice(0, sep);
+      const feature = ref.slice(sep + 1);
+      const view = this.#registry.require(viewName);
+      const index = view.features.findIndex((f) => f.name === feature);
+      if (index < 0) {
+        throw new VigilError(
+          'VIGIL_FEATURE_UNKNOWN_VIEW',
+          `feature view '${viewName}' has no feature '${feature}' (has: ${view.features.map((f) => f.name).join(', ')})`,
+        );
+      }
+      const column = fullNames ? `${viewName}__${feature}` : feature;
+      const previous = columns.get(column);
+      if (previous !== undefined) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          `features '${previous}' and '${ref}' both map to column '${column}'${fullNames ? '' : '; use fullFeatureNames'}`,
+        );
+      }
+      columns.set(column, ref);
+      return { view, index, dtype: view.features[index]!.dtype, column };
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new VigilError('VIGIL_KERNEL_CLOSED', 'duckdb feature store is closed');
+  }
+
+  /** Run DuckDB work one call at a time on the single connection. */
+  #exclusive<T>(task: () => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    const run = this.#queue.then(task, task);
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+/** Check a pushed value against its dtype; timestamps are stored as ISO strings. */
+function pushValue(
+  view: string,
+  row: number,
+  name: string,
+  dtype: FeatureDtype,
+  value: unknown,
+): ScalarValue {
+  if (value === null || value === undefined) return null;
+  const ok = (() => {
+    switch (dtype) {
+      case 'float64':
+      case 'float32':
+        return typeof value === 'number';
+      case 'int64':
+      case 'int32':
+        return typeof value === 'number' && Number.isInteger(value);
+      case 'string':
+        return typeof value === 'string';
+      case 'bool':
+        return typeof value === 'boolean';
+      case 'timestamp':
+        return Number.isFinite(micros(value));
+    }
+  })();
+  if (!ok) {
+    throw new VigilError(
+      'VIGIL_FEATURE_INVALID_REQUEST',
+      `push to '${view}': rows[${row}].${name} is not a valid ${dtype} (got ${typeof value})`,
+    );
+  }
+  if (dtype === 'timestamp') return new Date(micros(value) / 1000).toISOString();
+  return value as ScalarValue;
+}
