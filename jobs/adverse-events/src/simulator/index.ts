@@ -1,0 +1,3 @@
+export * from './mess.js';
+export * from './risk-model.js';
+export * from './simulate-trial.js';

@@ -1,0 +1,118 @@
+import type { Rng } from '@vigil/core';
+
+/**
+ * The latent risk model behind the simulated trial (see README.md in this folder).
+ *
+ * Every patient has a latent liver **susceptibility** `s ~ N(0, 1)`. On the treatment arm
+ * each dose actually taken adds liver load `exp(liverLoadMu + liverLoadSigma · s)`; the
+ * liver-injury state follows `L[d] = liverDecay · L[d-1] + (1 − liverDecay) · load[d]`, so
+ * it rises over weeks for susceptible, adherent patients and never on placebo.
+ * An **inflammation** state `I[d] = inflammationDecay · I[d-1] + liverToInflammation · L[d] + shock[d]`
+ * carries random episodes (probability `episodeRate` a day, size `episodeSize · (1 + U)`)
+ * and the drug's inflammatory response; fever, tachycardia and falling SpO2 are its views.
+ *
+ * The daily hazard of an adverse event of grade ≥ 2 is logistic:
+ * `logit h[d] = intercept + liver · L[d] + inflammation · I[d] + age · (age − 55) / 10`.
+ * The first such event censors the patient.
+ */
+export interface RiskModel {
+  /** Logit of the daily hazard with every latent state at zero. */
+  intercept: number;
+  /** Logit per unit of liver injury `L`. */
+  liver: number;
+  /** Logit per unit of inflammation `I`. */
+  inflammation: number;
+  /** Logit per 10 years of age above 55. */
+  age: number;
+  /** Median log liver load of a dose taken on the treatment arm. */
+  liverLoadMu: number;
+  /** Spread of the log liver load across patients (the weight of susceptibility). */
+  liverLoadSigma: number;
+  /** Day-to-day persistence of liver injury (0–1). */
+  liverDecay: number;
+  /** Day-to-day persistence of inflammation (0–1). */
+  inflammationDecay: number;
+  /** Inflammation added per unit of liver injury each day. */
+  liverToInflammation: number;
+  /** Daily probability of an inflammatory episode (infection, reaction). */
+  episodeRate: number;
+  /** Size of an episode's shock to inflammation. */
+  episodeSize: number;
+}
+
+export const defaultRiskModel: Readonly<RiskModel> = Object.freeze({
+  intercept: -6.5,
+  liver: 2,
+  inflammation: 1.8,
+  age: 0.25,
+  liverLoadMu: 0.4,
+  liverLoadSigma: 0.9,
+  liverDecay: 0.92,
+  inflammationDecay: 0.6,
+  liverToInflammation: 0.12,
+  episodeRate: 0.045,
+  episodeSize: 1.2,
+});
+
+/** What the patient brings to the trial (drawn once at enrolment). */
+export interface PatientTraits {
+  age: number;
+  sex: 'F' | 'M';
+  arm: 'treatment' | 'placebo';
+  /** Latent susceptibility, standard normal. */
+  susceptibility: number;
+  /** Probability of taking each daily dose. */
+  adherence: number;
+}
+
+/** One patient's latent path, one entry per trial day. */
+export interface LatentPath {
+  /** Whether the day's dose was taken. */
+  taken: Uint8Array;
+  liver: Float64Array;
+  inflammation: Float64Array;
+  /** Daily hazard of an adverse event of grade ≥ 2. */
+  hazard: Float64Array;
+}
+
+export function logistic(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** Draw the latent path of a patient for `days` days from its own random stream. */
+export function simulateLatentPath(
+  traits: PatientTraits,
+  days: number,
+  model: RiskModel,
+  rng: Rng,
+): LatentPath {
+  const taken = new Uint8Array(days);
+  const liver = new Float64Array(days);
+  const inflammation = new Float64Array(days);
+  const hazard = new Float64Array(days);
+  const load =
+    traits.arm === 'treatment'
+      ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
+      : 0;
+  const ageTerm = (model.age * (traits.age - 55)) / 10;
+  let l = 0;
+  let inf = 0;
+  for (let d = 0; d < days; d++) {
+    const dose = rng.next() < traits.adherence ? 1 : 0;
+    const episode = rng.next() < model.episodeRate ? model.episodeSize * (1 + rng.next()) : 0;
+    l = model.liverDecay * l + (1 - model.liverDecay) * dose * load;
+    inf = model.inflammationDecay * inf + model.liverToInflammation * l + episode;
+    taken[d] = dose;
+    liver[d] = l;
+    inflammation[d] = inf;
+    hazard[d] = logistic(model.intercept + model.liver * l + model.inflammation * inf + ageTerm);
+  }
+  return { taken, liver, inflammation, hazard };
+}
+
+/** Probability of at least one event on days `from … from + horizon − 1` given the true daily hazards. */
+export function windowProbability(hazard: Float64Array, from: number, horizon: number): number {
+  let survive = 1;
+  for (let d = from; d < from + horizon && d < hazard.length; d++) survive *= 1 - (hazard[d] ?? 0);
+  return 1 - survive;
+}

@@ -1,0 +1,586 @@
+import {
+  type AdverseEvent,
+  auroc,
+  type ClinicalEvent,
+  createRng,
+  type DoseEvent,
+  type EnrolmentEvent,
+  type EventOrigin,
+  type LabEvent,
+  type Rng,
+  type SymptomEvent,
+  VigilError,
+  type VitalEvent,
+} from '@vigil/core';
+import { fromCanonical, MEASURES, type MeasureName } from '../medallion/measure-catalog.js';
+import { defaultMessRates, MALFORMED_KIND_NAMES, type MalformedKind, type MessRates } from './mess.js';
+import {
+  defaultRiskModel,
+  logistic,
+  type PatientTraits,
+  type RiskModel,
+  simulateLatentPath,
+  windowProbability,
+} from './risk-model.js';
+
+export type SimulatedTopic = 'vitals' | 'labs' | 'doses' | 'symptoms' | 'adverse-events' | 'enrolments';
+
+/** Topic each event kind is produced to. */
+export const TOPIC_OF_KIND: Readonly<Record<ClinicalEvent['kind'], SimulatedTopic>> = {
+  vital: 'vitals',
+  lab: 'labs',
+  dose: 'doses',
+  symptom: 'symptoms',
+  adverse_event: 'adverse-events',
+  enrolment: 'enrolments',
+};
+export const SIMULATED_TOPICS = Object.values(TOPIC_OF_KIND);
+
+export interface SimulatedEvent {
+  topic: SimulatedTopic;
+  /** Partition key: the site id. */
+  key: string;
+  /** JSON of a ClinicalEvent, or a deliberately malformed payload. */
+  value: string;
+}
+
+export interface SimulationOptions {
+  seed: number;
+  patients: number;
+  days: number;
+  sites: number;
+  /** First trial day, 00:00 UTC. Default 2026-01-05T00:00:00Z. */
+  start?: Date;
+  /** Days ahead the prediction task looks (label: an adverse event of grade ≥ 2 in this window). Default 7. */
+  horizonDays?: number;
+  /** Mess rates; omitted fields take {@link defaultMessRates}. */
+  mess?: Partial<MessRates>;
+  /** Risk-model coefficients; omitted fields take {@link defaultRiskModel}. */
+  risk?: Partial<RiskModel>;
+}
+
+export interface SimulationStats {
+  patients: number;
+  sites: number;
+  /** Events emitted, every copy and malformed payload included. */
+  events: number;
+  /** Adverse events of grade ≥ 2 (one per patient at most; the first censors). */
+  adverseEvents: number;
+  /** Grade-1 adverse events (noise; they do not censor). */
+  mildAdverseEvents: number;
+  malformed: number;
+  malformedByKind: Record<MalformedKind, number>;
+  /** Vital readings sent a second time from another origin. */
+  duplicates: number;
+  /** Events sent twice with the same eventId. */
+  resent: number;
+  /** Readings in a non-canonical unit (site conventions and random variants). */
+  unitVariants: number;
+  /** Patient-days without vitals plus skipped lab visits. */
+  missedVisits: number;
+  /** Events recorded one or more days after they were observed. */
+  late: number;
+  /** (patient, prediction time) pairs the task is evaluated on. */
+  predictionTimes: number;
+  /** Share of prediction times followed by an event within the horizon. */
+  prevalence: number;
+}
+
+export interface SimulationResult {
+  events: SimulatedEvent[];
+  /** AUROC of the true window probability (from the true hazards) against the realised labels. */
+  bayesAuroc: number;
+  horizonDays: number;
+  stats: SimulationStats;
+}
+
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+const DEFAULT_START = Date.UTC(2026, 0, 5);
+/** First prediction day: predictions are made at 00:00 UTC of every day from this one. */
+export const FIRST_PREDICTION_DAY = 7;
+
+/** Site conventions: site-03 reports weight in lb and temperature in °F; site-02 reports creatinine in µmol/L. */
+export const SITE_UNITS: Readonly<Record<string, Partial<Record<MeasureName, string>>>> = {
+  'site-02': { creatinine: 'µmol/L' },
+  'site-03': { weight: 'lb', temperature: '°F' },
+};
+const RANDOM_VARIANTS: Partial<Record<MeasureName, string>> = {
+  weight: 'lb',
+  temperature: '°F',
+  creatinine: 'µmol/L',
+  bilirubin: 'µmol/L',
+};
+
+const SYMPTOMS: { name: SymptomEvent['symptom']; base: number; liver: number; inflammation: number }[] = [
+  { name: 'fatigue', base: -3.6, liver: 0.9, inflammation: 0.9 },
+  { name: 'nausea', base: -4.2, liver: 1.1, inflammation: 0.3 },
+  { name: 'rash', base: -5.2, liver: 0.9, inflammation: 0.2 },
+  { name: 'headache', base: -3.9, liver: 0.1, inflammation: 0.7 },
+  { name: 'dizziness', base: -4.6, liver: 0.2, inflammation: 0.6 },
+];
+const SEVERE_GRADES = [2, 2, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5];
+const MILD_TERMS = ['fatigue', 'nausea', 'headache', 'injection site reaction'];
+
+interface Pending {
+  recordedMs: number;
+  topic: SimulatedTopic;
+  key: string;
+  value: string;
+}
+
+/** Patient id format: `P-000123` (pseudonymous, still an identifier — never logged). */
+export function patientId(index: number): string {
+  return `P-${String(index + 1).padStart(6, '0')}`;
+}
+export function siteId(index: number): string {
+  return `site-${String(index + 1).padStart(2, '0')}`;
+}
+
+const round = (x: number, digits: number): number => {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+};
+const clamp = (x: number, lo: number, hi: number): number => Math.min(hi, Math.max(lo, x));
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** Every problem with the options at once (VIGIL_CONFIG_INVALID, `details.issues`). */
+function validate(options: SimulationOptions): void {
+  const issues: { path: string; message: string }[] = [];
+  const ints: [keyof SimulationOptions, number, number][] = [
+    ['patients', 1, 800_000],
+    ['days', FIRST_PREDICTION_DAY + 2, 3650],
+    ['sites', 1, 99],
+  ];
+  for (const [name, lo, hi] of ints) {
+    const v = options[name];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      issues.push({ path: name, message: `must be an integer in [${lo}, ${hi}], got ${String(v)}` });
+    }
+  }
+  if (typeof options.seed !== 'number' || !Number.isFinite(options.seed)) {
+    issues.push({ path: 'seed', message: `must be a finite number, got ${String(options.seed)}` });
+  }
+  if (options.start !== undefined && !Number.isFinite(options.start.getTime())) {
+    issues.push({ path: 'start', message: 'is not a valid date' });
+  }
+  const horizon = options.horizonDays ?? 7;
+  if (!Number.isInteger(horizon) || horizon < 1 || horizon > options.days - FIRST_PREDICTION_DAY - 1) {
+    issues.push({
+      path: 'horizonDays',
+      message: `must be an integer in [1, days - ${FIRST_PREDICTION_DAY + 1}], got ${horizon}`,
+    });
+  }
+  for (const [name, rate] of Object.entries(options.mess ?? {})) {
+    if (!(name in defaultMessRates))
+      issues.push({ path: `mess.${name}`, message: 'is not a known mess rate' });
+    else if (typeof rate !== 'number' || !(rate >= 0 && rate <= 1)) {
+      issues.push({ path: `mess.${name}`, message: `must be a probability in [0, 1], got ${String(rate)}` });
+    }
+  }
+  for (const [name, value] of Object.entries(options.risk ?? {})) {
+    if (!(name in defaultRiskModel))
+      issues.push({ path: `risk.${name}`, message: 'is not a risk-model parameter' });
+    else if (typeof value !== 'number' || !Number.isFinite(value)) {
+      issues.push({ path: `risk.${name}`, message: `must be a finite number, got ${String(value)}` });
+    }
+  }
+  if (issues.length > 0) {
+    const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+    throw new VigilError(
+      'VIGIL_CONFIG_INVALID',
+      `simulateTrial options have ${issues.length} problem(s):\n${lines}`,
+      {
+        details: { issues },
+      },
+    );
+  }
+}
+
+/**
+ * Generate a seeded multi-site clinical trial as the event feeds a pipeline would consume:
+ * enrolments, vitals, weekly labs, daily doses, symptom reports and adverse-event reports,
+ * with real-world mess (site units, cross-origin duplicates, missed visits, malformed and
+ * late events, producer retries). Events come sorted by `recordedAt`.
+ *
+ * The same options always give the same output. Each patient draws from its own random
+ * stream, forked in patient order, so adding patients leaves the earlier ones unchanged.
+ * `bayesAuroc` is computed from the true hazards of the latent risk model (README.md).
+ */
+export function simulateTrial(options: SimulationOptions): SimulationResult {
+  validate(options);
+  const mess: MessRates = { ...defaultMessRates, ...options.mess };
+  const model: RiskModel = { ...defaultRiskModel, ...options.risk };
+  const horizon = options.horizonDays ?? 7;
+  const start = options.start?.getTime() ?? DEFAULT_START;
+  const root = createRng(options.seed);
+  const patientStreams = root.fork('patients');
+  const stats: SimulationStats = {
+    patients: options.patients,
+    sites: options.sites,
+    events: 0,
+    adverseEvents: 0,
+    mildAdverseEvents: 0,
+    malformed: 0,
+    malformedByKind: Object.fromEntries(MALFORMED_KIND_NAMES.map((k) => [k, 0])) as Record<
+      MalformedKind,
+      number
+    >,
+    duplicates: 0,
+    resent: 0,
+    unitVariants: 0,
+    missedVisits: 0,
+    late: 0,
+    predictionTimes: 0,
+    prevalence: 0,
+  };
+  const pending: Pending[] = [];
+  const scores: number[] = [];
+  const labels: number[] = [];
+  const context: TrialContext = { start, days: options.days, sites: options.sites, horizon, mess, model };
+  const sink: Sink = { stats, pending, scores, labels };
+  for (let i = 0; i < options.patients; i++)
+    simulatePatient(i, patientStreams.fork('patient'), context, sink);
+  pending.sort((a, b) => a.recordedMs - b.recordedMs);
+  stats.events = pending.length;
+  stats.predictionTimes = labels.length;
+  stats.prevalence = labels.length === 0 ? 0 : labels.reduce((s, l) => s + l, 0) / labels.length;
+  return {
+    events: pending.map(({ topic, key, value }) => ({ topic, key, value })),
+    bayesAuroc: auroc(scores, labels) ?? 0.5,
+    horizonDays: horizon,
+    stats,
+  };
+}
+
+interface TrialContext {
+  start: number;
+  days: number;
+  sites: number;
+  horizon: number;
+  mess: MessRates;
+  model: RiskModel;
+}
+
+interface Sink {
+  stats: SimulationStats;
+  pending: Pending[];
+  scores: number[];
+  labels: number[];
+}
+
+type Measurement = VitalEvent | LabEvent | DoseEvent | SymptomEvent;
+
+/** Simulate one patient: traits, latent path, onset, then every event the feeds carry. */
+function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sink): void {
+  const latentRng = rng.fork('latent');
+  const onsetRng = rng.fork('onset');
+  const obs = rng.fork('observe');
+  const messRng = rng.fork('mess');
+  const idRng = rng.fork('ids');
+  const { stats, pending } = sink;
+  const { mess, days, horizon } = trial;
+
+  const pid = patientId(index);
+  const site = siteId(latentRng.int(trial.sites));
+  const traits: PatientTraits = {
+    age: 18 + latentRng.int(63),
+    sex: latentRng.next() < 0.5 ? 'F' : 'M',
+    arm: latentRng.next() < 0.5 ? 'treatment' : 'placebo',
+    susceptibility: latentRng.normal(),
+    adherence: 1 - 0.5 * latentRng.next() ** 2,
+  };
+  const path = simulateLatentPath(traits, days, trial.model, latentRng);
+
+  let onset: number | undefined;
+  for (let d = 0; d < days; d++) {
+    if (onsetRng.next() < (path.hazard[d] ?? 0)) {
+      onset = d;
+      break;
+    }
+  }
+  for (let d = FIRST_PREDICTION_DAY; d + horizon <= days; d++) {
+    if (onset !== undefined && onset < d) break;
+    sink.scores.push(windowProbability(path.hazard, d, horizon));
+    sink.labels.push(onset !== undefined && onset < d + horizon ? 1 : 0);
+  }
+
+  const newId = (): string =>
+    `ev-${Math.floor(idRng.next() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0')}${Math.floor(idRng.next() * 0x100000000)
+      .toString(16)
+      .padStart(8, '0')}`;
+  const push = (topic: SimulatedTopic, recordedMs: number, value: string): void => {
+    pending.push({ topic, key: site, recordedMs, value });
+  };
+  const base = (
+    kind: ClinicalEvent['kind'],
+    observedMs: number,
+    recordedMs: number,
+    origin: EventOrigin,
+  ) => ({
+    eventId: newId(),
+    kind,
+    patientId: pid,
+    siteId: site,
+    observedAt: iso(observedMs),
+    recordedAt: iso(recordedMs),
+    origin,
+  });
+  const uniform = (lo: number, hi: number): number => lo + (hi - lo) * messRng.next();
+  const normalDelay = (origin: EventOrigin): number =>
+    origin === 'ehr' ? uniform(60, 360) * MINUTE_MS : uniform(1, 30) * MINUTE_MS;
+
+  /** Emit an event with the mess of the feeds: malformed, late, resent. */
+  const emit = (event: ClinicalEvent, corruptible: boolean): boolean => {
+    const topic = TOPIC_OF_KIND[event.kind];
+    const observedMs = Date.parse(event.observedAt);
+    if (corruptible && messRng.next() < mess.malformedRate) {
+      const kind = pickMalformedKind(event, messRng);
+      stats.malformed++;
+      stats.malformedByKind[kind]++;
+      push(topic, Date.parse(event.recordedAt), malformedPayload(event as Measurement, kind, messRng));
+      return false;
+    }
+    let recordedMs = Date.parse(event.recordedAt);
+    if (event.kind !== 'enrolment' && messRng.next() < mess.lateRate) {
+      recordedMs = observedMs + uniform(1, 5) * DAY_MS;
+      event.recordedAt = iso(recordedMs);
+      stats.late++;
+    }
+    const value = JSON.stringify(event);
+    push(topic, recordedMs, value);
+    if (messRng.next() < mess.resendRate) {
+      stats.resent++;
+      push(topic, recordedMs, value);
+    }
+    return true;
+  };
+
+  const unitFor = (measure: MeasureName): string => {
+    const conventional = SITE_UNITS[site]?.[measure];
+    if (conventional) return conventional;
+    const variant = RANDOM_VARIANTS[measure];
+    if (variant && messRng.next() < mess.unitVariantRate) return variant;
+    return MEASURES[measure].canonicalUnit;
+  };
+  /** A vital or lab reading in canonical units, reported in the site's unit; maybe duplicated from the EHR. */
+  const measure = (
+    kind: 'vital' | 'lab',
+    name: MeasureName,
+    canonical: number,
+    observedMs: number,
+    origin: EventOrigin,
+  ) => {
+    const spec = MEASURES[name];
+    const unit = unitFor(name);
+    if (unit !== spec.canonicalUnit) stats.unitVariants++;
+    const digits = name === 'bilirubin' || name === 'creatinine' ? 2 : name === 'heart_rate' ? 0 : 1;
+    const report = (v: number) => round(fromCanonical(name, unit, clamp(v, spec.min, spec.max)), digits);
+    const event = {
+      ...base(kind, observedMs, observedMs + normalDelay(origin), origin),
+      measure: name,
+      value: report(canonical),
+      unit,
+    } as VitalEvent | LabEvent;
+    const clean = emit(event, true);
+    if (clean && kind === 'vital' && origin !== 'ehr' && messRng.next() < mess.duplicateRate) {
+      // The same reading transcribed into the hospital EHR: a new id, jittered time and value.
+      stats.duplicates++;
+      if (unit !== spec.canonicalUnit) stats.unitVariants++;
+      const ehrObserved = observedMs + Math.round(uniform(-10, 10) * MINUTE_MS);
+      const jitter = canonical * (1 + uniform(-0.01, 0.01));
+      const copy = {
+        ...base(kind, ehrObserved, ehrObserved + normalDelay('ehr'), 'ehr'),
+        measure: name,
+        value: report(jitter),
+        unit,
+      } as VitalEvent | LabEvent;
+      push(TOPIC_OF_KIND[kind], Date.parse(copy.recordedAt), JSON.stringify(copy));
+    }
+  };
+
+  // Baselines the observations vary around.
+  const hrBase = clamp(72 + 8 * obs.normal(), 52, 98);
+  const sbpBase = clamp(124 + 12 * obs.normal(), 95, 165);
+  const dbpBase = clamp(79 + 8 * obs.normal(), 55, 100);
+  const weightBase = clamp(78 + 15 * obs.normal(), 45, 150);
+  const altBase = 22 * Math.exp(0.25 * obs.normal());
+  const astBase = 24 * Math.exp(0.2 * obs.normal());
+  const biliBase = 0.6 * Math.exp(0.3 * obs.normal());
+  const creatBase = (traits.sex === 'M' ? 1.0 : 0.8) * Math.exp(0.12 * obs.normal());
+
+  const dayStart = (d: number) => trial.start + d * DAY_MS;
+  const at = (d: number, hour: number, sdMinutes: number, lo: number, hi: number) =>
+    dayStart(d) + Math.round(clamp(hour * 60 + sdMinutes * obs.normal(), lo * 60, hi * 60) * MINUTE_MS);
+
+  const enrolledMs = dayStart(0) + 6 * 3_600_000;
+  const enrolment: EnrolmentEvent = {
+    ...base('enrolment', enrolledMs, enrolledMs + Math.round(uniform(1, 10) * MINUTE_MS), 'site'),
+    kind: 'enrolment',
+    age: traits.age,
+    sex: traits.sex,
+    arm: traits.arm,
+  };
+  emit(enrolment, false);
+
+  const lastDay = onset ?? days;
+  const labVisits = new Set<number>();
+  for (let k = 0; k * 7 < lastDay; k++) labVisits.add(k === 0 ? 0 : k * 7 + obs.int(3) - 1);
+
+  for (let d = 0; d < lastDay; d++) {
+    const liver = path.liver[d] ?? 0;
+    const inflammation = path.inflammation[d] ?? 0;
+    const taken = path.taken[d] === 1;
+
+    const doseMs = at(d, 9, 30, 7, 11);
+    const dose: DoseEvent = {
+      ...base('dose', doseMs, doseMs + normalDelay('app'), 'app'),
+      kind: 'dose',
+      doseMg: taken ? 100 : 0,
+      taken,
+    };
+    emit(dose, true);
+
+    if (messRng.next() < mess.missedVisitRate) {
+      stats.missedVisits++;
+    } else {
+      const hrSd = 3 + 4 * inflammation;
+      measure(
+        'vital',
+        'heart_rate',
+        hrBase + 10 * inflammation + hrSd * obs.normal(),
+        at(d, 8, 40, 6, 10),
+        'device',
+      );
+      measure(
+        'vital',
+        'heart_rate',
+        hrBase + 10 * inflammation + hrSd * obs.normal(),
+        at(d, 20, 40, 18, 22),
+        'device',
+      );
+      measure(
+        'vital',
+        'spo2',
+        97.6 - 1.3 * inflammation + 0.9 * obs.normal(),
+        at(d, 8.25, 30, 6, 10),
+        'device',
+      );
+      const bpMs = at(d, 8.5, 45, 6, 11);
+      measure('vital', 'systolic_bp', sbpBase - 5 * inflammation + 7 * obs.normal(), bpMs, 'app');
+      measure('vital', 'diastolic_bp', dbpBase - 3 * inflammation + 5 * obs.normal(), bpMs, 'app');
+      measure(
+        'vital',
+        'temperature',
+        36.7 + 0.55 * inflammation + 0.25 * obs.normal(),
+        at(d, 8.75, 45, 6, 11),
+        'app',
+      );
+      if (obs.next() < 0.6) {
+        measure(
+          'vital',
+          'weight',
+          weightBase - 1.2 * liver + 0.4 * obs.normal(),
+          at(d, 7.5, 30, 6, 9),
+          'app',
+        );
+      }
+      for (const symptom of SYMPTOMS) {
+        const p = logistic(symptom.base + symptom.liver * liver + symptom.inflammation * inflammation);
+        if (obs.next() < p) {
+          const ms = at(d, 19, 60, 16, 23);
+          const severity = Math.round(clamp(2 + 1.5 * liver + 1.5 * inflammation + obs.normal(), 1, 10));
+          const event: SymptomEvent = {
+            ...base('symptom', ms, ms + normalDelay('app'), 'app'),
+            kind: 'symptom',
+            symptom: symptom.name,
+            severity,
+          };
+          emit(event, true);
+        }
+      }
+    }
+
+    if (labVisits.has(d)) {
+      if (messRng.next() < mess.missedVisitRate) {
+        stats.missedVisits++;
+      } else {
+        const ms = at(d, 10, 60, 8, 13);
+        const noise = () => Math.exp(0.18 * obs.normal());
+        measure('lab', 'alt', altBase * Math.exp(0.9 * liver) * noise(), ms, 'ehr');
+        measure('lab', 'ast', astBase * Math.exp(0.7 * liver) * noise(), ms, 'ehr');
+        measure('lab', 'bilirubin', biliBase * Math.exp(0.35 * liver) * noise(), ms, 'ehr');
+        measure('lab', 'creatinine', creatBase * Math.exp(0.08 * obs.normal()), ms, 'ehr');
+      }
+    }
+
+    if (obs.next() < 0.002 + 0.004 * inflammation) {
+      const ms = dayStart(d) + Math.floor(obs.next() * DAY_MS);
+      const mild: AdverseEvent = {
+        ...base('adverse_event', ms, ms + uniform(2, 18) * 3_600_000, 'site'),
+        kind: 'adverse_event',
+        grade: 1,
+        term: MILD_TERMS[obs.int(MILD_TERMS.length)] ?? 'fatigue',
+      };
+      stats.mildAdverseEvents++;
+      emit(mild, false);
+    }
+  }
+
+  if (onset !== undefined) {
+    const ms = dayStart(onset) + Math.floor(obs.next() * DAY_MS);
+    const liverShare = trial.model.liver * (path.liver[onset] ?? 0);
+    const inflammationShare = trial.model.inflammation * (path.inflammation[onset] ?? 0);
+    const event: AdverseEvent = {
+      ...base('adverse_event', ms, ms + uniform(2, 18) * 3_600_000, 'site'),
+      kind: 'adverse_event',
+      grade: SEVERE_GRADES[obs.int(SEVERE_GRADES.length)] ?? 2,
+      term: liverShare > inflammationShare ? 'hepatotoxicity' : 'pyrexia',
+    };
+    stats.adverseEvents++;
+    emit(event, false);
+  }
+}
+
+function pickMalformedKind(event: ClinicalEvent, rng: Rng): MalformedKind {
+  const measured = event.kind === 'vital' || event.kind === 'lab';
+  const kinds = measured ? MALFORMED_KIND_NAMES : MALFORMED_KIND_NAMES.filter((k) => k !== 'missing_unit');
+  return kinds[rng.int(kinds.length)] ?? 'bad_json';
+}
+
+/** A deliberately broken version of a measurement event. */
+function malformedPayload(event: Measurement, kind: MalformedKind, rng: Rng): string {
+  const copy: Record<string, unknown> = { ...event };
+  switch (kind) {
+    case 'bad_json': {
+      const json = JSON.stringify(event);
+      return json.slice(0, Math.floor(json.length / 2));
+    }
+    case 'wrong_type':
+      if (event.kind === 'dose') copy.doseMg = `${event.doseMg}mg`;
+      else if (event.kind === 'symptom') copy.severity = 'moderate';
+      else copy.value = String(event.value);
+      break;
+    case 'missing_unit':
+      delete copy.unit;
+      break;
+    case 'impossible_value':
+      if (event.kind === 'dose') copy.doseMg = -100;
+      else if (event.kind === 'symptom') copy.severity = 42;
+      else
+        copy.value = round(
+          fromCanonical(event.measure, event.unit, MEASURES[event.measure].max * 3 + 150),
+          1,
+        );
+      break;
+    case 'future_timestamp':
+      copy.observedAt = iso(Date.parse(event.recordedAt) + (2 + rng.int(8)) * DAY_MS);
+      break;
+    case 'unknown_patient':
+      copy.patientId = `P-9${String(rng.int(100_000)).padStart(5, '0')}`;
+      break;
+  }
+  return JSON.stringify(copy);
+}
