@@ -5,3 +5,4 @@ export * from './feature-store-contract.js';
 export * from './lake-store-contract.js';
 export * from './registry-contract.js';
 export * from './server-contract.js';
+export * from './trainer-contract.js';

@@ -1,0 +1,98 @@
+import type { ModelArtifact } from '@vigil/core';
+import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
+import { probabilityHead } from '../artifact/probability-head.js';
+import { FEATURE_NAMES_KEY, MODEL_KIND_KEY, ONNX_OPSET } from '../logistic/logistic-regression-onnx.js';
+import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { attr, node, tensorValueInfo } from '../onnx/onnx-graph.js';
+import { OnnxDataType } from '../onnx/onnx-schema.js';
+import type { RegressionTree } from './regression-tree.js';
+
+/** `ai.onnx.ml` opset the tree ensemble imports. */
+export const ONNX_ML_OPSET = 3;
+
+/**
+ * Export boosted trees as ONNX: `logit = TreeEnsembleRegressor(input)` (`ai.onnx.ml`, SUM of
+ * leaf weights plus `base_values` = the initial log-odds, `BRANCH_LEQ` splits,
+ * `nodes_missing_value_tracks_true` for the learned NaN direction), then the shared
+ * probability head. Follows the Vigil I/O contract (see {@link createModelArtifact}).
+ */
+export function gbtOnnx(
+  trees: readonly RegressionTree[],
+  baseLogit: number,
+  featureNames: string[],
+): ModelArtifact {
+  const treeIds: number[] = [];
+  const nodeIds: number[] = [];
+  const featureIds: number[] = [];
+  const modes: string[] = [];
+  const values: number[] = [];
+  const trueIds: number[] = [];
+  const falseIds: number[] = [];
+  const tracksTrue: number[] = [];
+  const targetTrees: number[] = [];
+  const targetNodes: number[] = [];
+  const targetWeights: number[] = [];
+  trees.forEach((tree, t) => {
+    for (let i = 0; i < tree.feature.length; i++) {
+      treeIds.push(t);
+      nodeIds.push(i);
+      const f = tree.feature[i]!;
+      if (f < 0) {
+        featureIds.push(0);
+        modes.push('LEAF');
+        values.push(0);
+        trueIds.push(0);
+        falseIds.push(0);
+        tracksTrue.push(0);
+        targetTrees.push(t);
+        targetNodes.push(i);
+        targetWeights.push(tree.value[i]!);
+      } else {
+        featureIds.push(f);
+        modes.push('BRANCH_LEQ');
+        values.push(tree.threshold[i]!);
+        trueIds.push(tree.left[i]!);
+        falseIds.push(tree.right[i]!);
+        tracksTrue.push(tree.missingLeft[i]!);
+      }
+    }
+  });
+  const head = probabilityHead('logit');
+  const ensemble = node('TreeEnsembleRegressor', [MODEL_INPUT_NAME], ['logit'], {
+    domain: 'ai.onnx.ml',
+    attributes: [
+      attr.string('aggregate_function', 'SUM'),
+      attr.floats('base_values', [baseLogit]),
+      attr.int('n_targets', 1),
+      attr.ints('nodes_falsenodeids', falseIds),
+      attr.ints('nodes_featureids', featureIds),
+      attr.ints('nodes_missing_value_tracks_true', tracksTrue),
+      attr.strings('nodes_modes', modes),
+      attr.ints('nodes_nodeids', nodeIds),
+      attr.ints('nodes_treeids', treeIds),
+      attr.ints('nodes_truenodeids', trueIds),
+      attr.floats('nodes_values', values),
+      attr.string('post_transform', 'NONE'),
+      attr.ints('target_ids', new Array<number>(targetNodes.length).fill(0)),
+      attr.ints('target_nodeids', targetNodes),
+      attr.ints('target_treeids', targetTrees),
+      attr.floats('target_weights', targetWeights),
+    ],
+  });
+  const bytes = encodeOnnxModel({
+    graph: {
+      name: 'vigil_gbt',
+      node: [ensemble, ...head.nodes],
+      initializer: head.initializers,
+      input: [tensorValueInfo(MODEL_INPUT_NAME, OnnxDataType.FLOAT, [-1, featureNames.length])],
+      output: head.outputs,
+    },
+    opsets: [
+      { domain: '', version: ONNX_OPSET },
+      { domain: 'ai.onnx.ml', version: ONNX_ML_OPSET },
+    ],
+    metadata: { [MODEL_KIND_KEY]: 'gbt', [FEATURE_NAMES_KEY]: JSON.stringify(featureNames) },
+    docString: `Vigil gradient-boosted trees (${trees.length} trees, logistic loss); NaN follows each split's learned default.`,
+  });
+  return createModelArtifact(bytes, featureNames);
+}

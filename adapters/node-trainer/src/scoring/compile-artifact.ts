@@ -1,0 +1,164 @@
+import { type ModelArtifact, VigilError } from '@vigil/core';
+import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
+import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
+
+/** Scores rows with a model decoded from its own ONNX bytes; returns P(adverse event) per row. */
+export interface CompiledModel {
+  readonly kind: 'logistic' | 'gbt';
+  readonly featureCount: number;
+  score(x: Float32Array, rows: number): Float32Array;
+}
+
+const f32 = Math.fround;
+
+/** Sigmoid as onnxruntime's float kernel sees it: input and output rounded to float32. */
+function sigmoid(z: number): number {
+  return f32(1 / (1 + Math.exp(-f32(z))));
+}
+
+function invalidArtifact(reason: string): VigilError {
+  return new VigilError(
+    'VIGIL_TRAINER_INVALID_DATASET',
+    `artifact is not a Vigil node-trainer model: ${reason}`,
+  );
+}
+
+function compileLogistic(model: DecodedModel, d: number): CompiledModel {
+  const coef = model.initializers.get('coef')?.values;
+  const impute = model.initializers.get('impute')?.values;
+  const intercept = model.initializers.get('intercept')?.values[0];
+  if (!coef || !impute || intercept === undefined || coef.length !== d || impute.length !== d) {
+    throw invalidArtifact('logistic initializers coef/impute/intercept are missing or mis-sized');
+  }
+  const w = Float64Array.from(coef);
+  const m = Float64Array.from(impute);
+  return {
+    kind: 'logistic',
+    featureCount: d,
+    score(x, rows) {
+      const out = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const base = r * d;
+        let z = 0;
+        for (let j = 0; j < d; j++) {
+          const v = x[base + j]!;
+          // float32 multiply-add, as onnxruntime's MatMul accumulates.
+          z = f32(z + w[j]! * (Number.isNaN(v) ? m[j]! : v));
+        }
+        out[r] = sigmoid(f32(z + intercept));
+      }
+      return out;
+    },
+  };
+}
+
+function ints(n: DecodedNode, name: string): number[] {
+  return n.attributes.get(name)?.ints ?? [];
+}
+
+function compileGbt(model: DecodedModel, d: number): CompiledModel {
+  const ensemble = model.nodes.find((n) => n.opType === 'TreeEnsembleRegressor');
+  if (!ensemble) throw invalidArtifact('no TreeEnsembleRegressor node');
+  const treeIds = ints(ensemble, 'nodes_treeids');
+  const nodeIds = ints(ensemble, 'nodes_nodeids');
+  const featureIds = ints(ensemble, 'nodes_featureids');
+  const trueIds = ints(ensemble, 'nodes_truenodeids');
+  const falseIds = ints(ensemble, 'nodes_falsenodeids');
+  const tracksTrue = ints(ensemble, 'nodes_missing_value_tracks_true');
+  const values = ensemble.attributes.get('nodes_values')?.floats ?? [];
+  const modes = ensemble.attributes.get('nodes_modes')?.strings ?? [];
+  const targetTrees = ints(ensemble, 'target_treeids');
+  const targetNodes = ints(ensemble, 'target_nodeids');
+  const targetWeights = ensemble.attributes.get('target_weights')?.floats ?? [];
+  const base = ensemble.attributes.get('base_values')?.floats?.[0] ?? 0;
+  const count = nodeIds.length;
+  if ([treeIds, featureIds, trueIds, falseIds, values, modes].some((a) => a.length !== count)) {
+    throw invalidArtifact('TreeEnsembleRegressor node attributes have different lengths');
+  }
+  // Flatten: global index per (tree, node id); children as global indexes; -1 = leaf.
+  const treeCount = treeIds.length === 0 ? 0 : Math.max(...treeIds) + 1;
+  const index = new Map<string, number>();
+  for (let i = 0; i < count; i++) index.set(`${treeIds[i]}:${nodeIds[i]}`, i);
+  const feature = new Int32Array(count);
+  const threshold = new Float64Array(count);
+  const strict = new Uint8Array(count);
+  const left = new Int32Array(count).fill(-1);
+  const right = new Int32Array(count).fill(-1);
+  const missingLeft = new Uint8Array(count);
+  const leafValue = new Float64Array(count);
+  const roots = new Int32Array(treeCount).fill(-1);
+  for (let i = 0; i < count; i++) {
+    const tree = treeIds[i]!;
+    if (nodeIds[i] === 0) roots[tree] = i;
+    const mode = modes[i];
+    if (mode === 'LEAF') continue;
+    if (mode !== 'BRANCH_LEQ' && mode !== 'BRANCH_LT') throw invalidArtifact(`unsupported node mode ${mode}`);
+    const f = featureIds[i]!;
+    if (f < 0 || f >= d) throw invalidArtifact(`node feature ${f} outside 0..${d - 1}`);
+    feature[i] = f;
+    threshold[i] = values[i]!;
+    strict[i] = mode === 'BRANCH_LT' ? 1 : 0;
+    missingLeft[i] = tracksTrue[i] ?? 0;
+    const l = index.get(`${tree}:${trueIds[i]}`);
+    const r = index.get(`${tree}:${falseIds[i]}`);
+    if (l === undefined || r === undefined)
+      throw invalidArtifact(`tree ${tree} node ${nodeIds[i]} has a dangling child`);
+    left[i] = l;
+    right[i] = r;
+  }
+  for (let k = 0; k < targetNodes.length; k++) {
+    const i = index.get(`${targetTrees[k]}:${targetNodes[k]}`);
+    if (i === undefined) throw invalidArtifact('target weight for an unknown node');
+    leafValue[i] = f32(leafValue[i]! + targetWeights[k]!);
+  }
+  if (roots.some((r) => r < 0)) throw invalidArtifact('a tree has no root node 0');
+  return {
+    kind: 'gbt',
+    featureCount: d,
+    score(x, rows) {
+      const out = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) {
+        const rowBase = r * d;
+        // onnxruntime sums leaf weights in float32, tree by tree, then adds the base value.
+        let z = 0;
+        for (let t = 0; t < treeCount; t++) {
+          let i = roots[t]!;
+          while (left[i]! >= 0) {
+            const v = x[rowBase + feature[i]!]!;
+            let goLeft: boolean;
+            if (Number.isNaN(v)) goLeft = missingLeft[i] === 1;
+            else goLeft = strict[i] === 1 ? v < threshold[i]! : v <= threshold[i]!;
+            i = goLeft ? left[i]! : right[i]!;
+          }
+          z = f32(z + leafValue[i]!);
+        }
+        out[r] = sigmoid(f32(z + base));
+      }
+      return out;
+    },
+  };
+}
+
+/** Decode an artifact built by this package (logistic or GBT) into a TypeScript scorer. */
+export function compileArtifact(artifact: ModelArtifact): CompiledModel {
+  if (artifact.format !== 'onnx' || !(artifact.bytes instanceof Uint8Array)) {
+    throw invalidArtifact('format must be onnx with bytes');
+  }
+  let model: DecodedModel;
+  try {
+    model = decodeOnnxModel(artifact.bytes);
+  } catch (error) {
+    throw new VigilError('VIGIL_TRAINER_INVALID_DATASET', 'artifact bytes are not a valid ONNX model', {
+      cause: error,
+    });
+  }
+  const kind = model.metadata.get(MODEL_KIND_KEY);
+  const names = JSON.parse(model.metadata.get(FEATURE_NAMES_KEY) ?? '[]') as string[];
+  const d = names.length;
+  if (d === 0 || d !== artifact.featureNames.length) {
+    throw invalidArtifact(`its ${FEATURE_NAMES_KEY} metadata disagrees with artifact.featureNames`);
+  }
+  if (kind === 'logistic') return compileLogistic(model, d);
+  if (kind === 'gbt') return compileGbt(model, d);
+  throw invalidArtifact(`unknown ${MODEL_KIND_KEY} '${kind}'`);
+}
