@@ -6,3 +6,4 @@ export * from './lake-store-contract.js';
 export * from './registry-contract.js';
 export * from './server-contract.js';
 export * from './trainer-contract.js';
+export * from './monitor-contract.js';

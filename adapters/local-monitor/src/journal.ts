@@ -1,0 +1,64 @@
+import { appendFile, mkdir, open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+
+/**
+ * An append-only NDJSON file. `readNew` returns the complete lines written since the
+ * last read (by this process or any other), so several processes can share a journal.
+ */
+export class NdjsonJournal {
+  readonly path: string;
+  #offset = 0;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Create the folder; end a line torn by a crash so the next append starts cleanly. */
+  async open(): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    const handle = await open(this.path, 'a+');
+    try {
+      const { size } = await handle.stat();
+      if (size === 0) return;
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      if (last[0] !== 0x0a) await handle.appendFile('\n');
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async append(values: readonly unknown[]): Promise<void> {
+    if (values.length === 0) return;
+    await appendFile(this.path, values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+  }
+
+  /** Lines completed since the last call, parsed; `corrupt` counts lines that are not JSON. */
+  async readNew(): Promise<{ values: unknown[]; corrupt: number }> {
+    const handle = await open(this.path, 'r');
+    let bytes: Buffer;
+    try {
+      const { size } = await handle.stat();
+      if (size <= this.#offset) return { values: [], corrupt: 0 };
+      bytes = Buffer.alloc(size - this.#offset);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, this.#offset);
+      bytes = bytes.subarray(0, bytesRead);
+    } finally {
+      await handle.close();
+    }
+    const end = bytes.lastIndexOf(0x0a);
+    if (end < 0) return { values: [], corrupt: 0 };
+    this.#offset += end + 1;
+    const values: unknown[] = [];
+    let corrupt = 0;
+    for (const line of bytes.subarray(0, end).toString('utf8').split('\n')) {
+      if (line.length === 0) continue;
+      try {
+        values.push(JSON.parse(line));
+      } catch {
+        corrupt++;
+      }
+    }
+    return { values, corrupt };
+  }
+}

@@ -1,0 +1,40 @@
+import { isAbsolute, resolve } from 'node:path';
+import { defaultMonitorCapabilities, defineAdapter } from '@vigil/core';
+import { z } from 'zod';
+import { LocalMonitor } from './local-monitor.js';
+import { MonitorMetrics } from './monitor-metrics.js';
+
+const capabilities = { ...defaultMonitorCapabilities, prometheus: true, drift: false, calibration: false };
+
+/**
+ * The embedded Monitor: predictions and outcomes in append-only NDJSON journals under
+ * `<workdir>/<dir>`, AUROC / precision / recall / Brier over windows, and Prometheus
+ * metrics (its own prom-client registry) served at `/metrics`.
+ */
+export const localMonitor = defineAdapter({
+  port: 'monitor',
+  name: 'local',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description: 'In-process monitor: prediction/outcome journals, AUROC and friends, Prometheus /metrics.',
+  config: z.strictObject({
+    dir: z
+      .string()
+      .min(1)
+      .refine((dir) => !isAbsolute(dir) && !dir.split(/[\\/]/).includes('..'), {
+        message: 'must be a relative path inside the workdir (no leading / and no ..)',
+      })
+      .default('monitor')
+      .describe('Folder under the workdir holding predictions.ndjson and outcomes.ndjson.'),
+  }),
+  capabilities,
+  async create(config, ctx) {
+    const prom = await import('prom-client');
+    return LocalMonitor.open({
+      dir: resolve(ctx.workdir, config.dir),
+      capabilities,
+      metrics: new MonitorMetrics(prom),
+      logger: ctx.logger.child({ component: 'monitor:local' }),
+    });
+  },
+});

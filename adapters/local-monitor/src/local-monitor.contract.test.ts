@@ -1,0 +1,57 @@
+import type { Monitor } from '@vigil/core';
+import type { MonitorFixture } from '@vigil/core/testing';
+import { checkContract, createTestContext, describeContract, monitorContract } from '@vigil/core/testing';
+import { describe, expect, it } from 'vitest';
+import { localMonitor } from './local-monitor-adapter.js';
+
+async function fixture(wrap: (monitor: Monitor) => Monitor = (m) => m): Promise<MonitorFixture> {
+  const ctx = await createTestContext();
+  const config = localMonitor.config.parse({});
+  const opened: Monitor[] = [];
+  const open = async () => {
+    const monitor = wrap(await localMonitor.create(config, ctx));
+    opened.push(monitor);
+    return monitor;
+  };
+  return {
+    impl: await open(),
+    reopen: open,
+    async cleanup() {
+      for (const monitor of opened) await monitor.close();
+      await ctx.cleanup();
+    },
+  };
+}
+
+describeContract(monitorContract, 'local', () => fixture());
+
+/** The real monitor with one injected bug: its metrics text also lists the entity keys it saw. */
+function leaksEntityKeys(monitor: Monitor): Monitor {
+  const seen: string[] = [];
+  return new Proxy(monitor, {
+    get(target, property) {
+      if (property === 'recordPredictions') {
+        return (records: Parameters<Monitor['recordPredictions']>[0]) => {
+          seen.push(...records.map((r) => r.entityKey));
+          return target.recordPredictions(records);
+        };
+      }
+      if (property === 'metrics') {
+        return async () =>
+          `${await target.metrics()}${seen.map((key) => `vigil_last_entity{entity="${key}"} 1\n`).join('')}`;
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+describe('monitor contract catches a broken local monitor', () => {
+  it('fails only the metrics case when entity keys leak into the metrics text', async () => {
+    const report = await checkContract(monitorContract, () => fixture(leaksEntityKeys));
+    expect(report.failed.map((f) => f.name)).toEqual([
+      'metrics text has counters labelled by model and version, never an entity key',
+    ]);
+    expect(report.passed).toHaveLength(monitorContract.cases.length - 1);
+  });
+});

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+
+const nonEmpty = (field: string) =>
+  z.string(`${field} must be a string`).min(1, `${field} must not be empty`);
+const validDate = (field: string) => z.date(`${field} must be a valid Date`);
+
+export const predictionRecordSchema = z.object({
+  predictionId: nonEmpty('predictionId'),
+  model: nonEmpty('model'),
+  version: nonEmpty('version'),
+  entityKey: nonEmpty('entityKey'),
+  score: z
+    .number('score must be a finite number')
+    .min(0, 'score must be in [0, 1]')
+    .max(1, 'score must be in [0, 1]'),
+  at: validDate('at'),
+  features: z
+    .record(z.string(), z.number('features values must be finite numbers or null').nullable())
+    .optional(),
+});
+
+export const outcomeRecordSchema = z.object({
+  predictionId: nonEmpty('predictionId'),
+  label: z.union([z.literal(0), z.literal(1)], 'label must be 0 or 1'),
+  at: validDate('at'),
+});
+
+export interface RecordIssue {
+  /** Position of the record in the batch. */
+  index: number;
+  /** Top-level field at fault (`record` when the record itself is not an object). */
+  field: string;
+  message: string;
+}
+
+/** Fields whose offending value may be echoed in messages: they never identify a patient. */
+const ECHOED = new Set(['score', 'label', 'at']);
+
+function describeValue(value: unknown): string {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 40));
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * Check every record of a batch; returns the issues (at most one per record, the first
+ * field at fault), each naming the field and the reason. Identifiers are never echoed.
+ */
+export function findIssues(schema: z.ZodType, records: readonly unknown[]): RecordIssue[] {
+  const issues: RecordIssue[] = [];
+  records.forEach((record, index) => {
+    const result = schema.safeParse(record);
+    if (result.success) return;
+    const first = result.error.issues[0];
+    const field = first?.path.length ? String(first.path[0]) : 'record';
+    const value = field !== 'record' ? (record as Record<string, unknown>)[field] : undefined;
+    const reason = field === 'record' ? 'must be an object' : (first?.message ?? `${field} is invalid`);
+    issues.push({
+      index,
+      field,
+      message: ECHOED.has(field) ? `${reason}, got ${describeValue(value)}` : reason,
+    });
+  });
+  return issues;
+}

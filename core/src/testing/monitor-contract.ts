@@ -1,0 +1,294 @@
+/**
+ * Contract suite for the Monitor port. Every monitor adapter runs it: the embedded one
+ * and those backed by real systems alike.
+ */
+import assert from 'node:assert/strict';
+import type { OutcomeRecord, PredictionRecord } from '../domain/prediction.js';
+import { isVigilError } from '../errors.js';
+import type { Monitor } from '../ports/monitor.js';
+import type { Contract, ContractFixture } from './contract.js';
+
+export interface MonitorFixture extends ContractFixture<Monitor> {
+  /**
+   * A new Monitor over the same storage, as after a process restart (the case closes
+   * `impl` first). `cleanup` must also close what this returned. Without it the
+   * durability case has nothing to check and passes.
+   */
+  reopen?: () => Promise<Monitor>;
+}
+
+const T0 = Date.UTC(2025, 0, 6, 8, 0, 0);
+const at = (minutes: number) => new Date(T0 + minutes * 60_000);
+
+/** A unique model name per case, so adapters over shared backends do not collide. */
+function unique(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${Math.floor(performance.now() * 1000).toString(36)}`;
+}
+
+function prediction(
+  model: string,
+  id: string,
+  score: number,
+  options: { version?: string; minute?: number; entityKey?: string } = {},
+): PredictionRecord {
+  return {
+    predictionId: id,
+    model,
+    version: options.version ?? '1',
+    entityKey: options.entityKey ?? `entity-${id}`,
+    score,
+    at: at(options.minute ?? 0),
+  };
+}
+
+function outcome(id: string, label: 0 | 1, minute = 60): OutcomeRecord {
+  return { predictionId: id, label, at: at(minute) };
+}
+
+/**
+ * A hand-made set. Positives score 0.9, 0.8, 0.6, 0.4; negatives 0.7, 0.6, 0.3, 0.2, 0.1;
+ * one more prediction (0.5) has no outcome yet. Of the 20 positive/negative pairs the
+ * positive ranks higher in 16 and ties in one: AUROC = 16.5 / 20 = 0.825.
+ * At threshold 0.5: flagged 0.9, 0.8, 0.7, 0.6, 0.6 → TP 3, FP 2 → precision 0.6, recall 0.75.
+ * Brier = (0.01+0.04+0.16+0.36 + 0.49+0.36+0.09+0.04+0.01) / 9 = 1.56 / 9.
+ * Mean score over all 10 predictions = 5.1 / 10.
+ */
+const HAND_MADE: readonly { score: number; label?: 0 | 1 }[] = [
+  { score: 0.9, label: 1 },
+  { score: 0.8, label: 1 },
+  { score: 0.6, label: 1 },
+  { score: 0.4, label: 1 },
+  { score: 0.7, label: 0 },
+  { score: 0.6, label: 0 },
+  { score: 0.3, label: 0 },
+  { score: 0.2, label: 0 },
+  { score: 0.1, label: 0 },
+  { score: 0.5 },
+];
+
+async function recordHandMade(monitor: Monitor, model: string, prefix = 'p'): Promise<void> {
+  await monitor.recordPredictions(HAND_MADE.map((r, i) => prediction(model, `${prefix}${i}`, r.score)));
+  await monitor.recordOutcomes(
+    HAND_MADE.flatMap((r, i) => (r.label === undefined ? [] : [outcome(`${prefix}${i}`, r.label)])),
+  );
+}
+
+function close(actual: number | null, expected: number, what: string): void {
+  assert.ok(actual !== null, `${what} is null, expected ${expected}`);
+  assert.ok(Math.abs(actual - expected) < 1e-9, `${what}: expected ${expected}, got ${actual}`);
+}
+
+/** Sample value of a metric line whose labels include all of `labels`; undefined if none. */
+function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
+  for (const line of text.split('\n')) {
+    const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!match || match[1] !== name) continue;
+    const found = new Map(
+      [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
+    );
+    if (Object.entries(labels).every(([k, v]) => found.get(k) === v)) return Number(match[3]);
+  }
+  return undefined;
+}
+
+async function rejectsInvalid(promise: Promise<unknown>, field: string): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(isVigilError(error, 'VIGIL_MONITOR_INVALID_RECORD'), `bad ${field}: got ${String(error)}`);
+    assert.ok(error.message.includes(field), `the message names '${field}': ${error.message}`);
+    return true;
+  });
+}
+
+export const monitorContract: Contract<MonitorFixture> = {
+  port: 'monitor',
+  cases: [
+    {
+      name: 'AUROC, precision, recall and Brier on a hand-made set equal the known values',
+      async run({ impl }) {
+        const model = unique('hand');
+        await recordHandMade(impl, model);
+        const e = await impl.evaluate({ model, threshold: 0.5 });
+        assert.equal(e.predictions, 10);
+        assert.equal(e.labelled, 9);
+        assert.equal(e.positives, 4);
+        close(e.auroc, 0.825, 'auroc (ties count half)');
+        close(e.precision, 0.6, 'precision at 0.5');
+        close(e.recall, 0.75, 'recall at 0.5');
+        close(e.brier, 1.56 / 9, 'brier');
+        close(e.meanScore, 0.51, 'mean score');
+        const strict = await impl.evaluate({ model, threshold: 0.65 });
+        close(strict.precision, 2 / 3, 'precision at 0.65');
+        close(strict.recall, 0.5, 'recall at 0.65');
+        const none = await impl.evaluate({ model, threshold: 0.95 });
+        assert.equal(none.precision, null, 'precision is null when nothing is flagged');
+        assert.equal(none.recall, 0);
+      },
+    },
+    {
+      name: 'an outcome that arrives before its prediction is joined when the prediction comes',
+      async run({ impl }) {
+        const model = unique('early');
+        await impl.recordOutcomes([outcome('early-1', 1), outcome('early-2', 0)]);
+        const before = await impl.evaluate({ model });
+        assert.equal(before.predictions, 0);
+        assert.equal(before.labelled, 0);
+        assert.equal(before.auroc, null);
+        assert.equal(before.meanScore, null);
+        await impl.recordPredictions([prediction(model, 'early-1', 0.8), prediction(model, 'early-2', 0.3)]);
+        const after = await impl.evaluate({ model });
+        assert.equal(after.predictions, 2);
+        assert.equal(after.labelled, 2);
+        assert.equal(after.positives, 1);
+        assert.equal(after.auroc, 1);
+      },
+    },
+    {
+      name: 'recording is idempotent by predictionId',
+      async run({ impl }) {
+        const model = unique('idempotent');
+        const predictions = [
+          prediction(model, 'i1', 0.9),
+          prediction(model, 'i2', 0.2),
+          prediction(model, 'i3', 0.6),
+        ];
+        await impl.recordPredictions(predictions);
+        await impl.recordPredictions(predictions);
+        await impl.recordPredictions([predictions[0]!, predictions[0]!]);
+        await impl.recordOutcomes([outcome('i1', 1), outcome('i2', 0)]);
+        await impl.recordOutcomes([outcome('i1', 1), outcome('i2', 0), outcome('i2', 0)]);
+        const e = await impl.evaluate({ model });
+        assert.equal(e.predictions, 3);
+        assert.equal(e.labelled, 2);
+        assert.equal(e.positives, 1);
+        close(e.meanScore, (0.9 + 0.2 + 0.6) / 3, 'mean score');
+        if (impl.capabilities.prometheus) {
+          const text = await impl.metrics();
+          assert.equal(sample(text, 'vigil_predictions_total', { model, version: '1' }), 3);
+          assert.equal(sample(text, 'vigil_outcomes_total', { model, version: '1', label: '1' }), 1);
+          assert.equal(sample(text, 'vigil_outcomes_total', { model, version: '1', label: '0' }), 1);
+        }
+      },
+    },
+    {
+      name: 'evaluate filters by version and by time window',
+      async run({ impl }) {
+        const model = unique('window');
+        await impl.recordPredictions([
+          prediction(model, 'w1', 0.9, { version: '1', minute: 0 }),
+          prediction(model, 'w2', 0.1, { version: '1', minute: 10 }),
+          prediction(model, 'w3', 0.8, { version: '2', minute: 20 }),
+          prediction(model, 'w4', 0.7, { version: '2', minute: 30 }),
+          prediction(model, 'w5', 0.2, { version: '2', minute: 40 }),
+          prediction(unique('other'), 'w6', 0.5, { version: '1', minute: 20 }),
+        ]);
+        await impl.recordOutcomes([outcome('w1', 1), outcome('w2', 0), outcome('w3', 0), outcome('w4', 1)]);
+        const all = await impl.evaluate({ model });
+        assert.equal(all.predictions, 5, 'another model is not counted');
+        const v2 = await impl.evaluate({ model, version: '2' });
+        assert.equal(v2.predictions, 3);
+        assert.equal(v2.labelled, 2);
+        assert.equal(v2.auroc, 0, 'v2 ranks its negative above its positive');
+        const v1 = await impl.evaluate({ model, version: '1' });
+        assert.equal(v1.predictions, 2);
+        assert.equal(v1.auroc, 1);
+        const window = await impl.evaluate({ model, since: at(10), until: at(35) });
+        assert.equal(window.predictions, 3, 'since is inclusive: minutes 10, 20 and 30');
+        close(window.meanScore, (0.1 + 0.8 + 0.7) / 3, 'mean score in the window');
+        const late = await impl.evaluate({ model, since: at(25) });
+        assert.equal(late.predictions, 2);
+        const early = await impl.evaluate({ model, until: at(5) });
+        assert.equal(early.predictions, 1);
+      },
+    },
+    {
+      name: 'invalid records are rejected with VIGIL_MONITOR_INVALID_RECORD naming the field',
+      async run({ impl }) {
+        const model = unique('invalid');
+        const good = prediction(model, 'g1', 0.4);
+        await rejectsInvalid(impl.recordPredictions([good, { ...prediction(model, 'b1', 1.5) }]), 'score');
+        await rejectsInvalid(impl.recordPredictions([prediction(model, 'b2', -0.1)]), 'score');
+        await rejectsInvalid(impl.recordPredictions([prediction(model, 'b3', Number.NaN)]), 'score');
+        await rejectsInvalid(
+          impl.recordPredictions([{ ...prediction(model, 'b4', 0.3), at: new Date('nope') }]),
+          'at',
+        );
+        await rejectsInvalid(
+          impl.recordPredictions([{ ...prediction(model, 'b5', 0.3), predictionId: '' }]),
+          'predictionId',
+        );
+        await rejectsInvalid(
+          impl.recordPredictions([{ ...prediction(model, 'b6', 0.3), model: '' }]),
+          'model',
+        );
+        await rejectsInvalid(impl.recordOutcomes([{ ...outcome('g1', 1), label: 2 as 0 }]), 'label');
+        await rejectsInvalid(impl.recordOutcomes([{ ...outcome('g1', 1), at: new Date(Number.NaN) }]), 'at');
+        const e = await impl.evaluate({ model });
+        assert.equal(e.predictions, 0, 'a rejected batch records nothing, not even its valid records');
+      },
+    },
+    {
+      name: 'metrics text has counters labelled by model and version, never an entity key',
+      requires: ['prometheus'],
+      async run({ impl }) {
+        const model = unique('prom');
+        await impl.recordPredictions([
+          prediction(model, 'pid-secret-1', 0.9, { entityKey: 'PATIENT-0042-XYZ' }),
+          prediction(model, 'pid-secret-2', 0.3, { entityKey: 'PATIENT-0043-XYZ' }),
+          prediction(model, 'pid-secret-3', 0.6, { entityKey: 'PATIENT-0044-XYZ', version: '2' }),
+        ]);
+        await impl.recordOutcomes([outcome('pid-secret-1', 1), outcome('pid-secret-2', 0)]);
+        await impl.evaluate({ model, version: '1' });
+        const text = await impl.metrics();
+        assert.equal(sample(text, 'vigil_predictions_total', { model, version: '1' }), 2);
+        assert.equal(sample(text, 'vigil_predictions_total', { model, version: '2' }), 1);
+        assert.equal(sample(text, 'vigil_outcomes_total', { model, version: '1', label: '1' }), 1);
+        assert.equal(sample(text, 'vigil_prediction_score_count', { model, version: '1' }), 2);
+        assert.equal(sample(text, 'vigil_model_auroc', { model, version: '1' }), 1);
+        assert.ok(!text.includes('PATIENT-00'), 'entity keys never appear in metrics');
+        assert.ok(!text.includes('pid-secret'), 'prediction ids never appear in metrics');
+      },
+    },
+    {
+      name: 'GET /metrics serves the exposition over HTTP; other paths are 404',
+      requires: ['prometheus'],
+      async run({ impl }) {
+        const model = unique('http');
+        await impl.recordPredictions([prediction(model, 'h1', 0.7)]);
+        const { url } = await impl.listen({ port: 0 });
+        assert.match(url, /^http:\/\/127\.0\.0\.1:\d+/);
+        const response = await fetch(new URL('/metrics', url));
+        assert.equal(response.status, 200);
+        assert.match(response.headers.get('content-type') ?? '', /^text\/plain/);
+        assert.equal(sample(await response.text(), 'vigil_predictions_total', { model, version: '1' }), 1);
+        const missing = await fetch(new URL('/elsewhere', url));
+        assert.equal(missing.status, 404);
+        await missing.arrayBuffer();
+      },
+    },
+    {
+      name: 'records survive a reopen, and an early outcome is still joined afterwards',
+      async run({ impl, reopen }) {
+        if (!reopen) return;
+        const model = unique('durable');
+        await recordHandMade(impl, model);
+        await impl.recordOutcomes([outcome('late', 1)]);
+        const before = await impl.evaluate({ model });
+        await impl.close();
+
+        const again = await reopen();
+        assert.deepEqual(await again.evaluate({ model }), before);
+        await again.recordPredictions([prediction(model, 'p0', 0.9)]);
+        assert.equal(
+          (await again.evaluate({ model })).predictions,
+          10,
+          'a re-recorded prediction is not new',
+        );
+        await again.recordPredictions([prediction(model, 'late', 0.95)]);
+        const after = await again.evaluate({ model });
+        assert.equal(after.predictions, 11);
+        assert.equal(after.labelled, 10);
+        assert.equal(after.positives, 5);
+      },
+    },
+  ],
+};
