@@ -60,6 +60,10 @@ export async function startHttpServer(
     bodyLimit: options.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: true,
+    // Bad URLs and the like fail before routing: answer them in the same JSON shape.
+    frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
+      void reply.code(400).send({ error: error.message });
+    },
   });
 
   app.setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => {
