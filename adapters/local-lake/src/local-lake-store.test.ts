@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { isVigilError } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -120,5 +121,67 @@ describe('LocalLakeStore', () => {
     expect(await lake.diff(first.id, second.id)).toEqual([{ path: 'many/0000', type: 'changed' }]);
     expect(await lake.list(second.id, 'many/')).toHaveLength(1000);
     expect(text(await lake.get(first.id, 'many/0000'))).toBe('v0');
+  });
+  it('fast-forwards when into is an ancestor of the source (no merge commit)', async () => {
+    await lake.createBranch('work', 'main');
+    await lake.put('work', 'w', bytes('w'));
+    const w1 = await lake.commit('work', 'w1');
+    const merged = await lake.merge('work', 'main');
+    expect(merged.id).toBe(w1.id);
+    expect(await lake.resolve('main')).toBe(w1.id);
+  });
+
+  it('logs a merged history once per commit, newest first, and reverts a merge against its first parent', async () => {
+    await lake.createBranch('work', 'main');
+    await lake.put('work', 'w', bytes('w'));
+    const w1 = await lake.commit('work', 'w1');
+    await lake.put('main', 'm', bytes('m'));
+    const m1 = await lake.commit('main', 'm1');
+    const merge = await lake.merge('work', 'main');
+    expect(merge.parents).toEqual([m1.id, w1.id]);
+    const log = await lake.log('main');
+    expect(log.map((c) => c.message)).toEqual([merge.message, 'm1', 'w1', 'Repository created']);
+    const revert = await lake.revert('main', merge.id);
+    expect(await lake.get(revert.id, 'w')).toBeNull();
+    expect(text(await lake.get(revert.id, 'm'))).toBe('m');
+    expect(revert.metadata).toEqual({ revertedCommit: merge.id });
+  });
+
+  it("two instances over one lake see each other's staging and commits", async () => {
+    const other = (await localLake.create(localLake.config.parse({}), ctx)) as LocalLakeStore;
+    try {
+      await lake.put('main', 'a', bytes('1'));
+      expect(text(await other.get('main', 'a'))).toBe('1');
+      await other.put('main', 'b', bytes('2'));
+      expect((await lake.list('main')).map((o) => o.path)).toEqual(['a', 'b']);
+      const commit = await other.commit('main', 'both');
+      expect(await lake.list('main')).toHaveLength(2);
+      expect(await lake.resolve('main')).toBe(commit.id);
+      await lake.put('main', 'c', bytes('3'));
+      expect((await other.list('main')).map((o) => o.path)).toEqual(['a', 'b', 'c']);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('ignores a torn last staging line (a writer killed mid-append) and keeps staging after it', async () => {
+    await lake.put('main', 'a', bytes('1'));
+    await appendFile(join(lake.root, 'staging', 'main.jsonl'), '{"path":"torn","ha');
+    expect((await lake.list('main')).map((o) => o.path)).toEqual(['a']);
+    await lake.put('main', 'b', bytes('2'));
+    expect((await lake.list('main')).map((o) => o.path)).toEqual(['a', 'b']);
+    const commit = await lake.commit('main', 'after torn line');
+    expect((await lake.list(commit.id)).map((o) => o.path)).toEqual(['a', 'b']);
+  });
+
+  it('reopens an existing lake without a new initial commit and lists branches', async () => {
+    await lake.createBranch('feature/x', 'main');
+    const again = (await localLake.create(localLake.config.parse({}), ctx)) as LocalLakeStore;
+    try {
+      expect(await again.log('main')).toHaveLength(1);
+      expect((await again.listBranches()).map((b) => b.name)).toEqual(['feature/x', 'main']);
+    } finally {
+      await again.close();
+    }
   });
 });
