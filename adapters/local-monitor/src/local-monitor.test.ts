@@ -1,0 +1,195 @@
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isVigilError, type Monitor, type PredictionRecord } from '@vigil/core';
+import { createTestContext, type TestContext } from '@vigil/core/testing';
+import { register as globalRegistry } from 'prom-client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { localMonitor } from './local-monitor-adapter.js';
+
+let ctx: TestContext;
+const opened: Monitor[] = [];
+
+async function open(config: Record<string, unknown> = {}): Promise<Monitor> {
+  const monitor = await localMonitor.create(localMonitor.config.parse(config), ctx);
+  opened.push(monitor);
+  return monitor;
+}
+
+const at = new Date('2025-03-01T10:00:00Z');
+const p = (id: string, score: number, extra: Partial<PredictionRecord> = {}): PredictionRecord => ({
+  predictionId: id,
+  model: 'ae',
+  version: '3',
+  entityKey: `PATIENT-${id}`,
+  score,
+  at,
+  ...extra,
+});
+
+async function rejection(promise: Promise<unknown>) {
+  try {
+    await promise;
+  } catch (error) {
+    if (isVigilError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a rejection');
+}
+
+beforeEach(async () => {
+  ctx = await createTestContext();
+});
+
+afterEach(async () => {
+  for (const monitor of opened.splice(0)) await monitor.close();
+  await ctx.cleanup();
+});
+
+describe('local monitor', () => {
+  it('appends NDJSON journals under <workdir>/<dir>', async () => {
+    const monitor = await open({ dir: 'mon' });
+    await monitor.recordPredictions([p('a', 0.25, { features: { hr: 88, ast: null } })]);
+    await monitor.recordOutcomes([{ predictionId: 'a', label: 1, at }]);
+    const predictions = (await readFile(join(ctx.workdir, 'mon', 'predictions.ndjson'), 'utf8'))
+      .trim()
+      .split('\n');
+    expect(predictions.map((l) => JSON.parse(l))).toEqual([
+      {
+        predictionId: 'a',
+        model: 'ae',
+        version: '3',
+        entityKey: 'PATIENT-a',
+        score: 0.25,
+        at: '2025-03-01T10:00:00.000Z',
+        features: { hr: 88, ast: null },
+      },
+    ]);
+    const outcomes = await readFile(join(ctx.workdir, 'mon', 'outcomes.ndjson'), 'utf8');
+    expect(outcomes).toBe('{"predictionId":"a","label":1,"at":"2025-03-01T10:00:00.000Z"}\n');
+  });
+
+  it('sees what another instance (another process) recorded on the same journals', async () => {
+    const server = await open();
+    const labeller = await open();
+    await server.recordPredictions([p('a', 0.9), p('b', 0.2)]);
+    await labeller.recordOutcomes([
+      { predictionId: 'a', label: 1, at },
+      { predictionId: 'b', label: 0, at },
+    ]);
+    const fromServer = await server.evaluate({ model: 'ae' });
+    expect(fromServer).toMatchObject({ predictions: 2, labelled: 2, auroc: 1 });
+    expect(await labeller.evaluate({ model: 'ae' })).toEqual(fromServer);
+  });
+
+  it('skips a line torn by a crash and keeps appending cleanly after it', async () => {
+    const first = await open();
+    await first.recordPredictions([p('a', 0.4)]);
+    await first.close();
+    await appendFile(join(ctx.workdir, 'monitor', 'predictions.ndjson'), '{"predictionId":"b","mod');
+    const second = await open();
+    await second.recordPredictions([p('c', 0.6)]);
+    expect((await second.evaluate({ model: 'ae' })).predictions).toBe(2);
+    const third = await open();
+    expect((await third.evaluate({ model: 'ae' })).predictions).toBe(2);
+  });
+
+  it('rejects a bad batch whole, naming every field, never echoing identifiers', async () => {
+    const monitor = await open();
+    const error = await rejection(
+      monitor.recordPredictions([
+        p('ok', 0.5),
+        p('x1', 1.5),
+        p('x2', 0.5, { at: new Date('2025-13-40') }),
+        p('x3', 0.5, { model: '' }),
+        { ...p('x4', 0.5), entityKey: undefined } as unknown as PredictionRecord,
+      ]),
+    );
+    expect(error.code).toBe('VIGIL_MONITOR_INVALID_RECORD');
+    expect(error.message).toContain('4 of 5 records rejected');
+    expect(error.message).toContain('record 1: score must be in [0, 1], got 1.5');
+    expect(error.message).toContain('record 2: at must be a valid Date');
+    expect(error.details?.issues).toEqual([
+      expect.objectContaining({ index: 1, field: 'score' }),
+      expect.objectContaining({ index: 2, field: 'at' }),
+      expect.objectContaining({ index: 3, field: 'model' }),
+      expect.objectContaining({ index: 4, field: 'entityKey' }),
+    ]);
+    expect(error.message).not.toMatch(/PATIENT|x1|x2|x3|x4/);
+    const text = await monitor.metrics();
+    expect(text).toContain('vigil_monitor_rejected_total{reason="invalid_score"} 1');
+    expect(text).toContain('vigil_monitor_rejected_total{reason="invalid_entityKey"} 1');
+    expect((await monitor.evaluate({ model: 'ae' })).predictions).toBe(0);
+    const label = await rejection(
+      monitor.recordOutcomes([{ predictionId: 'ok', label: true as unknown as 1, at }]),
+    );
+    expect(label.message).toContain('label must be 0 or 1, got true');
+    expect((await rejection(monitor.recordPredictions('nope' as never))).message).toContain('array');
+    expect((await rejection(monitor.evaluate({ model: 'ae', threshold: 2 }))).message).toContain('threshold');
+    expect((await rejection(monitor.evaluate({ model: '' }))).message).toContain('model');
+  });
+
+  it('keeps its metrics in its own registry, with score buckets 0.1 … 1', async () => {
+    const one = await open();
+    const two = await open();
+    await one.recordPredictions([p('a', 0.05), p('b', 0.35), p('c', 1)]);
+    const text = await one.metrics();
+    expect(text).toContain('vigil_prediction_score_bucket{le="0.1",model="ae",version="3"} 1');
+    expect(text).toContain('vigil_prediction_score_bucket{le="0.4",model="ae",version="3"} 2');
+    expect(text).toContain('vigil_prediction_score_bucket{le="1",model="ae",version="3"} 3');
+    expect(text).toContain('vigil_predictions_total{model="ae",version="3"} 3');
+    expect(await two.metrics()).not.toContain('vigil_predictions_total{');
+    expect(await globalRegistry.metrics()).not.toContain('vigil_');
+  });
+
+  it('counts an early outcome once, when its prediction arrives', async () => {
+    const monitor = await open();
+    await monitor.recordOutcomes([{ predictionId: 'a', label: 1, at }]);
+    expect(await monitor.metrics()).not.toContain('vigil_outcomes_total{');
+    await monitor.recordPredictions([p('a', 0.7)]);
+    await monitor.recordPredictions([p('a', 0.7)]);
+    expect(await monitor.metrics()).toContain('vigil_outcomes_total{model="ae",version="3",label="1"} 1');
+  });
+
+  it('sets the AUROC gauge per evaluated version ("all" unfiltered) and drops it when undefined', async () => {
+    const monitor = await open();
+    await monitor.recordPredictions([p('a', 0.9), p('b', 0.1), p('c', 0.95, { version: '4' })]);
+    await monitor.recordOutcomes([
+      { predictionId: 'a', label: 1, at },
+      { predictionId: 'b', label: 0, at },
+      { predictionId: 'c', label: 0, at },
+    ]);
+    await monitor.evaluate({ model: 'ae' });
+    await monitor.evaluate({ model: 'ae', version: '3' });
+    let text = await monitor.metrics();
+    expect(text).toContain('vigil_model_auroc{model="ae",version="all"} 0.5');
+    expect(text).toContain('vigil_model_auroc{model="ae",version="3"} 1');
+    await monitor.evaluate({ model: 'ae', version: '3', since: new Date('2030-01-01') });
+    text = await monitor.metrics();
+    expect(text).not.toContain('vigil_model_auroc{model="ae",version="3"}');
+  });
+
+  it('serves /metrics with prom-client content type, answers HEAD, refuses POST, stops on close', async () => {
+    const monitor = await open();
+    await monitor.recordPredictions([p('a', 0.3)]);
+    const { url } = await monitor.listen({});
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const get = await fetch(url);
+    expect(get.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(await get.text()).toContain('vigil_predictions_total{model="ae",version="3"} 1');
+    const head = await fetch(url, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    const post = await fetch(url, { method: 'POST' });
+    expect(post.status).toBe(405);
+    await post.arrayBuffer();
+    await monitor.close();
+    await expect(fetch(url)).rejects.toThrow();
+    expect((await rejection(monitor.metrics())).code).toBe('VIGIL_KERNEL_CLOSED');
+  });
+
+  it('refuses config that leaves the workdir or has unknown keys', () => {
+    expect(localMonitor.config.safeParse({ dir: '../x' }).success).toBe(false);
+    expect(localMonitor.config.safeParse({ dir: '/x' }).success).toBe(false);
+    expect(localMonitor.config.safeParse({ port: 9090 }).success).toBe(false);
+    expect(localMonitor.config.parse({})).toEqual({ dir: 'monitor' });
+  });
+});
