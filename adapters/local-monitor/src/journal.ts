@@ -1,4 +1,4 @@
-import { appendFile, mkdir, open } from 'node:fs/promises';
+import { type FileHandle, mkdir, open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -8,6 +8,8 @@ import { dirname } from 'node:path';
 export class NdjsonJournal {
   readonly path: string;
   #offset = 0;
+  /** Kept open in append mode (O_APPEND): every write lands whole at the end. */
+  #appender: FileHandle | undefined;
 
   constructor(path: string) {
     this.path = path;
@@ -19,18 +21,28 @@ export class NdjsonJournal {
     const handle = await open(this.path, 'a+');
     try {
       const { size } = await handle.stat();
-      if (size === 0) return;
-      const last = Buffer.alloc(1);
-      await handle.read(last, 0, 1, size - 1);
-      if (last[0] !== 0x0a) await handle.appendFile('\n');
-    } finally {
+      if (size > 0) {
+        const last = Buffer.alloc(1);
+        await handle.read(last, 0, 1, size - 1);
+        if (last[0] !== 0x0a) await handle.appendFile('\n');
+      }
+    } catch (error) {
       await handle.close();
+      throw error;
     }
+    this.#appender = handle;
   }
 
   async append(values: readonly unknown[]): Promise<void> {
     if (values.length === 0) return;
-    await appendFile(this.path, values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+    if (!this.#appender) throw new Error(`journal ${this.path} is not open`);
+    await this.#appender.appendFile(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#appender;
+    this.#appender = undefined;
+    await handle?.close();
   }
 
   /** Lines completed since the last call, parsed; `corrupt` counts lines that are not JSON. */

@@ -114,9 +114,15 @@ export class LocalMonitor implements Monitor {
   /** Open (or create) the journals under `dir` and load what they hold. */
   static async open(options: LocalMonitorOptions): Promise<LocalMonitor> {
     const monitor = new LocalMonitor(options);
-    await monitor.#predictionJournal.open();
-    await monitor.#outcomeJournal.open();
-    await monitor.#refresh();
+    try {
+      await monitor.#predictionJournal.open();
+      await monitor.#outcomeJournal.open();
+      await monitor.#refresh();
+    } catch (error) {
+      await monitor.#predictionJournal.close();
+      await monitor.#outcomeJournal.close();
+      throw error;
+    }
     return monitor;
   }
 
@@ -225,6 +231,8 @@ export class LocalMonitor implements Monitor {
     this.#closed = true;
     await this.#queue;
     await Promise.all(this.#endpoints.splice(0).map((e) => e.close()));
+    await this.#predictionJournal.close();
+    await this.#outcomeJournal.close();
   }
 
   // ---- internals --------------------------------------------------------------------
