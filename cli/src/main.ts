@@ -1,4 +1,3 @@
-#!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { isVigilError } from '@vigil/core';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';

@@ -46,7 +46,7 @@ export function adaptersCommand(options: { json?: boolean }): number {
     return 0;
   }
   for (const a of adapters) {
-    const caps = Object.entries(a.capabilities as Record<string, unknown>)
+    const caps = Object.entries(a.capabilities as unknown as Record<string, unknown>)
       .map(([k, v]) => (v === true ? k : v === false ? `!${k}` : `${k}=${JSON.stringify(v)}`))
       .join(' ');
     process.stdout.write(`${a.port.padEnd(14)} ${a.name.padEnd(10)} ${a.version.padEnd(7)} ${a.description}\n${' '.repeat(33)}${caps}\n`);

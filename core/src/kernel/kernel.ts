@@ -262,7 +262,7 @@ export class Kernel implements AsyncDisposable {
       this.#plugins.sort((a, b) => a.order - b.order);
       this.#started.push({ id: unit.id, close: () => plugin.close?.() ?? Promise.resolve() });
     }
-    this.logger.debug({ component: name, port: unit.id }, 'started');
+    this.logger.info({ component: name, port: unit.id }, 'started');
   }
 
   /** The started implementation of a port. */
@@ -297,7 +297,7 @@ export class Kernel implements AsyncDisposable {
           this.#closeTimeoutMs,
           () => new Error(`close of '${unit.id}' timed out after ${this.#closeTimeoutMs} ms`),
         );
-        this.logger.debug({ component: unit.id }, 'closed');
+        this.logger.info({ component: unit.id }, 'closed');
       } catch (error) {
         this.logger.error({ err: error, component: unit.id }, 'close failed');
       }

@@ -35,6 +35,19 @@ export interface ContractReport {
   failed: { name: string; error: unknown }[];
 }
 
+/** Thrown by a case (through `skipCase`) when the fixture cannot exercise it, e.g. no `reopen`. */
+export class ContractCaseSkipped extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'ContractCaseSkipped';
+  }
+}
+
+/** Skip the current case with a reason (reported as skipped, never as passed). */
+export function skipCase(reason: string): never {
+  throw new ContractCaseSkipped(reason);
+}
+
 function supported(capabilities: object, requires: readonly string[] | undefined): boolean {
   return (requires ?? []).every((flag) => (capabilities as Record<string, unknown>)[flag] === true);
 }
@@ -48,6 +61,9 @@ async function runCase<F extends ContractFixture<{ capabilities: object }>>(
     if (!supported(fixture.impl.capabilities, c.requires)) return 'skipped';
     await c.run(fixture);
     return 'passed';
+  } catch (error) {
+    if (error instanceof ContractCaseSkipped) return 'skipped';
+    throw error;
   } finally {
     await fixture.cleanup();
   }
@@ -95,6 +111,12 @@ export function describeContract<F extends ContractFixture<{ capabilities: objec
             return;
           }
           await c.run(fixture);
+        } catch (error) {
+          if (error instanceof ContractCaseSkipped) {
+            ctx.skip(error.message);
+            return;
+          }
+          throw error;
         } finally {
           await fixture.cleanup();
         }

@@ -292,11 +292,12 @@ describe('lakeStoreContract', () => {
     expect(report.failed.map((f) => f.name)).toEqual([named('is a conflict naming the path')]);
   });
 
-  it('fails a durability case when the fixture cannot reopen', async () => {
+  it('skips (never passes) the durability case when the fixture cannot reopen', async () => {
     const report = await checkContract(lakeStoreContract, async () => ({
       impl: new MemoryLakeStore(),
       cleanup: async () => {},
     }));
-    expect(report.failed.map((f) => f.name)).toEqual([named('survive closing and reopening')]);
+    expect(report.failed).toEqual([]);
+    expect(report.skipped).toContain(named('survive closing and reopening'));
   });
 });
