@@ -1,0 +1,170 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join, relative, sep } from 'node:path';
+import type { LakeStore, SourceRecord } from '@vigil/core';
+import { VigilError } from '@vigil/core';
+import { TOPIC_OF_KIND } from '../simulator/simulate-trial.js';
+import { type DuckDBSession, sqlString } from './duckdb-session.js';
+import type { LakeFiles } from './lake-files.js';
+import { OffsetLedger, parseOffset } from './offset-ledger.js';
+
+/** A record as consumed from a Source (a `SourceRecord`; headers are not kept in bronze). */
+export type BronzeRecord = Pick<SourceRecord, 'topic' | 'partition' | 'key' | 'timestamp'> & {
+  offset: string | number | bigint;
+  value: Uint8Array | string;
+};
+
+export interface BronzeWriteResult {
+  /** Rows added to bronze. */
+  rows: number;
+  /** Records skipped because bronze already held their (topic, partition, offset). */
+  skipped: number;
+  /** Lake paths staged. */
+  paths: string[];
+}
+
+/** Where bronze lives in the lake. */
+export const BRONZE_PREFIX = 'bronze/';
+
+const KIND_OF_TOPIC: Record<string, string> = Object.fromEntries(
+  Object.entries(TOPIC_OF_KIND).map(([kind, topic]) => [topic, kind]),
+);
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_.-]/g, '_');
+
+function checkRecord(record: BronzeRecord, i: number): bigint {
+  const at = `records[${i}]`;
+  const bad = (field: string, reason: string) =>
+    new VigilError('VIGIL_DATA_INVALID_EVENT', `${at}.${field} ${reason}`, {
+      details: { field: `${at}.${field}` },
+    });
+  if (typeof record.topic !== 'string' || record.topic.length === 0)
+    throw bad('topic', 'must be a non-empty string');
+  if (!Number.isInteger(record.partition) || record.partition < 0) {
+    throw bad('partition', 'must be a non-negative integer');
+  }
+  if (!(record.value instanceof Uint8Array) && typeof record.value !== 'string') {
+    throw bad('value', 'must be a Uint8Array or a string');
+  }
+  if (!Number.isFinite(record.timestamp)) throw bad('timestamp', 'must be milliseconds since epoch');
+  if (record.key !== null && record.key !== undefined && typeof record.key !== 'string') {
+    throw bad('key', 'must be a string or null');
+  }
+  return parseOffset(record.offset, `${at}.offset`);
+}
+
+/**
+ * Append consumed records to bronze exactly as received: raw payload, topic, partition,
+ * offset, key and receive time, plus `site_id` and `observed_date` where the payload parses
+ * (`_unparsed` otherwise). Parquet under `bronze/kind=…/date=…/site=…/`, files named by the
+ * topic, partition and offset range they hold; an offset ledger makes re-delivery a no-op.
+ * Stages on `branch`; the caller commits.
+ */
+export async function writeBronze(
+  db: DuckDBSession,
+  lake: LakeStore,
+  files: LakeFiles,
+  scratch: string,
+  branch: string,
+  records: readonly BronzeRecord[],
+): Promise<BronzeWriteResult> {
+  const offsets = records.map(checkRecord);
+  const ledger = new OffsetLedger(lake, branch);
+  const fresh: { record: BronzeRecord; offset: bigint }[] = [];
+  const seen = new Set<string>();
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const offset = offsets[i]!;
+    const id = `${record.topic}\u0000${record.partition}\u0000${offset}`;
+    if (seen.has(id) || (await ledger.has(record.topic, record.partition, offset))) continue;
+    seen.add(id);
+    fresh.push({ record, offset });
+  }
+  if (fresh.length === 0) return { rows: 0, skipped: records.length, paths: [] };
+
+  const groups = new Map<string, { topic: string; partition: number; offsets: bigint[] }>();
+  for (const { record, offset } of fresh) {
+    const key = `${record.topic}\u0000${record.partition}`;
+    const group = groups.get(key) ?? { topic: record.topic, partition: record.partition, offsets: [] };
+    group.offsets.push(offset);
+    groups.set(key, group);
+  }
+  const spans = [...groups.values()]
+    .map((g) => {
+      const sorted = g.offsets.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return `${safeName(g.topic)}-p${g.partition}-${sorted[0]}-${sorted[sorted.length - 1]}`;
+    })
+    .sort();
+  const name =
+    spans.length === 1
+      ? spans[0]!
+      : `batch-${createHash('sha256').update(spans.join('\n')).digest('hex').slice(0, 20)}`;
+
+  const outDir = join(scratch, `bronze-${name}-${process.pid}-${Date.now()}`);
+  const table = `bronze_in_${Math.random().toString(36).slice(2, 10)}`;
+  const kindCase = `CASE topic ${Object.entries(KIND_OF_TOPIC)
+    .map(([topic, kind]) => `WHEN ${sqlString(topic)} THEN ${sqlString(kind)}`)
+    .join(' ')} ELSE regexp_replace(topic, '[^A-Za-z0-9_.-]', '_', 'g') END`;
+  const paths: string[] = [];
+  try {
+    await mkdir(outDir, { recursive: true });
+    await db.withConnection(async (c) => {
+      await c.run(
+        `CREATE TABLE ${table} (topic VARCHAR, "partition" INTEGER, "offset" BIGINT, key VARCHAR, payload VARCHAR, received_ms BIGINT)`,
+      );
+      try {
+        const appender = await c.raw.createAppender(table);
+        const decoder = new TextDecoder('utf-8', { fatal: false });
+        for (const { record, offset } of fresh) {
+          appender.appendVarchar(record.topic);
+          appender.appendInteger(record.partition);
+          appender.appendBigInt(offset);
+          if (record.key === null || record.key === undefined) appender.appendNull();
+          else appender.appendVarchar(record.key);
+          appender.appendVarchar(
+            typeof record.value === 'string' ? record.value : decoder.decode(record.value),
+          );
+          appender.appendBigInt(BigInt(Math.trunc(record.timestamp)));
+          appender.endRow();
+        }
+        appender.closeSync();
+        await c.run(`
+          COPY (
+            WITH parsed AS (
+              SELECT *, CASE WHEN json_valid(payload) THEN payload::JSON END AS doc FROM ${table}
+            ), fields AS (
+              SELECT topic, "partition", "offset", key, payload, epoch_ms(received_ms) AS received_at,
+                CASE WHEN json_type(doc, '$.siteId') = 'VARCHAR' THEN json_extract_string(doc, '$.siteId') END AS site_id,
+                CASE WHEN json_type(doc, '$.observedAt') = 'VARCHAR'
+                  THEN TRY_CAST(json_extract_string(doc, '$.observedAt') AS TIMESTAMP)::DATE END AS observed_date
+              FROM parsed
+            )
+            SELECT topic, "partition", "offset", key, payload, received_at, site_id, observed_date,
+              (site_id IS NULL OR observed_date IS NULL) AS _unparsed,
+              ${kindCase} AS kind,
+              coalesce(strftime(observed_date, '%Y-%m-%d'), '_unparsed') AS date,
+              CASE WHEN site_id IS NULL THEN '_unparsed'
+                WHEN regexp_full_match(site_id, '[A-Za-z0-9_-]{1,64}') THEN site_id ELSE '_invalid' END AS site
+            FROM fields
+            ORDER BY topic, "partition", "offset"
+          ) TO ${sqlString(outDir)} (FORMAT parquet, PARTITION_BY (kind, date, site), WRITE_PARTITION_COLUMNS true,
+            FILENAME_PATTERN ${sqlString(`${name}_{i}`)})`);
+      } finally {
+        await c.run(`DROP TABLE IF EXISTS ${table}`);
+      }
+    });
+    const written = (await readdir(outDir, { recursive: true, withFileTypes: true }))
+      .filter((e) => e.isFile() && e.name.endsWith('.parquet'))
+      .map((e) => join(e.parentPath, e.name))
+      .sort();
+    const entries = written.map(
+      (file) => [BRONZE_PREFIX + relative(outDir, file).split(sep).join('/'), file] as const,
+    );
+    await files.putAll(branch, entries);
+    paths.push(...entries.map(([path]) => path));
+    for (const group of groups.values()) await ledger.add(group.topic, group.partition, group.offsets);
+    await ledger.save();
+  } finally {
+    await rm(outDir, { recursive: true, force: true });
+  }
+  return { rows: fresh.length, skipped: records.length - fresh.length, paths };
+}

@@ -1,0 +1,13 @@
+export { BRONZE_PREFIX, type BronzeRecord, type BronzeWriteResult } from './bronze.js';
+export { GOLD_PATHS, type GoldResult } from './gold.js';
+export * from './measure-catalog.js';
+export { createMedallion, type Medallion, type MedallionOptions } from './medallion.js';
+export * from './patient-day-features.js';
+export {
+  QUARANTINE_PATH,
+  SILVER_TABLES,
+  type SilverResult,
+  type SilverTable,
+  silverPath,
+} from './silver.js';
+export { QUARANTINE_REASONS, type QuarantineReason } from './silver-rules.js';
