@@ -123,21 +123,23 @@ export async function buildSilver(
             FROM screened WHERE reason IS NULL)
           WHERE arrival > 1)`);
       // The same measurement from several origins: keep the most reliable origin in each cluster.
+      // Clusters never span midnight, so a later day's reading cannot suppress an earlier day's (no leakage into gold).
       await c.run(`CREATE TEMP TABLE valid AS
         WITH base AS (
-          SELECT *, CASE s_origin WHEN 'ehr' THEN 0 WHEN 'site' THEN 1 WHEN 'device' THEN 2 ELSE 3 END AS origin_rank
+          SELECT *, CASE s_origin WHEN 'ehr' THEN 0 WHEN 'site' THEN 1 WHEN 'device' THEN 2 ELSE 3 END AS origin_rank,
+            CAST(observed_at AS DATE) AS observed_day
           FROM screened WHERE reason IS NULL
         ), gaps AS (
           SELECT *, CASE WHEN s_kind IN ('vital', 'lab') AND observed_at - lag(observed_at) OVER w
               <= INTERVAL ${Math.max(0, Math.round(options.dedupeWindowMinutes))} MINUTE THEN 0 ELSE 1 END AS starts
           FROM base
-          WINDOW w AS (PARTITION BY s_patientId, s_kind, s_measure ORDER BY observed_at, s_eventId)
+          WINDOW w AS (PARTITION BY s_patientId, s_kind, s_measure, observed_day ORDER BY observed_at, s_eventId)
         ), clusters AS (
-          SELECT *, sum(starts) OVER (PARTITION BY s_patientId, s_kind, s_measure ORDER BY observed_at, s_eventId
+          SELECT *, sum(starts) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day ORDER BY observed_at, s_eventId
             ROWS UNBOUNDED PRECEDING) AS cluster
           FROM gaps
         )
-        SELECT *, origin_rank > min(origin_rank) OVER (PARTITION BY s_patientId, s_kind, s_measure, cluster) AS superseded
+        SELECT *, origin_rank > min(origin_rank) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day, cluster) AS superseded
         FROM clusters`);
 
       const tables = {} as Record<SilverTable, number>;
