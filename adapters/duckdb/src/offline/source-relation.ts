@@ -12,6 +12,8 @@ export interface SourceRelation {
   sql: string;
   /** DuckDB types of the join-key columns as stored in the source (or the casts applied). */
   keyTypes: string[];
+  /** Whether the relation has the `__ord` tie-break column. */
+  ordered: boolean;
 }
 
 /** Column names and DuckDB types of the Parquet files (unioned by name). */
@@ -32,18 +34,21 @@ const epochMicros = (column: string) => `epoch_us(CAST(${quoteIdent(column)} AS 
 
 /**
  * Build the relation. `keyCasts` (one DuckDB type per join key) casts keys to the entity
- * table's types (values that do not convert never match). With `dedupe`, one row is kept
- * per (keys, event time): the one with the latest created time.
+ * table's types (values that do not convert never match). With `order`, a view with a
+ * created timestamp also gets `__ord = {t: __ts, c: __created}` (a missing created time sorts
+ * first): ordering by it is "latest event time, then latest created time", Feast's tie-break.
  */
 export function sourceRelation(
   view: FeatureView,
   commit: string,
   files: readonly string[],
   columns: ReadonlyMap<string, string>,
-  options: { keyCasts?: readonly string[]; dedupe: boolean },
+  options: { keyCasts?: readonly string[]; order?: boolean },
 ): SourceRelation {
   const keys = view.entities.map((_, i) => `__k${i}`);
   const feats = view.features.map((_, i) => `__f${i}`);
+  const { timestampField, createdTimestampField } = view.source;
+  const ordered = options.order === true && createdTimestampField !== undefined;
   if (files.length === 0) {
     const keyTypes = view.entities.map((_, i) => options.keyCasts?.[i] ?? 'VARCHAR');
     const cols = [
@@ -52,9 +57,9 @@ export function sourceRelation(
       'CAST(NULL AS BIGINT) AS __created',
       ...view.features.map((f, i) => `CAST(NULL AS ${SQL_TYPES[f.dtype]}) AS ${feats[i]}`),
     ];
-    return { sql: `SELECT ${cols.join(', ')} WHERE false`, keyTypes };
+    if (ordered) cols.push(`${orderKey('CAST(NULL AS BIGINT)', 'CAST(NULL AS BIGINT)')} AS __ord`);
+    return { sql: `SELECT ${cols.join(', ')} WHERE false`, keyTypes, ordered };
   }
-  const { timestampField, createdTimestampField } = view.source;
   const required = [...view.entities, timestampField, ...view.features.map((f) => f.name)];
   if (createdTimestampField) required.push(createdTimestampField);
   const missing = required.filter((c) => !columns.has(c));
@@ -65,21 +70,30 @@ export function sourceRelation(
     );
   }
   const keyTypes = view.entities.map((k, i) => options.keyCasts?.[i] ?? columns.get(k) ?? 'VARCHAR');
+  const ts = epochMicros(timestampField);
+  const created = createdTimestampField ? epochMicros(createdTimestampField) : 'CAST(NULL AS BIGINT)';
   const cols = [
     ...view.entities.map((k, i) =>
       options.keyCasts
         ? `TRY_CAST(${quoteIdent(k)} AS ${keyTypes[i]}) AS ${keys[i]}`
         : `${quoteIdent(k)} AS ${keys[i]}`,
     ),
-    `${epochMicros(timestampField)} AS __ts`,
-    `${createdTimestampField ? epochMicros(createdTimestampField) : 'CAST(NULL AS BIGINT)'} AS __created`,
+    `${ts} AS __ts`,
+    `${created} AS __created`,
     ...view.features.map((f, i) => `CAST(${quoteIdent(f.name)} AS ${SQL_TYPES[f.dtype]}) AS ${feats[i]}`),
   ];
-  const base = `SELECT ${cols.join(', ')} FROM ${readParquet(files)} WHERE ${quoteIdent(timestampField)} IS NOT NULL`;
-  if (!options.dedupe || !createdTimestampField) return { sql: base, keyTypes };
-  const partition = [...keys, '__ts'].join(', ');
+  if (ordered) cols.push(`${orderKey(ts, created)} AS __ord`);
   return {
-    sql: `SELECT * FROM (${base}) QUALIFY row_number() OVER (PARTITION BY ${partition} ORDER BY __created DESC NULLS LAST) = 1`,
+    sql: `SELECT ${cols.join(', ')} FROM ${readParquet(files)} WHERE ${quoteIdent(timestampField)} IS NOT NULL`,
     keyTypes,
+    ordered,
   };
+}
+
+const MIN_BIGINT = '-9223372036854775807';
+export const MAX_BIGINT = '9223372036854775807';
+
+/** `{t, c}` ordering key: event time, then created time (missing created sorts first). */
+export function orderKey(ts: string, created: string): string {
+  return `struct_pack(t := ${ts}, c := coalesce(${created}, ${MIN_BIGINT}))`;
 }

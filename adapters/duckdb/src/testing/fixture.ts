@@ -36,12 +36,14 @@ export function sourceColumns(view: FeatureView, rows: readonly Record<string, u
   return columns;
 }
 
-export async function createDuckDBFixture(): Promise<DuckDBFixture> {
+export async function createDuckDBFixture(
+  config: Record<string, unknown> = { threads: 1, memoryLimit: '256MB' },
+): Promise<DuckDBFixture> {
   const lakeCtx = await createTestContext();
   const lake = await localLake.create(localLake.config.parse({}), lakeCtx);
   const ctx = await createTestContext({ workdir: lakeCtx.workdir, ports: { 'lake-store': lake } });
-  const config = duckdbFeatureStore.config.parse({ threads: 1, memoryLimit: '256MB' });
-  let impl = (await duckdbFeatureStore.create(config, ctx)) as DuckDBFeatureStore;
+  const parsed = duckdbFeatureStore.config.parse(config);
+  let impl = (await duckdbFeatureStore.create(parsed, ctx)) as DuckDBFeatureStore;
   let part = 0;
   const fixture: DuckDBFixture = {
     impl,
@@ -56,7 +58,7 @@ export async function createDuckDBFixture(): Promise<DuckDBFixture> {
     },
     async reopen() {
       await impl.close();
-      impl = (await duckdbFeatureStore.create(config, ctx)) as DuckDBFeatureStore;
+      impl = (await duckdbFeatureStore.create(parsed, ctx)) as DuckDBFeatureStore;
       fixture.impl = impl;
       return impl;
     },
