@@ -11,9 +11,10 @@ import type { Rng } from '@vigil/core';
  * carries random episodes (probability `episodeRate` a day, size `episodeSize · (1 + U)`)
  * and the drug's inflammatory response; fever, tachycardia and falling SpO2 are its views.
  *
- * The daily hazard of an adverse event of grade ≥ 2 is logistic:
- * `logit h[d] = intercept + liver · L[d] + inflammation · I[d] + age · (age − 55) / 10`.
- * The first such event censors the patient.
+ * The daily hazard of an adverse event of grade ≥ 2 is logistic in the states of the day
+ * before (injury and inflammation show in labs, vitals and symptoms first):
+ * `logit h[d] = intercept + liver · L[d−1] + inflammation · I[d−1] + age · (age − 55) / 10`
+ * (`L[−1] = I[−1] = 0`). The first such event censors the patient.
  */
 export interface RiskModel {
   /** Logit of the daily hazard with every latent state at zero. */
@@ -41,17 +42,17 @@ export interface RiskModel {
 }
 
 export const defaultRiskModel: Readonly<RiskModel> = Object.freeze({
-  intercept: -6.5,
+  intercept: -6.3,
   liver: 2,
   inflammation: 1.8,
   age: 0.25,
   liverLoadMu: 0.4,
   liverLoadSigma: 0.9,
   liverDecay: 0.92,
-  inflammationDecay: 0.6,
+  inflammationDecay: 0.75,
   liverToInflammation: 0.12,
-  episodeRate: 0.045,
-  episodeSize: 1.2,
+  episodeRate: 0.02,
+  episodeSize: 1,
 });
 
 /** What the patient brings to the trial (drawn once at enrolment). */
@@ -98,6 +99,8 @@ export function simulateLatentPath(
   let l = 0;
   let inf = 0;
   for (let d = 0; d < days; d++) {
+    // The event follows the state of the day before: injury and inflammation show first.
+    hazard[d] = logistic(model.intercept + model.liver * l + model.inflammation * inf + ageTerm);
     const dose = rng.next() < traits.adherence ? 1 : 0;
     const episode = rng.next() < model.episodeRate ? model.episodeSize * (1 + rng.next()) : 0;
     l = model.liverDecay * l + (1 - model.liverDecay) * dose * load;
@@ -105,7 +108,6 @@ export function simulateLatentPath(
     taken[d] = dose;
     liver[d] = l;
     inflammation[d] = inf;
-    hazard[d] = logistic(model.intercept + model.liver * l + model.inflammation * inf + ageTerm);
   }
   return { taken, liver, inflammation, hazard };
 }

@@ -508,8 +508,8 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
         stats.missedVisits++;
       } else {
         const ms = at(d, 10, 60, 8, 13);
-        const noise = () => Math.exp(0.18 * obs.normal());
-        measure('lab', 'alt', altBase * Math.exp(0.9 * liver) * noise(), ms, 'ehr');
+        const noise = () => Math.exp(0.12 * obs.normal());
+        measure('lab', 'alt', altBase * Math.exp(1.0 * liver) * noise(), ms, 'ehr');
         measure('lab', 'ast', astBase * Math.exp(0.7 * liver) * noise(), ms, 'ehr');
         measure('lab', 'bilirubin', biliBase * Math.exp(0.35 * liver) * noise(), ms, 'ehr');
         measure('lab', 'creatinine', creatBase * Math.exp(0.08 * obs.normal()), ms, 'ehr');
