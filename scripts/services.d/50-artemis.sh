@@ -1,0 +1,82 @@
+# ActiveMQ Artemis (the AMQP 1.0 broker behind the MQ bridge tests), from the Maven Central
+# binary distribution. AMQP on 127.0.0.1:$VIGIL_AMQP_PORT; login required.
+# shellcheck shell=bash
+SERVICES+=(artemis)
+
+ARTEMIS_VERSION="${VIGIL_ARTEMIS_VERSION:-2.40.0}"
+
+svc_artemis_port() { printf '%s' "${VIGIL_AMQP_PORT:-5672}"; }
+# The broker's core-protocol acceptor (used by Artemis' own CLI tools), also on loopback.
+artemis_core_port() { printf '%s' "${VIGIL_ARTEMIS_CORE_PORT:-61616}"; }
+# Test credentials; the MQ bridge tests read the same variables with the same defaults.
+artemis_user() { printf '%s' "${VIGIL_AMQP_USER:-vigil}"; }
+artemis_password() { printf '%s' "${VIGIL_AMQP_PASSWORD:-vigil-artemis}"; }
+
+# The unpacked distribution: <cache>/artemis/apache-artemis-<version>; `.complete` marks a full copy.
+artemis_home() { printf '%s/apache-artemis-%s' "$(cache_dir artemis)" "$ARTEMIS_VERSION"; }
+artemis_instance() { printf '%s/instance' "$(state_dir artemis)"; }
+
+svc_artemis_install() {
+  local home out
+  home="$(artemis_home)"
+  [[ -f $home/.complete ]] && return 0
+  command -v java >/dev/null || apt_install openjdk-17-jre-headless
+  command -v mvn >/dev/null || apt_install maven
+  out="$(cache_dir artemis)/unpack"
+  rm -rf "$out" "$home"
+  mkdir -p "$out"
+  log "downloading ActiveMQ Artemis $ARTEMIS_VERSION with Maven (output in $out.log)"
+  if ! mvn -q -B -Dmaven.repo.local="$(cache_dir artemis)/m2" \
+    org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
+    -Dartifact="org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin" \
+    -DoutputDirectory="$out" >"$out.log" 2>&1; then
+    log "mvn could not fetch Artemis $ARTEMIS_VERSION; last lines of $out.log:"
+    tail -n 20 "$out.log" >&2
+    return 1
+  fi
+  mv "$out/apache-artemis-$ARTEMIS_VERSION" "$home"
+  rm -rf "$out"
+  touch "$home/.complete"
+}
+
+# The broker instance (config + journal) is created once; it is re-created (config only, the
+# journal is kept) when the version, ports or credentials change.
+artemis_create_instance() {
+  local inst stamp want
+  inst="$(artemis_instance)"
+  stamp="$inst/.vigil-settings"
+  want="$ARTEMIS_VERSION $(svc_artemis_port) $(artemis_core_port) $(artemis_user) $(artemis_password | sha256sum | cut -c1-16)"
+  [[ -f $inst/etc/broker.xml && -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
+  log "creating the Artemis instance in $inst"
+  mkdir -p "$inst"
+  # --no-web: no console (Jolokia/HTTP); only the AMQP and the core acceptor, both on 127.0.0.1.
+  if ! "$(artemis_home)/bin/artemis" create --silent --force \
+    --user "$(artemis_user)" --password "$(artemis_password)" --require-login \
+    --host 127.0.0.1 --http-host 127.0.0.1 --default-port "$(artemis_core_port)" \
+    --no-web --no-autotune --nio \
+    --no-hornetq-acceptor --no-mqtt-acceptor --no-stomp-acceptor \
+    --java-memory 512M "$inst" >"$(state_dir artemis)/create.log" 2>&1; then
+    log "artemis create failed; last lines of $(state_dir artemis)/create.log:"
+    tail -n 20 "$(state_dir artemis)/create.log" >&2
+    return 1
+  fi
+  # `create` writes the AMQP acceptor on its default port 5672; follow VIGIL_AMQP_PORT.
+  sed -i "s#tcp://127.0.0.1:5672?#tcp://127.0.0.1:$(svc_artemis_port)?#" "$inst/etc/broker.xml"
+  grep -q "tcp://127.0.0.1:$(svc_artemis_port)?" "$inst/etc/broker.xml" ||
+    die "could not set the AMQP port in $inst/etc/broker.xml"
+  printf '%s' "$want" >"$stamp"
+}
+
+svc_artemis_start() {
+  artemis_create_instance
+  # bin/artemis execs java, so the recorded pid is the broker's JVM (heap capped at 512 MiB).
+  spawn artemis "$(artemis_instance)/bin/artemis" run
+}
+
+# Ready when the port answers an AMQP protocol header with one (SASL layer: AMQP 3.1.0.0).
+svc_artemis_ready() {
+  timeout 2 bash -c '
+    exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "AMQP\x03\x01\x00\x00" >&3
+    [[ $(head -c 4 <&3) == AMQP ]]' _ "$(svc_artemis_port)" 2>/dev/null
+}
