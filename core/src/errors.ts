@@ -22,6 +22,7 @@ export const ErrorCodes = {
   SOURCE_UNKNOWN_TOPIC: 'The topic does not exist.',
   SOURCE_INVALID_OFFSET: 'The offset is outside the partition.',
   SOURCE_CONSUMER_CLOSED: 'The consumer was used after close().',
+  SOURCE_READ_ONLY: 'The source is read-only (capability `produce: false`): it cannot produce or create topics.',
   SOURCE_INVALID_REQUEST: 'A topic name, partition, record or option given to a source is invalid.',
   LAKE_NOT_FOUND: 'The ref, branch, commit or object does not exist.',
   LAKE_CONFLICT: 'A merge or branch operation conflicts with the current state.',

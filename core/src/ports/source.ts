@@ -15,6 +15,11 @@ export interface SourceCapabilities {
   replay: boolean;
   /** The producer de-duplicates retries (Kafka idempotent producer). Default false. */
   idempotentProduce: boolean;
+  /**
+   * Records can be produced and topics created. Default true (an absent flag means true);
+   * false for read-only sources (file imports), whose `produce` fails with VIGIL_SOURCE_READ_ONLY.
+   */
+  produce?: boolean;
 }
 
 export interface ProduceRecord {
@@ -98,4 +103,5 @@ export const defaultSourceCapabilities: SourceCapabilities = {
   consumerGroups: true,
   replay: true,
   idempotentProduce: false,
+  produce: true,
 };

@@ -25,6 +25,8 @@ export interface ContractCase<F extends ContractFixture<{ capabilities: object }
 export interface Contract<F extends ContractFixture<{ capabilities: object }>> {
   port: string;
   cases: readonly ContractCase<F>[];
+  /** The port's documented capability defaults, applied to flags an implementation leaves out. */
+  defaults?: object;
 }
 
 export type FixtureFactory<F> = () => Promise<F>;
@@ -48,17 +50,23 @@ export function skipCase(reason: string): never {
   throw new ContractCaseSkipped(reason);
 }
 
-function supported(capabilities: object, requires: readonly string[] | undefined): boolean {
-  return (requires ?? []).every((flag) => (capabilities as Record<string, unknown>)[flag] === true);
+function supported(
+  capabilities: object,
+  requires: readonly string[] | undefined,
+  defaults: object = {},
+): boolean {
+  const flags: Record<string, unknown> = { ...defaults, ...capabilities };
+  return (requires ?? []).every((flag) => flags[flag] === true);
 }
 
 async function runCase<F extends ContractFixture<{ capabilities: object }>>(
   c: ContractCase<F>,
   factory: FixtureFactory<F>,
+  defaults: object | undefined,
 ): Promise<'passed' | 'skipped'> {
   const fixture = await factory();
   try {
-    if (!supported(fixture.impl.capabilities, c.requires)) return 'skipped';
+    if (!supported(fixture.impl.capabilities, c.requires, defaults)) return 'skipped';
     await c.run(fixture);
     return 'passed';
   } catch (error) {
@@ -80,7 +88,7 @@ export async function checkContract<F extends ContractFixture<{ capabilities: ob
     let timer: NodeJS.Timeout | undefined;
     try {
       const outcome = await Promise.race([
-        runCase(c, factory),
+        runCase(c, factory, contract.defaults),
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
         }),
@@ -106,7 +114,7 @@ export function describeContract<F extends ContractFixture<{ capabilities: objec
       it(c.name, async (ctx) => {
         const fixture = await factory();
         try {
-          if (!supported(fixture.impl.capabilities, c.requires)) {
+          if (!supported(fixture.impl.capabilities, c.requires, contract.defaults)) {
             ctx.skip();
             return;
           }

@@ -412,3 +412,92 @@ describe('source contract', () => {
     ]);
   });
 });
+
+/** A read-only view of a memory source: produce and topic creation fail, like a file import. */
+function readOnly(source: MemorySource): Source {
+  const refuse = (topic: string) =>
+    new VigilError('VIGIL_SOURCE_READ_ONLY', `topic ${topic}: the source is read-only`);
+  return {
+    capabilities: { ...defaultSourceCapabilities, produce: false },
+    async ensureTopic(topic) {
+      await source.describeTopic(topic).catch(() => {
+        throw refuse(topic);
+      });
+    },
+    describeTopic: (t) => source.describeTopic(t),
+    async produce(records) {
+      for (const r of records) await source.describeTopic(r.topic);
+      throw refuse(records[0]?.topic ?? '');
+    },
+    consumer: (o) => source.consumer(o),
+    close: () => source.close(),
+  };
+}
+
+function readOnlyFixture(breakage: Breakage = (s) => s): () => Promise<SourceFixture> {
+  return async () => {
+    const state: MemoryState = { topics: new Map(), commits: new Map() };
+    const writer = new MemorySource(state);
+    const partitions = [
+      [
+        { key: 'site-01', value: '{"n":0}' },
+        { key: null, value: '{"n":1}' },
+      ],
+      [],
+      [{ key: 'site-02', value: '{"n":2}' }],
+    ];
+    await writer.ensureTopic('prepared', { partitions: 3 });
+    await writer.produce(
+      partitions.flatMap((list, partition) => list.map((r) => ({ topic: 'prepared', partition, ...r }))),
+    );
+    const impl = breakage(readOnly(new MemorySource(state)));
+    return { impl, prepared: { topic: 'prepared', partitions }, cleanup: () => impl.close() };
+  };
+}
+
+describe('source contract on a read-only source (produce: false)', () => {
+  const readCases = [
+    caseNamed('a prepared topic is described'),
+    caseNamed('an unknown topic fails'),
+    caseNamed('close is idempotent'),
+    caseNamed('closing the source closes its consumers'),
+  ];
+
+  it('runs the cases that need no produce against the prepared topic and skips the rest', async () => {
+    const report = await checkContract(sourceContract, readOnlyFixture());
+    assert.deepEqual(
+      report.failed.map((f) => `${f.name}: ${String(f.error)}`),
+      [],
+    );
+    assert.deepEqual([...report.passed].sort(), [...readCases].sort());
+    assert.equal(report.skipped.length, caseNames.length - readCases.length);
+  });
+
+  it('the prepared-topic case is also run by sources that produce', () => {
+    const c = sourceContract.cases.find((x) => x.name === readCases[0]);
+    assert.deepEqual(c?.requires ?? [], []);
+  });
+
+  it('fails a read-only source whose produce pretends to succeed', async () => {
+    const report = await checkContract(
+      sourceContract,
+      readOnlyFixture((source) => ({
+        ...source,
+        capabilities: source.capabilities,
+        produce: async () => [],
+      })),
+    );
+    assert.deepEqual(failedNames(report).sort(), [
+      caseNamed('a prepared topic is described'),
+      caseNamed('an unknown topic fails'),
+    ]);
+  });
+
+  it('fails a read-only source that delivers a partition out of order', async () => {
+    const report = await checkContract(
+      sourceContract,
+      readOnlyFixture(breakConsumers((c) => ({ poll: async (o) => (await c.poll(o)).reverse() }))),
+    );
+    assert.deepEqual(failedNames(report), [caseNamed('a prepared topic is described')]);
+  });
+});

@@ -4,10 +4,13 @@
  *
  * Cases create their own uniquely named topics and groups, so a fixture may share one
  * broker between cases. Durability cases need `reopen` and are skipped without it.
+ * Cases that produce require `produce` (default true); a read-only source (file import)
+ * runs the rest against a topic its fixture prepared (`prepared`).
  */
 import assert from 'node:assert/strict';
 import { isVigilError } from '../errors.js';
 import type { Consumer, Source, SourceRecord, TopicPartitionOffset } from '../ports/source.js';
+import { defaultSourceCapabilities } from '../ports/source.js';
 import { type Contract, type ContractCase, type ContractFixture, skipCase } from './contract.js';
 
 export interface SourceFixture extends ContractFixture<Source> {
@@ -16,6 +19,55 @@ export interface SourceFixture extends ContractFixture<Source> {
    * `impl` first. Leave undefined when the implementation has nothing to reopen.
    */
   reopen?: () => Promise<Source>;
+  /**
+   * A topic that already holds records when the case starts, for sources that cannot
+   * produce (capability `produce: false`, e.g. file imports): the fixture prepares it
+   * before creating `impl`. Cases that read a prepared topic produce one themselves when
+   * the source can produce and this is undefined.
+   */
+  prepared?: PreparedTopic;
+}
+
+/** A topic prepared by the fixture: `partitions[p]` lists partition p's records in offset order. */
+export interface PreparedTopic {
+  topic: string;
+  partitions: ReadonlyArray<ReadonlyArray<{ key: string | null; value: string }>>;
+}
+
+function canProduce(source: Source): boolean {
+  return source.capabilities.produce !== false;
+}
+
+/**
+ * The fixture's prepared topic, or (for a source that can produce and has none) a new
+ * topic with records in three partitions, the middle one empty.
+ */
+async function preparedTopic(fixture: SourceFixture): Promise<PreparedTopic> {
+  if (fixture.prepared) return fixture.prepared;
+  assert.ok(canProduce(fixture.impl), 'a source without produce needs a fixture with `prepared`');
+  const topic = uniqueName('prepared');
+  const partitions = [
+    Array.from({ length: 5 }, (_, i) => ({ key: i % 2 === 0 ? `site-${i}` : null, value: `p0-${i}` })),
+    [],
+    Array.from({ length: 3 }, (_, i) => ({ key: 'site-9', value: `p2-${i}` })),
+  ];
+  await fixture.impl.ensureTopic(topic, { partitions: 3 });
+  await fixture.impl.produce(
+    partitions.flatMap((records, partition) => records.map((r) => ({ topic, partition, ...r }))),
+  );
+  return { topic, partitions };
+}
+
+/** A topic a case may consume: a new one when the source can produce, else the prepared one. */
+async function openTopic(fixture: SourceFixture, prefix: string): Promise<string> {
+  if (!canProduce(fixture.impl)) {
+    assert.ok(fixture.prepared, 'a source without produce needs a fixture with `prepared`');
+    await fixture.impl.ensureTopic(fixture.prepared.topic);
+    return fixture.prepared.topic;
+  }
+  const topic = uniqueName(prefix);
+  await fixture.impl.ensureTopic(topic, { partitions: 1 });
+  return topic;
 }
 
 let sequence = 0;
@@ -83,6 +135,7 @@ type SourceCase = ContractCase<SourceFixture>;
 const cases: SourceCase[] = [
   {
     name: 'produce returns positions in input order and a partition keeps produce order',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('order');
       await impl.ensureTopic(topic, { partitions: 2 });
@@ -126,7 +179,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'the same key always lands on the same partition',
-    requires: ['partitions'],
+    requires: ['partitions', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('keys');
       await impl.ensureTopic(topic, { partitions: 4 });
@@ -155,7 +208,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'an explicit partition overrides the key; an out-of-range partition is rejected',
-    requires: ['partitions'],
+    requires: ['partitions', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('explicit');
       await impl.ensureTopic(topic, { partitions: 3 });
@@ -173,6 +226,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'binary values, null and empty keys, headers and timestamps round-trip',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('binary');
       await impl.ensureTopic(topic, { partitions: 1 });
@@ -211,6 +265,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'describeTopic reports the partition count and end offsets',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('describe');
       await impl.ensureTopic(topic, { partitions: 3 });
@@ -230,6 +285,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'ensureTopic is idempotent and keeps an existing partition count and data',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('ensure');
       await impl.ensureTopic(topic, { partitions: 2 });
@@ -254,8 +310,57 @@ const cases: SourceCase[] = [
     },
   },
   {
+    name: 'a prepared topic is described and read in offset order per partition; a read-only source refuses produce',
+    async run(fixture) {
+      const { impl } = fixture;
+      const prepared = await preparedTopic(fixture);
+      const { topic, partitions } = prepared;
+      await impl.ensureTopic(topic);
+      assert.deepEqual(await impl.describeTopic(topic), {
+        topic,
+        partitions: partitions.length,
+        endOffsets: partitions.map((p) => String(p.length)),
+      });
+      const total = partitions.reduce((n, p) => n + p.length, 0);
+      const consumer = await impl.consumer({ group: uniqueName('g'), topics: [topic] });
+      const records = await drain(consumer, total);
+      assert.equal(records.length, total, 'every prepared record delivered');
+      assertOffsetsAscending(records);
+      for (const [partition, expected] of partitions.entries()) {
+        const got = records.filter((r) => r.partition === partition);
+        assert.deepEqual(
+          got.map((r) => r.offset),
+          expected.map((_, i) => String(i)),
+          `partition ${partition} offsets`,
+        );
+        assert.deepEqual(
+          got.map((r) => ({ key: r.key, value: text(r) })),
+          expected.map((r) => ({ key: r.key, value: r.value })),
+          `partition ${partition} keys and values`,
+        );
+        for (const r of got) assert.equal(r.topic, topic);
+      }
+      assert.deepEqual(await consumer.poll({ timeoutMs: 0 }), [], 'nothing after the last record');
+      await consumer.close();
+      const latest = await impl.consumer({ group: uniqueName('g'), topics: [topic], start: 'latest' });
+      assert.deepEqual(await latest.poll({ timeoutMs: 0 }), [], "start: 'latest' skips what is there");
+      await latest.close();
+      if (!canProduce(impl)) {
+        await assert.rejects(
+          impl.produce([{ topic, value: 'x' }]),
+          expectCode('VIGIL_SOURCE_READ_ONLY', topic),
+        );
+        const missing = uniqueName('read-only');
+        await assert.rejects(
+          impl.ensureTopic(missing, { partitions: 1 }),
+          expectCode('VIGIL_SOURCE_READ_ONLY', missing),
+        );
+      }
+    },
+  },
+  {
     name: 'commit takes the next offset; a new consumer of the group resumes there and redelivers the rest',
-    requires: ['consumerGroups'],
+    requires: ['consumerGroups', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('commit');
       const group = uniqueName('g');
@@ -293,7 +398,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'groups keep independent positions and commits',
-    requires: ['consumerGroups'],
+    requires: ['consumerGroups', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('groups');
       await impl.ensureTopic(topic, { partitions: 2 });
@@ -313,6 +418,7 @@ const cases: SourceCase[] = [
   },
   {
     name: "start 'latest' skips what was produced before a group existed; 'earliest' reads it",
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('latest');
       await impl.ensureTopic(topic, { partitions: 2 });
@@ -332,7 +438,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'seek moves the position back (replay) and forward',
-    requires: ['replay'],
+    requires: ['replay', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('seek');
       await impl.ensureTopic(topic, { partitions: 1 });
@@ -351,6 +457,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'maxRecords bounds a poll and the next poll continues without a gap',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('max');
       await impl.ensureTopic(topic, { partitions: 1 });
@@ -372,7 +479,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'consumers of one group split the partitions and no record goes to both',
-    requires: ['consumerGroups', 'partitions'],
+    requires: ['consumerGroups', 'partitions', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('split');
       const group = uniqueName('g');
@@ -409,7 +516,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'a consumer that leaves hands its partitions to the rest of the group',
-    requires: ['consumerGroups', 'partitions'],
+    requires: ['consumerGroups', 'partitions', 'produce'],
     async run({ impl }) {
       const topic = uniqueName('leave');
       const group = uniqueName('g');
@@ -426,6 +533,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'poll returns empty after its timeout when idle and wakes when a record arrives',
+    requires: ['produce'],
     async run({ impl }) {
       const topic = uniqueName('wait');
       await impl.ensureTopic(topic, { partitions: 1 });
@@ -448,9 +556,9 @@ const cases: SourceCase[] = [
   },
   {
     name: 'close is idempotent and a closed consumer fails with VIGIL_SOURCE_CONSUMER_CLOSED',
-    async run({ impl }) {
-      const topic = uniqueName('close');
-      await impl.ensureTopic(topic, { partitions: 1 });
+    async run(fixture) {
+      const { impl } = fixture;
+      const topic = await openTopic(fixture, 'close');
       const consumer = await impl.consumer({ group: uniqueName('g'), topics: [topic] });
       await consumer.close();
       await consumer.close();
@@ -463,9 +571,9 @@ const cases: SourceCase[] = [
   },
   {
     name: 'closing the source closes its consumers; closing twice is fine',
-    async run({ impl }) {
-      const topic = uniqueName('source-close');
-      await impl.ensureTopic(topic, { partitions: 1 });
+    async run(fixture) {
+      const { impl } = fixture;
+      const topic = await openTopic(fixture, 'source-close');
       const consumer = await impl.consumer({ group: uniqueName('g'), topics: [topic] });
       await impl.close();
       await impl.close();
@@ -474,7 +582,7 @@ const cases: SourceCase[] = [
   },
   {
     name: 'records and committed offsets survive closing and reopening the source',
-    requires: ['consumerGroups'],
+    requires: ['consumerGroups', 'produce'],
     async run(fixture) {
       if (!fixture.reopen) skipCase('the fixture provides no reopen() (no durable state)');
       const { impl } = fixture;
@@ -515,4 +623,8 @@ const cases: SourceCase[] = [
   },
 ];
 
-export const sourceContract: Contract<SourceFixture> = { port: 'source', cases };
+export const sourceContract: Contract<SourceFixture> = {
+  port: 'source',
+  cases,
+  defaults: defaultSourceCapabilities,
+};
