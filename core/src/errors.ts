@@ -43,6 +43,7 @@ export const ErrorCodes = {
   SERVER_INVALID_MODEL: 'The model artifact cannot be loaded or does not match its declared tensors.',
   MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
   DATA_INVALID_EVENT: 'An event failed validation; it was quarantined with a reason.',
+  QUEUE_INVALID_REQUEST: 'A queue name, message or transport option given to a queue transport (MQ bridge) is invalid, or the broker refused the queue.',
 } as const;
 
 export type ErrorCode = `VIGIL_${keyof typeof ErrorCodes}`;

@@ -7,3 +7,4 @@ export * from './registry-contract.js';
 export * from './server-contract.js';
 export * from './trainer-contract.js';
 export * from './monitor-contract.js';
+export * from './queue-sink-contract.js';
