@@ -56,6 +56,11 @@ export interface OnlineResult {
   featureNames: string[];
   /** One row per entity row; missing / expired values are null. */
   rows: Record<string, ScalarValue>[];
+  /**
+   * Optional, per row: the event timestamp of each feature column's stored value (null when
+   * the entity has none), so a server can report Feast's `event_timestamps` and statuses.
+   */
+  eventTimestamps?: Record<string, Date | null>[];
 }
 
 export interface FeatureStore {

@@ -1,4 +1,5 @@
 export * from './config.js';
+export * from './features/index.js';
 export * from './features/views.js';
 export * from './medallion/index.js';
 export * from './pipeline/run-job.js';
