@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type ComponentRegistry, loadConfig, parseConfigText, type VigilConfig, VigilError } from '@vigil/core';
+import {
+  type ComponentRegistry,
+  loadConfig,
+  parseConfigText,
+  type VigilConfig,
+  VigilError,
+} from '@vigil/core';
 import { jobConfigSchema } from '@vigil/job-adverse-events';
 
 export const sections = { job: jobConfigSchema };
@@ -22,36 +28,58 @@ function isDescriptor(v: unknown): v is Parameters<ComponentRegistry['register']
  * Import the modules a config lists under `modules` (third-party adapters, plugins,
  * presets) and register every descriptor they export. Paths are relative to the config.
  */
-async function registerModules(doc: Record<string, unknown>, baseDir: string, registry: ComponentRegistry): Promise<void> {
+async function registerModules(
+  doc: Record<string, unknown>,
+  baseDir: string,
+  registry: ComponentRegistry,
+): Promise<void> {
   const modules = doc.modules;
   if (modules === undefined) return;
   if (!Array.isArray(modules) || modules.some((m) => typeof m !== 'string')) {
-    throw new VigilError('VIGIL_CONFIG_INVALID', 'modules: expected a list of module paths or package names', {
-      details: { issues: [{ path: 'modules', message: 'expected a list of module paths or package names' }] },
-    });
+    throw new VigilError(
+      'VIGIL_CONFIG_INVALID',
+      'modules: expected a list of module paths or package names',
+      {
+        details: {
+          issues: [{ path: 'modules', message: 'expected a list of module paths or package names' }],
+        },
+      },
+    );
   }
   for (const spec of modules as string[]) {
-    const target = spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(baseDir, spec)).href : spec;
+    const target =
+      spec.startsWith('.') || isAbsolute(spec) ? pathToFileURL(resolve(baseDir, spec)).href : spec;
     let exported: Record<string, unknown>;
     try {
       exported = (await import(target)) as Record<string, unknown>;
     } catch (error) {
-      throw new VigilError('VIGIL_CONFIG_INVALID', `modules: cannot import '${spec}': ${(error as Error).message}`, {
-        cause: error,
-        details: { issues: [{ path: 'modules', message: `cannot import '${spec}'` }] },
-      });
+      throw new VigilError(
+        'VIGIL_CONFIG_INVALID',
+        `modules: cannot import '${spec}': ${(error as Error).message}`,
+        {
+          cause: error,
+          details: { issues: [{ path: 'modules', message: `cannot import '${spec}'` }] },
+        },
+      );
     }
     for (const value of Object.values(exported)) if (isDescriptor(value)) registry.register(value);
   }
 }
 
 /** Read a config file (or the named preset when no file is given), apply CLI overrides, validate. */
-export async function resolveConfig(registry: ComponentRegistry, file: string | undefined, overrides: ConfigOverrides): Promise<VigilConfig> {
+export async function resolveConfig(
+  registry: ComponentRegistry,
+  file: string | undefined,
+  overrides: ConfigOverrides,
+): Promise<VigilConfig> {
   let doc: Record<string, unknown> = { version: 1 };
   let baseDir = process.cwd();
   if (file) {
     const parsed = parseConfigText(await readFile(file, 'utf8'));
-    doc = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : { _: parsed };
+    doc =
+      parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+        ? (parsed as Record<string, unknown>)
+        : { _: parsed };
     baseDir = dirname(resolve(file));
   }
   await registerModules(doc, baseDir, registry);

@@ -1,5 +1,5 @@
-import cliProgress from 'cli-progress';
 import type { StageProgress } from '@vigil/job-adverse-events';
+import cliProgress from 'cli-progress';
 
 /**
  * Stage-by-stage progress on stderr: a bar with ETA per stage on a terminal, one line

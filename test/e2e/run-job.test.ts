@@ -8,7 +8,8 @@ interface Summary {
   runId: string;
   events: number;
   layers: { bronze: number; silver: number; duplicates: number; quarantined: number };
-  model: { version: string; auroc: number; bayesAuroc: number };
+  produced: number;
+  model: { version: string; sha256: string; auroc: number; bayesAuroc: number };
   latencyMs: { p50: number; p99: number };
   monitor: { predictions: number; labelled: number; auroc: number | null };
   lakeCommit: string;
@@ -19,12 +20,20 @@ const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)
 describe('vigil run (local preset, end to end)', () => {
   it('runs the main job, prints the summary, and a second run on the same workdir succeeds', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'vigil-e2e-'));
-    const first = await runCli(['run', '--config', 'test/e2e/fixtures/small.yaml', '--workdir', workdir, '--json']);
+    const first = await runCli([
+      'run',
+      '--config',
+      'test/e2e/fixtures/small.yaml',
+      '--workdir',
+      workdir,
+      '--json',
+    ]);
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('held-out AUROC');
     const s = lastJson(first.stdout);
     expect(s.runId).toMatch(/^[0-9a-f-]{36}$/);
     expect(s.events).toBeGreaterThan(10_000);
+    expect(s.produced).toBe(s.events);
     expect(s.layers.bronze).toBe(s.events);
     expect(s.layers.bronze).toBe(s.layers.silver + s.layers.duplicates + s.layers.quarantined);
     expect(s.layers.quarantined).toBeGreaterThan(0);
@@ -35,14 +44,30 @@ describe('vigil run (local preset, end to end)', () => {
     expect(s.latencyMs.p99).toBeGreaterThanOrEqual(s.latencyMs.p50);
     expect(s.monitor.labelled).toBe(s.monitor.predictions);
     expect(s.lakeCommit).toMatch(/^[0-9a-f]{64}$/);
-    const lineage = JSON.parse(await readFile(join(workdir, 'runs', s.runId, 'lineage.json'), 'utf8')) as { steps: { step: string }[] };
-    expect(lineage.steps.map((x) => x.step)).toEqual(['generate', 'ingest', 'medallion', 'features', 'register', 'serve']);
+    const lineage = JSON.parse(await readFile(join(workdir, 'runs', s.runId, 'lineage.json'), 'utf8')) as {
+      steps: { step: string }[];
+    };
+    const steps = lineage.steps.map((x) => x.step);
+    const jobSteps = ['generate', 'ingest', 'medallion', 'features', 'register', 'serve'];
+    expect(steps.filter((x) => jobSteps.includes(x))).toEqual(jobSteps);
 
-    const second = await runCli(['run', '--config', 'test/e2e/fixtures/small.yaml', '--workdir', workdir, '--json']);
+    const second = await runCli([
+      'run',
+      '--config',
+      'test/e2e/fixtures/small.yaml',
+      '--workdir',
+      workdir,
+      '--json',
+    ]);
     expect(second.code, second.stderr).toBe(0);
     const s2 = lastJson(second.stdout);
     expect(s2.model.version).toBe('2');
     expect(s2.runId).not.toBe(s.runId);
+    // The trial is already in the source: nothing is sent twice, every layer reconciles the same,
+    // and the same config and data give the same model bytes.
+    expect(s2.produced).toBe(0);
+    expect(s2.layers).toEqual(s.layers);
+    expect(s2.model.sha256).toBe(s.model.sha256);
   });
 
   it('closes components in reverse order on SIGTERM and exits cleanly; the next run succeeds', async () => {
@@ -72,7 +97,14 @@ describe('vigil run (local preset, end to end)', () => {
     expect(closed).toEqual([...started].reverse());
     expect(log.at(-1)!.msg).toBe('kernel closed');
 
-    const rerun = await runCli(['run', '--config', 'test/e2e/fixtures/small.yaml', '--workdir', workdir, '--json']);
+    const rerun = await runCli([
+      'run',
+      '--config',
+      'test/e2e/fixtures/small.yaml',
+      '--workdir',
+      workdir,
+      '--json',
+    ]);
     expect(rerun.code, rerun.stderr).toBe(0);
   });
 });

@@ -5,9 +5,16 @@ describe('vigil validate', () => {
   it('reports all three mistakes with their paths and exits non-zero', async () => {
     const result = await runCli(['validate', 'test/e2e/fixtures/three-mistakes.yaml', '--json']);
     expect(result.code).toBe(2);
-    const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as { valid: boolean; issues: { path: string; message: string }[] };
+    const report = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
+      valid: boolean;
+      issues: { path: string; message: string }[];
+    };
     expect(report.valid).toBe(false);
-    expect(report.issues.map((i) => i.path).sort()).toEqual(['job.trial.patients', 'ports.trainer.adapter', 'seed']);
+    expect(report.issues.map((i) => i.path).sort()).toEqual([
+      'job.trial.patients',
+      'ports.trainer.adapter',
+      'seed',
+    ]);
     const unknown = report.issues.find((i) => i.path === 'ports.trainer.adapter')!;
     expect(unknown.message).toContain("unknown adapter 'gpu-cluster'");
     expect(unknown.message).toContain('node');
@@ -25,9 +32,14 @@ describe('vigil validate', () => {
   it('lists presets, adapters and the JSON Schema', async () => {
     const presets = JSON.parse((await runCli(['presets', '--json'])).stdout) as { name: string }[];
     expect(presets.map((p) => p.name)).toContain('local');
-    const adapters = JSON.parse((await runCli(['adapters', '--json'])).stdout) as { port: string; name: string }[];
+    const adapters = JSON.parse((await runCli(['adapters', '--json'])).stdout) as {
+      port: string;
+      name: string;
+    }[];
     expect(new Set(adapters.map((a) => a.port)).size).toBe(7);
     const schema = JSON.parse((await runCli(['schema'])).stdout) as { properties: Record<string, unknown> };
-    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['version', 'ports', 'job', 'seed']));
+    expect(Object.keys(schema.properties)).toEqual(
+      expect.arrayContaining(['version', 'ports', 'job', 'seed']),
+    );
   });
 });

@@ -9,10 +9,14 @@ export async function validateCommand(file: string, options: { json?: boolean })
   try {
     const config = await resolveConfig(createDefaultRegistry(), file, {});
     if (options.json) process.stdout.write(`${JSON.stringify({ valid: true, hash: config.hash })}\n`);
-    else process.stdout.write(`${file}: valid (preset ${config.preset ?? 'none'}, config hash ${config.hash.slice(0, 12)})\n`);
+    else
+      process.stdout.write(
+        `${file}: valid (preset ${config.preset ?? 'none'}, config hash ${config.hash.slice(0, 12)})\n`,
+      );
     return 0;
   } catch (error) {
-    if (!isVigilError(error) || !['VIGIL_CONFIG_INVALID', 'VIGIL_CONFIG_PARSE'].includes(error.code)) throw error;
+    if (!isVigilError(error) || !['VIGIL_CONFIG_INVALID', 'VIGIL_CONFIG_PARSE'].includes(error.code))
+      throw error;
     const issues = (error.details?.issues ?? []) as { path: string; message: string }[];
     if (options.json) process.stdout.write(`${JSON.stringify({ valid: false, code: error.code, issues })}\n`);
     else {
@@ -26,13 +30,19 @@ export async function validateCommand(file: string, options: { json?: boolean })
 export function presetsCommand(options: { json?: boolean }): number {
   const presets = createDefaultRegistry().presets();
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(presets.map((p) => ({ name: p.name, description: p.description, ports: (p.config as { ports?: unknown }).ports })))}\n`);
+    process.stdout.write(
+      `${JSON.stringify(presets.map((p) => ({ name: p.name, description: p.description, ports: (p.config as { ports?: unknown }).ports })))}\n`,
+    );
     return 0;
   }
   for (const p of presets) {
     process.stdout.write(`${p.name}\n  ${p.description}\n`);
-    const ports = ((p.config as { ports?: Record<string, { adapter: string }> }).ports ?? {}) as Record<string, { adapter: string }>;
-    for (const port of PORT_NAMES) if (ports[port]) process.stdout.write(`  ${port.padEnd(14)} ${ports[port].adapter}\n`);
+    const ports = ((p.config as { ports?: Record<string, { adapter: string }> }).ports ?? {}) as Record<
+      string,
+      { adapter: string }
+    >;
+    for (const port of PORT_NAMES)
+      if (ports[port]) process.stdout.write(`  ${port.padEnd(14)} ${ports[port].adapter}\n`);
   }
   return 0;
 }
@@ -49,7 +59,9 @@ export function adaptersCommand(options: { json?: boolean }): number {
     const caps = Object.entries(a.capabilities as unknown as Record<string, unknown>)
       .map(([k, v]) => (v === true ? k : v === false ? `!${k}` : `${k}=${JSON.stringify(v)}`))
       .join(' ');
-    process.stdout.write(`${a.port.padEnd(14)} ${a.name.padEnd(10)} ${a.version.padEnd(7)} ${a.description}\n${' '.repeat(33)}${caps}\n`);
+    process.stdout.write(
+      `${a.port.padEnd(14)} ${a.name.padEnd(10)} ${a.version.padEnd(7)} ${a.description}\n${' '.repeat(33)}${caps}\n`,
+    );
   }
   return 0;
 }

@@ -9,7 +9,9 @@ import { renderSummary } from '../summary-table.js';
 
 function codeVersion(): string {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
   } catch {
     return 'unknown';
   }
@@ -37,7 +39,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
   try {
     await kernel.start();
     await kernel.emit('runStart', { runId: kernel.runId, preset: config.preset ?? 'custom' });
-    const summary = await runAdverseEventJob(kernel, config.sections.job as JobConfig, (p) => progress.update(p));
+    const summary = await runAdverseEventJob(kernel, config.sections.job as JobConfig, (p) =>
+      progress.update(p),
+    );
     progress.stop();
     await kernel.emit('runEnd', { runId: kernel.runId, ok: true, summary: { ...summary } });
     await kernel.close();
@@ -50,7 +54,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     await kernel.emit('runEnd', { runId: kernel.runId, ok: false });
     await kernel.close();
     if (interrupted) {
-      process.stderr.write(`run ${kernel.runId} interrupted by ${interrupted}; components closed in reverse order\n`);
+      process.stderr.write(
+        `run ${kernel.runId} interrupted by ${interrupted}; components closed in reverse order\n`,
+      );
       return interrupted === 'SIGINT' ? 130 : 143;
     }
     throw error;

@@ -194,16 +194,17 @@ export const featuresConfigSchema = z
     });
     if (cfg.views.length > 0) {
       const known = new Set(cfg.views.flatMap((v) => v.features.map((f) => `${v.name}:${f.name}`)));
-      cfg.services.forEach((s, i) =>
+      cfg.services.forEach((s, i) => {
         s.features.forEach((ref, j) => {
-          if (!known.has(ref))
+          if (!known.has(ref)) {
             ctx.addIssue({
               code: 'custom',
               path: ['services', i, 'features', j],
               message: `unknown feature '${ref}'`,
             });
-        }),
-      );
+          }
+        });
+      });
     }
   })
   .describe('Feature definitions: entities, views (with windowed aggregates) and feature services.');

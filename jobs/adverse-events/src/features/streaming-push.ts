@@ -143,7 +143,10 @@ export class StreamingFeaturePush {
         if (!w.features.some((f) => f.of === m.measure)) continue;
         const key = `${w.view.name}\u0000${m.entity}`;
         let state = this.#states.get(key);
-        if (!state) this.#states.set(key, (state = new WindowState(w.features)));
+        if (!state) {
+          state = new WindowState(w.features);
+          this.#states.set(key, state);
+        }
         state.add(m.ts, m.measure, m.value);
         const values = state.valuesAt(m.ts);
         const row: Record<string, ScalarValue | Date> = {
@@ -154,7 +157,10 @@ export class StreamingFeaturePush {
           row[f.name] = values[i]!;
         });
         let list = rows.get(w.view.name);
-        if (!list) rows.set(w.view.name, (list = []));
+        if (!list) {
+          list = [];
+          rows.set(w.view.name, list);
+        }
         list.push(row);
       }
     }

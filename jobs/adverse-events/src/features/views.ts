@@ -17,9 +17,14 @@ export function adverseEventViews(): FeatureView[] {
       entities: ['patient_id'],
       features: PATIENT_DAY_FEATURES.map((f) => ({ name: f.name, dtype: f.dtype })),
       ttlSeconds: 2 * DAY,
-      source: { path: 'gold/patient_day/', timestampField: 'event_timestamp', createdTimestampField: 'created_timestamp' },
+      source: {
+        path: 'gold/patient_day/',
+        timestampField: 'event_timestamp',
+        createdTimestampField: 'created_timestamp',
+      },
       version: 1,
-      description: 'Daily per-patient vitals, labs, adherence and symptom aggregates, known at the end of each day.',
+      description:
+        'Daily per-patient vitals, labs, adherence and symptom aggregates, known at the end of each day.',
     },
     {
       name: 'patient_profile',

@@ -45,6 +45,32 @@ export const PATIENT_DAY_FEATURES: readonly PatientDayFeature[] = [
   },
   { name: 'alt_uln_ratio', dtype: 'float64', description: 'ALT over its upper limit of normal (40 U/L).' },
   {
+    name: 'alt_baseline_ratio',
+    dtype: 'float64',
+    description: "Deviation from the patient's own baseline: latest ALT over the patient's first ALT.",
+  },
+  { name: 'ast_baseline_ratio', dtype: 'float64', description: "Latest AST over the patient's first AST." },
+  {
+    name: 'bilirubin_baseline_ratio',
+    dtype: 'float64',
+    description: "Latest bilirubin over the patient's first bilirubin.",
+  },
+  {
+    name: 'weight_baseline_change',
+    dtype: 'float64',
+    description: "weight_kg minus the patient's first recorded weight (kg).",
+  },
+  {
+    name: 'temp_baseline_dev',
+    dtype: 'float64',
+    description: "temp_max_24h minus the patient's mean daily maximum over the first 7 study days (°C).",
+  },
+  {
+    name: 'spo2_baseline_dev',
+    dtype: 'float64',
+    description: "spo2_min_24h minus the patient's mean daily minimum over the first 7 study days (%).",
+  },
+  {
     name: 'alt_gt_3uln',
     dtype: 'int64',
     description: '1 when ALT exceeds three times the upper limit of normal (0 when unknown).',

@@ -20,7 +20,10 @@ function toDate(value: unknown): Date {
 }
 
 /** Read the gold tables the label definition needs, at a lake ref. */
-export async function readGoldTables(lake: LakeStore, ref: string): Promise<{ patients: PatientRow[]; outcomes: OutcomeRow[] }> {
+export async function readGoldTables(
+  lake: LakeStore,
+  ref: string,
+): Promise<{ patients: PatientRow[]; outcomes: OutcomeRow[] }> {
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
@@ -37,7 +40,8 @@ export async function readGoldTables(lake: LakeStore, ref: string): Promise<{ pa
     };
     const patients = await query(
       await files('gold/patients/'),
-      (from) => `SELECT patient_id, site_id, strftime(enrolled_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS enrolled_at FROM ${from} ORDER BY patient_id`,
+      (from) =>
+        `SELECT patient_id, site_id, strftime(enrolled_at, '%Y-%m-%dT%H:%M:%S.%gZ') AS enrolled_at FROM ${from} ORDER BY patient_id`,
     );
     const outcomes = await query(
       await files('gold/outcomes/'),
@@ -45,8 +49,16 @@ export async function readGoldTables(lake: LakeStore, ref: string): Promise<{ pa
         `SELECT patient_id, strftime(event_timestamp, '%Y-%m-%dT%H:%M:%S.%gZ') AS onset, grade FROM ${from} ORDER BY patient_id, event_timestamp`,
     );
     return {
-      patients: patients.map((r) => ({ patientId: String(r.patient_id), siteId: String(r.site_id), enrolledAt: toDate(r.enrolled_at) })),
-      outcomes: outcomes.map((r) => ({ patientId: String(r.patient_id), onset: toDate(r.onset), grade: Number(r.grade) })),
+      patients: patients.map((r) => ({
+        patientId: String(r.patient_id),
+        siteId: String(r.site_id),
+        enrolledAt: toDate(r.enrolled_at),
+      })),
+      outcomes: outcomes.map((r) => ({
+        patientId: String(r.patient_id),
+        onset: toDate(r.onset),
+        grade: Number(r.grade),
+      })),
     };
   } finally {
     connection.closeSync();

@@ -1,24 +1,53 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Source, TopicPartitionOffset } from '@vigil/core';
 import type { SimulatedEvent } from '../simulator/index.js';
 import { checkAborted, type ProgressListener } from './runtime.js';
 
 const PRODUCE_CHUNK = 10_000;
 
-/** Produce the simulated events to their topics, keyed by site. Returns records produced. */
+interface GenerationMarker {
+  topics: string[];
+  events: number;
+  producedAt: string;
+}
+
+/**
+ * Produce the simulated events to their topics, keyed by site, once per trial: the marker
+ * file records that this trial is already in the source, so a rerun on the same workdir
+ * does not send the same events again (when the topics still hold them). Returns the
+ * records produced by this call.
+ */
 export async function produceEvents(
   source: Source,
   events: readonly SimulatedEvent[],
-  options: { partitions: number; signal: AbortSignal; onProgress: ProgressListener },
-): Promise<{ produced: number; topics: string[] }> {
+  options: { partitions: number; signal: AbortSignal; onProgress: ProgressListener; marker: string },
+): Promise<{ produced: number; topics: string[]; reused: boolean }> {
   const topics = [...new Set(events.map((e) => e.topic))].sort();
   for (const topic of topics) await source.ensureTopic(topic, { partitions: options.partitions });
+  const previous = await readFile(options.marker, 'utf8')
+    .then((text) => JSON.parse(text) as GenerationMarker)
+    .catch(() => undefined);
+  if (previous && previous.events === events.length) {
+    let held = 0;
+    for (const topic of topics)
+      held += (await source.describeTopic(topic)).endOffsets.reduce((a, o) => a + Number(o), 0);
+    if (held >= previous.events) return { produced: 0, topics, reused: true };
+  }
   for (let i = 0; i < events.length; i += PRODUCE_CHUNK) {
     checkAborted(options.signal);
     const chunk = events.slice(i, i + PRODUCE_CHUNK);
     await source.produce(chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value })));
-    options.onProgress({ stage: 'generate', done: Math.min(i + PRODUCE_CHUNK, events.length), total: events.length });
+    options.onProgress({
+      stage: 'generate',
+      done: Math.min(i + PRODUCE_CHUNK, events.length),
+      total: events.length,
+    });
   }
-  return { produced: events.length, topics };
+  await mkdir(dirname(options.marker), { recursive: true });
+  const marker: GenerationMarker = { topics, events: events.length, producedAt: new Date().toISOString() };
+  await writeFile(options.marker, JSON.stringify(marker));
+  return { produced: events.length, topics, reused: false };
 }
 
 /**
@@ -34,12 +63,16 @@ export async function drainToBronze(
     batchSize: number;
     signal: AbortSignal;
     onProgress: ProgressListener;
-    writeBatch: (records: Awaited<ReturnType<Awaited<ReturnType<Source['consumer']>>['poll']>>) => Promise<void>;
+    writeBatch: (
+      records: Awaited<ReturnType<Awaited<ReturnType<Source['consumer']>>['poll']>>,
+    ) => Promise<void>;
   },
 ): Promise<{ consumed: number; batches: number; offsets: TopicPartitionOffset[] }> {
   const consumer = await source.consumer({ group: options.group, topics: options.topics, start: 'earliest' });
   try {
-    const committed = new Map((await consumer.committed()).map((c) => [`${c.topic}/${c.partition}`, BigInt(c.offset)]));
+    const committed = new Map(
+      (await consumer.committed()).map((c) => [`${c.topic}/${c.partition}`, BigInt(c.offset)]),
+    );
     const end = new Map<string, bigint>();
     for (const topic of options.topics) {
       const info = await source.describeTopic(topic);
@@ -47,7 +80,8 @@ export async function drainToBronze(
     }
     const position = new Map<string, bigint>();
     for (const key of end.keys()) position.set(key, committed.get(key) ?? 0n);
-    const lag = () => [...end].reduce((sum, [k, e]) => sum + (e > position.get(k)! ? e - position.get(k)! : 0n), 0n);
+    const lag = () =>
+      [...end].reduce((sum, [k, e]) => sum + (e > position.get(k)! ? e - position.get(k)! : 0n), 0n);
     const total = Number(lag());
     let consumed = 0;
     let batches = 0;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { auroc } from '@vigil/core';
@@ -7,20 +8,38 @@ import { createMedallion } from '../medallion/index.js';
 import { simulateTrial } from '../simulator/index.js';
 import { readGoldTables } from './gold-tables.js';
 import { drainToBronze, produceEvents } from './ingest.js';
+import { checkAborted, type JobRuntime, type ProgressListener, type Stage } from './runtime.js';
 import { replayOverHttp, rowRequest } from './serve.js';
 import { buildTrainingSet, labelEntities, splitPatients, subset } from './training-set.js';
-import { checkAborted, type JobRuntime, type ProgressListener, type Stage } from './runtime.js';
+
+/** Identity of a simulated trial: the same seed and trial options give the same events. */
+function trialKey(seed: number, job: JobConfig): string {
+  return createHash('sha256')
+    .update(JSON.stringify({ seed, trial: job.trial, horizonDays: job.horizonDays }))
+    .digest('hex')
+    .slice(0, 16);
+}
 
 export interface JobSummary {
   runId: string;
   preset?: string;
+  /** Events of the simulated trial, all in the source. */
   events: number;
-  layers: { bronze: number; silver: number; duplicates: number; quarantined: number; goldPatientDays: number };
+  /** Events this run sent to the source (0 when the trial was already there). */
+  produced: number;
+  layers: {
+    bronze: number;
+    silver: number;
+    duplicates: number;
+    quarantined: number;
+    goldPatientDays: number;
+  };
   quarantineReasons: Record<string, number>;
   model: {
     name: string;
     version: string;
     alias: string | null;
+    sha256: string;
     auroc: number;
     bayesAuroc: number;
     trainRows: number;
@@ -42,7 +61,11 @@ export interface JobSummary {
  * register → serve (OIP over HTTP) → monitor. All lake writes go to a run branch that
  * is merged into main only when the data stages succeed; a failure leaves main untouched.
  */
-export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgress: ProgressListener = () => {}): Promise<JobSummary> {
+export async function runAdverseEventJob(
+  rt: JobRuntime,
+  job: JobConfig,
+  onProgress: ProgressListener = () => {},
+): Promise<JobSummary> {
   const began = performance.now();
   const seed = rt.config.seed;
   const lake = rt.port('lake-store');
@@ -67,17 +90,40 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
   // 1. generate
   begin('generate');
   const trialStart = new Date(job.trial.start);
-  const sim = simulateTrial({ seed, patients: job.trial.patients, days: job.trial.days, sites: job.trial.sites, start: trialStart });
-  const { produced, topics } = await produceEvents(source, sim.events, { partitions: Math.max(1, job.trial.sites), signal: rt.signal, onProgress });
-  rt.lineage.record('generate', { seed: String(seed) }, { events: String(produced), bayesAuroc: sim.bayesAuroc.toFixed(4) });
-  await end('generate', { events: produced, bayesAuroc: Number(sim.bayesAuroc.toFixed(4)) });
+  const sim = simulateTrial({
+    seed,
+    patients: job.trial.patients,
+    days: job.trial.days,
+    sites: job.trial.sites,
+    start: trialStart,
+  });
+  const { produced, topics, reused } = await produceEvents(source, sim.events, {
+    partitions: Math.max(1, job.trial.sites),
+    signal: rt.signal,
+    onProgress,
+    marker: join(rt.workdir, 'generated', `${trialKey(seed, job)}.json`),
+  });
+  rt.lineage.record(
+    'generate',
+    { seed: String(seed) },
+    { events: String(sim.events.length), produced: String(produced), bayesAuroc: sim.bayesAuroc.toFixed(4) },
+  );
+  await end('generate', {
+    events: sim.events.length,
+    produced,
+    reused: reused ? 'yes' : 'no',
+    bayesAuroc: Number(sim.bayesAuroc.toFixed(4)),
+  });
 
-  // 2. ingest into bronze on a run branch
+  // 2. ingest: each batch lands in bronze on the default branch (raw, append-only) and is
+  // committed there before the consumer offsets are: a crash redelivers, never loses.
   begin('ingest');
+  const medallion = await createMedallion({
+    lake,
+    workdir: join(rt.workdir, 'tmp', rt.runId),
+    logger: rt.logger,
+  });
   const branch = `job/${rt.runId}`;
-  const mainBefore = await lake.resolve(lake.defaultBranch);
-  await lake.createBranch(branch, lake.defaultBranch);
-  const medallion = await createMedallion({ lake, workdir: join(rt.workdir, 'tmp', rt.runId), logger: rt.logger });
   let merged = false;
   try {
     let bronzeRows = 0;
@@ -88,33 +134,55 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
       signal: rt.signal,
       onProgress,
       writeBatch: async (records) => {
-        const written = await medallion.writeBronze(branch, records);
+        const written = await medallion.writeBronze(lake.defaultBranch, records);
         bronzeRows += written.rows;
-        await lake.commit(branch, `bronze: ${records.length} records`, { metadata: { runId: rt.runId } });
+        // A fully re-delivered batch stages nothing; the commit still marks the batch as held.
+        await lake.commit(lake.defaultBranch, `bronze: ${records.length} records`, {
+          metadata: { runId: rt.runId },
+          allowEmpty: true,
+        });
       },
     });
+    const mainBefore = await lake.resolve(lake.defaultBranch);
     rt.lineage.record(
       'ingest',
       Object.fromEntries(drained.offsets.map((o) => [`${o.topic}/${o.partition}`, o.offset])),
-      { branch, bronzeRows: String(bronzeRows) },
+      { lakeCommit: mainBefore, bronzeRows: String(bronzeRows) },
     );
     await end('ingest', { consumed: drained.consumed, batches: drained.batches, bronzeRows });
+
+    // Transforms work on a run branch, merged into main atomically only when they succeed.
+    await lake.createBranch(branch, lake.defaultBranch);
 
     // 3. silver
     begin('silver');
     const silver = await medallion.buildSilver(branch);
-    await lake.commit(branch, 'silver: validated, normalised, deduplicated', { metadata: { runId: rt.runId }, allowEmpty: true });
-    await end('silver', { silver: silver.silver, duplicates: silver.duplicates, quarantined: silver.quarantined });
+    await lake.commit(branch, 'silver: validated, normalised, deduplicated', {
+      metadata: { runId: rt.runId },
+      allowEmpty: true,
+    });
+    await end('silver', {
+      silver: silver.silver,
+      duplicates: silver.duplicates,
+      quarantined: silver.quarantined,
+    });
 
     // 4. gold, then merge the run branch into main atomically
     begin('gold');
     const gold = await medallion.buildGold(branch);
-    await lake.commit(branch, 'gold: patient-day features, outcomes, patients', { metadata: { runId: rt.runId }, allowEmpty: true });
+    await lake.commit(branch, 'gold: patient-day features, outcomes, patients', {
+      metadata: { runId: rt.runId },
+      allowEmpty: true,
+    });
     const mergeCommit = await lake.merge(branch, lake.defaultBranch, { message: `run ${rt.runId}` });
     merged = true;
     await lake.deleteBranch(branch);
     const lakeCommit = mergeCommit.id;
-    rt.lineage.record('medallion', { from: mainBefore }, { lakeCommit, silver: String(silver.silver), gold: String(gold.patientDays) });
+    rt.lineage.record(
+      'medallion',
+      { from: mainBefore },
+      { lakeCommit, silver: String(silver.silver), gold: String(gold.patientDays) },
+    );
     await end('gold', { patientDays: gold.patientDays, lakeCommit });
 
     // 5. features: point-in-time training set pinned to the lake commit
@@ -142,8 +210,16 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
     const test = subset(dataset, new Set(testIds));
     const testSet = new Set(testIds);
     const atByRow = entities.filter((e) => testSet.has(e.patientId)).map((e) => e.at);
-    rt.lineage.record('features', { lakeCommit, views: views.map((v) => `${v.name}@${v.version}`).join(',') }, { rows: String(dataset.y.length) });
-    await end('features', { rows: dataset.y.length, positives: dataset.y.reduce((a, b) => a + b, 0), features: refs.length });
+    rt.lineage.record(
+      'features',
+      { lakeCommit, views: views.map((v) => `${v.name}@${v.version}`).join(',') },
+      { rows: String(dataset.y.length) },
+    );
+    await end('features', {
+      rows: dataset.y.length,
+      positives: dataset.y.reduce((a, b) => a + b, 0),
+      features: refs.length,
+    });
 
     // 6. train on training patients, early-stop on validation patients, test on held-out patients
     begin('train');
@@ -153,7 +229,13 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
       {
         validation,
         signal: rt.signal,
-        onProgress: (p) => onProgress({ stage: 'train', done: Math.round(p.fraction * 1000), total: 1000, message: p.message }),
+        onProgress: (p) =>
+          onProgress({
+            stage: 'train',
+            done: Math.round(p.fraction * 1000),
+            total: 1000,
+            message: p.message,
+          }),
       },
     );
     const testScores = await trainer.predict(result.artifact, test.x, test.y.length);
@@ -162,17 +244,33 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
 
     // 7. register: run with params, metrics, artifacts and lineage; gated champion alias
     begin('register');
-    const run = await registry.createRun({ experiment: job.model.experiment, name: `train-${rt.runId.slice(0, 8)}`, tags: { 'vigil.runId': rt.runId, 'vigil.lakeCommit': lakeCommit } });
-    await registry.logParams(run.runId, { algorithm: job.model.algorithm, seed, ...result.params, lakeCommit, featureViews: views.map((v) => `${v.name}@${v.version}`).join(',') });
+    const run = await registry.createRun({
+      experiment: job.model.experiment,
+      name: `train-${rt.runId.slice(0, 8)}`,
+      tags: { 'vigil.runId': rt.runId, 'vigil.lakeCommit': lakeCommit },
+    });
+    await registry.logParams(run.runId, {
+      algorithm: job.model.algorithm,
+      seed,
+      ...result.params,
+      lakeCommit,
+      featureViews: views.map((v) => `${v.name}@${v.version}`).join(','),
+    });
     await registry.logMetrics(run.runId, [
       ...Object.entries(result.metrics).map(([key, value]) => ({ key, value })),
       { key: 'test_auroc', value: testAuroc },
       { key: 'bayes_auroc', value: sim.bayesAuroc },
     ]);
     await registry.logArtifact(run.runId, 'model/model.onnx', result.artifact.bytes);
-    await registry.logArtifact(run.runId, 'model/features.json', new TextEncoder().encode(JSON.stringify(result.artifact.featureNames)));
+    await registry.logArtifact(
+      run.runId,
+      'model/features.json',
+      new TextEncoder().encode(JSON.stringify(result.artifact.featureNames)),
+    );
     await registry.endRun(run.runId, 'FINISHED');
-    await registry.createRegisteredModel(job.model.name, { description: 'Adverse event (grade ≥ 2) within the horizon, per patient-day.' });
+    await registry.createRegisteredModel(job.model.name, {
+      description: 'Adverse event (grade ≥ 2) within the horizon, per patient-day.',
+    });
     const version = await registry.createModelVersion({
       name: job.model.name,
       runId: run.runId,
@@ -181,7 +279,11 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
     });
     const gatePassed = testAuroc >= job.model.minAuroc;
     if (gatePassed) await registry.setAlias(job.model.name, 'champion', version.version);
-    rt.lineage.record('register', { trainingRun: run.runId, lakeCommit }, { model: `${job.model.name}/${version.version}`, sha256: result.artifact.sha256 });
+    rt.lineage.record(
+      'register',
+      { trainingRun: run.runId, lakeCommit },
+      { model: `${job.model.name}/${version.version}`, sha256: result.artifact.sha256 },
+    );
     await end('register', { version: version.version, champion: gatePassed ? 'yes' : 'no' });
 
     // 8. serve: load, route, answer OIP over HTTP
@@ -225,8 +327,17 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
       const answer = await server.infer(job.model.name, request);
       scored = answer.outputs.find((o) => o.name === 'probabilities')!.shape[0] ?? 0;
     }
-    rt.lineage.record('serve', { model: `${job.model.name}/${version.version}` }, { url, requests: String(replay.requests) });
-    await end('serve', { requests: replay.requests, p50: Number(replay.p50.toFixed(3)), p99: Number(replay.p99.toFixed(3)), onlineScored: scored });
+    rt.lineage.record(
+      'serve',
+      { model: `${job.model.name}/${version.version}` },
+      { url, requests: String(replay.requests) },
+    );
+    await end('serve', {
+      requests: replay.requests,
+      p50: Number(replay.p50.toFixed(3)),
+      p99: Number(replay.p99.toFixed(3)),
+      onlineScored: scored,
+    });
 
     // 9. monitor
     begin('monitor');
@@ -235,9 +346,10 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
 
     const summary: JobSummary = {
       runId: rt.runId,
-      events: produced,
+      events: sim.events.length,
+      produced,
       layers: {
-        bronze: bronzeRows,
+        bronze: silver.bronze,
         silver: silver.silver,
         duplicates: silver.duplicates,
         quarantined: silver.quarantined,
@@ -248,6 +360,7 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
         name: job.model.name,
         version: version.version,
         alias: gatePassed ? 'champion' : null,
+        sha256: result.artifact.sha256,
         auroc: testAuroc,
         bayesAuroc: sim.bayesAuroc,
         trainRows: train.y.length,
@@ -255,7 +368,11 @@ export async function runAdverseEventJob(rt: JobRuntime, job: JobConfig, onProgr
         testPatients: testIds.length,
       },
       latencyMs: { p50: replay.p50, p99: replay.p99 },
-      monitor: { predictions: evaluation.predictions, labelled: evaluation.labelled, auroc: evaluation.auroc },
+      monitor: {
+        predictions: evaluation.predictions,
+        labelled: evaluation.labelled,
+        auroc: evaluation.auroc,
+      },
       online: { patients: testIds.length, scored },
       lakeCommit,
       trainingRunId: run.runId,

@@ -22,7 +22,17 @@ export interface StageProgress {
 
 export type ProgressListener = (progress: StageProgress) => void;
 
-export const STAGES = ['generate', 'ingest', 'silver', 'gold', 'features', 'train', 'register', 'serve', 'monitor'] as const;
+export const STAGES = [
+  'generate',
+  'ingest',
+  'silver',
+  'gold',
+  'features',
+  'train',
+  'register',
+  'serve',
+  'monitor',
+] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** Throw the abort reason when the run was interrupted, so work stops between batches. */

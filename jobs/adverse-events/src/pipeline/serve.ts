@@ -48,23 +48,43 @@ export async function replayOverHttp(options: {
     const predictionId = `${options.runId}:${row}`;
     const body = JSON.stringify(rowRequest(set.x, row, d, predictionId));
     const t0 = performance.now();
-    const response = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-    const answer = (await response.json()) as { model_version?: string; outputs?: { name: string; data: number[] }[]; error?: string };
+    const response = await fetch(endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    const answer = (await response.json()) as {
+      model_version?: string;
+      outputs?: { name: string; data: number[] }[];
+      error?: string;
+    };
     latencies.push(performance.now() - t0);
-    if (!response.ok) throw new Error(`inference failed with HTTP ${response.status}: ${answer.error ?? 'no error text'}`);
+    if (!response.ok)
+      throw new Error(`inference failed with HTTP ${response.status}: ${answer.error ?? 'no error text'}`);
     const probabilities = answer.outputs?.find((o) => o.name === 'probabilities')?.data;
     const score = probabilities?.[1];
     if (typeof score !== 'number') throw new Error('inference response has no probabilities output');
     const version = answer.model_version ?? 'unknown';
     versions[version] = (versions[version] ?? 0) + 1;
-    predictions.push({ predictionId, model: options.model, version, entityKey: set.groups[row]!, score, at: options.at[row]! });
+    predictions.push({
+      predictionId,
+      model: options.model,
+      version,
+      entityKey: set.groups[row]!,
+      score,
+      at: options.at[row]!,
+    });
     if ((k + 1) % 50 === 0 || k + 1 === n) options.onProgress({ stage: 'serve', done: k + 1, total: n });
   }
   await options.monitor.recordPredictions(predictions);
   await options.monitor.recordOutcomes(
     predictions.map((p) => {
       const row = Number(p.predictionId.slice(p.predictionId.lastIndexOf(':') + 1));
-      return { predictionId: p.predictionId, label: set.y[row] as 0 | 1, at: new Date(p.at.getTime() + options.horizonDays * 86_400_000) };
+      return {
+        predictionId: p.predictionId,
+        label: set.y[row] as 0 | 1,
+        at: new Date(p.at.getTime() + options.horizonDays * 86_400_000),
+      };
     }),
   );
   latencies.sort((a, b) => a - b);

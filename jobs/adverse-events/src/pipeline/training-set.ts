@@ -29,7 +29,11 @@ export function labelEntities(options: {
     const prev = firstOnset.get(o.patientId);
     if (prev === undefined || t < prev) firstOnset.set(o.patientId, t);
   }
-  const start = Date.UTC(options.trialStart.getUTCFullYear(), options.trialStart.getUTCMonth(), options.trialStart.getUTCDate());
+  const start = Date.UTC(
+    options.trialStart.getUTCFullYear(),
+    options.trialStart.getUTCMonth(),
+    options.trialStart.getUTCDate(),
+  );
   const horizon = options.horizonDays * DAY_MS;
   const rows: LabelledEntity[] = [];
   for (const p of options.patients) {
@@ -39,7 +43,11 @@ export function labelEntities(options: {
       const t = start + day * DAY_MS;
       if (t < enrolled + 7 * DAY_MS) continue;
       if (onset !== undefined && onset <= t) break;
-      rows.push({ patientId: p.patientId, at: new Date(t), label: onset !== undefined && onset <= t + horizon ? 1 : 0 });
+      rows.push({
+        patientId: p.patientId,
+        at: new Date(t),
+        label: onset !== undefined && onset <= t + horizon ? 1 : 0,
+      });
     }
   }
   return rows;
@@ -71,7 +79,10 @@ export async function buildTrainingSet(options: {
   features: FeatureRef[];
   ref: string;
 }): Promise<TrainingSet> {
-  const entityRows: EntityRow[] = options.entities.map((e) => ({ patient_id: e.patientId, event_timestamp: e.at }));
+  const entityRows: EntityRow[] = options.entities.map((e) => ({
+    patient_id: e.patientId,
+    event_timestamp: e.at,
+  }));
   const result = await options.store.getHistoricalFeatures({
     entityRows,
     features: options.features,
