@@ -76,7 +76,9 @@ export async function drainToBronze(
     const end = new Map<string, bigint>();
     for (const topic of options.topics) {
       const info = await source.describeTopic(topic);
-      info.endOffsets.forEach((o, p) => end.set(`${topic}/${p}`, BigInt(o)));
+      info.endOffsets.forEach((o, p) => {
+        end.set(`${topic}/${p}`, BigInt(o));
+      });
     }
     const position = new Map<string, bigint>();
     for (const key of end.keys()) position.set(key, committed.get(key) ?? 0n);

@@ -115,7 +115,9 @@ export function subset(set: TrainingSet, keep: Set<string>): TrainingSet {
     if (keep.has(g)) idx.push(i);
   });
   const x = new Float32Array(idx.length * d);
-  idx.forEach((src, dst) => x.set(set.x.subarray(src * d, src * d + d), dst * d));
+  idx.forEach((src, dst) => {
+    x.set(set.x.subarray(src * d, src * d + d), dst * d);
+  });
   return {
     featureNames: set.featureNames,
     x,
