@@ -1,0 +1,87 @@
+import type { LakeStore } from '@vigil/core';
+import {
+  checkContract,
+  createTestContext,
+  describeContract,
+  type LakeStoreFixture,
+  lakeStoreContract,
+} from '@vigil/core/testing';
+import { describe, expect, it } from 'vitest';
+import { LakeFsClient } from './client/lakefs-client.js';
+import { lakefsLake } from './lakefs.js';
+import { requireLakeFs } from './testing/index.js';
+
+// Fails the file with "Start it with: bash scripts/services up lakefs" when lakeFS is down.
+const server = await requireLakeFs();
+const admin = new LakeFsClient(server);
+let repositories = 0;
+
+/** A fresh lakeFS repository per case; reopen is a second client of the same repository. */
+async function lakefsFixture(
+  wrap: (lake: LakeStore) => LakeStore = (lake) => lake,
+): Promise<LakeStoreFixture> {
+  const ctx = await createTestContext();
+  const repository = `vigil-ct-${process.pid}-${Date.now().toString(36)}-${++repositories}`;
+  const config = lakefsLake.config.parse({
+    ...server,
+    repository,
+    createRepository: true,
+    storageNamespace: `local://vigil-contract/${repository}`,
+  });
+  const opened: LakeStore[] = [];
+  const open = async () => {
+    const lake = wrap(await lakefsLake.create(config, ctx));
+    opened.push(lake);
+    return lake;
+  };
+  return {
+    impl: await open(),
+    reopen: open,
+    async cleanup() {
+      for (const lake of opened) await lake.close();
+      await admin.send('DELETE', `/repositories/${repository}`, { query: { force: true } });
+      await ctx.cleanup();
+    },
+  };
+}
+
+describeContract(lakeStoreContract, 'lakefs', () => lakefsFixture());
+
+/** The real store with one injected bug: a merge takes the source's side of every conflicting path. */
+function overwritingMerge(lake: LakeStore): LakeStore {
+  return new Proxy(lake, {
+    get(target, key) {
+      if (key !== 'merge') {
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      }
+      return async (source: string, into: string, options?: { message?: string }) => {
+        try {
+          return await target.merge(source, into, options);
+        } catch {
+          for (const { path } of await target.diff(into, source)) {
+            const data = await target.get(source, path);
+            if (data === null) await target.delete(into, path);
+            else await target.put(into, path, data);
+          }
+          return target.commit(into, options?.message ?? 'merge', { allowEmpty: true });
+        }
+      };
+    },
+  });
+}
+
+describe('lake-store contract catches a lakeFS store with an injected bug', () => {
+  it('a merge that silently overwrites conflicts fails the conflict case, not the other merge cases', async () => {
+    const mergeCases = {
+      ...lakeStoreContract,
+      cases: lakeStoreContract.cases.filter((c) => c.name.startsWith('merge')),
+    };
+    expect(mergeCases.cases).toHaveLength(3);
+    const report = await checkContract(mergeCases, () => lakefsFixture(overwritingMerge));
+    expect(report.failed.map((f) => f.name)).toEqual([
+      'merge of a path changed differently on both sides is a conflict naming the path; into is untouched',
+    ]);
+    expect(report.passed).toHaveLength(2);
+  });
+});

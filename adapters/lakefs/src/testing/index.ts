@@ -1,0 +1,1 @@
+export { type LakeFsTestServer, lakefsTestServer, requireLakeFs } from './test-server.js';
