@@ -103,7 +103,7 @@ class MemoryLakeStore implements LakeStore {
     if (this.view(branch).has(path)) this.staging(branch).set(path, null);
   }
   async locate(): Promise<string> {
-    throw new VigilError('VIGIL_LAKE_UNSUPPORTED', 'no direct reads');
+    throw new VigilError('VIGIL_LAKE_UNSUPPORTED', 'locate needs directRead');
   }
   async commit(
     branch: string,
@@ -244,6 +244,21 @@ class OverwritingMerge extends MemoryLakeStore {
   }
 }
 
+/** Delete does nothing: the path stays readable and listed. */
+class IgnoredDelete extends MemoryLakeStore {
+  override async delete() {}
+}
+
+/** Capability flags lie: merge is declared absent but silently works. */
+class UndeclaredMerge extends MemoryLakeStore {
+  override readonly capabilities: LakeCapabilities = {
+    branching: true,
+    merge: false,
+    revert: true,
+    directRead: false,
+  };
+}
+
 function factory(Store: typeof MemoryLakeStore) {
   return async (): Promise<LakeStoreFixture> => {
     const impl = new Store();
@@ -290,6 +305,35 @@ describe('lakeStoreContract', () => {
   it('fails a store whose merge silently overwrites conflicting paths, and only that case', async () => {
     const report = await checkContract(lakeStoreContract, factory(OverwritingMerge));
     expect(report.failed.map((f) => f.name)).toEqual([named('is a conflict naming the path')]);
+  });
+
+  it('fails a store whose delete is ignored, starting with the plain delete case', async () => {
+    const report = await checkContract(lakeStoreContract, factory(IgnoredDelete));
+    expect(report.failed.map((f) => f.name)).toEqual([
+      named('delete removes the object from the branch'),
+      named('commit makes all staged paths visible at once'),
+      named('delete is staged'),
+      named('diff lists added, removed and changed'),
+      named('merge of diverged branches'),
+    ]);
+  });
+
+  it('fails a store that declares no merge but merges, in the capability case only', async () => {
+    const report = await checkContract(lakeStoreContract, factory(UndeclaredMerge));
+    expect(report.failed.map((f) => f.name)).toEqual([named('capability flags tell the truth')]);
+  });
+
+  it('fails a store whose reopen loses writes made since the last commit', async () => {
+    const report = await checkContract(lakeStoreContract, async () => {
+      const impl = new MemoryLakeStore();
+      const reopen = async () =>
+        new MemoryLakeStore({ ...impl.state, staged: new Map(), heads: new Map(impl.state.heads) });
+      return { impl, reopen, cleanup: async () => {} };
+    });
+    expect(report.failed.map((f) => f.name)).toEqual([
+      named('writes since the last commit are still there after the store is reopened'),
+      named('committed and staged data survive closing and reopening'),
+    ]);
   });
 
   it('skips (never passes) the durability case when the fixture cannot reopen', async () => {

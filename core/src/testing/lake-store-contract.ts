@@ -101,6 +101,48 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
       },
     },
     {
+      name: 'delete removes the object from the branch; deleting an absent path is a no-op',
+      async run({ impl: lake }) {
+        await lake.put(main(lake), 'x.txt', bytes('x'));
+        await lake.put(main(lake), 'y.txt', bytes('y'));
+        await lake.delete(main(lake), 'x.txt');
+        assert.equal(await lake.get(main(lake), 'x.txt'), null, 'a deleted path still reads');
+        assert.deepEqual(await paths(lake, main(lake)), ['y.txt'], 'a deleted path is still listed');
+        await lake.delete(main(lake), 'never-existed.txt');
+        assert.deepEqual(await paths(lake, main(lake)), ['y.txt']);
+        assert.equal(await text(lake, main(lake), 'y.txt'), 'y');
+      },
+    },
+    {
+      name: 'capability flags tell the truth: an operation without its capability is unsupported and names it',
+      async run({ impl: lake }) {
+        const flags = lake.capabilities as unknown as Record<string, unknown>;
+        for (const flag of ['branching', 'merge', 'revert', 'directRead'])
+          assert.equal(typeof flags[flag], 'boolean', `capabilities.${flag} must be a boolean`);
+        const head = lake.capabilities.branching ? undefined : await lake.resolve(main(lake));
+        const probes: [keyof LakeStore['capabilities'], () => Promise<unknown>][] = [
+          ['branching', () => lake.createBranch('work', main(lake))],
+          ['merge', () => lake.merge('work', main(lake))],
+          ['revert', () => lake.revert(main(lake), head ?? main(lake))],
+          [
+            'directRead',
+            () => lake.put(main(lake), 'r.txt', bytes('r')).then(() => lake.locate(main(lake), 'r.txt')),
+          ],
+        ];
+        for (const [flag, probe] of probes) {
+          if (lake.capabilities[flag]) continue;
+          await rejectsWith(probe(), 'VIGIL_LAKE_UNSUPPORTED', flag);
+        }
+        if (!lake.capabilities.branching) {
+          assert.deepEqual(
+            (await lake.listBranches()).map((b) => b.name),
+            [main(lake)],
+            'a store without branching has only its default branch',
+          );
+        }
+      },
+    },
+    {
       name: 'a staged put is visible on the branch but not at its last commit id',
       requires: ['branching'],
       async run({ impl: lake }) {
@@ -192,7 +234,6 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
     },
     {
       name: 'resolve of an unknown ref is not found and names the ref; commit ids resolve to themselves',
-      requires: ['branching'],
       async run({ impl: lake }) {
         await rejectsWith(lake.resolve('no-such-branch'), 'VIGIL_LAKE_NOT_FOUND', 'no-such-branch');
         await rejectsWith(
@@ -207,7 +248,6 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
     },
     {
       name: 'commit with nothing staged fails with no-changes unless allowEmpty',
-      requires: ['branching'],
       async run({ impl: lake }) {
         const head = await lake.resolve(main(lake));
         await rejectsWith(lake.commit(main(lake), 'empty'), 'VIGIL_LAKE_NO_CHANGES');
@@ -221,7 +261,6 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
     },
     {
       name: 'log lists commits newest first following parents, and honours limit',
-      requires: ['branching'],
       async run({ impl: lake }) {
         const ids: string[] = [];
         for (const n of ['one', 'two', 'three']) ids.push(await commitFiles(lake, main(lake), { [n]: n }, n));
@@ -250,7 +289,6 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
     },
     {
       name: 'diff lists added, removed and changed paths, sorted by path',
-      requires: ['branching'],
       async run({ impl: lake }) {
         const from = await commitFiles(lake, main(lake), {
           'same.txt': 's',
@@ -399,6 +437,39 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
           assert.match(location, /^[a-z][a-z0-9+.-]*:\/\//, 'location is neither a local path nor a URL');
         }
         await rejectsWith(lake.locate(id, 'silver/absent.csv'), 'VIGIL_LAKE_NOT_FOUND');
+      },
+    },
+    {
+      name: 'committed data and writes since the last commit are still there after the store is reopened',
+      async run(fixture) {
+        if (!fixture.reopen) skipCase('the fixture provides no reopen() (no durable state)');
+        const lake = fixture.impl;
+        const c1 = await commitFiles(lake, main(lake), { 'durable.txt': 'd' }, 'durable');
+        await lake.put(main(lake), 'since.txt', bytes('s'));
+        const log = (await lake.log(main(lake))).map((c) => c.id);
+        await lake.close();
+        const again = await fixture.reopen();
+        try {
+          assert.equal(await again.resolve(main(lake)), c1, 'the head commit was lost');
+          assert.deepEqual(
+            (await again.log(main(lake))).map((c) => c.id),
+            log,
+            'the log changed across reopen',
+          );
+          assert.equal((await again.log(c1, { limit: 1 }))[0]?.message, 'durable');
+          assert.equal(await text(again, c1, 'durable.txt'), 'd');
+          assert.equal(
+            await text(again, main(lake), 'since.txt'),
+            's',
+            'a write since the last commit was lost',
+          );
+          const c2 = await again.commit(main(lake), 'after reopen');
+          assert.deepEqual(c2.parents, [c1], 'a commit after reopen must follow the head');
+          assert.equal(await text(again, c2.id, 'since.txt'), 's');
+          assert.equal(await text(again, c2.id, 'durable.txt'), 'd');
+        } finally {
+          await again.close();
+        }
       },
     },
     {
