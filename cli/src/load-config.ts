@@ -8,9 +8,9 @@ import {
   type VigilConfig,
   VigilError,
 } from '@vigil/core';
-import { jobConfigSchema } from '@vigil/job-adverse-events';
+import { featuresConfigSchema, jobConfigSchema } from '@vigil/job-adverse-events';
 
-export const sections = { job: jobConfigSchema };
+export const sections = { job: jobConfigSchema, features: featuresConfigSchema };
 
 export interface ConfigOverrides {
   preset?: string;

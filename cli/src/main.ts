@@ -1,5 +1,6 @@
 import { isVigilError } from '@vigil/core';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerFeaturesCommand } from './commands/features-command.js';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
 
@@ -60,6 +61,8 @@ program
   .action(() => {
     process.exitCode = schemaCommand();
   });
+
+registerFeaturesCommand(program);
 
 program.parseAsync().catch((error: unknown) => {
   if (isVigilError(error)) {

@@ -23,6 +23,14 @@ export function renderSummary(s: JobSummary): string {
           : ''
       }`,
     ],
+    [
+      'reconciliation',
+      `${s.reconciliation.balanced ? 'balanced' : 'NOT BALANCED'}: in ${s.reconciliation.in} = bronze ${s.reconciliation.bronze} = silver + duplicates + quarantined; sites ${Object.entries(
+        s.reconciliation.bySite,
+      )
+        .map(([site, c]) => `${site} ${c.balanced ? '✓' : '✗'}`)
+        .join(', ')}`,
+    ],
     ['gold patient-days', String(s.layers.goldPatientDays)],
     [
       'model',

@@ -13,6 +13,12 @@ interface Summary {
   latencyMs: { p50: number; p99: number };
   monitor: { predictions: number; labelled: number; auroc: number | null };
   lakeCommit: string;
+  reconciliation: {
+    in: number;
+    bronze: number;
+    balanced: boolean;
+    bySite: Record<string, { bronze: number; balanced: boolean }>;
+  };
 }
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Summary;
@@ -37,6 +43,11 @@ describe('vigil run (local preset, end to end)', () => {
     expect(s.layers.bronze).toBe(s.events);
     expect(s.layers.bronze).toBe(s.layers.silver + s.layers.duplicates + s.layers.quarantined);
     expect(s.layers.quarantined).toBeGreaterThan(0);
+    expect(s.reconciliation).toMatchObject({ in: s.events, bronze: s.events, balanced: true });
+    const sites = Object.values(s.reconciliation.bySite);
+    expect(sites.length).toBeGreaterThanOrEqual(3);
+    expect(sites.every((c) => c.balanced)).toBe(true);
+    expect(sites.reduce((a, c) => a + c.bronze, 0)).toBe(s.events);
     expect(s.model.version).toBe('1');
     expect(s.model.auroc).toBeGreaterThan(0.65);
     expect(s.model.auroc).toBeLessThanOrEqual(1);

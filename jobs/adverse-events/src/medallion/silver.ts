@@ -39,6 +39,8 @@ export interface SilverResult {
   quarantined: number;
   /** Quarantined rows per reason. */
   reasons: Record<string, number>;
+  /** The same counts per site (the record key), so each site's feed reconciles on its own. */
+  bySite: Record<string, { bronze: number; silver: number; duplicates: number; quarantined: number }>;
   /** Lake paths staged. */
   paths: string[];
 }
@@ -171,7 +173,22 @@ export async function buildSilver(
       const duplicates = await c.count('SELECT 1 FROM valid WHERE superseded');
       const quarantined = Object.values(reasons).reduce((a, b) => a + b, 0);
       const silver = Object.values(tables).reduce((a, b) => a + b, 0);
-      return { bronze, silver, tables, duplicates, quarantined, reasons };
+      const bySite: SilverResult['bySite'] = {};
+      for (const row of await c.rows(`
+        WITH q AS (SELECT coalesce(key, '(no key)') AS site, count(*) AS bronze,
+                     count(*) FILTER (WHERE reason IS NOT NULL) AS quarantined FROM screened GROUP BY 1),
+             v AS (SELECT coalesce(key, '(no key)') AS site, count(*) FILTER (WHERE superseded) AS duplicates,
+                     count(*) FILTER (WHERE NOT superseded) AS silver FROM valid GROUP BY 1)
+        SELECT q.site, q.bronze, q.quarantined, coalesce(v.duplicates, 0) AS duplicates, coalesce(v.silver, 0) AS silver
+        FROM q LEFT JOIN v USING (site) ORDER BY q.site`)) {
+        bySite[String(row.site)] = {
+          bronze: Number(row.bronze),
+          silver: Number(row.silver),
+          duplicates: Number(row.duplicates),
+          quarantined: Number(row.quarantined),
+        };
+      }
+      return { bronze, silver, tables, duplicates, quarantined, reasons, bySite };
     });
     await files.putAll(branch, staged);
     return { ...result, paths: staged.map(([p]) => p) };

@@ -35,6 +35,19 @@ export interface JobSummary {
     goldPatientDays: number;
   };
   quarantineReasons: Record<string, number>;
+  /** events in = bronze = silver + duplicates + quarantined, overall and per site. */
+  reconciliation: {
+    in: number;
+    bronze: number;
+    silver: number;
+    duplicates: number;
+    quarantined: number;
+    balanced: boolean;
+    bySite: Record<
+      string,
+      { bronze: number; silver: number; duplicates: number; quarantined: number; balanced: boolean }
+    >;
+  };
   model: {
     name: string;
     version: string;
@@ -123,8 +136,11 @@ export async function runAdverseEventJob(
     workdir: join(rt.workdir, 'tmp', rt.runId),
     logger: rt.logger,
   });
-  const branch = `job/${rt.runId}`;
-  let merged = false;
+  // A lake without branching (plain S3) transforms on its default branch: a failed run can then
+  // leave partial silver/gold there, which is exactly what a branching lake (lakeFS) prevents.
+  const branching = lake.capabilities.branching;
+  const branch = branching ? `job/${rt.runId}` : lake.defaultBranch;
+  let merged = !branching;
   try {
     let bronzeRows = 0;
     const drained = await drainToBronze(source, {
@@ -152,7 +168,7 @@ export async function runAdverseEventJob(
     await end('ingest', { consumed: drained.consumed, batches: drained.batches, bronzeRows });
 
     // Transforms work on a run branch, merged into main atomically only when they succeed.
-    await lake.createBranch(branch, lake.defaultBranch);
+    if (branching) await lake.createBranch(branch, lake.defaultBranch);
 
     // 3. silver
     begin('silver');
@@ -170,14 +186,15 @@ export async function runAdverseEventJob(
     // 4. gold, then merge the run branch into main atomically
     begin('gold');
     const gold = await medallion.buildGold(branch);
-    await lake.commit(branch, 'gold: patient-day features, outcomes, patients', {
+    const goldCommit = await lake.commit(branch, 'gold: patient-day features, outcomes, patients', {
       metadata: { runId: rt.runId },
       allowEmpty: true,
     });
-    const mergeCommit = await lake.merge(branch, lake.defaultBranch, { message: `run ${rt.runId}` });
+    const lakeCommit = branching
+      ? (await lake.merge(branch, lake.defaultBranch, { message: `run ${rt.runId}` })).id
+      : goldCommit.id;
     merged = true;
-    await lake.deleteBranch(branch);
-    const lakeCommit = mergeCommit.id;
+    if (branching) await lake.deleteBranch(branch);
     rt.lineage.record(
       'medallion',
       { from: mainBefore },
@@ -190,7 +207,7 @@ export async function runAdverseEventJob(
     const views = adverseEventViews();
     await features.apply(views);
     const refs = featureRefs(views);
-    const tables = await readGoldTables(lake, lakeCommit);
+    const tables = await readGoldTables(lake, lakeCommit, join(rt.workdir, 'tmp', rt.runId));
     const entities = labelEntities({
       patients: tables.patients,
       outcomes: tables.outcomes,
@@ -356,6 +373,22 @@ export async function runAdverseEventJob(
         goldPatientDays: gold.patientDays,
       },
       quarantineReasons: silver.reasons,
+      reconciliation: {
+        in: sim.events.length,
+        bronze: silver.bronze,
+        silver: silver.silver,
+        duplicates: silver.duplicates,
+        quarantined: silver.quarantined,
+        balanced:
+          sim.events.length === silver.bronze &&
+          silver.bronze === silver.silver + silver.duplicates + silver.quarantined,
+        bySite: Object.fromEntries(
+          Object.entries(silver.bySite).map(([site, c]) => [
+            site,
+            { ...c, balanced: c.bronze === c.silver + c.duplicates + c.quarantined },
+          ]),
+        ),
+      },
       model: {
         name: job.model.name,
         version: version.version,
