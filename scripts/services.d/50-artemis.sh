@@ -26,10 +26,11 @@ svc_artemis_install() {
   rm -rf "$out" "$home"
   mkdir -p "$out"
   log "downloading ActiveMQ Artemis $ARTEMIS_VERSION with Maven (output in $out.log)"
-  if ! mvn -q -B -Dmaven.repo.local="$(cache_dir artemis)/m2" \
+  # Run from the scratch folder: without a pom the plugin keeps its markers under the cwd.
+  if ! (cd "$out" && mvn -q -B -Dmaven.repo.local="$(cache_dir artemis)/m2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
     -Dartifact="org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin" \
-    -DoutputDirectory="$out" >"$out.log" 2>&1; then
+    -DoutputDirectory="$out" -DmarkersDirectory="$out/.markers") >"$out.log" 2>&1; then
     log "mvn could not fetch Artemis $ARTEMIS_VERSION; last lines of $out.log:"
     tail -n 20 "$out.log" >&2
     return 1
@@ -45,7 +46,7 @@ artemis_create_instance() {
   local inst stamp want
   inst="$(artemis_instance)"
   stamp="$inst/.vigil-settings"
-  want="$ARTEMIS_VERSION $(svc_artemis_port) $(artemis_core_port) $(artemis_user) $(artemis_password | sha256sum | cut -c1-16)"
+  want="2 $ARTEMIS_VERSION $(svc_artemis_port) $(artemis_core_port) $(artemis_user) $(artemis_password | sha256sum | cut -c1-16)"
   [[ -f $inst/etc/broker.xml && -f $stamp && $(cat "$stamp") == "$want" ]] && return 0
   log "creating the Artemis instance in $inst"
   mkdir -p "$inst"
@@ -64,7 +65,33 @@ artemis_create_instance() {
   sed -i "s#tcp://127.0.0.1:5672?#tcp://127.0.0.1:$(svc_artemis_port)?#" "$inst/etc/broker.xml"
   grep -q "tcp://127.0.0.1:$(svc_artemis_port)?" "$inst/etc/broker.xml" ||
     die "could not set the AMQP port in $inst/etc/broker.xml"
+  artemis_test_settings "$inst/etc/broker.xml"
   printf '%s' "$want" >"$stamp"
+}
+
+# Address settings for the MQ bridge tests, inserted before </address-settings>:
+#   vigil.test.#           anycast queues, auto-created, removed once empty and unused;
+#   vigil.test.refusing.#  always full, refuses every message (FAIL policy), so the tests can
+#                          show that a send waits for the broker's verdict.
+artemis_test_settings() {
+  local xml="$1" settings
+  settings="$(mktemp)"
+  cat >"$settings" <<'EOF'
+         <address-setting match="vigil.test.#">
+            <default-address-routing-type>ANYCAST</default-address-routing-type>
+            <default-queue-routing-type>ANYCAST</default-queue-routing-type>
+            <auto-delete-queues>true</auto-delete-queues>
+            <auto-delete-addresses>true</auto-delete-addresses>
+         </address-setting>
+         <address-setting match="vigil.test.refusing.#">
+            <max-size-bytes>0</max-size-bytes>
+            <address-full-policy>FAIL</address-full-policy>
+         </address-setting>
+EOF
+  awk -v f="$settings" '/<\/address-settings>/ { while ((getline line < f) > 0) print line } { print }' \
+    "$xml" >"$xml.tmp" && mv "$xml.tmp" "$xml"
+  rm -f "$settings"
+  grep -q 'vigil.test.refusing' "$xml" || die "could not add the test address settings to $xml"
 }
 
 svc_artemis_start() {
