@@ -72,6 +72,11 @@ export function parseOnlineRequest(
       }
     });
     features = b.features as FeatureRef[];
+    features.forEach((f, i) => {
+      const first = features.indexOf(f);
+      if (first !== i)
+        throw new RequestProblem(`features[${i}]`, `features[${i}] repeats features[${first}] (${f})`);
+    });
   }
   if (b.full_feature_names !== undefined && typeof b.full_feature_names !== 'boolean') {
     throw new RequestProblem('full_feature_names', 'full_feature_names must be true or false');

@@ -11,10 +11,11 @@ export function durationSeconds(value: string | number): number | undefined {
   return Number(match[1]) * UNIT_SECONDS[match[2]!]!;
 }
 
-/** The shortest exact spelling of a number of seconds (`172800` → `2d`, `0` → `0s`). */
+/** An exact spelling of a number of seconds: days from 2 days up, else hours, minutes, seconds (`172800` → `2d`, `86400` → `24h`). */
 export function formatDuration(seconds: number): string {
   if (seconds === 0) return '0s';
-  for (const unit of ['w', 'd', 'h', 'm'] as const) {
+  if (seconds >= 2 * 86_400 && seconds % 86_400 === 0) return `${seconds / 86_400}d`;
+  for (const unit of ['h', 'm'] as const) {
     const size = UNIT_SECONDS[unit]!;
     if (seconds % size === 0) return `${seconds / size}${unit}`;
   }
