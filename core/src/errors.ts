@@ -31,6 +31,7 @@ export const ErrorCodes = {
   LAKE_INVALID_REQUEST: 'A branch name, object path, message or metadata given to the lake store is malformed.',
   FEATURE_UNKNOWN_VIEW: 'The feature view or feature is not registered.',
   FEATURE_INVALID_REQUEST: 'A feature request is malformed.',
+  FEATURE_UNSUPPORTED: 'The feature store lacks the capability for this operation (e.g. materialize on an online-only store), or a stored value has a type it cannot read.',
   TRAINER_INVALID_DATASET: 'The training set is empty, single-class or malformed.',
   TRAINER_CANCELLED: 'Training was cancelled.',
   TRAINER_INVALID_SPEC: 'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',

@@ -1,6 +1,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { defineAdapter } from '@vigil/core';
 import { z } from 'zod';
+import { onlineConfig } from './online/online-config.js';
 
 export const duckdbFeatureStoreConfig = z.strictObject({
   dir: z
@@ -16,14 +17,16 @@ export const duckdbFeatureStoreConfig = z.strictObject({
     .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'a size such as 512MB or 2GB')
     .default('2GB')
     .describe('DuckDB memory limit (e.g. 2GB); larger joins spill to disk under dir'),
+  online: onlineConfig,
 });
 
 export type DuckDBFeatureStoreConfig = z.output<typeof duckdbFeatureStoreConfig>;
 
 /**
  * Embedded FeatureStore: DuckDB point-in-time joins (ASOF) over the views' Parquet sources
- * in the LakeStore, with Feast's semantics (INTEROP §2), and an in-memory online store
- * persisted as an append-only journal.
+ * in the LakeStore, with Feast's semantics (INTEROP §2), and an online store: in-memory,
+ * persisted as an append-only journal (default), or Redis in Feast's encoding
+ * (`online: { type: 'redis', url, project }`, loading `@vigil/adapter-redis` lazily).
  */
 export const duckdbFeatureStore = defineAdapter({
   port: 'feature-store',
@@ -39,10 +42,20 @@ export const duckdbFeatureStore = defineAdapter({
     const duckdb = await import('@duckdb/node-api');
     const { DuckDBFeatureStore } = await import('./duckdb-feature-store.js');
     const dir = isAbsolute(config.dir) ? config.dir : resolve(ctx.workdir, config.dir);
+    const online = config.online;
+    const connect =
+      online.type === 'redis'
+        ? async () => (await import('./online/redis-backend.js')).connectRedisBackend(online)
+        : undefined;
     return DuckDBFeatureStore.open(
       duckdb,
       ctx.port('lake-store'),
-      { dir, threads: config.threads, memoryLimit: config.memoryLimit },
+      {
+        dir,
+        threads: config.threads,
+        memoryLimit: config.memoryLimit,
+        ...(connect ? { online: connect } : {}),
+      },
       ctx,
     );
   },

@@ -272,8 +272,24 @@ describe('duckdb feature store', () => {
 
 describe('duckdb feature store config', () => {
   it('has defaults and rejects unknown fields and bad sizes', () => {
-    expect(duckdbFeatureStore.config.parse({})).toEqual({ dir: 'features', threads: 2, memoryLimit: '2GB' });
+    expect(duckdbFeatureStore.config.parse({})).toEqual({
+      dir: 'features',
+      threads: 2,
+      memoryLimit: '2GB',
+      online: { type: 'embedded' },
+    });
     expect(duckdbFeatureStore.config.safeParse({ memoryLimit: 'lots' }).success).toBe(false);
+    const redis = { type: 'redis', url: 'redis://127.0.0.1:6379/2', project: 'vigil' };
+    expect(duckdbFeatureStore.config.parse({ online: redis }).online).toEqual(redis);
+    expect(duckdbFeatureStore.config.safeParse({ online: { ...redis, url: 'http://x' } }).success).toBe(
+      false,
+    );
+    expect(duckdbFeatureStore.config.safeParse({ online: { ...redis, keyTtlSeconds: 0 } }).success).toBe(
+      false,
+    );
+    expect(duckdbFeatureStore.config.safeParse({ online: { type: 'redis', url: redis.url } }).success).toBe(
+      false,
+    );
     expect(duckdbFeatureStore.config.safeParse({ extra: 1 }).success).toBe(false);
     expect(duckdbFeatureStore.requires).toEqual(['lake-store']);
   });

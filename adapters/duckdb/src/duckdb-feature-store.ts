@@ -2,8 +2,6 @@ import { join } from 'node:path';
 import type { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import {
   type ComponentContext,
-  type FeatureDtype,
-  type FeatureRef,
   type FeatureStore,
   type FeatureStoreCapabilities,
   type FeatureView,
@@ -20,10 +18,12 @@ import { loadEntityTable } from './offline/entity-table.js';
 import { pointInTimeQuery, type ViewJoin } from './offline/point-in-time-query.js';
 import { locateSourceFiles } from './offline/source-files.js';
 import { describeFiles, sourceRelation } from './offline/source-relation.js';
-import { entityKey } from './online/entity-key.js';
-import { OnlineStore, type OnlineWrite } from './online/online-store.js';
+import { EmbeddedOnlineBackend } from './online/embedded-online-backend.js';
+import type { OnlineBackend, OnlineRow } from './online/online-backend.js';
+import { OnlineFeatures } from './online/online-features.js';
 import { outputExpression } from './sql/dtype.js';
 import { quoteIdent } from './sql/quote.js';
+import { resolveFeatures } from './views/resolve-features.js';
 import { ViewRegistry } from './views/view-registry.js';
 
 type Duckdb = typeof import('@duckdb/node-api');
@@ -33,29 +33,20 @@ export interface DuckDBFeatureStoreOptions {
   dir: string;
   threads: number;
   memoryLimit: string;
-}
-
-/** A resolved `view:feature` reference. */
-interface Wanted {
-  view: FeatureView;
-  index: number;
-  dtype: FeatureDtype;
-  column: string;
+  /**
+   * The online backend, given the registered view names. Default: the embedded journal
+   * store under `<dir>/online`.
+   */
+  online?: (views: readonly string[]) => Promise<OnlineBackend>;
 }
 
 const capabilities: FeatureStoreCapabilities = { offline: true, online: true, streamingPush: true };
 
-/** Epoch microseconds of a Date / ISO string / epoch-ms number, NaN when invalid. */
-function micros(value: unknown): number {
-  if (value instanceof Date) return value.getTime() * 1000;
-  if (typeof value === 'string' || typeof value === 'number') return new Date(value).getTime() * 1000;
-  return Number.NaN;
-}
-
 /**
  * Embedded FeatureStore: DuckDB reads the views' Parquet sources from the LakeStore at a
- * commit and answers point-in-time joins with ASOF joins; the online side is an in-memory
- * map per view with an append-only journal.
+ * commit and answers point-in-time joins with ASOF joins; the online side is an
+ * {@link OnlineBackend}: by default an in-memory map per view with an append-only journal,
+ * or Redis in Feast's encoding.
  */
 export class DuckDBFeatureStore implements FeatureStore {
   readonly capabilities = capabilities;
@@ -64,7 +55,7 @@ export class DuckDBFeatureStore implements FeatureStore {
   readonly #conn: DuckDBConnection;
   readonly #lake: LakeStore;
   readonly #registry: ViewRegistry;
-  readonly #online: OnlineStore;
+  readonly #online: OnlineFeatures;
   readonly #dir: string;
   readonly #ctx: ComponentContext;
   #queue: Promise<unknown> = Promise.resolve();
@@ -77,7 +68,7 @@ export class DuckDBFeatureStore implements FeatureStore {
     conn: DuckDBConnection;
     lake: LakeStore;
     registry: ViewRegistry;
-    online: OnlineStore;
+    online: OnlineFeatures;
     dir: string;
     ctx: ComponentContext;
   }) {
@@ -98,34 +89,32 @@ export class DuckDBFeatureStore implements FeatureStore {
     ctx: ComponentContext,
   ): Promise<DuckDBFeatureStore> {
     const registry = await ViewRegistry.open(options.dir);
-    const online = await OnlineStore.open(join(options.dir, 'online'), registry.names());
-    const instance = await duckdb.DuckDBInstance.create(':memory:', {
-      threads: String(options.threads),
-      memory_limit: options.memoryLimit,
-      temp_directory: join(options.dir, 'duckdb-tmp'),
-    });
+    const backend = options.online
+      ? await options.online(registry.names())
+      : await EmbeddedOnlineBackend.open(join(options.dir, 'online'), registry.names());
+    const online = new OnlineFeatures(registry, backend);
+    let instance: DuckDBInstance | undefined;
     let conn: DuckDBConnection | undefined;
     try {
+      instance = await duckdb.DuckDBInstance.create(':memory:', {
+        threads: String(options.threads),
+        memory_limit: options.memoryLimit,
+        temp_directory: join(options.dir, 'duckdb-tmp'),
+      });
       conn = await instance.connect();
       await conn.run("SET TimeZone = 'UTC'");
     } catch (error) {
       conn?.closeSync();
-      instance.closeSync();
+      instance?.closeSync();
+      await backend.close();
       throw error;
     }
     return new DuckDBFeatureStore({ duckdb, instance, conn, lake, registry, online, dir: options.dir, ctx });
   }
 
   async apply(views: FeatureView[]): Promise<void> {
-    await this.#exclusive(async () => {
-      const outcomes = await this.#registry.apply(views);
-      for (const [name, outcome] of outcomes) {
-        // Stored values follow the old feature list; a new definition starts empty.
-        if (outcome === 'updated') await this.#online.clear(name);
-      }
-      const changed = [...outcomes].filter(([, o]) => o !== 'unchanged').map(([n, o]) => `${n}:${o}`);
-      if (changed.length > 0) this.#ctx.logger.info({ views: changed }, 'feature views applied');
-    });
+    // Stored values follow the old feature list; a new definition starts empty online.
+    await this.#exclusive(() => this.#online.apply(views, this.#ctx.logger));
   }
 
   async listViews(): Promise<FeatureView[]> {
@@ -142,7 +131,7 @@ export class DuckDBFeatureStore implements FeatureStore {
           'getHistoricalFeatures: entityRows must be an array',
         );
       }
-      const wanted = this.#resolveFeatures(request.features, request.fullFeatureNames ?? true);
+      const wanted = resolveFeatures(this.#registry, request.features, request.fullFeatureNames ?? true);
       const views = [...new Set(wanted.map((w) => w.view))];
       const commit = await this.#lake.resolve(request.ref ?? this.#lake.defaultBranch);
       const result: HistoricalResult = {
@@ -276,125 +265,37 @@ export class DuckDBFeatureStore implements FeatureStore {
     const cols = reader.getColumns() as unknown[][];
     const n = reader.currentRowCount;
     const nk = keys.length;
-    const writes: OnlineWrite[] = [];
+    const writes: OnlineRow[] = [];
     for (let i = 0; i < n; i++) {
-      const keyValues = new Array<unknown>(nk);
-      for (let k = 0; k < nk; k++) keyValues[k] = cols[k]![i];
+      const entity = new Array<unknown>(nk);
+      for (let k = 0; k < nk; k++) entity[k] = cols[k]![i];
       const values = view.features.map((f, j) => {
         const v = cols[nk + 1 + j]![i] as ScalarValue | undefined;
         if (v === null || v === undefined) return null;
         return f.dtype === 'timestamp' ? new Date(v as number).toISOString() : v;
       });
-      writes.push({ key: entityKey(keyValues), ts: cols[nk]![i] as number, values });
+      writes.push({ entity, ts: cols[nk]![i] as number, values });
     }
-    return this.#online.write(view.name, writes);
+    return this.#online.write(view, writes);
   }
 
   async push(viewName: string, rows: Record<string, ScalarValue | Date>[]): Promise<{ rowsWritten: number }> {
     this.#assertOpen();
-    const view = this.#registry.require(viewName);
-    if (!Array.isArray(rows)) {
-      throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', `push to '${viewName}': rows must be an array`);
-    }
-    const tsField = view.source.timestampField;
-    const writes = rows.map((row, r): OnlineWrite => {
-      const keyValues = view.entities.map((k) => {
-        const v = row[k];
-        if (v === null || v === undefined) {
-          throw new VigilError(
-            'VIGIL_FEATURE_INVALID_REQUEST',
-            `push to '${viewName}': rows[${r}] lacks join key '${k}'`,
-          );
-        }
-        return v;
-      });
-      const ts = micros(row[tsField]);
-      if (!Number.isFinite(ts)) {
-        throw new VigilError(
-          'VIGIL_FEATURE_INVALID_REQUEST',
-          `push to '${viewName}': rows[${r}].${tsField} must be a valid timestamp`,
-        );
-      }
-      const values = view.features.map((f) => pushValue(viewName, r, f.name, f.dtype, row[f.name]));
-      return { key: entityKey(keyValues), ts, values };
-    });
-    return { rowsWritten: await this.#online.write(view.name, writes) };
+    return this.#online.push(viewName, rows);
   }
 
   async getOnlineFeatures(request: OnlineRequest): Promise<OnlineResult> {
     this.#assertOpen();
-    const wanted = this.#resolveFeatures(request.features, request.fullFeatureNames ?? true);
-    const views = [...new Set(wanted.map((w) => w.view))];
-    const joinKeys = [...new Set(views.flatMap((v) => v.entities))];
-    const rows = request.entityRows.map((entityRow, r) => {
-      const out: Record<string, ScalarValue> = {};
-      for (const k of joinKeys) {
-        const v = entityRow[k];
-        if (v === undefined) {
-          throw new VigilError(
-            'VIGIL_FEATURE_INVALID_REQUEST',
-            `getOnlineFeatures: entityRows[${r}] lacks join key '${k}'`,
-          );
-        }
-        out[k] = v;
-      }
-      for (const view of views) {
-        const entry = this.#online.get(view.name, entityKey(view.entities.map((k) => entityRow[k])));
-        for (const w of wanted)
-          if (w.view === view) out[w.column] = entry ? (entry.values[w.index] ?? null) : null;
-      }
-      return out;
-    });
-    return { featureNames: [...joinKeys, ...wanted.map((w) => w.column)], rows };
+    return this.#online.get(request);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.#queue.catch(() => undefined);
-    await this.#online.flush();
+    await this.#online.close();
     this.#conn.closeSync();
     this.#instance.closeSync();
-  }
-
-  /** Resolve `view:feature` references, rejecting unknown ones and clashing column names. */
-  #resolveFeatures(features: readonly FeatureRef[], fullNames: boolean): Wanted[] {
-    if (!Array.isArray(features) || features.length === 0) {
-      throw new VigilError(
-        'VIGIL_FEATURE_INVALID_REQUEST',
-        'features must be a non-empty list of "view:feature"',
-      );
-    }
-    const columns = new Map<string, string>();
-    return features.map((ref) => {
-      const sep = typeof ref === 'string' ? ref.indexOf(':') : -1;
-      if (sep <= 0 || sep === ref.length - 1) {
-        throw new VigilError(
-          'VIGIL_FEATURE_INVALID_REQUEST',
-          `feature reference ${JSON.stringify(ref)} is not "view:feature"`,
-        );
-      }
-      const viewName = ref.slice(0, sep);
-      const feature = ref.slice(sep + 1);
-      const view = this.#registry.require(viewName);
-      const index = view.features.findIndex((f) => f.name === feature);
-      if (index < 0) {
-        throw new VigilError(
-          'VIGIL_FEATURE_UNKNOWN_VIEW',
-          `feature view '${viewName}' has no feature '${feature}' (has: ${view.features.map((f) => f.name).join(', ')})`,
-        );
-      }
-      const column = fullNames ? `${viewName}__${feature}` : feature;
-      const previous = columns.get(column);
-      if (previous !== undefined) {
-        throw new VigilError(
-          'VIGIL_FEATURE_INVALID_REQUEST',
-          `features '${previous}' and '${ref}' both map to column '${column}'${fullNames ? '' : '; use fullFeatureNames'}`,
-        );
-      }
-      columns.set(column, ref);
-      return { view, index, dtype: view.features[index]!.dtype, column };
-    });
   }
 
   #assertOpen(): void {
@@ -408,39 +309,4 @@ export class DuckDBFeatureStore implements FeatureStore {
     this.#queue = run.catch(() => undefined);
     return run;
   }
-}
-
-/** Check a pushed value against its dtype; timestamps are stored as ISO strings. */
-function pushValue(
-  view: string,
-  row: number,
-  name: string,
-  dtype: FeatureDtype,
-  value: unknown,
-): ScalarValue {
-  if (value === null || value === undefined) return null;
-  const ok = (() => {
-    switch (dtype) {
-      case 'float64':
-      case 'float32':
-        return typeof value === 'number';
-      case 'int64':
-      case 'int32':
-        return typeof value === 'number' && Number.isInteger(value);
-      case 'string':
-        return typeof value === 'string';
-      case 'bool':
-        return typeof value === 'boolean';
-      case 'timestamp':
-        return Number.isFinite(micros(value));
-    }
-  })();
-  if (!ok) {
-    throw new VigilError(
-      'VIGIL_FEATURE_INVALID_REQUEST',
-      `push to '${view}': rows[${row}].${name} is not a valid ${dtype} (got ${typeof value})`,
-    );
-  }
-  if (dtype === 'timestamp') return new Date(micros(value) / 1000).toISOString();
-  return value as ScalarValue;
 }

@@ -1,5 +1,8 @@
 export type FeatureDtype = 'float64' | 'float32' | 'int64' | 'int32' | 'string' | 'bool' | 'timestamp';
 
+/** Dtypes a join key may declare: the Feast entity value types the online store's key encodes. */
+export type EntityDtype = 'string' | 'int64' | 'int32';
+
 export interface FeatureSpec {
   name: string;
   dtype: FeatureDtype;
@@ -16,6 +19,12 @@ export interface FeatureView {
   name: string;
   /** Join keys of the entity (e.g. `['patient_id']`). */
   entities: string[];
+  /**
+   * Dtype of join keys that are not strings, by join-key name (e.g. `{ driver_id: 'int64' }`).
+   * Online stores in Feast's encoding key an entity by its declared type (an Int64 entity is
+   * written as int64_val). Optional; a join key not listed is a string.
+   */
+  entityDtypes?: Record<string, EntityDtype>;
   features: FeatureSpec[];
   /** Time-to-live in seconds; 0 means unbounded. */
   ttlSeconds: number;

@@ -16,6 +16,16 @@ describe('view validation', () => {
     expect(viewProblems(view)).toEqual([]);
   });
 
+  it('accepts entityDtypes of its join keys and names bad ones', () => {
+    expect(viewProblems({ ...view, entityDtypes: { patient_id: 'int64' } })).toEqual([]);
+    const problems = viewProblems({
+      ...view,
+      entityDtypes: { other: 'string', patient_id: 'float64' },
+    } as unknown as FeatureView);
+    expect(problems.join('\n')).toContain("entityDtypes names 'other'");
+    expect(problems.join('\n')).toContain('entityDtypes.patient_id must be one of string, int64, int32');
+  });
+
   it('names every problem with its field', () => {
     const bad = {
       ...view,

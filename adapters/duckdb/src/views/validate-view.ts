@@ -1,7 +1,10 @@
-import { type FeatureView, VigilError } from '@vigil/core';
+import { type EntityDtype, type FeatureView, VigilError } from '@vigil/core';
 import { FEATURE_DTYPES, isFeatureDtype } from '../sql/dtype.js';
 
 const VIEW_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Join-key dtypes (`entityDtypes`): those Feast's entity key encodes. */
+export const ENTITY_DTYPES: readonly EntityDtype[] = ['string', 'int64', 'int32'];
 
 const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
 
@@ -25,6 +28,22 @@ export function viewProblems(view: FeatureView): string[] {
       if (!isNonEmptyString(key)) problems.push(`entities[${i}] must be a non-empty string`);
     });
     if (new Set(v.entities).size !== v.entities.length) problems.push('entities has duplicate join keys');
+  }
+  if (v.entityDtypes !== undefined) {
+    if (typeof v.entityDtypes !== 'object' || v.entityDtypes === null || Array.isArray(v.entityDtypes)) {
+      problems.push('entityDtypes must be an object mapping join keys to dtypes when given');
+    } else {
+      for (const [key, dtype] of Object.entries(v.entityDtypes)) {
+        if (!Array.isArray(v.entities) || !v.entities.includes(key)) {
+          problems.push(`entityDtypes names '${key}', which is not one of the entities`);
+        }
+        if (!(ENTITY_DTYPES as readonly unknown[]).includes(dtype)) {
+          problems.push(
+            `entityDtypes.${key} must be one of ${ENTITY_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`,
+          );
+        }
+      }
+    }
   }
   if (!Array.isArray(v.features) || v.features.length === 0) {
     problems.push('features must be a non-empty list');

@@ -1,0 +1,36 @@
+import type { FeatureView, ScalarValue } from '@vigil/core';
+
+/** One row to store online: an entity of a view, its event time and its feature values. */
+export interface OnlineRow {
+  /** Join-key values in `view.entities` order. */
+  entity: readonly unknown[];
+  /** Event timestamp, epoch microseconds. */
+  ts: number;
+  /** Values in `view.features` order; timestamp features as ISO strings, missing as null. */
+  values: readonly ScalarValue[];
+}
+
+/**
+ * Where a FeatureStore keeps its online values: the embedded journal store by default, or
+ * Redis in Feast's encoding (`@vigil/adapter-redis`). Feast's write rule holds for every
+ * backend: a row whose timestamp is ≤ the stored one for its entity and view (or an earlier
+ * row of the same batch) is skipped.
+ */
+export interface OnlineBackend {
+  /** Store the rows that are newer than what is stored; returns how many were applied. */
+  write(view: FeatureView, rows: readonly OnlineRow[]): Promise<number>;
+  /**
+   * For each entity (join-key values in `view.entities` order), the values of the features
+   * at `features` (indices into `view.features`), in that order; null for an entity the view
+   * never stored.
+   */
+  read(
+    view: FeatureView,
+    entities: readonly (readonly unknown[])[],
+    features: readonly number[],
+  ): Promise<(ScalarValue[] | null)[]>;
+  /** Forget every stored value of a view, as it was defined by `previous` (its definition changed). */
+  clearView(previous: FeatureView): Promise<void>;
+  /** Wait for pending writes and release connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,176 @@
+import {
+  type FeatureDtype,
+  type FeatureView,
+  type Logger,
+  type OnlineRequest,
+  type OnlineResult,
+  type ScalarValue,
+  VigilError,
+} from '@vigil/core';
+import { resolveFeatures } from '../views/resolve-features.js';
+import type { ViewRegistry } from '../views/view-registry.js';
+import type { OnlineBackend, OnlineRow } from './online-backend.js';
+
+/** Epoch microseconds of a Date / ISO string / epoch-ms number, NaN when invalid. */
+export function micros(value: unknown): number {
+  if (value instanceof Date) return value.getTime() * 1000;
+  if (typeof value === 'string' || typeof value === 'number') return new Date(value).getTime() * 1000;
+  return Number.NaN;
+}
+
+/**
+ * The online half of a FeatureStore over a view registry and an {@link OnlineBackend}:
+ * `apply` (clearing the online values of changed views), `push` with validation, and
+ * `getOnlineFeatures`. The DuckDB store and the online-only Redis store share it.
+ */
+export class OnlineFeatures {
+  readonly #registry: ViewRegistry;
+  readonly #backend: OnlineBackend;
+
+  constructor(registry: ViewRegistry, backend: OnlineBackend) {
+    this.#registry = registry;
+    this.#backend = backend;
+  }
+
+  get registry(): ViewRegistry {
+    return this.#registry;
+  }
+
+  get backend(): OnlineBackend {
+    return this.#backend;
+  }
+
+  /** Register views; the stored online values of a changed view are cleared (they follow the old features). */
+  async apply(views: FeatureView[], logger: Logger): Promise<void> {
+    const previous = new Map(this.#registry.list().map((v) => [v.name, v]));
+    const outcomes = await this.#registry.apply(views);
+    for (const [name, outcome] of outcomes) {
+      const old = previous.get(name);
+      if (outcome === 'updated' && old) await this.#backend.clearView(old);
+    }
+    const changed = [...outcomes].filter(([, o]) => o !== 'unchanged').map(([n, o]) => `${n}:${o}`);
+    if (changed.length > 0) logger.info({ views: changed }, 'feature views applied');
+  }
+
+  /** Rows of a materialisation, already typed: stored when newer. */
+  write(view: FeatureView, rows: readonly OnlineRow[]): Promise<number> {
+    return this.#backend.write(view, rows);
+  }
+
+  async push(viewName: string, rows: Record<string, ScalarValue | Date>[]): Promise<{ rowsWritten: number }> {
+    const view = this.#registry.require(viewName);
+    if (!Array.isArray(rows)) {
+      throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', `push to '${viewName}': rows must be an array`);
+    }
+    const tsField = view.source.timestampField;
+    const online = rows.map((row, r): OnlineRow => {
+      const entity = view.entities.map((k) => {
+        const v = row[k];
+        if (v === null || v === undefined) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `push to '${viewName}': rows[${r}] lacks join key '${k}'`,
+          );
+        }
+        return v;
+      });
+      const ts = micros(row[tsField]);
+      if (!Number.isFinite(ts)) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          `push to '${viewName}': rows[${r}].${tsField} must be a valid timestamp`,
+        );
+      }
+      const values = view.features.map((f) => pushValue(viewName, r, f.name, f.dtype, row[f.name]));
+      return { entity, ts, values };
+    });
+    return { rowsWritten: await this.#backend.write(view, online) };
+  }
+
+  async get(request: OnlineRequest): Promise<OnlineResult> {
+    const wanted = resolveFeatures(this.#registry, request.features, request.fullFeatureNames ?? true);
+    const views = [...new Set(wanted.map((w) => w.view))];
+    const joinKeys = [...new Set(views.flatMap((v) => v.entities))];
+    const entityRows = request.entityRows;
+    if (!Array.isArray(entityRows)) {
+      throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', 'getOnlineFeatures: entityRows must be an array');
+    }
+    const rows = entityRows.map((entityRow, r) => {
+      const out: Record<string, ScalarValue> = {};
+      for (const k of joinKeys) {
+        const v = entityRow[k];
+        if (v === undefined) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `getOnlineFeatures: entityRows[${r}] lacks join key '${k}'`,
+          );
+        }
+        out[k] = v;
+      }
+      return out;
+    });
+    // One batched read per view; then fill the columns in request order.
+    const reads = await Promise.all(
+      views.map(async (view) => {
+        const mine = wanted.filter((w) => w.view === view);
+        const entities = entityRows.map((row) => view.entities.map((k) => row[k]));
+        const values = await this.#backend.read(
+          view,
+          entities,
+          mine.map((w) => w.index),
+        );
+        return { mine, values };
+      }),
+    );
+    const columnOf = new Map<string, { values: (ScalarValue[] | null)[]; j: number }>();
+    for (const { mine, values } of reads) {
+      mine.forEach((w, j) => {
+        columnOf.set(w.column, { values, j });
+      });
+    }
+    for (const w of wanted) {
+      const { values, j } = columnOf.get(w.column)!;
+      for (let i = 0; i < rows.length; i++) rows[i]![w.column] = values[i]?.[j] ?? null;
+    }
+    return { featureNames: [...joinKeys, ...wanted.map((w) => w.column)], rows };
+  }
+
+  close(): Promise<void> {
+    return this.#backend.close();
+  }
+}
+
+/** Check a pushed value against its dtype; timestamps are stored as ISO strings. */
+function pushValue(
+  view: string,
+  row: number,
+  name: string,
+  dtype: FeatureDtype,
+  value: unknown,
+): ScalarValue {
+  if (value === null || value === undefined) return null;
+  const ok = (() => {
+    switch (dtype) {
+      case 'float64':
+      case 'float32':
+        return typeof value === 'number';
+      case 'int64':
+      case 'int32':
+        return typeof value === 'number' && Number.isInteger(value);
+      case 'string':
+        return typeof value === 'string';
+      case 'bool':
+        return typeof value === 'boolean';
+      case 'timestamp':
+        return Number.isFinite(micros(value));
+    }
+  })();
+  if (!ok) {
+    throw new VigilError(
+      'VIGIL_FEATURE_INVALID_REQUEST',
+      `push to '${view}': rows[${row}].${name} is not a valid ${dtype} (got ${typeof value})`,
+    );
+  }
+  if (dtype === 'timestamp') return new Date(micros(value) / 1000).toISOString();
+  return value as ScalarValue;
+}

@@ -1,0 +1,307 @@
+import type { OnlineBackend, OnlineRow } from '@vigil/adapter-duckdb';
+import {
+  type EntityDtype,
+  type FeatureDtype,
+  type FeatureView,
+  type ScalarValue,
+  VigilError,
+} from '@vigil/core';
+import type { Redis } from 'ioredis';
+import {
+  decodeTimestamp,
+  decodeValue,
+  type EntityKeyPart,
+  encodeTimestamp,
+  encodeValue,
+  entityKeyLength,
+  featureField,
+  redisKey,
+  timestampField,
+} from '../feast-encoding/index.js';
+
+export interface RedisOnlineStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` */
+  url: string;
+  /** Feast project: the suffix of every key. */
+  project: string;
+  /** EXPIRE each written entity key after this many seconds (Feast's `key_ttl_seconds`). */
+  keyTtlSeconds?: number;
+  /** Rows per pipeline round trip when writing. Default 1000. */
+  batchSize?: number;
+}
+
+/** A view's hash fields and dtypes, computed once per view definition. */
+interface ViewEncoding {
+  fields: Buffer[];
+  ts: Buffer;
+  dtypes: FeatureDtype[];
+  entityDtypes: EntityDtype[];
+}
+
+/** The URL with any password replaced, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'redis://<unparseable url>';
+  }
+}
+
+/**
+ * Online values in Redis, byte-compatible with Feast's Redis online store
+ * (entity_key_serialization_version 3, INTEROP §1): one hash per entity key
+ * (`serialize_entity_key(...) + project`) shared by all views of that entity; field
+ * murmur3(`<view>:<feature>`) → serialized `feast.types.Value`, and `_ts:<view>` →
+ * serialized `google.protobuf.Timestamp`. Writes read the stored `_ts` first and skip rows
+ * that are not newer (as Feast does: not atomic against a concurrent writer of the same key),
+ * then `HSET` (+ `EXPIRE`) in one pipeline; reads are one `HMGET` per entity.
+ */
+export class RedisOnlineStore implements OnlineBackend {
+  readonly #client: Redis;
+  readonly #project: string;
+  readonly #projectBytes: Buffer;
+  readonly #ttl: number | undefined;
+  readonly #batchSize: number;
+  readonly #encodings = new WeakMap<FeatureView, ViewEncoding>();
+  #closed = false;
+
+  private constructor(client: Redis, options: RedisOnlineStoreOptions) {
+    this.#client = client;
+    this.#project = options.project;
+    this.#projectBytes = Buffer.from(options.project, 'utf8');
+    this.#ttl = options.keyTtlSeconds;
+    this.#batchSize = options.batchSize ?? 1000;
+  }
+
+  /** Connect (ioredis is imported here, lazily) and check the server answers. */
+  static async connect(options: RedisOnlineStoreOptions): Promise<RedisOnlineStore> {
+    if (typeof options.project !== 'string' || options.project.length === 0) {
+      throw new VigilError('VIGIL_CONFIG_INVALID', 'redis online store: project must be a non-empty string');
+    }
+    if (
+      options.keyTtlSeconds !== undefined &&
+      !(Number.isInteger(options.keyTtlSeconds) && options.keyTtlSeconds > 0)
+    ) {
+      throw new VigilError(
+        'VIGIL_CONFIG_INVALID',
+        'redis online store: keyTtlSeconds must be a positive integer',
+      );
+    }
+    const { Redis } = await import('ioredis');
+    let lastError: unknown;
+    const client = new Redis(options.url, {
+      lazyConnect: true,
+      connectTimeout: 3000,
+      maxRetriesPerRequest: 2,
+      // A few quick reconnects, then give up and fail commands instead of queueing forever.
+      retryStrategy: (times) => (times > 5 ? null : Math.min(times * 100, 1000)),
+    });
+    client.on('error', (error: unknown) => {
+      lastError = error;
+    });
+    try {
+      await client.connect();
+      await client.ping();
+    } catch (error) {
+      client.disconnect();
+      const reason = error instanceof Error ? error.message : String(lastError ?? error);
+      throw new VigilError(
+        'VIGIL_COMPONENT_FAILED',
+        `redis online store: cannot reach ${redactUrl(options.url)}: ${reason}`,
+        { cause: error },
+      );
+    }
+    return new RedisOnlineStore(client, options);
+  }
+
+  /** The ioredis client (for tools that compare against raw commands). */
+  get client(): Redis {
+    return this.#client;
+  }
+
+  get project(): string {
+    return this.#project;
+  }
+
+  /** The Redis key of an entity of a view (join-key values in `view.entities` order). */
+  key(view: FeatureView, entity: readonly unknown[]): Buffer {
+    const enc = this.#encoding(view);
+    const parts: EntityKeyPart[] = view.entities.map((name, i) => ({
+      name,
+      dtype: enc.entityDtypes[i]!,
+      value: entity[i],
+    }));
+    return redisKey(parts, this.#project);
+  }
+
+  /** The hash field of each feature of a view, in `view.features` order. */
+  fields(view: FeatureView): readonly Buffer[] {
+    return this.#encoding(view).fields;
+  }
+
+  async write(view: FeatureView, rows: readonly OnlineRow[]): Promise<number> {
+    this.#assertOpen();
+    if (rows.length === 0) return 0;
+    const enc = this.#encoding(view);
+    // Within a batch the latest timestamp wins; of equal ones the first row.
+    const latest = new Map<string, { key: Buffer; row: OnlineRow; ts: number }>();
+    for (const row of rows) {
+      const key = this.key(view, row.entity);
+      const id = key.toString('latin1');
+      const ts = Math.round(row.ts);
+      const seen = latest.get(id);
+      if (!seen || ts > seen.ts) latest.set(id, { key, row, ts });
+    }
+    const entries = [...latest.values()];
+    let applied = 0;
+    for (let start = 0; start < entries.length; start += this.#batchSize) {
+      const chunk = entries.slice(start, start + this.#batchSize);
+      const stored = await this.#exec(
+        chunk.reduce((p, e) => p.hgetBuffer(e.key, enc.ts), this.#client.pipeline()),
+        'read _ts',
+      );
+      const pipe = this.#client.pipeline();
+      let writes = 0;
+      chunk.forEach((e, i) => {
+        const previous = stored[i] as Buffer | null;
+        if (previous && previous.length > 0 && e.ts <= decodeTimestamp(previous)) return;
+        const args: Buffer[] = [enc.ts, encodeTimestamp(e.ts)];
+        enc.fields.forEach((field, f) => {
+          args.push(field, encodeValue(e.row.values[f] ?? null, enc.dtypes[f]!));
+        });
+        pipe.hset(e.key, ...args);
+        if (this.#ttl !== undefined) pipe.expire(e.key, this.#ttl);
+        writes++;
+      });
+      if (writes > 0) await this.#exec(pipe, 'HSET');
+      applied += writes;
+    }
+    return applied;
+  }
+
+  async read(
+    view: FeatureView,
+    entities: readonly (readonly unknown[])[],
+    features: readonly number[],
+  ): Promise<(ScalarValue[] | null)[]> {
+    this.#assertOpen();
+    const enc = this.#encoding(view);
+    const fields = features.map((i) => enc.fields[i]!);
+    fields.push(enc.ts);
+    const keys = entities.map((entity) =>
+      entity.some((v) => v === null || v === undefined) ? null : this.key(view, entity),
+    );
+    let replies: ((Buffer | null)[] | null)[];
+    const present = keys.filter((k): k is Buffer => k !== null);
+    if (present.length === 1 && keys.length === 1) {
+      replies = [await this.#command(() => this.#client.hmgetBuffer(present[0]!, ...fields))];
+    } else {
+      const got = await this.#exec(
+        present.reduce((p, key) => p.hmgetBuffer(key, ...fields), this.#client.pipeline()),
+        'HMGET',
+      );
+      let next = 0;
+      replies = keys.map((k) => (k === null ? null : (got[next++] as (Buffer | null)[])));
+    }
+    return replies.map((reply) => {
+      if (!reply || reply.every((b) => b === null)) return null;
+      const values = new Array<ScalarValue>(features.length);
+      for (let j = 0; j < features.length; j++) values[j] = decodeValue(reply[j]);
+      return values;
+    });
+  }
+
+  /** Remove a view's fields (`previous` definition) from every entity key of the project, as Feast's `delete_table`. */
+  async clearView(previous: FeatureView): Promise<void> {
+    this.#assertOpen();
+    const enc = this.#encoding(previous);
+    const fields = [...enc.fields, enc.ts];
+    await this.#scanProject(async (keys) => {
+      await this.#exec(
+        keys.reduce((p, key) => p.hdel(key, ...fields), this.#client.pipeline()),
+        'HDEL',
+      );
+    });
+  }
+
+  /** Delete every key of this project (every view's values). */
+  async deleteProject(): Promise<number> {
+    this.#assertOpen();
+    let deleted = 0;
+    await this.#scanProject(async (keys) => {
+      deleted += await this.#command(() => this.#client.del(...keys));
+    });
+    return deleted;
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      await this.#client.quit();
+    } catch {
+      this.#client.disconnect();
+    }
+  }
+
+  #encoding(view: FeatureView): ViewEncoding {
+    let enc = this.#encodings.get(view);
+    if (!enc) {
+      enc = {
+        fields: view.features.map((f) => featureField(view.name, f.name)),
+        ts: timestampField(view.name),
+        dtypes: view.features.map((f) => f.dtype),
+        entityDtypes: view.entities.map((k) => view.entityDtypes?.[k] ?? 'string'),
+      };
+      this.#encodings.set(view, enc);
+    }
+    return enc;
+  }
+
+  /** SCAN the keys ending with the project whose head is a whole entity key, in batches. */
+  async #scanProject(each: (keys: Buffer[]) => Promise<void>): Promise<void> {
+    const pattern = `*${this.#project.replace(/[*?[\]\\]/g, '\\$&')}`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#command(() =>
+        this.#client.scanBuffer(cursor, 'MATCH', pattern, 'COUNT', 1000),
+      );
+      cursor = next.toString();
+      const ours = keys.filter(
+        (k) =>
+          entityKeyLength(k) === k.length - this.#projectBytes.length &&
+          k.subarray(k.length - this.#projectBytes.length).equals(this.#projectBytes),
+      );
+      if (ours.length > 0) await each(ours);
+    } while (cursor !== '0');
+  }
+
+  async #command<T>(run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new VigilError('VIGIL_COMPONENT_FAILED', `redis online store: ${String(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  async #exec(pipeline: ReturnType<Redis['pipeline']>, what: string): Promise<unknown[]> {
+    const results = await this.#command(() => pipeline.exec());
+    if (!results)
+      throw new VigilError('VIGIL_COMPONENT_FAILED', `redis online store: ${what} pipeline was aborted`);
+    return results.map(([error, value]) => {
+      if (error)
+        throw new VigilError('VIGIL_COMPONENT_FAILED', `redis online store: ${what}: ${error.message}`, {
+          cause: error,
+        });
+      return value;
+    });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new VigilError('VIGIL_KERNEL_CLOSED', 'redis online store is closed');
+  }
+}

@@ -1,0 +1,53 @@
+# Feast from PyPI in its own venv, for the interop tests of the Redis online store.
+# shellcheck shell=bash
+#
+# Install-only: Feast needs no long-running server for the interop tests (they call the venv's
+# `python`/`feast` against a throwaway repo and the `redis` service). `up feast` creates the venv
+# once under "$(cache_dir feast)/venv" and is then ready; the online-lookup benchmark starts its
+# own `feast serve` on VIGIL_FEAST_PORT and stops it when done.
+#
+#   VIGIL_FEAST_VERSION  Feast release to install (default 0.66.0, the version INTEROP §1 was read from)
+#   VIGIL_FEAST_PYTHON   interpreter that creates the venv (default: python3 on the PATH, ≥ 3.10)
+#   VIGIL_FEAST_PORT     port of the benchmark's `feast serve` (default 6566, Feast's own default)
+SERVICES+=(feast)
+
+svc_feast_port() { printf '%s' "${VIGIL_FEAST_PORT:-6566}"; }
+
+feast_venv() { printf '%s/venv' "$(cache_dir feast)"; }
+
+svc_feast_install() {
+  local venv version py stamp
+  venv="$(feast_venv)"
+  version="${VIGIL_FEAST_VERSION:-0.66.0}"
+  stamp="$venv/.vigil-feast-$version"
+  [[ -f $stamp && -x $venv/bin/feast ]] && return 0
+  py="${VIGIL_FEAST_PYTHON:-python3}"
+  command -v "$py" >/dev/null || die "feast: no $py on the PATH (set VIGIL_FEAST_PYTHON)"
+  if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
+    apt_install python3-venv || die "feast: $py cannot create venvs and python3-venv did not install"
+  fi
+  log "feast: creating $venv with feast[redis]==$version (pip cache in $(cache_dir feast)/pip; first time takes minutes)"
+  [[ -x $venv/bin/python ]] || "$py" -m venv "$venv" || die "feast: could not create $venv"
+  local out="$VIGIL_SERVICES_DIR/feast-pip.log"
+  mkdir -p "$VIGIL_SERVICES_DIR"
+  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    --cache-dir "$(cache_dir feast)/pip" "feast[redis]==$version" >"$out" 2>&1; then
+    log "feast: pip install failed; last lines of $out:"
+    tail -n 20 "$out" >&2
+    return 1
+  fi
+  rm -f "$venv"/.vigil-feast-*
+  touch "$stamp"
+}
+
+# Nothing to run: the venv is the service.
+svc_feast_start() {
+  die "feast is install-only; its venv at $(feast_venv) does not import feast (see $VIGIL_SERVICES_DIR/feast-pip.log)"
+}
+
+svc_feast_ready() {
+  local venv
+  venv="$(feast_venv)"
+  [[ -x $venv/bin/feast ]] && ls "$venv"/.vigil-feast-* >/dev/null 2>&1 &&
+    "$venv/bin/python" -c 'import feast, redis' 2>/dev/null
+}
