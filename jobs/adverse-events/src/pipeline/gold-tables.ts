@@ -1,4 +1,8 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { LakeStore } from '@vigil/core';
+import { LakeFiles } from '../medallion/lake-files.js';
 
 export interface PatientRow {
   patientId: string;
@@ -19,19 +23,23 @@ function toDate(value: unknown): Date {
   return new Date(text.endsWith('Z') || text.includes('+') ? text : `${text.replace(' ', 'T')}Z`);
 }
 
-/** Read the gold tables the label definition needs, at a lake ref. */
+/**
+ * Read the gold tables the label definition needs, at a lake ref. A lake without `directRead`
+ * (plain S3) has its objects copied into a temporary folder under `scratch`, removed afterwards.
+ */
 export async function readGoldTables(
   lake: LakeStore,
   ref: string,
+  scratch: string = tmpdir(),
 ): Promise<{ patients: PatientRow[]; outcomes: OutcomeRow[] }> {
+  await mkdir(scratch, { recursive: true });
+  const copies = await mkdtemp(join(scratch, 'gold-tables-'));
+  const lakeFiles = new LakeFiles(lake, copies);
   const { DuckDBInstance } = await import('@duckdb/node-api');
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
   try {
-    const files = async (prefix: string) => {
-      const objects = (await lake.list(ref, prefix)).filter((o) => o.path.endsWith('.parquet'));
-      return Promise.all(objects.map((o) => lake.locate(ref, o.path)));
-    };
+    const files = (prefix: string) => lakeFiles.parquetPaths(ref, prefix);
     const query = async (paths: string[], sql: (from: string) => string) => {
       if (paths.length === 0) return [];
       const from = `read_parquet([${paths.map((p) => `'${p.replaceAll("'", "''")}'`).join(', ')}])`;
@@ -63,5 +71,6 @@ export async function readGoldTables(
   } finally {
     connection.closeSync();
     instance.closeSync();
+    await rm(copies, { recursive: true, force: true });
   }
 }
