@@ -13,8 +13,13 @@ export const amqpConfig = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('SASL PLAIN user; omit for SASL ANONYMOUS. Reference secrets as ${env:NAME}.'),
-  password: z.string().optional().describe('SASL PLAIN password; give it as ${env:NAME}, never inline.'),
+    .describe(
+      'SASL PLAIN user; omit for SASL ANONYMOUS. Take it from the environment (env reference in the config).',
+    ),
+  password: z
+    .string()
+    .optional()
+    .describe('SASL PLAIN password; give it as an env reference in the config, never inline.'),
   containerId: z
     .string()
     .min(1)
@@ -56,8 +61,11 @@ export const ibmmqConfig = z.strictObject({
     .string()
     .min(1)
     .optional()
-    .describe('User id checked by the queue manager (MQCSP); reference as ${env:NAME}.'),
-  password: z.string().optional().describe('Password for username; give it as ${env:NAME}, never inline.'),
+    .describe('User id checked by the queue manager (MQCSP); take it from the environment (env reference).'),
+  password: z
+    .string()
+    .optional()
+    .describe('Password for username; give it as an env reference in the config, never inline.'),
   waitIntervalMs: z
     .number()
     .int()
