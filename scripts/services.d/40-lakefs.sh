@@ -52,7 +52,9 @@ svc_lakefs_install() {
     log "building lakeFS $VIGIL_LAKEFS_VERSION with Go (many minutes the first time; output in $build/build.log)"
     if ! {
       lakefs_go get "github.com/treeverse/lakefs/cmd/lakefs@$VIGIL_LAKEFS_VERSION" &&
-        lakefs_go build -o "$bin.tmp" github.com/treeverse/lakefs/cmd/lakefs
+        lakefs_go build -o "$bin.tmp" \
+          -ldflags "-X github.com/treeverse/lakefs/pkg/version.Version=${VIGIL_LAKEFS_VERSION#v}" \
+          github.com/treeverse/lakefs/cmd/lakefs
     } >"$build/build.log" 2>&1; then
       log "lakeFS build failed; last lines of $build/build.log:"
       tail -n 20 "$build/build.log" >&2
