@@ -10,4 +10,4 @@ export {
   type SilverTable,
   silverPath,
 } from './silver.js';
-export { QUARANTINE_REASONS, type QuarantineReason } from './silver-rules.js';
+export { MAX_PAYLOAD_BYTES, QUARANTINE_REASONS, type QuarantineReason } from './silver-rules.js';

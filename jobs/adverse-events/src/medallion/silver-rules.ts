@@ -5,6 +5,9 @@ import { MEASURES } from './measure-catalog.js';
 
 type FieldType = 'string' | 'number' | 'boolean' | 'timestamp';
 
+/** Payloads larger than this (UTF-8 bytes) are quarantined as `oversized` before any other check. */
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
 /** Fields every event must carry, with their JSON type. */
 export const BASE_FIELDS: readonly [string, FieldType][] = [
   ['eventId', 'string'],
@@ -55,7 +58,9 @@ export const SYMPTOM_NAMES = ['fatigue', 'nausea', 'headache', 'rash', 'dizzines
  * (the first failing check names the row's reason).
  */
 export const QUARANTINE_REASONS = {
+  oversized: `The payload is larger than ${MAX_PAYLOAD_BYTES} bytes (bronze keeps it whole; silver does not parse it).`,
   invalid_json: 'The payload is not a JSON object.',
+  unmapped: 'A file import could not map the row (`_unmapped` carries the reason; the raw row is kept).',
   missing_field: 'A required field is absent or null (`field` names it).',
   wrong_type: 'A field has the wrong JSON type, or a timestamp does not parse.',
   unknown_kind: 'The `kind` is not one of the event kinds.',
@@ -96,8 +101,10 @@ const integerIn = (column: string, lo: number, hi: number) =>
 /** The checks, in order, as [SQL condition over the parsed columns, reason, field]. */
 export function silverChecks(futureToleranceMinutes: number): [string, QuarantineReason, string | null][] {
   const checks: [string, QuarantineReason, string | null][] = [
+    [`strlen(payload) > ${MAX_PAYLOAD_BYTES}`, 'oversized', null],
     ['doc IS NULL', 'invalid_json', null],
     [`json_type(doc) <> 'OBJECT'`, 'invalid_json', null],
+    [`json_type(doc, '$._unmapped') IS NOT NULL`, 'unmapped', '_unmapped'],
   ];
   for (const [f, type] of BASE_FIELDS) {
     checks.push([missing(f), 'missing_field', f], [wrongType(f, type), 'wrong_type', f]);
