@@ -58,7 +58,7 @@ export const SYMPTOM_NAMES = ['fatigue', 'nausea', 'headache', 'rash', 'dizzines
  * (the first failing check names the row's reason).
  */
 export const QUARANTINE_REASONS = {
-  oversized: `The payload is larger than ${MAX_PAYLOAD_BYTES} bytes (bronze keeps it whole; silver does not parse it).`,
+  oversized: `The payload is larger than ${MAX_PAYLOAD_BYTES} bytes (bronze and quarantine keep it whole; no other check is reported).`,
   invalid_json: 'The payload is not a JSON object.',
   unmapped: 'A file import could not map the row (`_unmapped` carries the reason; the raw row is kept).',
   missing_field: 'A required field is absent or null (`field` names it).',
