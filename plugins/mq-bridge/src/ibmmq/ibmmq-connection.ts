@@ -18,12 +18,16 @@ export function loadIbmMq(): Promise<IbmMq> {
     (error: unknown) => {
       loaded = undefined;
       const code = (error as { code?: unknown }).code;
-      const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+      const message = error instanceof Error ? error.message : String(error);
+      const missing =
+        code === 'ERR_MODULE_NOT_FOUND' ||
+        code === 'MODULE_NOT_FOUND' ||
+        /cannot find (module|package) '?"?ibmmq|could not resolve "ibmmq"/i.test(message);
       throw new VigilError(
         'VIGIL_COMPONENT_FAILED',
         missing
           ? "transport 'ibmmq' needs the optional package ibmmq: run `npm install ibmmq` (it fetches IBM's MQ C client; see docs/adapters/mq-bridge.md), or use transport 'amqp' with an IBM MQ AMQP channel"
-          : `could not load the ibmmq package: ${error instanceof Error ? error.message : String(error)}`,
+          : `could not load the ibmmq package: ${message}`,
         { cause: error },
       );
     },
