@@ -1,0 +1,163 @@
+import type { FeatureView } from '@vigil/core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { encodeTimestamp, encodeValue, featureField, redisKey } from '../feast-encoding/index.js';
+import { REDIS_URL, requireRedis, uniqueProject } from '../testing/redis-server.js';
+import { RedisOnlineStore } from './redis-online-store.js';
+
+const T = Date.parse('2024-01-01T12:00:10Z') * 1000;
+
+const trips: FeatureView = {
+  name: 'driver_trips',
+  entities: ['driver_id'],
+  entityDtypes: { driver_id: 'int64' },
+  features: [
+    { name: 'rate', dtype: 'float32' },
+    { name: 'trips', dtype: 'int64' },
+    { name: 'city', dtype: 'string' },
+  ],
+  ttlSeconds: 0,
+  source: { path: 'drivers/trips', timestampField: 'ts' },
+  version: 1,
+};
+
+const ratings: FeatureView = {
+  ...trips,
+  name: 'driver_ratings',
+  features: [{ name: 'stars', dtype: 'float64' }],
+};
+
+const open: RedisOnlineStore[] = [];
+async function connect(
+  options: { project?: string; keyTtlSeconds?: number } = {},
+): Promise<RedisOnlineStore> {
+  const store = await RedisOnlineStore.connect({
+    url: REDIS_URL,
+    project: uniqueProject('vigil_ut'),
+    ...options,
+  });
+  open.push(store);
+  return store;
+}
+
+beforeAll(requireRedis);
+afterEach(async () => {
+  for (const store of open.splice(0)) {
+    await store.deleteProject();
+    await store.close();
+  }
+});
+
+describe('redis online store', () => {
+  it("writes Feast's bytes: key v3 + project, murmur3 fields, Value and Timestamp protobufs", async () => {
+    const store = await connect();
+    expect(await store.write(trips, [{ entity: [1001], ts: T, values: [0.5, 1002, null] }])).toBe(1);
+    const key = redisKey([{ name: 'driver_id', dtype: 'int64', value: 1001 }], store.project);
+    expect(await store.client.hlen(key)).toBe(4);
+    expect((await store.client.hgetBuffer(key, '_ts:driver_trips'))?.toString('hex')).toBe('08cad2caac06');
+    const get = (f: string) => store.client.hgetBuffer(key, featureField('driver_trips', f));
+    expect((await get('rate'))?.toString('hex')).toBe('350000003f');
+    expect((await get('trips'))?.toString('hex')).toBe('20ea07');
+    expect((await get('city'))?.length).toBe(0);
+    expect(await store.client.ttl(key)).toBe(-1);
+  });
+
+  it('skips rows not newer than the stored timestamp, and earlier rows of the same batch', async () => {
+    const store = await connect();
+    await store.write(trips, [{ entity: [7], ts: T, values: [1, 1, 'a'] }]);
+    expect(
+      await store.write(trips, [
+        { entity: [7], ts: T, values: [2, 2, 'equal'] },
+        { entity: ['7'], ts: T - 1, values: [3, 3, 'older'] },
+      ]),
+    ).toBe(0);
+    expect(await store.read(trips, [[7]], [0, 1, 2])).toEqual([[1, 1, 'a']]);
+    expect(
+      await store.write(trips, [
+        { entity: [7], ts: T + 2e6, values: [5, 5, 'latest'] },
+        { entity: [7], ts: T + 1e6, values: [4, 4, 'earlier'] },
+        { entity: [8], ts: T, values: [6, 6, 'other'] },
+      ]),
+    ).toBe(2);
+    expect(await store.read(trips, [[7], [8], [9]], [2, 0])).toEqual([['latest', 5], ['other', 6], null]);
+  });
+
+  it('keeps views of one entity in one hash; an int64 key accepts numbers, bigints and digit strings', async () => {
+    const store = await connect();
+    await store.write(trips, [{ entity: [42n], ts: T, values: [1, 2, 'x'] }]);
+    await store.write(ratings, [{ entity: ['42'], ts: T, values: [4.5] }]);
+    expect(await store.client.dbsize()).toBeGreaterThan(0);
+    const key = store.key(trips, [42]);
+    expect(await store.client.hlen(key)).toBe(6);
+    expect(await store.read(ratings, [[42]], [0])).toEqual([[4.5]]);
+    expect(await store.read(trips, [[null]], [0])).toEqual([null]);
+    await expect(store.read(trips, [['driver-42']], [0])).rejects.toThrow(
+      /join key 'driver_id' is declared int64/,
+    );
+  });
+
+  it('clearView removes one view’s fields from its project only', async () => {
+    const store = await connect();
+    // A project whose name ends with ours: its keys match the SCAN pattern but are not ours.
+    const other = await connect({ project: `x${store.project}` });
+    for (const s of [store, other]) {
+      await s.write(trips, [{ entity: [1], ts: T, values: [1, 1, 'a'] }]);
+      await s.write(ratings, [{ entity: [1], ts: T, values: [3] }]);
+    }
+    await store.clearView(trips);
+    expect(await store.read(trips, [[1]], [0, 1, 2])).toEqual([null]);
+    expect(await store.read(ratings, [[1]], [0])).toEqual([[3]]);
+    expect(await other.read(trips, [[1]], [1])).toEqual([[1]]);
+    expect(await store.deleteProject()).toBe(1);
+    expect(await other.read(ratings, [[1]], [0])).toEqual([[3]]);
+  });
+
+  it('sets EXPIRE on written keys when keyTtlSeconds is set', async () => {
+    const store = await connect({ keyTtlSeconds: 300 });
+    await store.write(trips, [{ entity: [5], ts: T, values: [1, 1, 'a'] }]);
+    const ttl = await store.client.ttl(store.key(trips, [5]));
+    expect(ttl).toBeGreaterThan(290);
+    expect(ttl).toBeLessThanOrEqual(300);
+  });
+
+  it('writes batches larger than one pipeline', async () => {
+    const store = await RedisOnlineStore.connect({
+      url: REDIS_URL,
+      project: uniqueProject('vigil_ut'),
+      batchSize: 7,
+    });
+    open.push(store);
+    const rows = Array.from({ length: 30 }, (_, i) => ({ entity: [i], ts: T + i, values: [i, i, `c${i}`] }));
+    expect(await store.write(trips, rows)).toBe(30);
+    const read = await store.read(
+      trips,
+      rows.map((r) => r.entity),
+      [1],
+    );
+    expect(read.map((r) => r?.[0])).toEqual(rows.map((_, i) => i));
+    expect(
+      (await store.client.hgetBuffer(store.key(trips, [3]), '_ts:driver_trips'))?.equals(
+        encodeTimestamp(T + 3),
+      ),
+    ).toBe(true);
+    expect(
+      encodeValue(3, 'int64').equals(
+        (await store.client.hgetBuffer(store.key(trips, [3]), featureField('driver_trips', 'trips')))!,
+      ),
+    ).toBe(true);
+  });
+
+  it('fails to connect with a message naming the URL without its password', async () => {
+    const error = await RedisOnlineStore.connect({ url: 'redis://:s3cret@127.0.0.1:1', project: 'p' }).catch(
+      (e) => e,
+    );
+    expect(error.code).toBe('VIGIL_COMPONENT_FAILED');
+    expect(error.message).toContain('127.0.0.1:1');
+    expect(error.message).not.toContain('s3cret');
+  });
+
+  it('rejects use after close', async () => {
+    const store = await RedisOnlineStore.connect({ url: REDIS_URL, project: uniqueProject('vigil_ut') });
+    await store.close();
+    await expect(store.read(trips, [[1]], [0])).rejects.toThrow(/closed/);
+  });
+});
