@@ -1,0 +1,320 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname, extname, join, resolve } from 'node:path';
+import { type ComponentRegistry, createLogger, Kernel, type VigilConfig, VigilError } from '@vigil/core';
+import {
+  type JobConfig,
+  type SimulatedEvent,
+  type SimulationResult,
+  simulateTrial,
+} from '@vigil/job-adverse-events';
+import { createDefaultRegistry } from '../default-registry.js';
+import { resolveConfig } from '../load-config.js';
+import { ProgressDisplay } from '../progress-display.js';
+
+export interface SimulateOptions {
+  seed?: number;
+  patients?: number;
+  days?: number;
+  sites?: number;
+  start?: string;
+  horizon?: number;
+  out?: string;
+  to?: string;
+  partitions?: number;
+  config?: string;
+  preset?: string;
+  workdir?: string;
+  json?: boolean;
+}
+
+type OutFormat = 'ndjson' | 'csv';
+
+/** Events between progress updates (and the produce batch size). */
+const CHUNK = 5000;
+/** Below this many events no progress is shown. */
+const PROGRESS_MIN = 20_000;
+
+function outFormat(path: string): OutFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.ndjson' || ext === '.jsonl') return 'ndjson';
+  if (ext === '.csv') return 'csv';
+  throw new VigilError(
+    'VIGIL_CONFIG_INVALID',
+    `--out: cannot write '${path}': use a .ndjson (or .jsonl) file, or .csv (columns topic,key,value)`,
+    { details: { issues: [{ path: 'out', message: `unsupported extension '${ext}'` }] } },
+  );
+}
+
+const csvField = (text: string) => (/[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text);
+
+function line(event: SimulatedEvent, format: OutFormat): string {
+  if (format === 'ndjson')
+    return `${JSON.stringify({ topic: event.topic, key: event.key, value: event.value })}\n`;
+  return `${csvField(event.topic)},${csvField(event.key)},${csvField(event.value)}\r\n`;
+}
+
+/** Write the events in order; returns bytes written and their sha256. */
+async function writeEvents(
+  path: string,
+  events: readonly SimulatedEvent[],
+  format: OutFormat,
+  progress: SimulateProgress | undefined,
+): Promise<{ bytes: number; sha256: string }> {
+  await mkdir(dirname(path), { recursive: true });
+  const out = createWriteStream(path);
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const write = (text: string) =>
+    new Promise<void>((done, fail) => {
+      const buffer = Buffer.from(text, 'utf8');
+      hash.update(buffer);
+      bytes += buffer.length;
+      if (out.write(buffer)) done();
+      else {
+        out.once('drain', done);
+        out.once('error', fail);
+      }
+    });
+  try {
+    if (format === 'csv') await write('topic,key,value\r\n');
+    for (let i = 0; i < events.length; i += CHUNK) {
+      await write(
+        events
+          .slice(i, i + CHUNK)
+          .map((e) => line(e, format))
+          .join(''),
+      );
+      progress?.update({ stage: 'generate', done: Math.min(i + CHUNK, events.length), total: events.length });
+    }
+  } finally {
+    await new Promise<void>((done, fail) =>
+      out.end((error?: Error | null) => (error ? fail(error) : done())),
+    );
+  }
+  return { bytes, sha256: hash.digest('hex') };
+}
+
+/** Produce the events into a Source built from the resolved config (only the source port starts). */
+async function produceEvents(
+  registry: ComponentRegistry,
+  options: SimulateOptions,
+  config: VigilConfig,
+  events: readonly SimulatedEvent[],
+  partitions: number,
+  progress: SimulateProgress | undefined,
+): Promise<{
+  adapter: string;
+  produced: number;
+  topics: Record<string, { partitions: number; endOffsets: string[] }>;
+}> {
+  const target = options.to ?? 'source';
+  let port = config.ports.source;
+  if (target !== 'source') {
+    const descriptor = registry.adapter('source', target);
+    port = port.adapter === target ? port : { adapter: target, config: descriptor.config.parse({}) };
+  }
+  const only = { ...config, ports: { source: port }, plugins: [] } as unknown as VigilConfig;
+  const workdir = resolve(config.workdir);
+  const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
+  const kernel = new Kernel({ registry, config: only, logger });
+  try {
+    await kernel.start();
+    const source = kernel.port('source');
+    if (source.capabilities.produce === false) {
+      throw new VigilError(
+        'VIGIL_SOURCE_READ_ONLY',
+        `--to ${target}: the source adapter '${port.adapter}' is read-only (capability produce: false); choose a source that can produce`,
+      );
+    }
+    const topics = [...new Set(events.map((e) => e.topic))].sort();
+    for (const topic of topics) await source.ensureTopic(topic, { partitions });
+    for (let i = 0; i < events.length; i += CHUNK) {
+      if (kernel.signal.aborted) throw new VigilError('VIGIL_KERNEL_CLOSED', 'interrupted while producing');
+      await source.produce(
+        events.slice(i, i + CHUNK).map((e) => ({ topic: e.topic, key: e.key, value: e.value })),
+      );
+      progress?.update({ stage: 'generate', done: Math.min(i + CHUNK, events.length), total: events.length });
+    }
+    const described: Record<string, { partitions: number; endOffsets: string[] }> = {};
+    for (const topic of topics) {
+      const info = await source.describeTopic(topic);
+      described[topic] = { partitions: info.partitions, endOffsets: info.endOffsets };
+    }
+    return { adapter: port.adapter, produced: events.length, topics: described };
+  } finally {
+    await kernel.close();
+  }
+}
+
+/** Progress on stderr: a bar on a terminal, a line per tenth otherwise (stdout stays for the report). */
+class SimulateProgress {
+  readonly #display = process.stderr.isTTY ? new ProgressDisplay() : undefined;
+  readonly #verb: string;
+  #tenth = 0;
+
+  constructor(verb: string) {
+    this.#verb = verb;
+  }
+
+  update(progress: { stage: 'generate'; done: number; total: number }): void {
+    if (this.#display) {
+      this.#display.update(progress);
+      return;
+    }
+    const tenth = Math.floor((10 * progress.done) / Math.max(1, progress.total));
+    if (tenth > this.#tenth) {
+      this.#tenth = tenth;
+      process.stderr.write(`simulate: ${this.#verb} ${progress.done}/${progress.total} events\n`);
+    }
+  }
+
+  stop(): void {
+    this.#display?.stop();
+  }
+}
+
+function percent(x: number): string {
+  return `${(100 * x).toFixed(1)} %`;
+}
+
+function render(
+  trial: { seed: number; patients: number; days: number; sites: number; start: string; horizonDays: number },
+  sim: SimulationResult,
+  byTopic: Record<string, number>,
+): string {
+  const s = sim.stats;
+  const rows: [string, string][] = [
+    ['seed', String(trial.seed)],
+    ['patients', String(trial.patients)],
+    ['days', String(trial.days)],
+    ['sites', String(trial.sites)],
+    ['start', trial.start],
+    ['horizon', `${trial.horizonDays} days`],
+    ['', ''],
+    ['Bayes-optimal AUROC', sim.bayesAuroc.toFixed(4)],
+    ['prediction times', String(s.predictionTimes)],
+    ['prevalence', percent(s.prevalence)],
+    ['', ''],
+    ['events', String(s.events)],
+    ...Object.entries(byTopic).map(([topic, n]): [string, string] => [`  ${topic}`, String(n)]),
+    ['adverse events (≥ 2)', String(s.adverseEvents)],
+    ['mild adverse events', String(s.mildAdverseEvents)],
+    ['malformed', String(s.malformed)],
+    ...Object.entries(s.malformedByKind).map(([kind, n]): [string, string] => [`  ${kind}`, String(n)]),
+    ['duplicates (EHR copy)', String(s.duplicates)],
+    ['resent (same eventId)', String(s.resent)],
+    ['unit variants', String(s.unitVariants)],
+    ['missed visits', String(s.missedVisits)],
+    ['late (≥ 1 day)', String(s.late)],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => (k === '' ? '' : `${k.padEnd(width)}  ${v}`)).join('\n');
+}
+
+/**
+ * `vigil simulate`: generate the seeded trial, print its config, the Bayes-optimal AUROC of
+ * the task and the mess statistics; optionally write the events to a file (same seed →
+ * identical bytes) or produce them into the configured Source. Returns the exit code.
+ */
+export async function simulateCommand(options: SimulateOptions): Promise<number> {
+  if (options.out && options.to) {
+    throw new VigilError(
+      'VIGIL_CONFIG_INVALID',
+      '--out and --to are exclusive: write a file or produce to a source',
+      {
+        details: { issues: [{ path: 'out', message: 'exclusive with --to' }] },
+      },
+    );
+  }
+  const format = options.out ? outFormat(options.out) : undefined;
+  // A config is read when one is given or a source is the target, as `vigil run` reads it.
+  const registry = createDefaultRegistry();
+  const config =
+    options.config || options.to
+      ? await resolveConfig(registry, options.config, {
+          preset: options.preset,
+          workdir: options.workdir,
+          seed: options.seed,
+        })
+      : undefined;
+  const job = config?.sections.job as JobConfig | undefined;
+  const trial = {
+    seed: options.seed ?? config?.seed ?? 42,
+    patients: options.patients ?? job?.trial.patients ?? 400,
+    days: options.days ?? job?.trial.days ?? 90,
+    sites: options.sites ?? job?.trial.sites ?? 4,
+    start: new Date(options.start ?? job?.trial.start ?? '2026-01-05T00:00:00Z').toISOString(),
+    horizonDays: options.horizon ?? job?.horizonDays ?? 7,
+  };
+  const large = trial.patients * trial.days >= 20_000;
+  if (large) {
+    process.stderr.write(
+      `simulate: ${trial.patients} patients × ${trial.days} days at ${trial.sites} sites…\n`,
+    );
+  }
+  const sim = simulateTrial({
+    seed: trial.seed,
+    patients: trial.patients,
+    days: trial.days,
+    sites: trial.sites,
+    start: new Date(trial.start),
+    horizonDays: trial.horizonDays,
+  });
+  const byTopic: Record<string, number> = {};
+  for (const e of sim.events) byTopic[e.topic] = (byTopic[e.topic] ?? 0) + 1;
+  const progress =
+    sim.events.length >= PROGRESS_MIN && (options.out || options.to)
+      ? new SimulateProgress(options.out ? 'wrote' : 'produced')
+      : undefined;
+
+  let output: { path: string; format: OutFormat; events: number; bytes: number; sha256: string } | undefined;
+  let produced: Awaited<ReturnType<typeof produceEvents>> | undefined;
+  try {
+    if (options.out && format) {
+      const path = resolve(options.out);
+      const written = await writeEvents(path, sim.events, format, progress);
+      output = { path, format, events: sim.events.length, ...written };
+    } else if (options.to && config) {
+      produced = await produceEvents(
+        registry,
+        options,
+        config,
+        sim.events,
+        options.partitions ?? trial.sites,
+        progress,
+      );
+    }
+  } finally {
+    progress?.stop();
+  }
+
+  process.stdout.write(`Simulated trial\n${render(trial, sim, byTopic)}\n`);
+  if (output) {
+    process.stdout.write(
+      `\nwrote ${output.events} events to ${output.path} (${output.format}, ${output.bytes} bytes, sha256 ${output.sha256})\n`,
+    );
+  }
+  if (produced) {
+    const topics = Object.entries(produced.topics)
+      .map(([t, i]) => `${t} (${i.partitions} partitions)`)
+      .join(', ');
+    process.stdout.write(
+      `\nproduced ${produced.produced} events to source '${produced.adapter}': ${topics}\n`,
+    );
+  }
+  if (options.json) {
+    process.stdout.write(
+      `${JSON.stringify({
+        config: trial,
+        bayesAuroc: sim.bayesAuroc,
+        stats: sim.stats,
+        topics: byTopic,
+        ...(output ? { output } : {}),
+        ...(produced ? { produced } : {}),
+      })}\n`,
+    );
+  }
+  return 0;
+}
