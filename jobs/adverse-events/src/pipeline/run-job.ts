@@ -139,7 +139,7 @@ export async function runAdverseEventJob(
   // A lake without branching (plain S3) transforms on its default branch: a failed run can then
   // leave partial silver/gold there, which is exactly what a branching lake (lakeFS) prevents.
   const branching = lake.capabilities.branching;
-  const branch = branching ? `job/${rt.runId}` : lake.defaultBranch;
+  const branch = branching ? `job-${rt.runId}` : lake.defaultBranch;
   let merged = !branching;
   try {
     let bronzeRows = 0;
