@@ -28,5 +28,5 @@ describe('lake-store contract catches an s3 lake with an injected bug', () => {
       'commit with nothing staged fails with no-changes unless allowEmpty',
     ]);
     expect(report.passed.length).toBeGreaterThanOrEqual(9);
-  }, 20_000);
+  }, 60_000);
 });
