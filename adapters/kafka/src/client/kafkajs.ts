@@ -36,8 +36,13 @@ function logCreator(kafkajs: KafkaJs, logger: Logger) {
     ({ namespace, level, log }: LogEntry) => {
       const { message, timestamp: _timestamp, ...extra } = log;
       const fields = { namespace, ...extra };
-      if (level === kafkajs.logLevel.ERROR) logger.error(fields, message);
-      else if (level === kafkajs.logLevel.WARN) logger.warn(fields, message);
+      // A connection's error response is retried by the operation, which fails on its own
+      // if the retries run out; the bounded-retries notice restates our at-least-once contract.
+      const routine =
+        namespace === 'Connection' || message.startsWith('Limiting retries for the idempotent producer');
+      if (level === kafkajs.logLevel.ERROR && !routine) logger.error(fields, message);
+      else if (level <= kafkajs.logLevel.WARN && !routine) logger.warn(fields, message);
+      else if (level <= kafkajs.logLevel.WARN) logger.info(fields, message);
       else logger.debug(fields, message);
     };
 }
