@@ -1,7 +1,8 @@
 import { CORE_VERSION, ComponentRegistry } from '@vigil/core';
 import { localPreset } from '@vigil/preset-local';
+import { stackPreset } from '@vigil/preset-stack';
 
 /** The registry the CLI starts from: every preset shipped with Vigil and its components. */
 export function createDefaultRegistry(): ComponentRegistry {
-  return new ComponentRegistry(CORE_VERSION).register(localPreset);
+  return new ComponentRegistry(CORE_VERSION).register(localPreset).register(stackPreset);
 }

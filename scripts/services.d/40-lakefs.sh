@@ -91,3 +91,8 @@ svc_lakefs_ready() {
   [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
     "http://127.0.0.1:$(svc_lakefs_port)/api/v1/healthcheck" 2>/dev/null) == 204 ]]
 }
+
+svc_lakefs_env() {
+  printf 'export VIGIL_LAKEFS_ACCESS_KEY_ID=%q\n' "$VIGIL_LAKEFS_ACCESS_KEY_ID"
+  printf 'export VIGIL_LAKEFS_SECRET_ACCESS_KEY=%q\n' "$VIGIL_LAKEFS_SECRET_ACCESS_KEY"
+}

@@ -79,7 +79,7 @@ describe('vigil run (local preset, end to end)', () => {
     expect(s2.produced).toBe(0);
     expect(s2.layers).toEqual(s.layers);
     expect(s2.model.sha256).toBe(s.model.sha256);
-  });
+  }, 300_000);
 
   it('closes components in reverse order on SIGTERM and exits cleanly; the next run succeeds', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'vigil-sigterm-'));

@@ -18,7 +18,7 @@ describe('vigil validate', () => {
     const unknown = report.issues.find((i) => i.path === 'ports.trainer.adapter')!;
     expect(unknown.message).toContain("unknown adapter 'gpu-cluster'");
     expect(unknown.message).toContain('node');
-  });
+  }, 120_000);
 
   it('accepts the small fixture and prints the human report otherwise', async () => {
     const ok = await runCli(['validate', 'test/e2e/fixtures/small.yaml']);
@@ -27,7 +27,7 @@ describe('vigil validate', () => {
     const bad = await runCli(['validate', 'test/e2e/fixtures/three-mistakes.yaml']);
     expect(bad.stdout).toMatch(/3 problem\(s\)/);
     expect(bad.stdout).toMatch(/seed: /);
-  });
+  }, 120_000);
 
   it('lists presets, adapters and the JSON Schema', async () => {
     const presets = JSON.parse((await runCli(['presets', '--json'])).stdout) as { name: string }[];

@@ -153,3 +153,32 @@ describe('configJsonSchema', () => {
     expect(text).toContain('partitions');
   });
 });
+
+describe('loadConfig with a preset that references the environment', () => {
+  it("resolves the preset's own ${env:…} references and reports them when unset", () => {
+    const r = new ComponentRegistry('0.1.0');
+    for (const a of adapters) r.register(a);
+    r.register(
+      definePreset({
+        name: 'secrets',
+        description: 'reads a password by reference',
+        config: {
+          version: 1,
+          ports: Object.fromEntries(
+            PORT_NAMES.map((p) => [
+              p,
+              { adapter: 'embedded', config: p === 'registry' ? { password: '${env:REG_PW}' } : {} },
+            ]),
+          ),
+        },
+        components: adapters,
+      }),
+    );
+    const ok = loadConfig({ version: 1, preset: 'secrets' }, { registry: r, env: { REG_PW: 'pw' } });
+    expect(ok.ports.registry.config.password).toBe('pw');
+    const issues = issuesOf(() => loadConfig({ version: 1, preset: 'secrets' }, { registry: r, env: {} }));
+    expect(issues).toEqual([
+      { path: 'ports.registry.config.password', message: 'environment variable REG_PW is not set' },
+    ]);
+  });
+});

@@ -48,7 +48,9 @@ const baseShape = {
   modules: z
     .array(z.string())
     .default([])
-    .describe('Modules (paths relative to the config file, or package names) whose exported adapters, plugins and presets are registered before validation.'),
+    .describe(
+      'Modules (paths relative to the config file, or package names) whose exported adapters, plugins and presets are registered before validation.',
+    ),
   workdir: z.string().default('./.vigil').describe('Directory for all run state (lake, log, registry, …).'),
   seed: z
     .number()
@@ -187,8 +189,8 @@ export function parseConfigText(text: string): unknown {
 }
 
 /**
- * Validate a config document: `${env:NAME}` substitution → `version` check → preset
- * layering → base schema → each port's adapter schema → extra sections. Every problem
+ * Validate a config document: `version` check → preset layering → `${env:NAME}`
+ * substitution → base schema → each port's adapter schema → extra sections. Every problem
  * is collected and reported at once (VIGIL_CONFIG_INVALID, `details.issues`); the
  * result is deeply frozen.
  */
@@ -197,7 +199,7 @@ export function loadConfig(input: unknown, options: LoadConfigOptions): VigilCon
   const issues: ConfigIssue[] = [];
   if (!isPlainObject(input)) throw invalid([{ path: '(root)', message: 'expected a mapping (YAML object)' }]);
 
-  let doc = substituteEnv(input, options.env ?? process.env, [], issues) as Record<string, unknown>;
+  let doc: Record<string, unknown> = input;
 
   if (doc.version !== CONFIG_VERSION) {
     issues.push({
@@ -217,6 +219,8 @@ export function loadConfig(input: unknown, options: LoadConfigOptions): VigilCon
       issues.push({ path: 'preset', message: (error as Error).message });
     }
   }
+  // After layering, so a preset's own ${env:…} references are resolved too.
+  doc = substituteEnv(doc, options.env ?? process.env, [], issues) as Record<string, unknown>;
 
   const sectionSchemas = options.sections ?? {};
   const sectionShape = Object.fromEntries(

@@ -95,6 +95,18 @@ export const jobConfigSchema = z
       })
       .default({ requests: 1000 })
       .describe('Serving check after deployment.'),
+    topicPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, underscore and dash only')
+      .default('')
+      .describe(
+        'Prefix of the event topics in the source (e.g. "trial-42."), so several deployments share one broker; bronze keeps the logical topic name.',
+      ),
+    consumerGroup: z
+      .string()
+      .min(1)
+      .default('vigil-bronze')
+      .describe('Consumer group that lands events in bronze.'),
     batchSize: z
       .number()
       .int()

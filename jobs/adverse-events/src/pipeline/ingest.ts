@@ -1,7 +1,6 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Source, TopicPartitionOffset } from '@vigil/core';
-import type { SimulatedEvent } from '../simulator/index.js';
 import { checkAborted, type ProgressListener } from './runtime.js';
 
 const PRODUCE_CHUNK = 10_000;
@@ -20,7 +19,7 @@ interface GenerationMarker {
  */
 export async function produceEvents(
   source: Source,
-  events: readonly SimulatedEvent[],
+  events: readonly { topic: string; key: string; value: string }[],
   options: { partitions: number; signal: AbortSignal; onProgress: ProgressListener; marker: string },
 ): Promise<{ produced: number; topics: string[]; reused: boolean }> {
   const topics = [...new Set(events.map((e) => e.topic))].sort();

@@ -110,7 +110,9 @@ export async function runAdverseEventJob(
     sites: job.trial.sites,
     start: trialStart,
   });
-  const { produced, topics, reused } = await produceEvents(source, sim.events, {
+  const prefix = job.topicPrefix;
+  const events = prefix ? sim.events.map((e) => ({ ...e, topic: `${prefix}${e.topic}` })) : sim.events;
+  const { produced, topics, reused } = await produceEvents(source, events, {
     partitions: Math.max(1, job.trial.sites),
     signal: rt.signal,
     onProgress,
@@ -145,12 +147,15 @@ export async function runAdverseEventJob(
     let bronzeRows = 0;
     const drained = await drainToBronze(source, {
       topics,
-      group: 'vigil-bronze',
+      group: job.consumerGroup,
       batchSize: job.batchSize,
       signal: rt.signal,
       onProgress,
       writeBatch: async (records) => {
-        const written = await medallion.writeBronze(lake.defaultBranch, records);
+        const logical = prefix
+          ? records.map((r) => ({ ...r, topic: r.topic.slice(prefix.length) }))
+          : records;
+        const written = await medallion.writeBronze(lake.defaultBranch, logical);
         bronzeRows += written.rows;
         // A fully re-delivered batch stages nothing; the commit still marks the batch as held.
         await lake.commit(lake.defaultBranch, `bronze: ${records.length} records`, {

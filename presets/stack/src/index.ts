@@ -1,0 +1,58 @@
+import { duckdbFeatureStore } from '@vigil/adapter-duckdb';
+import { fileRegistry } from '@vigil/adapter-file-registry';
+import { kafkaSource } from '@vigil/adapter-kafka';
+import { lakefsLake } from '@vigil/adapter-lakefs';
+import { localMonitor } from '@vigil/adapter-local-monitor';
+import { nodeTrainer } from '@vigil/adapter-node-trainer';
+import { onnxServer } from '@vigil/adapter-onnx-server';
+import { definePreset } from '@vigil/core';
+
+/**
+ * Preset `stack`: the same job on real servers on this machine, brought up by
+ * `bash scripts/services up kafka lakefs redis`: Kafka (one topic per event kind,
+ * partitioned by site), lakeFS (bronze on main, transforms on a run branch merged
+ * atomically), DuckDB offline features with Redis online in Feast's encoding. lakeFS
+ * credentials are read only by reference: `eval "$(bash scripts/services env)"` exports
+ * the local test ones.
+ */
+export const stackPreset = definePreset({
+  name: 'stack',
+  description:
+    'Real servers on one machine: Kafka source, lakeFS lake, DuckDB offline + Redis online (Feast encoding), in-process trainer, file registry, OIP server, local monitor.',
+  config: {
+    version: 1,
+    ports: {
+      source: { adapter: kafkaSource.name, config: { brokers: ['127.0.0.1:9092'], clientId: 'vigil' } },
+      'lake-store': {
+        adapter: lakefsLake.name,
+        config: {
+          endpoint: 'http://127.0.0.1:8000',
+          repository: 'vigil',
+          storageNamespace: 'local://vigil',
+          createRepository: true,
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
+          accessKeyId: '${env:VIGIL_LAKEFS_ACCESS_KEY_ID}',
+          // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
+          secretAccessKey: '${env:VIGIL_LAKEFS_SECRET_ACCESS_KEY}',
+        },
+      },
+      'feature-store': {
+        adapter: duckdbFeatureStore.name,
+        config: { online: { type: 'redis', url: 'redis://127.0.0.1:6379', project: 'vigil' } },
+      },
+      trainer: { adapter: nodeTrainer.name },
+      registry: { adapter: fileRegistry.name },
+      server: { adapter: onnxServer.name },
+      monitor: { adapter: localMonitor.name },
+    },
+  },
+  components: [
+    kafkaSource,
+    lakefsLake,
+    duckdbFeatureStore,
+    nodeTrainer,
+    fileRegistry,
+    onnxServer,
+    localMonitor,
+  ],
+});
