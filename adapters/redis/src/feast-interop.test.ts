@@ -17,8 +17,9 @@ import { redisFeatureStore } from './descriptor.js';
 import { entityKeyLength } from './feast-encoding/index.js';
 import type { RedisFeatureStore } from './redis-feature-store.js';
 import { requireFeast, runFeast, writeFeastRepo } from './testing/feast-venv.js';
-import { createDuckDBRedisFixture, type RedisFixture, sourceColumns } from './testing/fixtures.js';
+import { createDuckDBRedisFixture, type RedisFixture } from './testing/fixtures.js';
 import { REDIS_URL, requireRedis, uniqueProject } from './testing/redis-server.js';
+import { sourceColumns } from './testing/source-columns.js';
 
 const at = (iso: string): Date => new Date(`${iso}Z`);
 

@@ -1,5 +1,6 @@
 import {
   type FeatureDtype,
+  type FeatureRef,
   type FeatureView,
   type Logger,
   type OnlineRequest,
@@ -18,6 +19,15 @@ export function micros(value: unknown): number {
   return Number.NaN;
 }
 
+/** How to answer one feature list: the views to read and where each column comes from. */
+interface ReadPlan {
+  joinKeys: string[];
+  views: { view: FeatureView; indices: number[] }[];
+  /** Per requested feature: its column, the read (index into `views`) and its position in that read. */
+  columns: { column: string; read: number; j: number }[];
+  featureNames: string[];
+}
+
 /**
  * The online half of a FeatureStore over a view registry and an {@link OnlineBackend}:
  * `apply` (clearing the online values of changed views), `push` with validation, and
@@ -26,6 +36,8 @@ export function micros(value: unknown): number {
 export class OnlineFeatures {
   readonly #registry: ViewRegistry;
   readonly #backend: OnlineBackend;
+  /** Resolved feature lists of recent requests (serving repeats the same list). */
+  readonly #plans = new Map<string, ReadPlan>();
 
   constructor(registry: ViewRegistry, backend: OnlineBackend) {
     this.#registry = registry;
@@ -43,6 +55,7 @@ export class OnlineFeatures {
   /** Register views; the stored online values of a changed view are cleared (they follow the old features). */
   async apply(views: FeatureView[], logger: Logger): Promise<void> {
     const previous = new Map(this.#registry.list().map((v) => [v.name, v]));
+    this.#plans.clear();
     const outcomes = await this.#registry.apply(views);
     for (const [name, outcome] of outcomes) {
       const old = previous.get(name);
@@ -88,9 +101,8 @@ export class OnlineFeatures {
   }
 
   async get(request: OnlineRequest): Promise<OnlineResult> {
-    const wanted = resolveFeatures(this.#registry, request.features, request.fullFeatureNames ?? true);
-    const views = [...new Set(wanted.map((w) => w.view))];
-    const joinKeys = [...new Set(views.flatMap((v) => v.entities))];
+    const plan = this.#plan(request.features, request.fullFeatureNames ?? true);
+    const { joinKeys } = plan;
     const entityRows = request.entityRows;
     if (!Array.isArray(entityRows)) {
       throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', 'getOnlineFeatures: entityRows must be an array');
@@ -110,29 +122,46 @@ export class OnlineFeatures {
       return out;
     });
     // One batched read per view; then fill the columns in request order.
-    const reads = await Promise.all(
-      views.map(async (view) => {
-        const mine = wanted.filter((w) => w.view === view);
-        const entities = entityRows.map((row) => view.entities.map((k) => row[k]));
-        const values = await this.#backend.read(
-          view,
-          entities,
-          mine.map((w) => w.index),
-        );
-        return { mine, values };
+    const read = ({ view, indices }: ReadPlan['views'][number]) =>
+      this.#backend.read(
+        view,
+        entityRows.map((row) => view.entities.map((k) => row[k])),
+        indices,
+      );
+    const reads =
+      plan.views.length === 1 ? [await read(plan.views[0]!)] : await Promise.all(plan.views.map(read));
+    for (const { column, read, j } of plan.columns) {
+      const values = reads[read]!;
+      for (let i = 0; i < rows.length; i++) rows[i]![column] = values[i]?.[j] ?? null;
+    }
+    return { featureNames: plan.featureNames.slice(), rows };
+  }
+
+  /** The resolved features of a request, grouped by view; cached per feature list until the next apply. */
+  #plan(features: readonly FeatureRef[], fullNames: boolean): ReadPlan {
+    const cacheKey = Array.isArray(features) ? `${fullNames ? 1 : 0}\n${features.join('\n')}` : undefined;
+    const cached = cacheKey === undefined ? undefined : this.#plans.get(cacheKey);
+    if (cached) return cached;
+    const wanted = resolveFeatures(this.#registry, features, fullNames);
+    const views = [...new Set(wanted.map((w) => w.view))];
+    const plan: ReadPlan = {
+      joinKeys: [...new Set(views.flatMap((v) => v.entities))],
+      views: views.map((view) => ({
+        view,
+        indices: wanted.filter((w) => w.view === view).map((w) => w.index),
+      })),
+      columns: wanted.map((w) => {
+        const read = views.indexOf(w.view);
+        return { column: w.column, read, j: wanted.filter((x) => x.view === w.view).indexOf(w) };
       }),
-    );
-    const columnOf = new Map<string, { values: (ScalarValue[] | null)[]; j: number }>();
-    for (const { mine, values } of reads) {
-      mine.forEach((w, j) => {
-        columnOf.set(w.column, { values, j });
-      });
+      featureNames: [],
+    };
+    plan.featureNames = [...plan.joinKeys, ...wanted.map((w) => w.column)];
+    if (cacheKey !== undefined) {
+      if (this.#plans.size >= 256) this.#plans.clear();
+      this.#plans.set(cacheKey, plan);
     }
-    for (const w of wanted) {
-      const { values, j } = columnOf.get(w.column)!;
-      for (let i = 0; i < rows.length; i++) rows[i]![w.column] = values[i]?.[j] ?? null;
-    }
-    return { featureNames: [...joinKeys, ...wanted.map((w) => w.column)], rows };
+    return plan;
   }
 
   close(): Promise<void> {

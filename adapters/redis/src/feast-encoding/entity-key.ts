@@ -52,6 +52,35 @@ export function serializeEntityKey(parts: readonly EntityKeyPart[]): Buffer {
   return Buffer.concat(chunks);
 }
 
+/**
+ * A key encoder for one set of join keys (in the caller's order): the count and the sorted
+ * names are encoded once, so each key costs only its values. Same bytes as
+ * `redisKey(parts, project)`.
+ */
+export function entityKeyEncoder(
+  keys: readonly { name: string; dtype: EntityDtype }[],
+  project: string,
+): (values: readonly unknown[]) => Buffer {
+  const order = keys.map((_, i) => i).sort((a, b) => compareCodePoints(keys[a]!.name, keys[b]!.name));
+  const head: Buffer[] = [u32(keys.length)];
+  for (const i of order) {
+    const name = Buffer.from(keys[i]!.name, 'utf8');
+    head.push(u32(2), u32(name.length), name);
+  }
+  const header = Buffer.concat(head);
+  const tail = Buffer.from(project, 'utf8');
+  return (values) => {
+    const chunks: Buffer[] = [header];
+    for (const i of order) {
+      const key = keys[i]!;
+      const bytes = valueBytes({ name: key.name, dtype: key.dtype, value: values[i] });
+      chunks.push(u32(VALUE_TAG[key.dtype]), u32(bytes.length), bytes);
+    }
+    chunks.push(tail);
+    return Buffer.concat(chunks);
+  };
+}
+
 /** Feast's Redis key: the serialized entity key immediately followed by the UTF-8 project name. */
 export function redisKey(parts: readonly EntityKeyPart[], project: string): Buffer {
   return Buffer.concat([serializeEntityKey(parts), Buffer.from(project, 'utf8')]);

@@ -1,6 +1,7 @@
 export {
   ENTITY_DTYPES,
   type EntityKeyPart,
+  entityKeyEncoder,
   entityKeyLength,
   isEntityDtype,
   redisKey,

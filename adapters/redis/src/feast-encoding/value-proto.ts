@@ -91,6 +91,9 @@ export function encodeValue(value: unknown, dtype: FeatureDtype): Buffer {
  */
 export function decodeValue(buf: Uint8Array | null | undefined): ScalarValue {
   if (!buf || buf.length === 0) return null;
+  // Fast paths for the common single-member messages.
+  if (buf.length === 9 && buf[0] === TAG_DOUBLE) return asBuffer(buf).readDoubleLE(1);
+  if (buf.length === 5 && buf[0] === TAG_FLOAT) return asBuffer(buf).readFloatLE(1);
   const reader = new WireReader(buf);
   let result: ScalarValue = null;
   try {
@@ -149,6 +152,10 @@ export function decodeValue(buf: Uint8Array | null | undefined): ScalarValue {
     );
   }
   return result;
+}
+
+function asBuffer(buf: Uint8Array): Buffer {
+  return Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
 }
 
 function number(value: unknown, dtype: FeatureDtype): number {

@@ -1,21 +1,14 @@
 import type { OnlineBackend, OnlineRow } from '@vigil/adapter-duckdb';
-import {
-  type EntityDtype,
-  type FeatureDtype,
-  type FeatureView,
-  type ScalarValue,
-  VigilError,
-} from '@vigil/core';
+import { type FeatureDtype, type FeatureView, type ScalarValue, VigilError } from '@vigil/core';
 import type { Redis } from 'ioredis';
 import {
   decodeTimestamp,
   decodeValue,
-  type EntityKeyPart,
   encodeTimestamp,
   encodeValue,
+  entityKeyEncoder,
   entityKeyLength,
   featureField,
-  redisKey,
   timestampField,
 } from '../feast-encoding/index.js';
 
@@ -35,7 +28,8 @@ interface ViewEncoding {
   fields: Buffer[];
   ts: Buffer;
   dtypes: FeatureDtype[];
-  entityDtypes: EntityDtype[];
+  /** Redis key of an entity (join-key values in `view.entities` order). */
+  key: (entity: readonly unknown[]) => Buffer;
 }
 
 /** The URL with any password replaced, for messages. */
@@ -127,13 +121,7 @@ export class RedisOnlineStore implements OnlineBackend {
 
   /** The Redis key of an entity of a view (join-key values in `view.entities` order). */
   key(view: FeatureView, entity: readonly unknown[]): Buffer {
-    const enc = this.#encoding(view);
-    const parts: EntityKeyPart[] = view.entities.map((name, i) => ({
-      name,
-      dtype: enc.entityDtypes[i]!,
-      value: entity[i],
-    }));
-    return redisKey(parts, this.#project);
+    return this.#encoding(view).key(entity);
   }
 
   /** The hash field of each feature of a view, in `view.features` order. */
@@ -191,25 +179,31 @@ export class RedisOnlineStore implements OnlineBackend {
     const fields = features.map((i) => enc.fields[i]!);
     fields.push(enc.ts);
     const keys = entities.map((entity) =>
-      entity.some((v) => v === null || v === undefined) ? null : this.key(view, entity),
+      entity.some((v) => v === null || v === undefined) ? null : enc.key(entity),
     );
     let replies: ((Buffer | null)[] | null)[];
-    const present = keys.filter((k): k is Buffer => k !== null);
-    if (present.length === 1 && keys.length === 1) {
-      replies = [await this.#command(() => this.#client.hmgetBuffer(present[0]!, ...fields))];
+    const only = keys.length === 1 ? keys[0] : undefined;
+    if (only) {
+      replies = [await this.#command(() => this.#client.hmgetBuffer(only, ...fields))];
     } else {
-      const got = await this.#exec(
-        present.reduce((p, key) => p.hmgetBuffer(key, ...fields), this.#client.pipeline()),
-        'HMGET',
-      );
+      const pipe = this.#client.pipeline();
+      for (const key of keys) if (key) pipe.hmgetBuffer(key, ...fields);
+      const got = keys.some((k) => k !== null) ? await this.#exec(pipe, 'HMGET') : [];
       let next = 0;
       replies = keys.map((k) => (k === null ? null : (got[next++] as (Buffer | null)[])));
     }
+    const n = features.length;
     return replies.map((reply) => {
-      if (!reply || reply.every((b) => b === null)) return null;
-      const values = new Array<ScalarValue>(features.length);
-      for (let j = 0; j < features.length; j++) values[j] = decodeValue(reply[j]);
-      return values;
+      if (!reply) return null;
+      let found = false;
+      const values = new Array<ScalarValue>(n);
+      for (let j = 0; j < n; j++) {
+        const bytes = reply[j];
+        if (bytes !== null && bytes !== undefined) found = true;
+        values[j] = decodeValue(bytes);
+      }
+      // Neither a value nor the view's timestamp: the entity was never written for this view.
+      return found || reply[n] ? values : null;
     });
   }
 
@@ -253,7 +247,10 @@ export class RedisOnlineStore implements OnlineBackend {
         fields: view.features.map((f) => featureField(view.name, f.name)),
         ts: timestampField(view.name),
         dtypes: view.features.map((f) => f.dtype),
-        entityDtypes: view.entities.map((k) => view.entityDtypes?.[k] ?? 'string'),
+        key: entityKeyEncoder(
+          view.entities.map((name) => ({ name, dtype: view.entityDtypes?.[name] ?? 'string' })),
+          this.#project,
+        ),
       };
       this.#encodings.set(view, enc);
     }

@@ -3,36 +3,21 @@
  * the online-only Redis store served next to a DuckDB+Redis materialiser. Each fixture uses
  * its own Feast project (key suffix) and deletes its keys on cleanup.
  */
-import { duckdbFeatureStore, type ParquetColumn, parquetFromRows } from '@vigil/adapter-duckdb';
+import { duckdbFeatureStore, parquetFromRows } from '@vigil/adapter-duckdb';
 import { localLake } from '@vigil/adapter-local-lake';
-import type { FeatureDtype, FeatureStore, FeatureView, LakeStore } from '@vigil/core';
+import type { FeatureStore, LakeStore } from '@vigil/core';
 import { createTestContext, type FeatureStoreFixture } from '@vigil/core/testing';
 import { redisFeatureStore } from '../descriptor.js';
 import { RedisOnlineStore } from '../online/redis-online-store.js';
 import type { RedisFeatureStore } from '../redis-feature-store.js';
 import { REDIS_URL, requireRedis, uniqueProject } from './redis-server.js';
+import { sourceColumns } from './source-columns.js';
 
 export interface RedisFixture extends FeatureStoreFixture {
   lake: LakeStore;
   project: string;
   /** A second connection to the same project, for looking at keys and fields. */
   admin: RedisOnlineStore;
-}
-
-function keyDtype(rows: readonly Record<string, unknown>[], key: string): FeatureDtype {
-  const value = rows.map((r) => r[key]).find((v) => v !== null && v !== undefined);
-  if (typeof value === 'number') return Number.isInteger(value) ? 'int64' : 'float64';
-  return 'string';
-}
-
-/** Parquet columns of a view's source, from its definition (join-key types from the rows). */
-export function sourceColumns(view: FeatureView, rows: readonly Record<string, unknown>[]): ParquetColumn[] {
-  const columns: ParquetColumn[] = view.entities.map((name) => ({ name, dtype: keyDtype(rows, name) }));
-  columns.push({ name: view.source.timestampField, dtype: 'timestamp' });
-  if (view.source.createdTimestampField)
-    columns.push({ name: view.source.createdTimestampField, dtype: 'timestamp' });
-  for (const f of view.features) columns.push({ name: f.name, dtype: f.dtype });
-  return columns;
 }
 
 /** The DuckDB feature store on a fresh local lake, its online side in Redis under a fresh project. */
