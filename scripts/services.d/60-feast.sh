@@ -48,6 +48,7 @@ svc_feast_start() {
 svc_feast_ready() {
   local venv
   venv="$(feast_venv)"
+  # find_spec, not import: importing feast takes seconds.
   [[ -x $venv/bin/feast ]] && ls "$venv"/.vigil-feast-* >/dev/null 2>&1 &&
-    "$venv/bin/python" -c 'import feast, redis' 2>/dev/null
+    "$venv/bin/python" -c 'import importlib.util as u, sys; sys.exit(not (u.find_spec("feast") and u.find_spec("redis")))' 2>/dev/null
 }

@@ -128,7 +128,7 @@ let feastProject: string;
 let feastResults: unknown[];
 
 beforeAll(async () => {
-  await requireRedis();
+  await requireRedis('redis feast');
   requireFeast();
   dir = await mkdtemp(join(tmpdir(), 'vigil-feast-'));
   vigil = await createDuckDBRedisFixture();

@@ -14,7 +14,7 @@ const vitals: FeatureView = {
   version: 1,
 };
 
-beforeAll(requireRedis);
+beforeAll(() => requireRedis());
 
 describe('redis feature store (online-only)', () => {
   it('config: url and project required, dir defaults, unknown fields rejected', () => {

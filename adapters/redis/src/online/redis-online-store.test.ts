@@ -39,7 +39,7 @@ async function connect(
   return store;
 }
 
-beforeAll(requireRedis);
+beforeAll(() => requireRedis());
 afterEach(async () => {
   for (const store of open.splice(0)) {
     await store.deleteProject();

@@ -14,8 +14,11 @@ export function uniqueProject(prefix: string): string {
   return `${prefix}_${process.pid}_${Date.now().toString(36)}_${counter++}`;
 }
 
-/** Resolve when Redis answers PING on 127.0.0.1; otherwise fail naming the command that starts it. */
-export async function requireRedis(): Promise<void> {
+/**
+ * Resolve when Redis answers PING on 127.0.0.1; otherwise fail naming the command that starts
+ * it (`services`: what the caller needs started, e.g. `'redis feast'`).
+ */
+export async function requireRedis(services = 'redis'): Promise<void> {
   const reply = await new Promise<string>((resolve) => {
     const socket = new Socket();
     let data = '';
@@ -33,7 +36,7 @@ export async function requireRedis(): Promise<void> {
   });
   if (reply !== '+PONG') {
     throw new Error(
-      `Redis is not reachable at 127.0.0.1:${REDIS_PORT} (${reply}); start it with: bash scripts/services up redis`,
+      `Redis is not reachable at 127.0.0.1:${REDIS_PORT} (${reply}); start it with: bash scripts/services up ${services}`,
     );
   }
 }
