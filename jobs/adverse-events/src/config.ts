@@ -112,7 +112,7 @@ export const jobConfigSchema = z
       .int()
       .min(100)
       .max(100_000)
-      .default(5000)
+      .default(20_000)
       .describe('Records per consumer poll on the way to bronze.'),
   })
   .describe('The clinical-trial adverse-event job.');

@@ -55,7 +55,7 @@ function checkRecord(record: BronzeRecord, i: number): bigint {
 /**
  * Append consumed records to bronze exactly as received: raw payload, topic, partition,
  * offset, key and receive time, plus `site_id` and `observed_date` where the payload parses
- * (`_unparsed` otherwise). Parquet under `bronze/kind=…/date=…/site=…/`, files named by the
+ * (`_unparsed` otherwise). Parquet under `bronze/date=…/site=…/` (the event kind is a column), files named by the
  * topic, partition and offset range they hold; an offset ledger makes re-delivery a no-op.
  * Stages on `branch`; the caller commits.
  */
@@ -146,7 +146,7 @@ export async function writeBronze(
                 WHEN regexp_full_match(site_id, '[A-Za-z0-9_-]{1,64}') THEN site_id ELSE '_invalid' END AS site
             FROM fields
             ORDER BY topic, "partition", "offset"
-          ) TO ${sqlString(outDir)} (FORMAT parquet, PARTITION_BY (kind, date, site), WRITE_PARTITION_COLUMNS true,
+          ) TO ${sqlString(outDir)} (FORMAT parquet, PARTITION_BY (date, site), WRITE_PARTITION_COLUMNS true,
             FILENAME_PATTERN ${sqlString(`${name}_{i}`)})`);
       } finally {
         await c.run(`DROP TABLE IF EXISTS ${table}`);
