@@ -52,10 +52,39 @@ function checkRecord(record: BronzeRecord, i: number): bigint {
   return parseOffset(record.offset, `${at}.offset`);
 }
 
+const DAY_MS = 86_400_000;
+const ISO_TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
+
+/**
+ * The partition columns of one payload, parsed in JS (much cheaper than DuckDB's JSON
+ * functions for small documents): `siteId` when it is a string, and the UTC day of
+ * `observedAt` (days since the epoch) when it is an ISO-8601 timestamp. Either is null
+ * when absent or malformed; silver does the real validation.
+ */
+function partitionFields(payload: string): { siteId: string | null; observedDay: number | null } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(payload);
+  } catch {
+    return { siteId: null, observedDay: null };
+  }
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+    return { siteId: null, observedDay: null };
+  const { siteId, observedAt } = doc as { siteId?: unknown; observedAt?: unknown };
+  let observedDay: number | null = null;
+  if (typeof observedAt === 'string' && ISO_TIMESTAMP.test(observedAt)) {
+    const ms = Date.parse(observedAt);
+    if (Number.isFinite(ms)) observedDay = Math.floor(ms / DAY_MS);
+  }
+  return { siteId: typeof siteId === 'string' ? siteId : null, observedDay };
+}
+
 /**
  * Append consumed records to bronze exactly as received: raw payload, topic, partition,
  * offset, key and receive time, plus `site_id` and `observed_date` where the payload parses
- * (`_unparsed` otherwise). Parquet under `bronze/date=…/site=…/` (the event kind is a column), files named by the
+ * (`_unparsed` otherwise). Parquet under `bronze/date=…/site=…/` — the date the event was
+ * received (ingestion date: late events land with their arrival, silver places them by
+ * `observedAt`) and the site — with the event kind as a column; files named by the
  * topic, partition and offset range they hold; an offset ledger makes re-delivery a no-op.
  * Stages on `branch`; the caller commits.
  */
@@ -109,7 +138,7 @@ export async function writeBronze(
     await mkdir(outDir, { recursive: true });
     await db.withConnection(async (c) => {
       await c.run(
-        `CREATE TABLE ${table} (topic VARCHAR, "partition" INTEGER, "offset" BIGINT, key VARCHAR, payload VARCHAR, received_ms BIGINT)`,
+        `CREATE TABLE ${table} (topic VARCHAR, "partition" INTEGER, "offset" BIGINT, key VARCHAR, payload VARCHAR, received_ms BIGINT, site_id VARCHAR, observed_day INTEGER)`,
       );
       try {
         const appender = await c.raw.createAppender(table);
@@ -120,28 +149,28 @@ export async function writeBronze(
           appender.appendBigInt(offset);
           if (record.key === null || record.key === undefined) appender.appendNull();
           else appender.appendVarchar(record.key);
-          appender.appendVarchar(
-            typeof record.value === 'string' ? record.value : decoder.decode(record.value),
-          );
+          const payload = typeof record.value === 'string' ? record.value : decoder.decode(record.value);
+          appender.appendVarchar(payload);
           appender.appendBigInt(BigInt(Math.trunc(record.timestamp)));
+          const { siteId, observedDay } = partitionFields(payload);
+          if (siteId === null) appender.appendNull();
+          else appender.appendVarchar(siteId);
+          if (observedDay === null) appender.appendNull();
+          else appender.appendInteger(observedDay);
           appender.endRow();
         }
         appender.closeSync();
         await c.run(`
           COPY (
-            WITH parsed AS (
-              SELECT *, CASE WHEN json_valid(payload) THEN payload::JSON END AS doc FROM ${table}
-            ), fields AS (
-              SELECT topic, "partition", "offset", key, payload, epoch_ms(received_ms) AS received_at,
-                CASE WHEN json_type(doc, '$.siteId') = 'VARCHAR' THEN json_extract_string(doc, '$.siteId') END AS site_id,
-                CASE WHEN json_type(doc, '$.observedAt') = 'VARCHAR'
-                  THEN TRY_CAST(json_extract_string(doc, '$.observedAt') AS TIMESTAMP)::DATE END AS observed_date
-              FROM parsed
+            WITH fields AS (
+              SELECT topic, "partition", "offset", key, payload, epoch_ms(received_ms) AS received_at, site_id,
+                DATE '1970-01-01' + observed_day AS observed_date
+              FROM ${table}
             )
             SELECT topic, "partition", "offset", key, payload, received_at, site_id, observed_date,
               (site_id IS NULL OR observed_date IS NULL) AS _unparsed,
               ${kindCase} AS kind,
-              coalesce(strftime(observed_date, '%Y-%m-%d'), '_unparsed') AS date,
+              strftime(CAST(received_at AS DATE), '%Y-%m-%d') AS date,
               CASE WHEN site_id IS NULL THEN '_unparsed'
                 WHEN regexp_full_match(site_id, '[A-Za-z0-9_-]{1,64}') THEN site_id ELSE '_invalid' END AS site
             FROM fields
