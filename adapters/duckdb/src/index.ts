@@ -1,7 +1,7 @@
 export { type DuckDBFeatureStoreConfig, duckdbFeatureStore, duckdbFeatureStoreConfig } from './descriptor.js';
 export { DuckDBFeatureStore, type DuckDBFeatureStoreOptions } from './duckdb-feature-store.js';
 export { EmbeddedOnlineBackend } from './online/embedded-online-backend.js';
-export type { OnlineBackend, OnlineRow } from './online/online-backend.js';
+export type { OnlineBackend, OnlineEntry, OnlineRow } from './online/online-backend.js';
 export {
   type OnlineConfig,
   onlineConfig,

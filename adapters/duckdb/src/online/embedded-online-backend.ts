@@ -1,6 +1,6 @@
 import type { FeatureView, ScalarValue } from '@vigil/core';
 import { entityKey } from './entity-key.js';
-import type { OnlineBackend, OnlineRow } from './online-backend.js';
+import type { OnlineBackend, OnlineEntry, OnlineRow } from './online-backend.js';
 import { OnlineStore } from './online-store.js';
 
 /**
@@ -30,10 +30,10 @@ export class EmbeddedOnlineBackend implements OnlineBackend {
     view: FeatureView,
     entities: readonly (readonly unknown[])[],
     features: readonly number[],
-  ): Promise<(ScalarValue[] | null)[]> {
+  ): Promise<(OnlineEntry | null)[]> {
     return entities.map((entity) => {
       const entry = this.#store.get(view.name, entityKey(entity));
-      return entry ? features.map((i) => entry.values[i] ?? null) : null;
+      return entry ? { ts: entry.ts, values: features.map((i) => entry.values[i] ?? null) } : null;
     });
   }
 

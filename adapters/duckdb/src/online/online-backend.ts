@@ -10,6 +10,13 @@ export interface OnlineRow {
   values: readonly ScalarValue[];
 }
 
+/** What the online side holds for one entity of a view. */
+export interface OnlineEntry {
+  /** Event timestamp of the stored row, epoch microseconds. */
+  ts: number;
+  values: ScalarValue[];
+}
+
 /**
  * Where a FeatureStore keeps its online values: the embedded journal store by default, or
  * Redis in Feast's encoding (`@vigil/adapter-redis`). Feast's write rule holds for every
@@ -20,15 +27,15 @@ export interface OnlineBackend {
   /** Store the rows that are newer than what is stored; returns how many were applied. */
   write(view: FeatureView, rows: readonly OnlineRow[]): Promise<number>;
   /**
-   * For each entity (join-key values in `view.entities` order), the values of the features
-   * at `features` (indices into `view.features`), in that order; null for an entity the view
-   * never stored.
+   * For each entity (join-key values in `view.entities` order), the stored event timestamp
+   * (epoch microseconds) and the values of the features at `features` (indices into
+   * `view.features`), in that order; null for an entity the view never stored.
    */
   read(
     view: FeatureView,
     entities: readonly (readonly unknown[])[],
     features: readonly number[],
-  ): Promise<(ScalarValue[] | null)[]>;
+  ): Promise<(OnlineEntry | null)[]>;
   /** Forget every stored value of a view, as it was defined by `previous` (its definition changed). */
   clearView(previous: FeatureView): Promise<void>;
   /** Wait for pending writes and release connections. */

@@ -130,11 +130,16 @@ export class OnlineFeatures {
       );
     const reads =
       plan.views.length === 1 ? [await read(plan.views[0]!)] : await Promise.all(plan.views.map(read));
+    const eventTimestamps = rows.map(() => ({}) as Record<string, Date | null>);
     for (const { column, read, j } of plan.columns) {
-      const values = reads[read]!;
-      for (let i = 0; i < rows.length; i++) rows[i]![column] = values[i]?.[j] ?? null;
+      const entries = reads[read]!;
+      for (let i = 0; i < rows.length; i++) {
+        const entry = entries[i];
+        rows[i]![column] = entry?.values[j] ?? null;
+        eventTimestamps[i]![column] = entry ? new Date(Math.floor(entry.ts / 1000)) : null;
+      }
     }
-    return { featureNames: plan.featureNames.slice(), rows };
+    return { featureNames: plan.featureNames.slice(), rows, eventTimestamps };
   }
 
   /** The resolved features of a request, grouped by view; cached per feature list until the next apply. */

@@ -6,6 +6,9 @@ import { RedisOnlineStore } from './redis-online-store.js';
 
 const T = Date.parse('2024-01-01T12:00:10Z') * 1000;
 
+/** The stored values of each entity (its timestamp aside). */
+const valuesOf = (entries: ({ values: unknown[] } | null)[]) => entries.map((e) => e?.values ?? null);
+
 const trips: FeatureView = {
   name: 'driver_trips',
   entities: ['driver_id'],
@@ -70,7 +73,7 @@ describe('redis online store', () => {
         { entity: ['7'], ts: T - 1, values: [3, 3, 'older'] },
       ]),
     ).toBe(0);
-    expect(await store.read(trips, [[7]], [0, 1, 2])).toEqual([[1, 1, 'a']]);
+    expect(valuesOf(await store.read(trips, [[7]], [0, 1, 2]))).toEqual([[1, 1, 'a']]);
     expect(
       await store.write(trips, [
         { entity: [7], ts: T + 2e6, values: [5, 5, 'latest'] },
@@ -78,7 +81,11 @@ describe('redis online store', () => {
         { entity: [8], ts: T, values: [6, 6, 'other'] },
       ]),
     ).toBe(2);
-    expect(await store.read(trips, [[7], [8], [9]], [2, 0])).toEqual([['latest', 5], ['other', 6], null]);
+    expect(valuesOf(await store.read(trips, [[7], [8], [9]], [2, 0]))).toEqual([
+      ['latest', 5],
+      ['other', 6],
+      null,
+    ]);
   });
 
   it('keeps views of one entity in one hash; an int64 key accepts numbers, bigints and digit strings', async () => {
@@ -88,8 +95,8 @@ describe('redis online store', () => {
     expect(await store.client.dbsize()).toBeGreaterThan(0);
     const key = store.key(trips, [42]);
     expect(await store.client.hlen(key)).toBe(6);
-    expect(await store.read(ratings, [[42]], [0])).toEqual([[4.5]]);
-    expect(await store.read(trips, [[null]], [0])).toEqual([null]);
+    expect(valuesOf(await store.read(ratings, [[42]], [0]))).toEqual([[4.5]]);
+    expect(valuesOf(await store.read(trips, [[null]], [0]))).toEqual([null]);
     await expect(store.read(trips, [['driver-42']], [0])).rejects.toThrow(
       /join key 'driver_id' is declared int64/,
     );
@@ -104,11 +111,11 @@ describe('redis online store', () => {
       await s.write(ratings, [{ entity: [1], ts: T, values: [3] }]);
     }
     await store.clearView(trips);
-    expect(await store.read(trips, [[1]], [0, 1, 2])).toEqual([null]);
-    expect(await store.read(ratings, [[1]], [0])).toEqual([[3]]);
-    expect(await other.read(trips, [[1]], [1])).toEqual([[1]]);
+    expect(valuesOf(await store.read(trips, [[1]], [0, 1, 2]))).toEqual([null]);
+    expect(valuesOf(await store.read(ratings, [[1]], [0]))).toEqual([[3]]);
+    expect(valuesOf(await other.read(trips, [[1]], [1]))).toEqual([[1]]);
     expect(await store.deleteProject()).toBe(1);
-    expect(await other.read(ratings, [[1]], [0])).toEqual([[3]]);
+    expect(valuesOf(await other.read(ratings, [[1]], [0]))).toEqual([[3]]);
   });
 
   it('sets EXPIRE on written keys when keyTtlSeconds is set', async () => {
@@ -133,7 +140,8 @@ describe('redis online store', () => {
       rows.map((r) => r.entity),
       [1],
     );
-    expect(read.map((r) => r?.[0])).toEqual(rows.map((_, i) => i));
+    expect(read.map((r) => r?.values[0])).toEqual(rows.map((_, i) => i));
+    expect(read.map((r) => r?.ts)).toEqual(rows.map((r) => r.ts));
     expect(
       (await store.client.hgetBuffer(store.key(trips, [3]), '_ts:driver_trips'))?.equals(
         encodeTimestamp(T + 3),

@@ -1,4 +1,4 @@
-import type { OnlineBackend, OnlineRow } from '@vigil/adapter-duckdb';
+import type { OnlineBackend, OnlineEntry, OnlineRow } from '@vigil/adapter-duckdb';
 import { type FeatureDtype, type FeatureView, type ScalarValue, VigilError } from '@vigil/core';
 import type { Redis } from 'ioredis';
 import {
@@ -173,7 +173,7 @@ export class RedisOnlineStore implements OnlineBackend {
     view: FeatureView,
     entities: readonly (readonly unknown[])[],
     features: readonly number[],
-  ): Promise<(ScalarValue[] | null)[]> {
+  ): Promise<(OnlineEntry | null)[]> {
     this.#assertOpen();
     const enc = this.#encoding(view);
     const fields = features.map((i) => enc.fields[i]!);
@@ -203,7 +203,9 @@ export class RedisOnlineStore implements OnlineBackend {
         values[j] = decodeValue(bytes);
       }
       // Neither a value nor the view's timestamp: the entity was never written for this view.
-      return found || reply[n] ? values : null;
+      const ts = reply[n];
+      if (!found && !ts) return null;
+      return { ts: ts ? decodeTimestamp(ts) : 0, values };
     });
   }
 
