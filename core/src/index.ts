@@ -1,5 +1,6 @@
 export * from './domain/index.js';
 export * from './errors.js';
+export * from './files/atomic-file.js';
 export * from './kernel/define.js';
 export * from './kernel/logger.js';
 export * from './metrics/auroc.js';

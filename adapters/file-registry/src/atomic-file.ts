@@ -1,26 +1,18 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-
-let sequence = 0;
+import { writeFileAtomic } from '@vigil/core';
 
 /**
- * Write a file so readers see either the old or the new content, never a torn one:
- * write a temporary sibling, then rename it over the target.
+ * Write a registry file so readers see either the old or the new content, never a torn
+ * one, creating its folder. Without fsync: it survives a process crash, not a power loss.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeRegistryFile(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${process.pid}.${++sequence}.tmp`;
-  try {
-    await writeFile(temporary, data);
-    await rename(temporary, path);
-  } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, data, { sync: false });
 }
 
 export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
-  return writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`);
+  return writeRegistryFile(path, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** Parsed JSON of a file, or `undefined` when the file does not exist. */

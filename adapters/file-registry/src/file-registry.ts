@@ -11,7 +11,7 @@ import {
   type RunStatus,
   VigilError,
 } from '@vigil/core';
-import { readJsonIfExists, writeFileAtomic, writeJsonAtomic } from './atomic-file.js';
+import { readJsonIfExists, writeJsonAtomic, writeRegistryFile } from './atomic-file.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { RegistryLayout, segmentName } from './layout.js';
 import { withLockFile } from './lock-file.js';
@@ -271,7 +271,7 @@ export class FileRegistry implements Registry {
     const runDir = await this.#findRun(runId);
     const file = this.#layout.artifactFile(runDir, path);
     if (!(data instanceof Uint8Array)) throw invalid(`artifact ${JSON.stringify(path)} data must be bytes`);
-    await writeFileAtomic(file, data);
+    await writeRegistryFile(file, data);
   }
 
   async getArtifact(runId: string, path: string): Promise<Uint8Array> {

@@ -1,6 +1,6 @@
-import { appendFile, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ScalarValue } from '@vigil/core';
+import { type ScalarValue, writeFileAtomic } from '@vigil/core';
 
 /** The latest value of one entity in one view. */
 export interface OnlineEntry {
@@ -128,8 +128,6 @@ export class OnlineStore {
 
   async #compact(view: string, table: Map<string, OnlineEntry>): Promise<void> {
     const body = [...table].map(([key, e]) => JSON.stringify([key, e.ts, e.values] satisfies JournalLine));
-    const tmp = `${this.#file(view)}.tmp`;
-    await writeFile(tmp, body.length > 0 ? `${body.join('\n')}\n` : '');
-    await rename(tmp, this.#file(view));
+    await writeFileAtomic(this.#file(view), body.length > 0 ? `${body.join('\n')}\n` : '', { sync: false });
   }
 }

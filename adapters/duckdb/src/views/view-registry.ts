@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FeatureView, VigilError } from '@vigil/core';
+import { type FeatureView, VigilError, writeFileAtomic } from '@vigil/core';
 import { assertValidViews, canonicalJson } from './validate-view.js';
 
 interface RegistryEntry {
@@ -123,9 +123,7 @@ export class ViewRegistry {
 
   async #save(entries: Map<string, RegistryEntry>): Promise<void> {
     const body: RegistryFile = { format: 1, views: Object.fromEntries(entries) };
-    const tmp = `${this.#file}.${process.pid}.tmp`;
-    await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`);
-    await rename(tmp, this.#file);
+    await writeFileAtomic(this.#file, `${JSON.stringify(body, null, 2)}\n`, { sync: false });
     this.#entries = entries;
   }
 }

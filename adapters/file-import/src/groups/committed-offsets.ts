@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '@vigil/core';
 
 /**
  * Committed offsets of consumer groups, one JSON file per group under `dir`
@@ -48,9 +49,7 @@ export class CommittedOffsets {
     const file = this.#file(group);
     const write = this.#writes.then(async () => {
       await mkdir(this.#dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, snapshot);
-      await rename(tmp, file);
+      await writeFileAtomic(file, snapshot, { sync: false });
     });
     this.#writes = write.catch(() => undefined);
     await write;

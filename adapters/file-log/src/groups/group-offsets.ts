@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../storage/durable-file.js';
+import { writeFileAtomic } from '@vigil/core';
 
 interface GroupFile {
   version: 1;

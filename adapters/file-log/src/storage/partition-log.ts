@@ -5,8 +5,7 @@
  */
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Logger } from '@vigil/core';
-import { syncDirectory } from './durable-file.js';
+import { type Logger, syncDirectory } from '@vigil/core';
 import type { DecodedRecord, PreparedRecord } from './frame.js';
 import { decodeFrames, encodeFrames } from './frame.js';
 import { parseSegmentFileName, Segment, segmentFileName } from './segment.js';

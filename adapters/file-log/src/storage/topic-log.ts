@@ -4,9 +4,8 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VigilError } from '@vigil/core';
+import { VigilError, writeFileAtomic } from '@vigil/core';
 import { Partitioner } from '../partitioner/partitioner.js';
-import { writeFileAtomic } from './durable-file.js';
 import type { PartitionLogOptions } from './partition-log.js';
 import { PartitionLog } from './partition-log.js';
 

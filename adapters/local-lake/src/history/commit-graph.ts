@@ -1,6 +1,6 @@
 import { open, readdir } from 'node:fs/promises';
 import { VigilError } from '@vigil/core';
-import { isErrnoCode } from '../files/atomic-file.js';
+import { isErrnoCode } from '../files/errno-code.js';
 import type { ObjectStore } from '../objects/object-store.js';
 import { COMMIT_PREFIX, type CommitRecord, isCommitRecord } from './commit-record.js';
 

@@ -1,7 +1,7 @@
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { VigilError } from '@vigil/core';
-import { isErrnoCode } from '../files/atomic-file.js';
+import { isErrnoCode } from '../files/errno-code.js';
 import { runExclusive } from './keyed-queue.js';
 
 /** Locks this process holds right now (by lock-file path). */

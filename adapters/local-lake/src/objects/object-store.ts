@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { access, mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { isErrnoCode, syncDirectory, syncFile, writeFileAtomic } from '../files/atomic-file.js';
+import { syncDirectory, syncFile, writeFileAtomic } from '@vigil/core';
+import { isErrnoCode } from '../files/errno-code.js';
 import { canonicalJson } from './canonical-json.js';
 
 export interface StoredObject {

@@ -1,6 +1,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrnoCode, syncDirectory, writeFileAtomic } from '../files/atomic-file.js';
+import { syncDirectory, writeFileAtomic } from '@vigil/core';
+import { isErrnoCode } from '../files/errno-code.js';
 import { branchFileName, branchFromFileName } from './branch-name.js';
 
 /** Branch heads: `refs/heads/<branch>` files holding a commit id, replaced atomically. */

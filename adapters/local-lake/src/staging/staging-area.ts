@@ -1,6 +1,7 @@
 import { appendFile, open, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isErrnoCode, writeFileAtomic } from '../files/atomic-file.js';
+import { writeFileAtomic } from '@vigil/core';
+import { isErrnoCode } from '../files/errno-code.js';
 import type { TreeEntry } from '../objects/tree.js';
 import { branchFileName } from '../refs/branch-name.js';
 
