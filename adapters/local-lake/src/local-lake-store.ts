@@ -1,7 +1,14 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import {
+  assertMessage,
+  assertObjectData,
+  assertObjectPath,
+  assertPrefix,
+  assertRef,
   type Commit,
+  checkedLogLimit,
+  checkedMetadata,
   type DiffEntry,
   type LakeCapabilities,
   type LakeStore,
@@ -13,7 +20,6 @@ import { type CommitRecord, toCommit } from './history/commit-record.js';
 import { comparePaths, threeWayMerge } from './history/three-way-merge.js';
 import { diffTrees } from './history/tree-diff.js';
 import { withFileLock } from './locking/file-lock.js';
-import { assertObjectPath } from './objects/object-path.js';
 import { ObjectStore } from './objects/object-store.js';
 import { type Tree, type TreeEntry, TreeStore } from './objects/tree.js';
 import { assertBranchName, branchFileName, isBranchName } from './refs/branch-name.js';
@@ -130,11 +136,7 @@ export class LocalLakeStore implements LakeStore {
     return this.#track(async () => {
       assertBranchName(branch, 'branch');
       assertObjectPath(path);
-      if (!(data instanceof Uint8Array)) {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `data for '${path}' must be a Uint8Array`, {
-          details: { field: 'data' },
-        });
-      }
+      assertObjectData(path, data);
       const stored = await this.#objects.write(data);
       await this.#withBranchLock(branch, async () => {
         const head = await this.#head(branch);
@@ -158,11 +160,7 @@ export class LocalLakeStore implements LakeStore {
 
   async list(ref: string, prefix = ''): Promise<ObjectInfo[]> {
     return this.#track(async () => {
-      if (typeof prefix !== 'string') {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', 'prefix must be a string', {
-          details: { field: 'prefix' },
-        });
-      }
+      assertPrefix(prefix);
       const view = await this.#view(ref);
       const out: ObjectInfo[] = [];
       for (const [path, entry] of view.tree) {
@@ -404,12 +402,7 @@ export class LocalLakeStore implements LakeStore {
 
   async log(ref: string, options: { limit?: number } = {}): Promise<Commit[]> {
     return this.#track(async () => {
-      const limit = options.limit ?? Number.POSITIVE_INFINITY;
-      if (!(limit >= 0)) {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `limit ${limit} must be a non-negative number`, {
-          details: { field: 'limit' },
-        });
-      }
+      const limit = checkedLogLimit(options.limit);
       const head = await this.#resolve(ref, 'ref');
       return (await this.#graph.log(head, limit)).map(({ id, record }) => toCommit(id, record));
     });
@@ -448,11 +441,7 @@ export class LocalLakeStore implements LakeStore {
   }
 
   async #resolve(ref: string, field: string): Promise<string> {
-    if (typeof ref !== 'string' || ref.length === 0) {
-      throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `${field} must be a non-empty string`, {
-        details: { field },
-      });
-    }
+    assertRef(ref, field);
     if (isBranchName(ref)) {
       const head = await this.#refs.read(ref);
       if (head !== null) return head;
@@ -521,29 +510,4 @@ function notBefore(parents: readonly CommitRecord[]): string {
   let at = new Date().toISOString();
   for (const parent of parents) if (parent.committedAt > at) at = parent.committedAt;
   return at;
-}
-
-function assertMessage(message: unknown): asserts message is string {
-  if (typeof message !== 'string') {
-    throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', 'message must be a string', {
-      details: { field: 'message' },
-    });
-  }
-}
-
-function checkedMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (typeof value !== 'string') {
-      throw new VigilError(
-        'VIGIL_LAKE_INVALID_REQUEST',
-        `metadata.${key} must be a string, got ${typeof value}`,
-        {
-          details: { field: `metadata.${key}` },
-        },
-      );
-    }
-    out[key] = value;
-  }
-  return out;
 }

@@ -1,6 +1,13 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import {
+  assertMessage,
+  assertObjectData,
+  assertObjectPath,
+  assertPrefix,
+  assertRef,
   type Commit,
+  checkedLogLimit,
+  checkedMetadata,
   type DiffEntry,
   type LakeCapabilities,
   type LakeStore,
@@ -17,7 +24,7 @@ import {
 } from './commits/commit-marker.js';
 import { comparePaths, diffManifests } from './commits/manifest-diff.js';
 import { mapLimit } from './concurrency/map-limit.js';
-import { assertObjectPath, RESERVED_FOLDER } from './paths/object-path.js';
+import { RESERVED_FOLDER, S3_OBJECT_PATH_RULES } from './paths/object-path.js';
 import { isNotFound, isPreconditionFailed, s3Failure } from './s3/s3-errors.js';
 
 export type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -90,12 +97,8 @@ export class S3LakeStore implements LakeStore {
   async put(branch: string, path: string, data: Uint8Array): Promise<ObjectInfo> {
     return this.#track(async () => {
       this.#assertBranch(branch, 'branch');
-      assertObjectPath(path);
-      if (!(data instanceof Uint8Array)) {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `data for '${path}' must be a Uint8Array`, {
-          details: { field: 'data' },
-        });
-      }
+      assertObjectPath(path, S3_OBJECT_PATH_RULES);
+      assertObjectData(path, data);
       const out = await this.#send('PutObject', path, () =>
         this.#client.send(
           new this.#sdk.PutObjectCommand({
@@ -112,7 +115,7 @@ export class S3LakeStore implements LakeStore {
 
   async get(ref: string, path: string): Promise<Uint8Array | null> {
     return this.#track(async () => {
-      assertObjectPath(path);
+      assertObjectPath(path, S3_OBJECT_PATH_RULES);
       const view = await this.#view(ref, 'ref');
       if (view.kind === 'branch') return this.#read(path, {});
       const entry = view.marker.objects.find((e) => e.path === path);
@@ -135,11 +138,7 @@ export class S3LakeStore implements LakeStore {
 
   async list(ref: string, prefix = ''): Promise<ObjectInfo[]> {
     return this.#track(async () => {
-      if (typeof prefix !== 'string') {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', 'prefix must be a string', {
-          details: { field: 'prefix' },
-        });
-      }
+      assertPrefix(prefix);
       const view = await this.#view(ref, 'ref');
       const entries =
         view.kind === 'branch'
@@ -152,7 +151,7 @@ export class S3LakeStore implements LakeStore {
   async delete(branch: string, path: string): Promise<void> {
     return this.#track(async () => {
       this.#assertBranch(branch, 'branch');
-      assertObjectPath(path);
+      assertObjectPath(path, S3_OBJECT_PATH_RULES);
       await this.#send('DeleteObject', path, () =>
         this.#client.send(
           new this.#sdk.DeleteObjectCommand({ Bucket: this.#bucket, Key: this.#root + path }),
@@ -179,11 +178,7 @@ export class S3LakeStore implements LakeStore {
     return this.#track(() =>
       this.#serialCommit(async () => {
         this.#assertBranch(branch, 'branch');
-        if (typeof message !== 'string') {
-          throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', 'message must be a string', {
-            details: { field: 'message' },
-          });
-        }
+        assertMessage(message);
         const metadata = checkedMetadata(options.metadata);
         const headId = await this.#headId();
         const head = headId === null ? null : await this.#marker(headId);
@@ -231,12 +226,7 @@ export class S3LakeStore implements LakeStore {
 
   async log(ref: string, options: { limit?: number } = {}): Promise<Commit[]> {
     return this.#track(async () => {
-      const limit = options.limit ?? Number.POSITIVE_INFINITY;
-      if (!(limit >= 0)) {
-        throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `limit ${limit} must be a non-negative number`, {
-          details: { field: 'limit' },
-        });
-      }
+      const limit = checkedLogLimit(options.limit);
       const view = await this.#view(ref, 'ref');
       // Marker keys sort newest first; a commit's log starts at its own key.
       const startAfter =
@@ -311,11 +301,7 @@ export class S3LakeStore implements LakeStore {
 
   #assertBranch(branch: string, field: string): void {
     if (branch === this.defaultBranch) return;
-    if (typeof branch !== 'string' || branch.length === 0) {
-      throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `${field} must be a non-empty string`, {
-        details: { field },
-      });
-    }
+    assertRef(branch, field);
     throw new VigilError(
       'VIGIL_LAKE_NOT_FOUND',
       `branch '${branch}' does not exist: the s3 lake at ${this.#where()} has one branch, '${this.defaultBranch}' (no branching)`,
@@ -325,11 +311,7 @@ export class S3LakeStore implements LakeStore {
 
   async #view(ref: string, field: string): Promise<View> {
     if (ref === this.defaultBranch) return { kind: 'branch' };
-    if (typeof ref !== 'string' || ref.length === 0) {
-      throw new VigilError('VIGIL_LAKE_INVALID_REQUEST', `${field} must be a non-empty string`, {
-        details: { field },
-      });
-    }
+    assertRef(ref, field);
     const marker = isCommitId(ref) ? await this.#marker(ref) : null;
     if (marker === null) {
       throw new VigilError(
@@ -518,21 +500,4 @@ function unsupported(capability: keyof LakeCapabilities, operation: string, hint
     `${operation} needs the '${capability}' capability, which the s3 lake store does not have (plain S3 has no ${capability === 'directRead' ? 'local files to read directly here' : 'branches'}); ${hint}`,
     { details: { capability } },
   );
-}
-
-function checkedMetadata(metadata: Record<string, string> | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [key, value] of Object.entries(metadata ?? {})) {
-    if (typeof value !== 'string') {
-      throw new VigilError(
-        'VIGIL_LAKE_INVALID_REQUEST',
-        `metadata.${key} must be a string, got ${typeof value}`,
-        {
-          details: { field: `metadata.${key}` },
-        },
-      );
-    }
-    out[key] = value;
-  }
-  return out;
 }

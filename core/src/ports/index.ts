@@ -8,6 +8,7 @@ import type { Trainer } from './trainer.js';
 
 export * from './feature-store.js';
 export * from './lake-store.js';
+export * from './lake-store-checks.js';
 export * from './monitor.js';
 export * from './registry.js';
 export * from './server.js';

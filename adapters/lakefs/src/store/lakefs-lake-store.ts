@@ -1,5 +1,5 @@
 import type { Commit, DiffEntry, LakeCapabilities, LakeStore, ObjectInfo } from '@vigil/core';
-import { VigilError } from '@vigil/core';
+import { assertMessage, assertObjectData, assertPrefix, checkedMetadata, VigilError } from '@vigil/core';
 import { isLakeFsApiError } from '../client/lakefs-api-error.js';
 import { type LakeFsClient, seg } from '../client/lakefs-client.js';
 import type {
@@ -102,6 +102,7 @@ export class LakeFsLakeStore implements LakeStore {
 
   async put(branch: string, path: string, data: Uint8Array): Promise<ObjectInfo> {
     this.#open();
+    assertObjectData(path, data);
     const stats = await lakeCall({ op: 'put', subject: `branch '${branch}' (object '${path}')` }, () =>
       this.#client.json<ApiObjectStats>('POST', `${this.#repo}/branches/${seg(branch)}/objects`, {
         query: { path },
@@ -128,6 +129,7 @@ export class LakeFsLakeStore implements LakeStore {
 
   async list(ref: string, prefix = ''): Promise<ObjectInfo[]> {
     this.#open();
+    assertPrefix(prefix);
     const objects = await lakeCall({ op: 'list', subject: `ref '${ref}'` }, () =>
       this.#client.all<ApiObjectStats>(`${this.#repo}/refs/${seg(ref)}/objects/ls`, {
         prefix,
@@ -166,9 +168,11 @@ export class LakeFsLakeStore implements LakeStore {
     options: { metadata?: Record<string, string>; allowEmpty?: boolean } = {},
   ): Promise<Commit> {
     this.#open();
+    assertMessage(message);
+    const metadata = checkedMetadata(options.metadata);
     const commit = await lakeCall({ op: 'commit', subject: `branch '${branch}'` }, () =>
       this.#client.json<ApiCommit>('POST', `${this.#repo}/branches/${seg(branch)}/commits`, {
-        json: { message, metadata: options.metadata ?? {}, allow_empty: options.allowEmpty === true },
+        json: { message, metadata, allow_empty: options.allowEmpty === true },
       }),
     );
     return toCommit(commit);
@@ -225,6 +229,7 @@ export class LakeFsLakeStore implements LakeStore {
 
   async merge(source: string, into: string, options: { message?: string } = {}): Promise<Commit> {
     this.#open();
+    if (options.message !== undefined) assertMessage(options.message);
     const subject = `merge of '${source}' into '${into}'`;
     let result: ApiMergeResult;
     try {
