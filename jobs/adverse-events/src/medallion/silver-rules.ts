@@ -98,13 +98,18 @@ const list = (values: readonly string[]) => values.map(sqlString).join(', ');
 const integerIn = (column: string, lo: number, hi: number) =>
   `(${column} <> round(${column}) OR ${column} < ${lo} OR ${column} > ${hi})`;
 
-/** The checks, in order, as [SQL condition over the parsed columns, reason, field]. */
+/**
+ * The checks, in order, as [SQL condition over the parsed columns, reason, field]. The columns:
+ * `payload`, `topic`, `doc_type` (JSON type of the payload, null when it is not JSON),
+ * `t_<field>` / `s_<field>` for every field of {@link ALL_FIELDS} plus `t__unmapped`, and the
+ * typed values and unit-catalogue columns silver derives from them.
+ */
 export function silverChecks(futureToleranceMinutes: number): [string, QuarantineReason, string | null][] {
   const checks: [string, QuarantineReason, string | null][] = [
     [`strlen(payload) > ${MAX_PAYLOAD_BYTES}`, 'oversized', null],
-    ['doc IS NULL', 'invalid_json', null],
-    [`json_type(doc) <> 'OBJECT'`, 'invalid_json', null],
-    [`json_type(doc, '$._unmapped') IS NOT NULL`, 'unmapped', '_unmapped'],
+    ['doc_type IS NULL', 'invalid_json', null],
+    [`doc_type <> 'OBJECT'`, 'invalid_json', null],
+    ['t__unmapped IS NOT NULL', 'unmapped', '_unmapped'],
   ];
   for (const [f, type] of BASE_FIELDS) {
     checks.push([missing(f), 'missing_field', f], [wrongType(f, type), 'wrong_type', f]);
@@ -163,12 +168,15 @@ export function silverChecks(futureToleranceMinutes: number): [string, Quarantin
   return checks;
 }
 
+/** A number as an exact DOUBLE literal (a bare decimal literal would be a DECIMAL, rounded on its way to DOUBLE). */
+const double = (n: number) => `CAST('${n}' AS DOUBLE)`;
+
 /** The catalogue of measures and units as a SQL VALUES list. */
 export function unitCatalogSql(): string {
   const rows = Object.entries(MEASURES).flatMap(([measure, spec]) =>
     spec.units.map(
       (u) =>
-        `(${sqlString(spec.kind)}, ${sqlString(measure)}, ${sqlString(u.unit)}, ${u.factor}, ${u.offset}, ${spec.min}, ${spec.max}, ${sqlString(spec.canonicalUnit)})`,
+        `(${sqlString(spec.kind)}, ${sqlString(measure)}, ${sqlString(u.unit)}, ${double(u.factor)}, ${double(u.offset)}, ${double(spec.min)}, ${double(spec.max)}, ${sqlString(spec.canonicalUnit)})`,
     ),
   );
   return `(VALUES ${rows.join(', ')}) AS cat(cat_kind, cat_measure, cat_unit, cat_factor, cat_offset, cat_min, cat_max, cat_canonical)`;

@@ -58,6 +58,9 @@ const TABLE_COLUMNS: Record<SilverTable, string> = {
   enrolments: `${COMMON}, CAST(num_age AS INTEGER) AS age, s_sex AS sex, s_arm AS arm`,
 };
 
+/** Every JSON path silver reads: the fields of every kind, then `_unmapped` (file-import rows). */
+const PATHS = [...ALL_FIELDS, '_unmapped'];
+
 /**
  * Bronze → silver: parse, check expectations (schema, types, kind/topic, units, ranges after
  * normalisation, future timestamps, referential patient, duplicate eventId), normalise units
@@ -66,6 +69,13 @@ const TABLE_COLUMNS: Record<SilverTable, string> = {
  * patient and `observed_at` (late arrivals land where they were observed). Failing rows go to
  * quarantine with `reason`, `field` and the raw payload. Rebuilt in full from bronze each time;
  * `bronze = silver + duplicates + quarantined`.
+ *
+ * One pass over bronze parses each payload once (a list of JSON paths per call, not a call per
+ * field) and evaluates the row checks as one CASE giving the first failing check's number; the
+ * payload is not carried along (the quarantine reads it back from bronze, by file and row number,
+ * for its own rows). The
+ * cross-row steps — referential patient, first arrival of an eventId, cross-origin clusters —
+ * run on narrow projections and leave a small table of verdicts keyed by row.
  */
 export async function buildSilver(
   db: DuckDBSession,
@@ -77,118 +87,171 @@ export async function buildSilver(
   const bronzePaths = await files.parquetPaths(branch, 'bronze/');
   const outDir = join(scratch, `silver-${process.pid}-${Date.now()}`);
   const checks = silverChecks(options.futureToleranceMinutes);
-  const reasonCase = `CASE ${checks.map(([c, r]) => `WHEN ${c} THEN ${sqlString(r)}`).join(' ')} END`;
-  const fieldCase = `CASE ${checks.map(([c, , f]) => `WHEN ${c} THEN ${f === null ? 'NULL' : sqlString(f)}`).join(' ')} END`;
-  const extract = ALL_FIELDS.map(
-    (f) => `json_type(doc, '$."${f}"') AS t_${f}, json_extract_string(doc, '$."${f}"') AS s_${f}`,
-  ).join(',\n    ');
+  const checkCase = `CASE ${checks.map(([c], i) => `WHEN ${c} THEN ${i + 1}`).join(' ')} END`;
+  const reasonOf = `[${checks.map(([, r]) => sqlString(r)).join(', ')}]`;
+  const fieldOf = `[${checks.map(([, , f]) => (f === null ? 'NULL::VARCHAR' : sqlString(f))).join(', ')}]`;
+  const paths = `[${PATHS.map((f) => sqlString(`$."${f}"`)).join(', ')}]`;
+  const fields = PATHS.map((f, i) => `t[${i + 1}] AS t_${f}, s[${i + 1}] AS s_${f}`).join(',\n          ');
+  const window = Math.max(0, Math.round(options.dedupeWindowMinutes));
+  // Each bronze row is known by its file and row number, which is how the quarantine finds its payload again.
+  const bronzeSql =
+    bronzePaths.length > 0
+      ? `SELECT file_index, file_row_number, topic, "partition", "offset", key, payload, received_at, kind
+         FROM ${readParquet(bronzePaths)}`
+      : `SELECT NULL::UBIGINT AS file_index, NULL::BIGINT AS file_row_number, NULL::VARCHAR AS topic,
+           NULL::INTEGER AS "partition", NULL::BIGINT AS "offset", NULL::VARCHAR AS key, NULL::VARCHAR AS payload,
+           NULL::TIMESTAMP AS received_at, NULL::VARCHAR AS kind WHERE false`;
   const staged: [string, string][] = [];
   try {
     await mkdir(outDir, { recursive: true });
     const result = await db.withConnection(async (c) => {
-      await c.run(`CREATE TEMP TABLE bronze (topic VARCHAR, "partition" INTEGER, "offset" BIGINT, key VARCHAR,
-        payload VARCHAR, received_at TIMESTAMP, kind VARCHAR)`);
-      if (bronzePaths.length > 0) {
-        await c.run(`INSERT INTO bronze SELECT topic, "partition", "offset", key, payload, received_at, kind
-          FROM ${readParquet(bronzePaths)}`);
-      }
-      await c.run(`CREATE TEMP TABLE parsed AS
-        WITH docs AS (SELECT *, CASE WHEN json_valid(payload) THEN payload::JSON END AS doc FROM bronze)
-        SELECT row_number() OVER (ORDER BY topic, "partition", "offset") AS bronze_row, docs.*,
-          ${extract}
-        FROM docs`);
+      // 1. One pass over bronze: parse, type, normalise and check each row (no payload kept).
       await c.run(`CREATE TEMP TABLE checked AS
-        SELECT p.*, cat.*,
-          TRY_CAST(s_observedAt AS TIMESTAMP) AS observed_at,
-          TRY_CAST(s_recordedAt AS TIMESTAMP) AS recorded_at,
-          TRY_CAST(s_value AS DOUBLE) AS num_value,
-          TRY_CAST(s_doseMg AS DOUBLE) AS num_doseMg,
-          TRY_CAST(s_severity AS DOUBLE) AS num_severity,
-          TRY_CAST(s_grade AS DOUBLE) AS num_grade,
-          TRY_CAST(s_age AS DOUBLE) AS num_age,
-          TRY_CAST(s_value AS DOUBLE) * cat_factor + cat_offset AS value_norm
-        FROM parsed p LEFT JOIN ${unitCatalogSql()}
-          ON cat_kind = p.s_kind AND cat_measure = p.s_measure AND cat_unit = p.s_unit`);
-      await c.run(
-        `CREATE TEMP TABLE screened AS SELECT *, ${reasonCase} AS reason, ${fieldCase} AS field FROM checked`,
-      );
-      // Referential: the patient must be enrolled (by an enrolment that passed its own checks).
-      await c.run(`UPDATE screened SET reason = 'unknown_patient', field = 'patientId'
-        WHERE reason IS NULL AND s_kind <> 'enrolment'
-          AND s_patientId NOT IN (SELECT s_patientId FROM screened WHERE reason IS NULL AND s_kind = 'enrolment')`);
-      // Idempotence: the first arrival of an eventId wins.
-      await c.run(`UPDATE screened SET reason = 'duplicate_event_id', field = 'eventId'
-        WHERE bronze_row IN (
-          SELECT bronze_row FROM (
-            SELECT bronze_row, row_number() OVER (
-              PARTITION BY s_eventId ORDER BY received_at, topic, "partition", "offset") AS arrival
-            FROM screened WHERE reason IS NULL)
-          WHERE arrival > 1)`);
-      // The same measurement from several origins: keep the most reliable origin in each cluster.
+        WITH docs AS (
+          SELECT *, CASE WHEN json_valid(payload) THEN json_type(payload) END AS doc_type FROM (${bronzeSql})
+        ), parsed AS (
+          SELECT *, CASE WHEN doc_type = 'OBJECT' THEN json_type(payload, ${paths}) END AS t,
+            CASE WHEN doc_type = 'OBJECT' THEN json_extract_string(payload, ${paths}) END AS s
+          FROM docs
+        ), fields AS (
+          SELECT file_index, file_row_number, topic, "partition", "offset", key, received_at, kind, payload, doc_type,
+          ${fields}
+          FROM parsed
+        ), typed AS (
+          SELECT f.*, cat.*,
+            TRY_CAST(s_observedAt AS TIMESTAMP) AS observed_at,
+            TRY_CAST(s_recordedAt AS TIMESTAMP) AS recorded_at,
+            TRY_CAST(s_value AS DOUBLE) AS num_value,
+            TRY_CAST(s_doseMg AS DOUBLE) AS num_doseMg,
+            TRY_CAST(s_severity AS DOUBLE) AS num_severity,
+            TRY_CAST(s_grade AS DOUBLE) AS num_grade,
+            TRY_CAST(s_age AS DOUBLE) AS num_age,
+            TRY_CAST(s_value AS DOUBLE) * cat_factor + cat_offset AS value_norm
+          FROM fields f LEFT JOIN ${unitCatalogSql()}
+            ON cat_kind = f.s_kind AND cat_measure = f.s_measure AND cat_unit = f.s_unit
+        )
+        SELECT file_index, file_row_number, topic, "partition", "offset", key, received_at, kind,
+          CASE WHEN t_eventId = 'VARCHAR' THEN s_eventId END AS quarantine_event_id,
+          s_eventId, s_kind, s_patientId, s_siteId, s_origin, observed_at, recorded_at,
+          s_measure, value_norm, cat_canonical, num_value, s_unit, num_doseMg, s_taken, s_symptom, num_severity,
+          num_grade, s_term, num_age, s_sex, s_arm,
+          ${checkCase} AS check_no
+        FROM typed`);
+      // 2. Rows past the row checks: referential patient (an enrolment that passed its own checks),
+      // then the first arrival of an eventId wins (producer retries).
+      await c.run(`CREATE TEMP TABLE verdicts AS
+        WITH enrolled AS (
+          SELECT DISTINCT s_patientId FROM checked WHERE check_no IS NULL AND s_kind = 'enrolment'
+        ), candidates AS (
+          SELECT ch.rowid AS row_id, s_eventId, received_at, topic, "partition", "offset",
+            (s_kind <> 'enrolment' AND e.s_patientId IS NULL) AS unknown_patient
+          FROM checked ch LEFT JOIN enrolled e USING (s_patientId)
+          WHERE check_no IS NULL
+        ), ranked AS (
+          SELECT row_id, unknown_patient, row_number() OVER (
+            PARTITION BY s_eventId, unknown_patient ORDER BY received_at, topic, "partition", "offset") AS arrival
+          FROM candidates
+        )
+        SELECT row_id, CASE WHEN unknown_patient THEN 'unknown_patient' ELSE 'duplicate_event_id' END AS reason,
+          CASE WHEN unknown_patient THEN 'patientId' ELSE 'eventId' END AS field
+        FROM ranked WHERE unknown_patient OR arrival > 1`);
+      // 3. The same measurement from several origins: keep the most reliable origin in each cluster.
       // Clusters never span midnight, so a later day's reading cannot suppress an earlier day's (no leakage into gold).
-      await c.run(`CREATE TEMP TABLE valid AS
+      await c.run(`INSERT INTO verdicts
         WITH base AS (
-          SELECT *, CASE s_origin WHEN 'ehr' THEN 0 WHEN 'site' THEN 1 WHEN 'device' THEN 2 ELSE 3 END AS origin_rank,
+          SELECT ch.rowid AS row_id, s_patientId, s_kind, s_measure, observed_at, s_eventId,
+            CASE s_origin WHEN 'ehr' THEN 0 WHEN 'site' THEN 1 WHEN 'device' THEN 2 ELSE 3 END AS origin_rank,
             CAST(observed_at AS DATE) AS observed_day
-          FROM screened WHERE reason IS NULL
+          FROM checked ch
+          WHERE check_no IS NULL AND s_kind IN ('vital', 'lab')
+            AND ch.rowid NOT IN (SELECT row_id FROM verdicts)
         ), gaps AS (
-          SELECT *, CASE WHEN s_kind IN ('vital', 'lab') AND observed_at - lag(observed_at) OVER w
-              <= INTERVAL ${Math.max(0, Math.round(options.dedupeWindowMinutes))} MINUTE THEN 0 ELSE 1 END AS starts
+          SELECT *, CASE WHEN observed_at - lag(observed_at) OVER w <= INTERVAL ${window} MINUTE THEN 0 ELSE 1 END AS starts
           FROM base
           WINDOW w AS (PARTITION BY s_patientId, s_kind, s_measure, observed_day ORDER BY observed_at, s_eventId)
         ), clusters AS (
           SELECT *, sum(starts) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day ORDER BY observed_at, s_eventId
             ROWS UNBOUNDED PRECEDING) AS cluster
           FROM gaps
+        ), ranked AS (
+          SELECT row_id, origin_rank > min(origin_rank) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day, cluster) AS superseded
+          FROM clusters
         )
-        SELECT *, origin_rank > min(origin_rank) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day, cluster) AS superseded
-        FROM clusters`);
+        SELECT row_id, NULL, NULL FROM ranked WHERE superseded`);
+      // Every row's outcome: a reason (quarantined), superseded (a duplicate), or neither (silver).
+      await c.run(`CREATE TEMP VIEW outcome AS
+        SELECT ch.*, ch.rowid AS row_id,
+          CASE WHEN check_no IS NOT NULL THEN ${reasonOf}[check_no] ELSE v.reason END AS reason,
+          CASE WHEN check_no IS NOT NULL THEN ${fieldOf}[check_no] ELSE v.field END AS field,
+          (check_no IS NULL AND v.row_id IS NOT NULL AND v.reason IS NULL) AS superseded
+        FROM checked ch LEFT JOIN verdicts v ON v.row_id = ch.rowid`);
 
-      const tables = {} as Record<SilverTable, number>;
       for (const [table, kind] of Object.entries(SILVER_TABLES) as [SilverTable, string][]) {
         const file = join(outDir, `${table}.parquet`);
-        await c.run(`COPY (SELECT ${TABLE_COLUMNS[table]} FROM valid
-            WHERE s_kind = ${sqlString(kind)} AND NOT superseded
+        await c.run(`COPY (SELECT ${TABLE_COLUMNS[table]} FROM checked
+            WHERE check_no IS NULL AND s_kind = ${sqlString(kind)} AND rowid NOT IN (SELECT row_id FROM verdicts)
             ORDER BY patient_id, observed_at, event_id)
           TO ${sqlString(file)} (FORMAT parquet)`);
-        tables[table] = await c.count(
-          `SELECT 1 FROM valid WHERE s_kind = ${sqlString(kind)} AND NOT superseded`,
-        );
         staged.push([silverPath(table), file]);
       }
+      // The quarantine keeps the exact bytes received: read them back from bronze for its rows only.
       const quarantineFile = join(outDir, 'quarantine.parquet');
-      await c.run(`COPY (SELECT topic, "partition", "offset", key, received_at, kind AS bronze_kind,
-            CASE WHEN t_eventId = 'VARCHAR' THEN s_eventId END AS event_id,
-            reason, field, 'silver' AS stage, payload AS raw
-          FROM screened WHERE reason IS NOT NULL ORDER BY topic, "partition", "offset")
+      await c.run(`COPY (
+          WITH q AS (SELECT file_index, file_row_number, topic, "partition", "offset", key, received_at,
+              kind AS bronze_kind, quarantine_event_id AS event_id, reason, field
+            FROM outcome WHERE reason IS NOT NULL)
+          SELECT q.topic, q."partition", q."offset", q.key, q.received_at, q.bronze_kind, q.event_id,
+            q.reason, q.field, 'silver' AS stage, b.payload AS raw
+          FROM q JOIN (${bronzeSql}) b USING (file_index, file_row_number)
+          ORDER BY q.topic, q."partition", q."offset")
         TO ${sqlString(quarantineFile)} (FORMAT parquet)`);
       staged.push([QUARANTINE_PATH, quarantineFile]);
+
+      const tables = Object.fromEntries(Object.keys(SILVER_TABLES).map((t) => [t, 0])) as Record<
+        SilverTable,
+        number
+      >;
+      const tableOfKind = new Map(
+        Object.entries(SILVER_TABLES).map(([t, k]) => [k as string, t as SilverTable]),
+      );
       const reasons: Record<string, number> = {};
-      for (const row of await c.rows(
-        `SELECT reason, count(*) AS n FROM screened WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason`,
-      )) {
-        reasons[String(row.reason)] = Number(row.n);
-      }
-      const bronze = await c.count('SELECT 1 FROM bronze');
-      const duplicates = await c.count('SELECT 1 FROM valid WHERE superseded');
-      const quarantined = Object.values(reasons).reduce((a, b) => a + b, 0);
-      const silver = Object.values(tables).reduce((a, b) => a + b, 0);
       const bySite: SilverResult['bySite'] = {};
+      let bronze = 0;
+      let duplicates = 0;
+      let quarantined = 0;
+      let silver = 0;
       for (const row of await c.rows(`
-        WITH q AS (SELECT coalesce(key, '(no key)') AS site, count(*) AS bronze,
-                     count(*) FILTER (WHERE reason IS NOT NULL) AS quarantined FROM screened GROUP BY 1),
-             v AS (SELECT coalesce(key, '(no key)') AS site, count(*) FILTER (WHERE superseded) AS duplicates,
-                     count(*) FILTER (WHERE NOT superseded) AS silver FROM valid GROUP BY 1)
-        SELECT q.site, q.bronze, q.quarantined, coalesce(v.duplicates, 0) AS duplicates, coalesce(v.silver, 0) AS silver
-        FROM q LEFT JOIN v USING (site) ORDER BY q.site`)) {
-        bySite[String(row.site)] = {
-          bronze: Number(row.bronze),
-          silver: Number(row.silver),
-          duplicates: Number(row.duplicates),
-          quarantined: Number(row.quarantined),
-        };
+        SELECT coalesce(key, '(no key)') AS site, reason, superseded, s_kind, count(*) AS n
+        FROM outcome GROUP BY ALL ORDER BY ALL`)) {
+        const n = Number(row.n);
+        const site = bySite[String(row.site)] ?? { bronze: 0, silver: 0, duplicates: 0, quarantined: 0 };
+        bySite[String(row.site)] = site;
+        bronze += n;
+        site.bronze += n;
+        if (row.reason !== null) {
+          reasons[String(row.reason)] = (reasons[String(row.reason)] ?? 0) + n;
+          quarantined += n;
+          site.quarantined += n;
+        } else if (row.superseded === true) {
+          duplicates += n;
+          site.duplicates += n;
+        } else {
+          const table = tableOfKind.get(String(row.s_kind));
+          if (table === undefined) throw new Error(`silver row of unknown kind '${row.s_kind}'`);
+          tables[table] += n;
+          silver += n;
+          site.silver += n;
+        }
       }
-      return { bronze, silver, tables, duplicates, quarantined, reasons, bySite };
+      return {
+        bronze,
+        silver,
+        tables,
+        duplicates,
+        quarantined,
+        reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
+        bySite,
+      };
     });
     await files.putAll(branch, staged);
     return { ...result, paths: staged.map(([p]) => p) };
