@@ -2,56 +2,34 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Consumer, Source } from '@vigil/core';
+import type { Source } from '@vigil/core';
 import type { SourceFixture } from '@vigil/core/testing';
-import { checkContract, createTestContext, describeContract, sourceContract } from '@vigil/core/testing';
+import {
+  adapterFixture,
+  checkContract,
+  createTestContext,
+  describeContract,
+  sourceContract,
+  withBrokenConsumer,
+} from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { fileLogSource } from './index.js';
 
 async function fixture(): Promise<SourceFixture> {
-  const ctx = await createTestContext();
   const config = fileLogSource.config.parse({ segmentBytes: 4096 });
-  const impl = await fileLogSource.create(config, ctx);
-  let reopened: Source | undefined;
-  return {
-    impl,
-    reopen: async () => {
-      reopened = await fileLogSource.create(config, ctx);
-      return reopened;
-    },
-    async cleanup() {
-      await impl.close();
-      await reopened?.close();
-      await ctx.cleanup();
-    },
-  };
+  return adapterFixture(fileLogSource, config, await createTestContext());
 }
 
 describeContract(sourceContract, 'file-log', fixture);
 
 /** The real adapter with one injected bug: commits are acknowledged but never stored. */
 function withCommitDropped(source: Source): Source {
-  return {
-    capabilities: source.capabilities,
-    ensureTopic: (t, o) => source.ensureTopic(t, o),
-    describeTopic: (t) => source.describeTopic(t),
-    produce: (r) => source.produce(r),
-    close: () => source.close(),
-    async consumer(options) {
-      const c = await source.consumer(options);
-      const broken: Consumer = {
-        poll: (o) => c.poll(o),
-        // Still refuses work after close (committed() checks), but stores nothing.
-        commit: async () => {
-          await c.committed();
-        },
-        committed: () => c.committed(),
-        seek: (p) => c.seek(p),
-        close: () => c.close(),
-      };
-      return broken;
+  return withBrokenConsumer(source, (c) => ({
+    // Still refuses work after close (committed() checks), but stores nothing.
+    commit: async () => {
+      await c.committed();
     },
-  };
+  }));
 }
 
 describe('source contract catches a file-log with a broken commit', () => {

@@ -1,26 +1,17 @@
 import type { Registry } from '@vigil/core';
 import type { RegistryFixture } from '@vigil/core/testing';
-import { checkContract, createTestContext, describeContract, registryContract } from '@vigil/core/testing';
+import {
+  adapterFixture,
+  checkContract,
+  createTestContext,
+  describeContract,
+  registryContract,
+} from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { fileRegistry } from './file-registry-adapter.js';
 
 async function fixture(wrap: (registry: Registry) => Registry = (r) => r): Promise<RegistryFixture> {
-  const ctx = await createTestContext();
-  const config = fileRegistry.config.parse({});
-  const opened: Registry[] = [];
-  const open = async () => {
-    const registry = wrap(await fileRegistry.create(config, ctx));
-    opened.push(registry);
-    return registry;
-  };
-  return {
-    impl: await open(),
-    reopen: open,
-    async cleanup() {
-      for (const registry of opened) await registry.close();
-      await ctx.cleanup();
-    },
-  };
+  return adapterFixture(fileRegistry, fileRegistry.config.parse({}), await createTestContext(), { wrap });
 }
 
 describeContract(registryContract, 'file', () => fixture());

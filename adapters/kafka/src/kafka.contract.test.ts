@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
-import type { Consumer, Source } from '@vigil/core';
+import type { Source } from '@vigil/core';
 import type { SourceFixture } from '@vigil/core/testing';
-import { checkContract, createTestContext, describeContract, sourceContract } from '@vigil/core/testing';
+import {
+  adapterFixture,
+  checkContract,
+  createTestContext,
+  describeContract,
+  sourceContract,
+  withBrokenConsumer,
+} from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { loadKafkaJs } from './client/kafkajs.js';
 import { kafkaSource } from './index.js';
@@ -32,49 +39,20 @@ afterAll(async () => {
   }
 });
 
+/** `reopen` is a second client on the same broker: topics and committed offsets live in Kafka. */
 async function fixture(): Promise<SourceFixture> {
-  const ctx = await createTestContext();
-  const impl = await kafkaSource.create(config, ctx);
-  let reopened: Source | undefined;
-  return {
-    impl,
-    // A second client on the same broker: topics and committed offsets live in Kafka.
-    reopen: async () => {
-      reopened = await kafkaSource.create(config, ctx);
-      return reopened;
-    },
-    async cleanup() {
-      await impl.close();
-      await reopened?.close();
-      await ctx.cleanup();
-    },
-  };
+  return adapterFixture(kafkaSource, config, await createTestContext());
 }
 
 describeContract(sourceContract, 'kafka', fixture);
 
 /** The real adapter with one injected bug: seek() is acknowledged but does nothing. */
 function withSeekIgnored(source: Source): Source {
-  return {
-    capabilities: source.capabilities,
-    ensureTopic: (t, o) => source.ensureTopic(t, o),
-    describeTopic: (t) => source.describeTopic(t),
-    produce: (r) => source.produce(r),
-    close: () => source.close(),
-    async consumer(options) {
-      const c = await source.consumer(options);
-      const broken: Consumer = {
-        poll: (o) => c.poll(o),
-        commit: (o) => c.commit(o),
-        committed: () => c.committed(),
-        seek: async () => {
-          await c.committed(); // still refuses work after close
-        },
-        close: () => c.close(),
-      };
-      return broken;
+  return withBrokenConsumer(source, (c) => ({
+    seek: async () => {
+      await c.committed(); // still refuses work after close
     },
-  };
+  }));
 }
 
 describe('source contract catches a kafka source whose seek does nothing', () => {

@@ -1,5 +1,6 @@
 import type { LakeStore } from '@vigil/core';
 import {
+  adapterFixture,
   checkContract,
   createTestContext,
   describeContract,
@@ -28,19 +29,12 @@ async function lakefsFixture(
     createRepository: true,
     storageNamespace: `local://vigil-contract/${repository}`,
   });
-  const opened: LakeStore[] = [];
-  const open = async () => {
-    const lake = wrap(await lakefsLake.create(config, ctx));
-    opened.push(lake);
-    return lake;
-  };
+  const lakes = await adapterFixture(lakefsLake, config, ctx, { wrap });
   return {
-    impl: await open(),
-    reopen: open,
+    ...lakes,
     async cleanup() {
-      for (const lake of opened) await lake.close();
+      await lakes.cleanup();
       await admin.send('DELETE', `/repositories/${repository}`, { query: { force: true } });
-      await ctx.cleanup();
     },
   };
 }

@@ -1,5 +1,6 @@
 import type { LakeStore } from '@vigil/core';
 import {
+  adapterFixture,
   checkContract,
   createTestContext,
   describeContract,
@@ -12,22 +13,7 @@ import { localLake } from './local-lake.js';
 async function localFixture(
   wrap: (lake: LakeStore) => LakeStore = (lake) => lake,
 ): Promise<LakeStoreFixture> {
-  const ctx = await createTestContext();
-  const config = localLake.config.parse({});
-  const opened: LakeStore[] = [];
-  const open = async () => {
-    const lake = wrap(await localLake.create(config, ctx));
-    opened.push(lake);
-    return lake;
-  };
-  return {
-    impl: await open(),
-    reopen: open,
-    async cleanup() {
-      for (const lake of opened) await lake.close();
-      await ctx.cleanup();
-    },
-  };
+  return adapterFixture(localLake, localLake.config.parse({}), await createTestContext(), { wrap });
 }
 
 describeContract(lakeStoreContract, 'local', () => localFixture());

@@ -1,26 +1,17 @@
 import type { Monitor } from '@vigil/core';
 import type { MonitorFixture } from '@vigil/core/testing';
-import { checkContract, createTestContext, describeContract, monitorContract } from '@vigil/core/testing';
+import {
+  adapterFixture,
+  checkContract,
+  createTestContext,
+  describeContract,
+  monitorContract,
+} from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
 
 async function fixture(wrap: (monitor: Monitor) => Monitor = (m) => m): Promise<MonitorFixture> {
-  const ctx = await createTestContext();
-  const config = localMonitor.config.parse({});
-  const opened: Monitor[] = [];
-  const open = async () => {
-    const monitor = wrap(await localMonitor.create(config, ctx));
-    opened.push(monitor);
-    return monitor;
-  };
-  return {
-    impl: await open(),
-    reopen: open,
-    async cleanup() {
-      for (const monitor of opened) await monitor.close();
-      await ctx.cleanup();
-    },
-  };
+  return adapterFixture(localMonitor, localMonitor.config.parse({}), await createTestContext(), { wrap });
 }
 
 describeContract(monitorContract, 'local', () => fixture());

@@ -16,6 +16,7 @@ import type {
   TopicPartitionOffset,
 } from '../ports/source.js';
 import { defaultSourceCapabilities } from '../ports/source.js';
+import { withBrokenConsumer } from './broken-consumer.js';
 import type { ContractReport } from './contract.js';
 import { checkContract } from './contract.js';
 import type { SourceFixture } from './source-contract.js';
@@ -243,24 +244,7 @@ type Breakage = (source: Source) => Source;
 
 /** Wrap a source's consumers with a change to one consumer method. */
 function breakConsumers(change: (consumer: Consumer) => Partial<Consumer>): Breakage {
-  return (source) => ({
-    capabilities: source.capabilities,
-    ensureTopic: (t, o) => source.ensureTopic(t, o),
-    describeTopic: (t) => source.describeTopic(t),
-    produce: (r) => source.produce(r),
-    close: () => source.close(),
-    async consumer(options) {
-      const c = await source.consumer(options);
-      return {
-        poll: (o) => c.poll(o),
-        commit: (o) => c.commit(o),
-        committed: () => c.committed(),
-        seek: (p) => c.seek(p),
-        close: () => c.close(),
-        ...change(c),
-      };
-    },
-  });
+  return (source) => withBrokenConsumer(source, change);
 }
 
 function fixtureFactory(breakage: Breakage = (s) => s): () => Promise<SourceFixture> {

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
-import type { Consumer, Source } from '@vigil/core';
+import type { Source } from '@vigil/core';
 import type { SourceFixture } from '@vigil/core/testing';
-import { checkContract, createTestContext, describeContract, sourceContract } from '@vigil/core/testing';
+import {
+  checkContract,
+  createTestContext,
+  describeContract,
+  sourceContract,
+  withBrokenConsumer,
+} from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { memorySource } from './index.js';
 
@@ -20,28 +26,6 @@ async function fixture(): Promise<SourceFixture> {
 
 describeContract(sourceContract, 'memory (example)', fixture);
 
-/** Wrap a source, replacing some of its consumers' methods. */
-function withConsumer(source: Source, patch: (c: Consumer) => Partial<Consumer>): Source {
-  return {
-    capabilities: source.capabilities,
-    ensureTopic: (t, o) => source.ensureTopic(t, o),
-    describeTopic: (t) => source.describeTopic(t),
-    produce: (r) => source.produce(r),
-    close: () => source.close(),
-    async consumer(options) {
-      const c = await source.consumer(options);
-      return {
-        poll: (o) => c.poll(o),
-        commit: (o) => c.commit(o),
-        committed: () => c.committed(),
-        seek: (p) => c.seek(p),
-        close: () => c.close(),
-        ...patch(c),
-      };
-    },
-  };
-}
-
 async function failedCases(wrap: (source: Source) => Source) {
   const report = await checkContract(sourceContract, async () => {
     const f = await fixture();
@@ -53,7 +37,7 @@ async function failedCases(wrap: (source: Source) => Source) {
 describe('source contract catches a broken memory source', () => {
   it('a seek that is acknowledged but does not move the position fails the seek case only', async () => {
     const { report, failed } = await failedCases((s) =>
-      withConsumer(s, (c) => ({
+      withBrokenConsumer(s, (c) => ({
         seek: async () => {
           await c.committed(); // still refuses work after close
         },
@@ -67,7 +51,7 @@ describe('source contract catches a broken memory source', () => {
     const { failed } = await failedCases((source) => {
       let call = 0;
       return {
-        ...withConsumer(source, () => ({})),
+        ...withBrokenConsumer(source, () => ({})),
         async produce(records) {
           call += 1;
           const partitions = new Map<string, number>();

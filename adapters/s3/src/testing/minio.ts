@@ -1,6 +1,6 @@
 /** The s3 LakeStore contract fixture on the test MinIO (vitest only: it uses @vigil/core/testing). */
 import type { LakeStore } from '@vigil/core';
-import { createTestContext, type LakeStoreFixture } from '@vigil/core/testing';
+import { adapterFixture, createTestContext, type LakeStoreFixture } from '@vigil/core/testing';
 import { s3Lake } from '../s3-lake.js';
 import {
   adminClient,
@@ -36,23 +36,15 @@ export async function s3Fixture(
   await requireMinio();
   const admin = adminClient();
   if (bucket === PLAIN_BUCKET) await ensurePlainBucket(admin);
-  const ctx = await createTestContext();
   const prefix = freshPrefix('contract');
   const config = lakeConfig(bucket, prefix, { createBucket: true });
-  const opened: LakeStore[] = [];
-  const open = async () => {
-    const lake = wrap(await s3Lake.create(config, ctx));
-    opened.push(lake);
-    return lake;
-  };
+  const lakes = await adapterFixture(s3Lake, config, await createTestContext(), { wrap });
   return {
-    impl: await open(),
-    reopen: open,
+    ...lakes,
     async cleanup() {
-      for (const lake of opened) await lake.close();
+      await lakes.cleanup();
       await removePrefix(admin, bucket, prefix);
       admin.destroy();
-      await ctx.cleanup();
     },
   };
 }
