@@ -71,11 +71,10 @@ const PATHS = [...ALL_FIELDS, '_unmapped'];
  * `bronze = silver + duplicates + quarantined`.
  *
  * One pass over bronze parses each payload once (a list of JSON paths per call, not a call per
- * field) and evaluates the row checks as one CASE giving the first failing check's number; the
- * payload is not carried along (the quarantine reads it back from bronze, by file and row number,
- * for its own rows). The
- * cross-row steps — referential patient, first arrival of an eventId, cross-origin clusters —
- * run on narrow projections and leave a small table of verdicts keyed by row.
+ * field) and evaluates the row checks as one CASE giving the first failing check's number. The
+ * payload is not carried along: the quarantine reads it back from bronze, by file and row number,
+ * for its own rows. The cross-row steps — referential patient, first arrival of an eventId,
+ * cross-origin clusters — run on narrow projections and leave a small table of verdicts by row.
  */
 export async function buildSilver(
   db: DuckDBSession,
