@@ -163,8 +163,7 @@ export class DuckDBFeatureStore implements FeatureStore {
         }
         // Output columns follow `joins` order (grouped by view); map them back to `wanted`.
         const ordered = views.flatMap((view) => wanted.filter((w) => w.view === view));
-        const reader = await this.#conn.runAndReadAll(pointInTimeQuery(table, joins));
-        const columns = reader.getColumns() as unknown as (ScalarValue | null)[][];
+        const timestamps = ordered.map((w) => w.dtype === 'timestamp');
         // Rows start as `{}` filled key by key: V8 keeps such objects in fast mode, while a
         // spread copy that then gains properties falls back to slow dictionaries (10× slower).
         const rows = new Array<Record<string, ScalarValue | Date>>(entityRows.length);
@@ -174,17 +173,36 @@ export class DuckDBFeatureStore implements FeatureStore {
           for (const key in entityRow) row[key] = entityRow[key]!;
           rows[i] = row;
         }
-        ordered.forEach((w, c) => {
-          const values = columns[c]!;
-          if (w.dtype === 'timestamp') {
-            for (let i = 0; i < rows.length; i++) {
-              const v = values[i];
-              rows[i]![w.column] = v === null || v === undefined ? null : new Date(v as number);
+        // Chunk by chunk (in input order) straight into the rows: no intermediate column arrays.
+        const reader = await this.#conn.run(pointInTimeQuery(table, joins));
+        let offset = 0;
+        for (
+          let chunk = await reader.fetchChunk();
+          chunk && chunk.rowCount > 0;
+          chunk = await reader.fetchChunk()
+        ) {
+          const n = chunk.rowCount;
+          const target = rows.slice(offset, offset + n);
+          offset += n;
+          ordered.forEach((w, c) => {
+            const values = chunk.getColumnVector(c);
+            const column = w.column;
+            if (timestamps[c]) {
+              for (let i = 0; i < n; i++) {
+                const v = values.getItem(i);
+                target[i]![column] = v === null || v === undefined ? null : new Date(v as number);
+              }
+            } else {
+              for (let i = 0; i < n; i++) target[i]![column] = (values.getItem(i) as ScalarValue) ?? null;
             }
-          } else {
-            for (let i = 0; i < rows.length; i++) rows[i]![w.column] = values[i] ?? null;
-          }
-        });
+          });
+        }
+        if (offset !== rows.length) {
+          throw new VigilError(
+            'VIGIL_COMPONENT_FAILED',
+            `getHistoricalFeatures: the point-in-time join returned ${offset} rows for ${rows.length} entity rows`,
+          );
+        }
         result.rows = rows;
         this.#ctx.lineage.record(
           'feature-store.historical',
