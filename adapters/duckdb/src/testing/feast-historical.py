@@ -12,12 +12,14 @@ Request:
    "calls": [{"features": ["view:feature", ...], "out": Parquet path}]}
 Each call is `get_historical_features(entity_df, features, full_feature_names=True).to_df()`;
 the frame is written to `out` as Parquet (pyarrow: NaN and None become nulls). The response is
-{"calls": [{"seconds": wall time of get_historical_features + to_df, "rows": row count}]}.
+{"calls": [{"seconds": wall time of get_historical_features + to_df, "rows": row count,
+"peak_rss_mb": the process's peak resident memory so far}]}.
 """
 
 import importlib.util
 import json
 import os
+import resource
 import sys
 import time
 
@@ -70,7 +72,8 @@ def main():
         df = job.to_df()
         seconds = time.perf_counter() - began
         df.to_parquet(call["out"], index=False)
-        results.append({"seconds": seconds, "rows": len(df)})
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+        results.append({"seconds": seconds, "rows": len(df), "peak_rss_mb": peak})
     json.dump({"calls": results}, out)
 
 

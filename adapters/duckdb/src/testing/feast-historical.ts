@@ -49,10 +49,16 @@ export interface FeastHistoricalRequest {
   timeoutMs?: number;
 }
 
-/** Run the calls in one Feast process; returns each call's wall time (retrieval + `to_df`) and row count. */
-export async function runFeastHistorical(
-  request: FeastHistoricalRequest,
-): Promise<{ seconds: number; rows: number }[]> {
+export interface FeastHistoricalCall {
+  /** Wall time of `get_historical_features(...).to_df()`. */
+  seconds: number;
+  rows: number;
+  /** Peak resident memory of the Feast process so far (MB). */
+  peak_rss_mb: number;
+}
+
+/** Run the calls in one Feast process; returns each call's wall time, row count and memory peak. */
+export async function runFeastHistorical(request: FeastHistoricalRequest): Promise<FeastHistoricalCall[]> {
   const python = await requireFeastPython();
   const child = spawn(python, [SCRIPT], {
     env: { ...process.env, FEAST_USAGE: 'False' },
@@ -82,5 +88,5 @@ export async function runFeastHistorical(
   if (code !== 0) {
     throw new Error(`feast-historical.py exited with ${code}; stderr tail:\n${stderr.slice(-3000)}`);
   }
-  return (JSON.parse(stdout) as { calls: { seconds: number; rows: number }[] }).calls;
+  return (JSON.parse(stdout) as { calls: FeastHistoricalCall[] }).calls;
 }
