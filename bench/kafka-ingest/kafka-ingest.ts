@@ -119,6 +119,7 @@ async function vigilBronze(): Promise<number> {
   });
   const seconds = (performance.now() - start) / 1000;
   if (result.consumed !== events.length) throw new Error(`bronze ingest consumed ${result.consumed}`);
+  console.log(`  bronze: ${result.batches} batches, ${Math.round(result.consumed / result.batches)} records per batch`);
   await medallion.close();
   await lake.close();
   return events.length / seconds;
