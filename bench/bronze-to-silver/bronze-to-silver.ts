@@ -3,9 +3,10 @@
  * over the same bronze Parquet files of a large simulated trial.
  *
  *   node --conditions=@vigil/source --import tsx bench/bronze-to-silver/bronze-to-silver.ts \
- *     [patients=17750] [days=120] [rounds=1] [--memory=4GB] [--threads=2] [--dir=…] [--clean]
+ *     [patients=17750] [days=120] [rounds=1] [--batch=1000000] [--memory=4GB] [--threads=2] [--dir=…] [--clean]
  *
- * 17,750 patients × 120 days ≈ 10M events. Bronze is generated once per size and kept under
+ * 17,750 patients × 120 days ≈ 10M events, written to bronze through writeBronze in batches of
+ * --batch records. Bronze is generated once per size and batch and kept under
  * --dir (default: the OS temp folder) for the next run; --clean removes it at the end.
  * Both sides get the same DuckDB settings (threads, memory limit, a spill folder), both read
  * the same bronze files and write the six silver tables and the quarantine; their counts
@@ -43,13 +44,14 @@ const spec: BronzeSpec = {
   days: Number(positional[1] ?? 120),
   sites: 4,
   chunkPatients: 1000,
-  batchRecords: 1_000_000,
+  batchRecords: Number(flags.batch ?? 1_000_000),
 };
 const rounds = Number(positional[2] ?? 1);
 const threads = Number(flags.threads ?? 2);
 const memoryLimit = String(flags.memory ?? '4GB');
 const dir = String(
-  flags.dir ?? join(tmpdir(), 'vigil-bench-bronze-to-silver', `${spec.patients}x${spec.days}`),
+  flags.dir ??
+    join(tmpdir(), 'vigil-bench-bronze-to-silver', `${spec.patients}x${spec.days}-b${spec.batchRecords}`),
 );
 const here = dirname(fileURLToPath(import.meta.url));
 const log = (line: string) => console.log(line);
