@@ -1,5 +1,12 @@
 import type { Commit, DiffEntry, LakeCapabilities, LakeStore, ObjectInfo } from '@vigil/core';
-import { assertMessage, assertObjectData, assertPrefix, checkedMetadata, VigilError } from '@vigil/core';
+import {
+  assertMessage,
+  assertObjectData,
+  assertPrefix,
+  checkedLogLimit,
+  checkedMetadata,
+  VigilError,
+} from '@vigil/core';
 import { isLakeFsApiError } from '../client/lakefs-api-error.js';
 import { type LakeFsClient, seg } from '../client/lakefs-client.js';
 import type {
@@ -291,8 +298,8 @@ export class LakeFsLakeStore implements LakeStore {
 
   async log(ref: string, options: { limit?: number } = {}): Promise<Commit[]> {
     this.#open();
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    if (limit <= 0) return [];
+    const limit = checkedLogLimit(options.limit);
+    if (limit === 0) return [];
     const commits = await lakeCall({ op: 'log', subject: `ref '${ref}'` }, () =>
       this.#client.all<ApiCommit>(`${this.#repo}/refs/${seg(ref)}/commits`, {}, limit),
     );

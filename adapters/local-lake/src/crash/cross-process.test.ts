@@ -28,8 +28,9 @@ it('two processes committing to one branch at once lose nothing (lock file seria
     expect(outputs.map((o) => o.stdout)).toEqual(['DONE\n', 'DONE\n']);
     const lake = await LocalLakeStore.open({ root, defaultBranch: 'main' });
     try {
-      expect(await lake.list('main', 'a/')).toHaveLength(15);
-      expect(await lake.list('main', 'b/')).toHaveLength(15);
+      const head = await lake.resolve('main');
+      expect(await lake.list(head, 'a/')).toHaveLength(15);
+      expect(await lake.list(head, 'b/')).toHaveLength(15);
       const log = await lake.log('main');
       expect(log).toHaveLength(31);
       for (let i = 0; i + 1 < log.length; i++) expect(log[i]!.parents).toEqual([log[i + 1]!.id]); // linear history
