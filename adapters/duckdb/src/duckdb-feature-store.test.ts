@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FeatureView, LakeStore } from '@vigil/core';
-import { createTestContext } from '@vigil/core/testing';
+import { createTestContext, withOverrides } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { duckdbFeatureStore } from './descriptor.js';
 import type { DuckDBFeatureStore } from './duckdb-feature-store.js';
@@ -243,13 +243,7 @@ describe('duckdb feature store', () => {
     const ref = await f.seed(doses, [{ patient_id: 'p', ts: at(1), mg: 7 }]);
     // The real lake, with its directRead flag turned off.
     const real = f.lake;
-    const lake = new Proxy(real, {
-      get(target, prop) {
-        if (prop === 'capabilities') return { ...target.capabilities, directRead: false };
-        const value = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? value.bind(target) : value;
-      },
-    }) as LakeStore;
+    const lake = withOverrides(real, (r) => ({ capabilities: { ...r.capabilities, directRead: false } }));
     const ctx = await createTestContext({ workdir: f.workdir, ports: { 'lake-store': lake } });
     const store = await duckdbFeatureStore.create(
       duckdbFeatureStore.config.parse({ dir: 'features-b' }),

@@ -6,6 +6,7 @@ import {
   createTestContext,
   describeContract,
   registryContract,
+  withOverrides,
 } from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { fileRegistry } from './file-registry-adapter.js';
@@ -18,16 +19,10 @@ describeContract(registryContract, 'file', () => fixture());
 
 /** The real registry with one injected bug: artifacts pass through a UTF-8 string. */
 function lossyArtifacts(registry: Registry): Registry {
-  return new Proxy(registry, {
-    get(target, property) {
-      if (property === 'getArtifact') {
-        return async (runId: string, path: string) =>
-          new TextEncoder().encode(new TextDecoder().decode(await target.getArtifact(runId, path)));
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-  });
+  return withOverrides(registry, (real) => ({
+    getArtifact: async (runId, path) =>
+      new TextEncoder().encode(new TextDecoder().decode(await real.getArtifact(runId, path))),
+  }));
 }
 
 describe('registry contract catches a broken file registry', () => {

@@ -6,6 +6,7 @@ import {
   createTestContext,
   describeContract,
   monitorContract,
+  withOverrides,
 } from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
@@ -19,22 +20,14 @@ describeContract(monitorContract, 'local', () => fixture());
 /** The real monitor with one injected bug: its metrics text also lists the entity keys it saw. */
 function leaksEntityKeys(monitor: Monitor): Monitor {
   const seen: string[] = [];
-  return new Proxy(monitor, {
-    get(target, property) {
-      if (property === 'recordPredictions') {
-        return (records: Parameters<Monitor['recordPredictions']>[0]) => {
-          seen.push(...records.map((r) => r.entityKey));
-          return target.recordPredictions(records);
-        };
-      }
-      if (property === 'metrics') {
-        return async () =>
-          `${await target.metrics()}${seen.map((key) => `vigil_last_entity{entity="${key}"} 1\n`).join('')}`;
-      }
-      const value = Reflect.get(target, property);
-      return typeof value === 'function' ? value.bind(target) : value;
+  return withOverrides(monitor, (real) => ({
+    recordPredictions: (records) => {
+      seen.push(...records.map((r) => r.entityKey));
+      return real.recordPredictions(records);
     },
-  });
+    metrics: async () =>
+      `${await real.metrics()}${seen.map((key) => `vigil_last_entity{entity="${key}"} 1\n`).join('')}`,
+  }));
 }
 
 describe('monitor contract catches a broken local monitor', () => {

@@ -1,5 +1,5 @@
 import type { LakeStore } from '@vigil/core';
-import { checkContract, describeContract, lakeStoreContract } from '@vigil/core/testing';
+import { checkContract, describeContract, lakeStoreContract, withOverrides } from '@vigil/core/testing';
 import { describe, expect, it } from 'vitest';
 import { PLAIN_BUCKET, s3Fixture, VERSIONED_BUCKET } from './testing/minio.js';
 
@@ -9,14 +9,9 @@ describeContract(lakeStoreContract, 's3 on MinIO, bucket without versioning', ()
 
 /** The real store with one injected bug: commit never refuses an empty commit. */
 function alwaysAllowEmpty(lake: LakeStore): LakeStore {
-  return new Proxy(lake, {
-    get(target, key) {
-      const value = Reflect.get(target, key, target);
-      if (key !== 'commit') return typeof value === 'function' ? value.bind(target) : value;
-      return (branch: string, message: string, options?: { metadata?: Record<string, string> }) =>
-        target.commit(branch, message, { ...options, allowEmpty: true });
-    },
-  });
+  return withOverrides(lake, (real) => ({
+    commit: (branch, message, options) => real.commit(branch, message, { ...options, allowEmpty: true }),
+  }));
 }
 
 describe('lake-store contract catches an s3 lake with an injected bug', () => {

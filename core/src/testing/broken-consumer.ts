@@ -1,4 +1,5 @@
 import type { Consumer, Source } from '../ports/source.js';
+import { withOverrides } from './with-overrides.js';
 
 /**
  * A Source whose consumers have some methods replaced, to inject one bug into a real
@@ -13,22 +14,9 @@ export function withBrokenConsumer(
   source: Source,
   overrides: (consumer: Consumer) => Partial<Consumer>,
 ): Source {
-  return {
-    capabilities: source.capabilities,
-    ensureTopic: (topic, options) => source.ensureTopic(topic, options),
-    describeTopic: (topic) => source.describeTopic(topic),
-    produce: (records) => source.produce(records),
-    close: () => source.close(),
+  return withOverrides(source, (real) => ({
     async consumer(options) {
-      const c = await source.consumer(options);
-      return {
-        poll: (o) => c.poll(o),
-        commit: (offsets) => c.commit(offsets),
-        committed: () => c.committed(),
-        seek: (position) => c.seek(position),
-        close: () => c.close(),
-        ...overrides(c),
-      };
+      return withOverrides(await real.consumer(options), overrides);
     },
-  };
+  }));
 }

@@ -1,5 +1,6 @@
 export * from './adapter-fixture.js';
 export * from './broken-consumer.js';
+export * from './broken-lake.js';
 export * from './context.js';
 export * from './contract.js';
 export * from './feature-store-contract.js';
@@ -10,3 +11,4 @@ export * from './registry-contract.js';
 export * from './server-contract.js';
 export * from './source-contract.js';
 export * from './trainer-contract.js';
+export * from './with-overrides.js';

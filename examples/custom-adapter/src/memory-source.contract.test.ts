@@ -7,6 +7,7 @@ import {
   describeContract,
   sourceContract,
   withBrokenConsumer,
+  withOverrides,
 } from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { memorySource } from './index.js';
@@ -50,8 +51,7 @@ describe('source contract catches a broken memory source', () => {
   it('a producer that ignores keys (sticky: one partition per produce call) fails the key case only', async () => {
     const { failed } = await failedCases((source) => {
       let call = 0;
-      return {
-        ...withBrokenConsumer(source, () => ({})),
+      return withOverrides(source, () => ({
         async produce(records) {
           call += 1;
           const partitions = new Map<string, number>();
@@ -65,7 +65,7 @@ describe('source contract catches a broken memory source', () => {
             ),
           );
         },
-      };
+      }));
     });
     assert.deepEqual(failed, ['the same key always lands on the same partition']);
   });
