@@ -9,8 +9,8 @@ import { simulateTrial } from '../simulator/index.js';
 import { readGoldTables } from './gold-tables.js';
 import { drainToBronze, produceEvents } from './ingest.js';
 import { checkAborted, type JobRuntime, type ProgressListener, type Stage } from './runtime.js';
-import { replayOverHttp, rowRequest } from './serve.js';
-import { buildTrainingSet, labelEntities, splitPatients, subset } from './training-set.js';
+import { matrixRequest, replayOverHttp } from './serve.js';
+import { buildTrainingSet, denseMatrix, labelEntities, splitPatients, subset } from './training-set.js';
 
 /** Identity of a simulated trial: the same seed and trial options give the same events. */
 function trialKey(seed: number, job: JobConfig): string {
@@ -334,19 +334,10 @@ export async function runAdverseEventJob(
       fullFeatureNames: true,
     });
     const d = result.artifact.featureNames.length;
-    const x = new Float32Array(online.rows.length * d);
-    online.rows.forEach((row, i) => {
-      result.artifact.featureNames.forEach((name, j) => {
-        const v = row[name];
-        x[i * d + j] = v === null || v === undefined ? Number.NaN : Number(v);
-      });
-    });
+    const x = denseMatrix(online.rows, result.artifact.featureNames);
     let scored = 0;
     if (online.rows.length > 0) {
-      const request = rowRequest(x, 0, d);
-      request.inputs[0]!.shape = [online.rows.length, d];
-      request.inputs[0]!.data = Array.from(x, (v) => (Number.isNaN(v) ? null : v));
-      const answer = await server.infer(job.model.name, request);
+      const answer = await server.infer(job.model.name, matrixRequest(x, d, 0, online.rows.length));
       scored = answer.outputs.find((o) => o.name === 'probabilities')!.shape[0] ?? 0;
     }
     rt.lineage.record(

@@ -7,13 +7,16 @@ function percentile(sorted: number[], p: number): number {
   return sorted[i]!;
 }
 
-export function rowRequest(x: Float32Array, row: number, d: number, id?: string): InferenceRequest {
-  const data: (number | null)[] = new Array(d);
-  for (let j = 0; j < d; j++) {
-    const v = x[row * d + j]!;
-    data[j] = Number.isNaN(v) ? null : v;
-  }
-  return { ...(id ? { id } : {}), inputs: [{ name: 'input', shape: [1, d], datatype: 'FP32', data }] };
+/** An OIP request for `count` rows of a row-major matrix from row `first`; NaN (missing) is sent as null. */
+export function matrixRequest(
+  x: Float32Array,
+  d: number,
+  first: number,
+  count: number,
+  id?: string,
+): InferenceRequest {
+  const data = Array.from(x.subarray(first * d, (first + count) * d), (v) => (Number.isNaN(v) ? null : v));
+  return { ...(id ? { id } : {}), inputs: [{ name: 'input', shape: [count, d], datatype: 'FP32', data }] };
 }
 
 /**
@@ -40,13 +43,16 @@ export async function replayOverHttp(options: {
   const step = set.y.length / n;
   const latencies: number[] = [];
   const predictions: PredictionRecord[] = [];
+  /** The held-out row each prediction scored, for its outcome. */
+  const rows: number[] = [];
   const versions: Record<string, number> = {};
   const endpoint = `${options.url}/v2/models/${encodeURIComponent(options.model)}/infer`;
   for (let k = 0; k < n; k++) {
     if (k % 100 === 0) checkAborted(options.signal);
     const row = Math.floor(k * step);
+    rows.push(row);
     const predictionId = `${options.runId}:${row}`;
-    const body = JSON.stringify(rowRequest(set.x, row, d, predictionId));
+    const body = JSON.stringify(matrixRequest(set.x, d, row, 1, predictionId));
     const t0 = performance.now();
     const response = await fetch(endpoint, {
       method: 'POST',
@@ -78,14 +84,11 @@ export async function replayOverHttp(options: {
   }
   await options.monitor.recordPredictions(predictions);
   await options.monitor.recordOutcomes(
-    predictions.map((p) => {
-      const row = Number(p.predictionId.slice(p.predictionId.lastIndexOf(':') + 1));
-      return {
-        predictionId: p.predictionId,
-        label: set.y[row] as 0 | 1,
-        at: new Date(p.at.getTime() + options.horizonDays * 86_400_000),
-      };
-    }),
+    predictions.map((p, k) => ({
+      predictionId: p.predictionId,
+      label: set.y[rows[k]!] as 0 | 1,
+      at: new Date(p.at.getTime() + options.horizonDays * 86_400_000),
+    })),
   );
   latencies.sort((a, b) => a - b);
   return { requests: n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), versions };

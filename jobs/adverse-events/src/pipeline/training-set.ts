@@ -90,21 +90,29 @@ export async function buildTrainingSet(options: {
     fullFeatureNames: true,
   });
   const featureNames = options.features.map((f) => f.replace(':', '__'));
-  const d = featureNames.length;
-  const x = new Float32Array(result.rows.length * d);
-  result.rows.forEach((row, i) => {
-    for (let j = 0; j < d; j++) {
-      const v = row[featureNames[j]!];
-      x[i * d + j] = v === null || v === undefined ? Number.NaN : Number(v);
-    }
-  });
   return {
     featureNames,
-    x,
+    x: denseMatrix(result.rows, featureNames),
     y: Uint8Array.from(options.entities, (e) => e.label),
     groups: options.entities.map((e) => e.patientId),
     lineage: { lakeCommit: result.lakeCommit, featureViews: result.featureViews },
   };
+}
+
+/** Feature rows as a row-major float matrix in `names` order; a null or absent value is NaN (missing). */
+export function denseMatrix(
+  rows: readonly Record<string, unknown>[],
+  names: readonly string[],
+): Float32Array {
+  const d = names.length;
+  const x = new Float32Array(rows.length * d);
+  rows.forEach((row, i) => {
+    for (let j = 0; j < d; j++) {
+      const v = row[names[j]!];
+      x[i * d + j] = v === null || v === undefined ? Number.NaN : Number(v);
+    }
+  });
+  return x;
 }
 
 /** Rows of a training set whose group is in `keep`. */
