@@ -168,6 +168,7 @@ function buildStream(): { stream: Outgoing[]; valid: number; perKind: Record<Kin
   return { stream, valid: valid.length, perKind };
 }
 
+const PREFIX = 'trial-7.';
 let ctx: TestContext;
 let source: Source;
 let lake: LocalLakeStore;
@@ -186,15 +187,22 @@ beforeAll(async () => {
   ctx = await createTestContext();
   source = await fileLogSource.create(fileLogSource.config.parse({ defaultPartitions: 3 }), ctx);
   lake = await LocalLakeStore.open({ root: join(ctx.workdir, 'lake'), defaultBranch: 'main' });
-  medallion = await createMedallion({ lake, workdir: join(ctx.workdir, 'medallion') });
+  // Topics carry a deployment prefix, as `job.topicPrefix` gives them: bronze keeps the topic as
+  // received and the wrong-topic check still sees through the prefix.
+  medallion = await createMedallion({ lake, workdir: join(ctx.workdir, 'medallion'), topicPrefix: PREFIX });
   db = await DuckDBInstance.create(':memory:', { threads: '1' });
 
-  const topics = [...new Set(stream.map((e) => e.topic))].sort();
+  const topics = [...new Set(stream.map((e) => `${PREFIX}${e.topic}`))].sort();
   for (const topic of topics) await source.ensureTopic(topic, { partitions: 3 });
   for (let i = 0; i < stream.length; i += 5000) {
     const chunk = stream.slice(i, i + 5000);
     const positions = await source.produce(
-      chunk.map((e, j) => ({ topic: e.topic, key: e.key, value: e.value, timestamp: START + i + j })),
+      chunk.map((e, j) => ({
+        topic: `${PREFIX}${e.topic}`,
+        key: e.key,
+        value: e.value,
+        timestamp: START + i + j,
+      })),
     );
     positions.forEach((p, j) => {
       const e = chunk[j]!;

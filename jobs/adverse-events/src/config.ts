@@ -100,7 +100,7 @@ export const jobConfigSchema = z
       .regex(/^[A-Za-z0-9._-]*$/, 'letters, digits, dot, underscore and dash only')
       .default('')
       .describe(
-        'Prefix of the event topics in the source (e.g. "trial-42."), so several deployments share one broker; bronze keeps the logical topic name.',
+        'Prefix of the event topics in the source (e.g. "trial-42."), so several deployments share one broker; bronze keeps the topic as received.',
       ),
     consumerGroup: z
       .string()

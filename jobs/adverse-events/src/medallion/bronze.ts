@@ -95,6 +95,7 @@ export async function writeBronze(
   scratch: string,
   branch: string,
   records: readonly BronzeRecord[],
+  topicPrefix = '',
 ): Promise<BronzeWriteResult> {
   const offsets = records.map(checkRecord);
   const ledger = new OffsetLedger(lake, branch);
@@ -130,7 +131,10 @@ export async function writeBronze(
 
   const outDir = join(scratch, `bronze-${name}-${process.pid}-${Date.now()}`);
   const table = `bronze_in_${Math.random().toString(36).slice(2, 10)}`;
-  const kindCase = `CASE topic ${Object.entries(KIND_OF_TOPIC)
+  const logicalTopic = topicPrefix
+    ? `CASE WHEN starts_with(topic, ${sqlString(topicPrefix)}) THEN substr(topic, ${topicPrefix.length + 1}) ELSE topic END`
+    : 'topic';
+  const kindCase = `CASE ${logicalTopic} ${Object.entries(KIND_OF_TOPIC)
     .map(([topic, kind]) => `WHEN ${sqlString(topic)} THEN ${sqlString(kind)}`)
     .join(' ')} ELSE regexp_replace(topic, '[^A-Za-z0-9_.-]', '_', 'g') END`;
   const paths: string[] = [];

@@ -21,6 +21,8 @@ export interface MedallionOptions {
   dedupeWindowMinutes?: number;
   /** How far observedAt may run ahead of recordedAt before the event is quarantined. Default 5. */
   futureToleranceMinutes?: number;
+  /** Deployment prefix of the event topics (e.g. `trial-42.`): bronze keeps the topic as received and derives the kind without it. */
+  topicPrefix?: string;
 }
 
 /**
@@ -46,6 +48,7 @@ class DuckDBMedallion implements Medallion {
   readonly #db: DuckDBSession;
   readonly #files: LakeFiles;
   readonly #silver: { dedupeWindowMinutes: number; futureToleranceMinutes: number };
+  readonly #topicPrefix: string;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -59,6 +62,7 @@ class DuckDBMedallion implements Medallion {
       tempDirectory: join(scratch, 'duckdb'),
     });
     this.#files = new LakeFiles(options.lake, scratch);
+    this.#topicPrefix = options.topicPrefix ?? '';
     this.#silver = {
       dedupeWindowMinutes: options.dedupeWindowMinutes ?? 30,
       futureToleranceMinutes: options.futureToleranceMinutes ?? 5,
@@ -79,7 +83,15 @@ class DuckDBMedallion implements Medallion {
 
   writeBronze(branch: string, records: readonly BronzeRecord[]): Promise<BronzeWriteResult> {
     return this.#serial('writeBronze', async () => {
-      const result = await writeBronze(this.#db, this.#lake, this.#files, this.#scratch, branch, records);
+      const result = await writeBronze(
+        this.#db,
+        this.#lake,
+        this.#files,
+        this.#scratch,
+        branch,
+        records,
+        this.#topicPrefix,
+      );
       this.#logger?.debug(
         { rows: result.rows, skipped: result.skipped, files: result.paths.length },
         'bronze batch',

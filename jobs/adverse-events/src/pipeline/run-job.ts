@@ -137,6 +137,7 @@ export async function runAdverseEventJob(
     lake,
     workdir: join(rt.workdir, 'tmp', rt.runId),
     logger: rt.logger,
+    topicPrefix: prefix,
   });
   // A lake without branching (plain S3) transforms on its default branch: a failed run can then
   // leave partial silver/gold there, which is exactly what a branching lake (lakeFS) prevents.
@@ -152,10 +153,7 @@ export async function runAdverseEventJob(
       signal: rt.signal,
       onProgress,
       writeBatch: async (records) => {
-        const logical = prefix
-          ? records.map((r) => ({ ...r, topic: r.topic.slice(prefix.length) }))
-          : records;
-        const written = await medallion.writeBronze(lake.defaultBranch, logical);
+        const written = await medallion.writeBronze(lake.defaultBranch, records);
         bronzeRows += written.rows;
         // A fully re-delivered batch stages nothing; the commit still marks the batch as held.
         await lake.commit(lake.defaultBranch, `bronze: ${records.length} records`, {
