@@ -1,4 +1,5 @@
 export * from './clinical-event.js';
+export * from './record-schema.js';
 export * from './dataset.js';
 export * from './feature.js';
 export * from './lineage.js';

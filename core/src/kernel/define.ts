@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { LineageRecord } from '../domain/lineage.js';
 import type { PredictionRecord } from '../domain/prediction.js';
+import type { RecordSchema } from '../domain/record-schema.js';
 import type { PortMap, PortName } from '../ports/index.js';
 import type { Logger } from './logger.js';
 
@@ -16,6 +17,8 @@ export interface ComponentContext {
   readonly lineage: LineageRecorder;
   /** Aborted when the kernel starts closing (SIGINT/SIGTERM): long work should stop. */
   readonly signal: AbortSignal;
+  /** Shape of the records the configured job consumes (absent when no job is configured). */
+  readonly schema?: RecordSchema;
   /** An already-started port this component declared in `requires`. */
   port<P extends PortName>(name: P): PortMap[P];
 }

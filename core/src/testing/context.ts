@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordSchema } from '../domain/record-schema.js';
 import type { ComponentContext } from '../kernel/define.js';
 import { createLineageRecorder } from '../kernel/lineage.js';
 import { createLogger } from '../kernel/logger.js';
@@ -16,7 +17,7 @@ export interface TestContext extends ComponentContext {
  * a silent logger, and the given already-created ports.
  */
 export async function createTestContext(
-  options: { seed?: number; ports?: Partial<PortMap>; workdir?: string } = {},
+  options: { seed?: number; ports?: Partial<PortMap>; workdir?: string; schema?: RecordSchema } = {},
 ): Promise<TestContext> {
   const workdir = options.workdir ?? (await mkdtemp(join(tmpdir(), 'vigil-test-')));
   const controller = new AbortController();
@@ -28,6 +29,7 @@ export async function createTestContext(
     logger: createLogger({ level: 'silent' }),
     lineage: createLineageRecorder(runId),
     signal: controller.signal,
+    ...(options.schema ? { schema: options.schema } : {}),
     port<P extends PortName>(name: P): PortMap[P] {
       const impl = options.ports?.[name];
       if (!impl) throw new Error(`test context has no port '${name}'`);
