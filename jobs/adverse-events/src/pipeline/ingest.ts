@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { Source, TopicPartitionOffset } from '@vigil/core';
+import type { LakeStore, Source, TopicPartitionOffset } from '@vigil/core';
+import type { Medallion } from '../medallion/index.js';
 import { checkAborted, type ProgressListener } from './runtime.js';
 
 const PRODUCE_CHUNK = 10_000;
@@ -114,4 +115,49 @@ export async function drainToBronze(
   } finally {
     await consumer.close();
   }
+}
+
+export interface IngestResult {
+  consumed: number;
+  batches: number;
+  bronzeRows: number;
+  offsets: TopicPartitionOffset[];
+  /** Head of the lake's default branch after the last bronze commit. */
+  lakeCommit: string;
+}
+
+/**
+ * The shipped ingest path: drain the Source's topics into bronze on the lake's default
+ * branch, one lake commit per batch, consumer offsets committed after the lake commit.
+ */
+export async function ingestToBronze(options: {
+  source: Source;
+  lake: LakeStore;
+  medallion: Pick<Medallion, 'writeBronze'>;
+  topics: string[];
+  group: string;
+  batchSize: number;
+  runId: string;
+  signal: AbortSignal;
+  onProgress: ProgressListener;
+}): Promise<IngestResult> {
+  const { lake, medallion } = options;
+  let bronzeRows = 0;
+  const drained = await drainToBronze(options.source, {
+    topics: options.topics,
+    group: options.group,
+    batchSize: options.batchSize,
+    signal: options.signal,
+    onProgress: options.onProgress,
+    writeBatch: async (records) => {
+      const written = await medallion.writeBronze(lake.defaultBranch, records);
+      bronzeRows += written.rows;
+      // A fully re-delivered batch stages nothing; the commit still marks the batch as held.
+      await lake.commit(lake.defaultBranch, `bronze: ${records.length} records`, {
+        metadata: { runId: options.runId },
+        allowEmpty: true,
+      });
+    },
+  });
+  return { ...drained, bronzeRows, lakeCommit: await lake.resolve(lake.defaultBranch) };
 }
