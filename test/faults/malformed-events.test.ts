@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { fileLogSource } from '@vigil/adapter-file-log';
 import { LocalLakeStore } from '@vigil/adapter-local-lake';
-import { type ClinicalEvent, createRng, type Source } from '@vigil/core';
+import { createRng, type Source } from '@vigil/core';
+import type { ClinicalEvent } from '@vigil/job-adverse-events';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import {
   createMedallion,

@@ -1,4 +1,3 @@
-export * from './clinical-event.js';
 export * from './record-schema.js';
 export * from './dataset.js';
 export * from './feature.js';

@@ -1,3 +1,4 @@
+export * from './domain/index.js';
 export * from './config.js';
 export * from './features/index.js';
 export * from './features/views.js';

@@ -1,4 +1,4 @@
-import { EVENT_KINDS } from '@vigil/core';
+const EVENT_KINDS = ['vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment'] as const;
 
 export type FieldType = 'string' | 'number' | 'boolean' | 'timestamp';
 

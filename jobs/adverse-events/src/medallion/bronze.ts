@@ -3,7 +3,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { LakeStore, SourceRecord } from '@vigil/core';
 import { VigilError } from '@vigil/core';
-import { TOPIC_OF_KIND } from '../simulator/simulate-trial.js';
+import { TOPIC_OF_KIND } from '../domain/topics.js';
 import { type DuckDBSession, sqlString } from './duckdb-session.js';
 import type { LakeFiles } from './lake-files.js';
 import { OffsetLedger, parseOffset } from './offset-ledger.js';

@@ -1,4 +1,4 @@
-import type { LabEvent, VitalEvent } from '@vigil/core';
+import type { LabEvent, VitalEvent } from '../domain/clinical-event.js';
 
 export type MeasureName = VitalEvent['measure'] | LabEvent['measure'];
 

@@ -1,56 +1,13 @@
-import { EVENT_KINDS, type EventKind } from '@vigil/core';
-import { TOPIC_OF_KIND } from '../simulator/simulate-trial.js';
+import type { FieldType } from '@vigil/core';
+import { EVENT_KINDS } from '../domain/clinical-event.js';
+import { BASE_FIELDS, KIND_FIELDS, ORIGINS } from '../domain/event-schema.js';
+import { TOPIC_OF_KIND } from '../domain/topics.js';
 import { sqlString } from './duckdb-session.js';
 import { MEASURES } from './measure-catalog.js';
-
-type FieldType = 'string' | 'number' | 'boolean' | 'timestamp';
 
 /** Payloads larger than this (UTF-8 bytes) are quarantined as `oversized` before any other check. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** Fields every event must carry, with their JSON type. */
-export const BASE_FIELDS: readonly [string, FieldType][] = [
-  ['eventId', 'string'],
-  ['kind', 'string'],
-  ['patientId', 'string'],
-  ['siteId', 'string'],
-  ['observedAt', 'timestamp'],
-  ['recordedAt', 'timestamp'],
-  ['origin', 'string'],
-];
-
-/** Fields each kind adds. */
-export const KIND_FIELDS: Readonly<Record<EventKind, readonly [string, FieldType][]>> = {
-  vital: [
-    ['measure', 'string'],
-    ['value', 'number'],
-    ['unit', 'string'],
-  ],
-  lab: [
-    ['measure', 'string'],
-    ['value', 'number'],
-    ['unit', 'string'],
-  ],
-  dose: [
-    ['doseMg', 'number'],
-    ['taken', 'boolean'],
-  ],
-  symptom: [
-    ['symptom', 'string'],
-    ['severity', 'number'],
-  ],
-  adverse_event: [
-    ['grade', 'number'],
-    ['term', 'string'],
-  ],
-  enrolment: [
-    ['age', 'number'],
-    ['sex', 'string'],
-    ['arm', 'string'],
-  ],
-};
-
-export const ORIGINS = ['ehr', 'site', 'device', 'app'] as const;
 export const SYMPTOM_NAMES = ['fatigue', 'nausea', 'headache', 'rash', 'dizziness'] as const;
 
 /**

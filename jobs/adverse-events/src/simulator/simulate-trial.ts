@@ -1,17 +1,15 @@
+import { auroc, createRng, type Rng, VigilError } from '@vigil/core';
 import {
   type AdverseEvent,
-  auroc,
   type ClinicalEvent,
-  createRng,
   type DoseEvent,
   type EnrolmentEvent,
   type EventOrigin,
   type LabEvent,
-  type Rng,
   type SymptomEvent,
-  VigilError,
   type VitalEvent,
-} from '@vigil/core';
+} from '../domain/clinical-event.js';
+import { type EventTopic, TOPIC_OF_KIND } from '../domain/topics.js';
 import { fromCanonical, MEASURES, type MeasureName } from '../medallion/measure-catalog.js';
 import { defaultMessRates, MALFORMED_KIND_NAMES, type MalformedKind, type MessRates } from './mess.js';
 import {
@@ -23,18 +21,8 @@ import {
   windowProbability,
 } from './risk-model.js';
 
-export type SimulatedTopic = 'vitals' | 'labs' | 'doses' | 'symptoms' | 'adverse-events' | 'enrolments';
-
-/** Topic each event kind is produced to. */
-export const TOPIC_OF_KIND: Readonly<Record<ClinicalEvent['kind'], SimulatedTopic>> = {
-  vital: 'vitals',
-  lab: 'labs',
-  dose: 'doses',
-  symptom: 'symptoms',
-  adverse_event: 'adverse-events',
-  enrolment: 'enrolments',
-};
-export const SIMULATED_TOPICS = Object.values(TOPIC_OF_KIND);
+export { SIMULATED_TOPICS, TOPIC_OF_KIND } from '../domain/topics.js';
+export type SimulatedTopic = EventTopic;
 
 export interface SimulatedEvent {
   topic: SimulatedTopic;

@@ -1,0 +1,3 @@
+export * from './clinical-event.js';
+export * from './event-schema.js';
+export * from './topics.js';
