@@ -13,6 +13,12 @@ export const fileLogConfig = z.strictObject({
     .max(10_000)
     .default(4)
     .describe('Partitions of a topic created by ensureTopic() without an explicit count.'),
+  keyPartitions: z
+    .record(z.string().min(1), z.number().int().min(0).max(9_999))
+    .optional()
+    .describe(
+      'Explicit key → partition map (e.g. one trial site per partition: {"site-01": 0, "site-02": 1}). A keyed record whose key is listed goes to that partition, with no hashing; other keys are hashed with murmur2 as Kafka does. A listed partition must exist in the topic, or produce() fails naming the key. An explicit record.partition still wins.',
+    ),
   fsync: z
     .enum(['always', 'batch', 'never'])
     .default('batch')

@@ -199,6 +199,29 @@ describe('FileLogSource', () => {
     assert.equal(count, 10_000);
   });
 
+  it('keyPartitions puts listed keys on their partition, hashes the rest, and refuses a partition the topic lacks', async () => {
+    const source = await create({ keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 } });
+    await source.ensureTopic('sites', { partitions: 4 });
+    const keys = ['site-01', 'site-02', 'site-03', 'site-04', 'site-04', 'site-02'];
+    const positions = await source.produce(keys.map((key) => ({ topic: 'sites', key, value: 'v' })));
+    assert.deepEqual(
+      positions.map((p) => p.partition),
+      [0, 1, 2, 3, 3, 1],
+    );
+    const [other, explicit] = await source.produce([
+      { topic: 'sites', key: 'foobar', value: 'v' },
+      { topic: 'sites', key: 'site-01', value: 'v', partition: 2 },
+    ]);
+    assert.equal(other?.partition, (-790332482 & 0x7fffffff) % 4);
+    assert.equal(explicit?.partition, 2);
+    await source.ensureTopic('narrow', { partitions: 2 });
+    await assert.rejects(
+      source.produce([{ topic: 'narrow', key: 'site-04', value: 'v' }]),
+      code('VIGIL_SOURCE_INVALID_REQUEST', 'site-04', 'partition 3', 'partitions 0–1'),
+    );
+    assert.equal(fileLogSource.config.safeParse({ keyPartitions: { a: -1 } }).success, false);
+  });
+
   it('concurrent produce calls get distinct, contiguous offsets', async () => {
     const source = await create();
     await source.ensureTopic('t', { partitions: 1 });

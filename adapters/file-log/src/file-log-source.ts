@@ -47,6 +47,11 @@ export interface FileLogSourceOptions {
   defaultPartitions: number;
   fsync: FsyncPolicy;
   segmentBytes: number;
+  /**
+   * Explicit key → partition map: a keyed record whose key is listed goes to that partition
+   * instead of murmur2(key) % partitions. Optional.
+   */
+  keyPartitions?: Readonly<Record<string, number>>;
   logger: Logger;
 }
 
@@ -70,6 +75,7 @@ export class FileLogSource implements Source {
   readonly capabilities = fileLogCapabilities;
   readonly dir: string;
   readonly #options: FileLogSourceOptions;
+  readonly #keyPartitions: ReadonlyMap<string, number> | undefined;
   readonly #logOptions: PartitionLogOptions;
   readonly #lock: DirectoryLock;
   /** Topic name → its log (null while known not to exist). */
@@ -82,6 +88,7 @@ export class FileLogSource implements Source {
   private constructor(options: FileLogSourceOptions, lock: DirectoryLock) {
     this.dir = options.dir;
     this.#options = options;
+    this.#keyPartitions = options.keyPartitions ? new Map(Object.entries(options.keyPartitions)) : undefined;
     this.#lock = lock;
     this.#logOptions = { segmentBytes: options.segmentBytes, fsync: options.fsync, logger: options.logger };
   }
@@ -180,6 +187,13 @@ export class FileLogSource implements Source {
           );
         }
         partition = r.partition;
+      } else if (prepared.key !== null && this.#keyPartitions?.has(prepared.key)) {
+        partition = this.#keyPartitions.get(prepared.key)!;
+        if (partition >= topic.partitions.length) {
+          throw invalid(
+            `records[${i}].key ${JSON.stringify(prepared.key)} is mapped to partition ${partition} by keyPartitions, but topic ${topic.name} has partitions 0–${topic.partitions.length - 1}`,
+          );
+        }
       } else {
         partition = topic.partitioner.partition(prepared.key);
       }

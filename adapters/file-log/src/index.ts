@@ -30,6 +30,7 @@ export const fileLogSource = defineAdapter({
       defaultPartitions: config.defaultPartitions,
       fsync: config.fsync,
       segmentBytes: config.segmentBytes,
+      ...(config.keyPartitions ? { keyPartitions: config.keyPartitions } : {}),
       logger: ctx.logger.child({ component: 'file-log' }),
     });
   },

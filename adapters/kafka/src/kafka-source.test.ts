@@ -76,6 +76,39 @@ describe('partitioning', () => {
       assert.equal(position?.partition, (hash & 0x7fffffff) % partitions, key);
     }
   });
+
+  it('keyPartitions puts listed keys on their partition, hashes the rest, and refuses a partition the topic lacks', async () => {
+    const sites = await kafkaSource.create(
+      kafkaSource.config.parse({ brokers, keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 } }),
+      ctx,
+    );
+    try {
+      const topic = topicName('sites');
+      await sites.ensureTopic(topic, { partitions: 4 });
+      const keys = ['site-01', 'site-02', 'site-03', 'site-04', 'site-04', 'site-02'];
+      const positions = await sites.produce(keys.map((key) => ({ topic, key, value: 'v' })));
+      assert.deepEqual(
+        positions.map((p) => p.partition),
+        [0, 1, 2, 3, 3, 1],
+      );
+      // An unlisted key is hashed; an explicit partition wins over the map.
+      const [other, explicit] = await sites.produce([
+        { topic, key: 'foobar', value: 'v' },
+        { topic, key: 'site-01', value: 'v', partition: 2 },
+      ]);
+      assert.equal(other?.partition, (-790332482 & 0x7fffffff) % 4);
+      assert.equal(explicit?.partition, 2);
+      const narrow = topicName('sites-narrow');
+      await sites.ensureTopic(narrow, { partitions: 2 });
+      await assert.rejects(sites.produce([{ topic: narrow, key: 'site-04', value: 'v' }]), (error: unknown) => {
+        assert.ok(isVigilError(error, 'VIGIL_SOURCE_INVALID_REQUEST'), String(error));
+        assert.match(error.message, /site-04.*partition 3.*partitions 0–1/);
+        return true;
+      });
+    } finally {
+      await sites.close();
+    }
+  });
 });
 
 describe('requests the source refuses', () => {

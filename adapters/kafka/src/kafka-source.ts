@@ -15,7 +15,7 @@ import type {
   TopicInfo,
   TopicPartitionOffset,
 } from '@vigil/core';
-import { VigilError } from '@vigil/core';
+import { isVigilError, VigilError } from '@vigil/core';
 import type { Admin, Kafka, Message, Producer } from 'kafkajs';
 import {
   invalidRequest,
@@ -56,6 +56,8 @@ export class KafkaSource implements Source {
   readonly #kafka: Kafka;
   readonly #admin: Admin;
   readonly #chooser: PartitionChooser;
+  /** config.keyPartitions as a map (undefined when not configured). */
+  readonly #keyPartitions: ReadonlyMap<string, number> | undefined;
   #producer: Promise<Producer> | undefined;
   /** Partition counts of topics seen to exist. */
   readonly #partitions = new Map<string, number>();
@@ -70,6 +72,7 @@ export class KafkaSource implements Source {
     this.#kafka = kafka;
     this.#admin = admin;
     this.#chooser = new PartitionChooser(kafkajs.Partitioners.DefaultPartitioner);
+    this.#keyPartitions = config.keyPartitions ? new Map(Object.entries(config.keyPartitions)) : undefined;
   }
 
   /** Connect the admin client (so a wrong broker list fails at start, not at first use). */
@@ -130,11 +133,23 @@ export class KafkaSource implements Source {
       });
     } catch (error) {
       // Two creators racing: the loser sees TOPIC_ALREADY_EXISTS, which is success here.
-      if (kafkaErrorType(error) !== 'TOPIC_ALREADY_EXISTS') {
+      // A KRaft broker may answer UNKNOWN_TOPIC_OR_PARTITION for a moment after creating the
+      // topic; kafkajs' wait for leaders gives up on it, so wait for the metadata below.
+      const type = kafkaErrorType(error);
+      if (type !== 'TOPIC_ALREADY_EXISTS' && type !== 'UNKNOWN_TOPIC_OR_PARTITION') {
         throw this.#failure(error, `creating topic ${JSON.stringify(topic)}`);
       }
     }
-    await this.#partitionCount(topic, true);
+    const deadline = Date.now() + this.#config.requestTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        await this.#partitionCount(topic, true);
+        return;
+      } catch (error) {
+        if (!isVigilError(error, 'VIGIL_SOURCE_UNKNOWN_TOPIC') || Date.now() + delay > deadline) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
   }
 
   async describeTopic(topic: string): Promise<TopicInfo> {
@@ -196,6 +211,13 @@ export class KafkaSource implements Source {
           );
         }
         partition = r.partition;
+      } else if (r.key !== null && this.#keyPartitions?.has(r.key)) {
+        partition = this.#keyPartitions.get(r.key)!;
+        if (partition >= count) {
+          throw invalidRequest(
+            `records[${i}].key ${JSON.stringify(r.key)} is mapped to partition ${partition} by keyPartitions, but topic ${r.topic} has partitions 0–${count - 1}`,
+          );
+        }
       } else {
         partition = this.#chooser.choose(r.topic, r.key, count);
       }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import type { LakeStore, Source, TopicPartitionOffset } from '@vigil/core';
 import type { Medallion } from '../medallion/index.js';
 import { checkAborted, type ProgressListener } from './runtime.js';
+import { sitePartitions } from './site-partitions.js';
 
 const PRODUCE_CHUNK = 10_000;
 
@@ -34,10 +35,23 @@ export async function produceEvents(
       held += (await source.describeTopic(topic)).endOffsets.reduce((a, o) => a + Number(o), 0);
     if (held >= previous.events) return { produced: 0, topics, reused: true };
   }
+  // `partitions` is the number of sites: each site's events go to the site's own partition.
+  const partitionOf = new Map<string, Map<string, number>>();
+  for (const topic of topics) {
+    const held = (await source.describeTopic(topic)).partitions;
+    partitionOf.set(topic, sitePartitions(options.partitions, held));
+  }
   for (let i = 0; i < events.length; i += PRODUCE_CHUNK) {
     checkAborted(options.signal);
     const chunk = events.slice(i, i + PRODUCE_CHUNK);
-    await source.produce(chunk.map((e) => ({ topic: e.topic, key: e.key, value: e.value })));
+    await source.produce(
+      chunk.map((e) => ({
+        topic: e.topic,
+        key: e.key,
+        value: e.value,
+        partition: partitionOf.get(e.topic)!.get(e.key),
+      })),
+    );
     options.onProgress({
       stage: 'generate',
       done: Math.min(i + PRODUCE_CHUNK, events.length),
