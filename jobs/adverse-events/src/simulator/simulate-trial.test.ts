@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isVigilError } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
 import { MEASURES } from '../medallion/measure-catalog.js';
@@ -129,6 +130,43 @@ describe('simulateTrial', () => {
       expect(clean.stats[key]).toBe(0);
     }
     expect(clean.events.every((e) => parse(e) !== null)).toBe(true);
+  });
+
+  it('records what it injected (the ground truth), overall and per site, without changing the events', () => {
+    const mess = { duplicateRate: 0.1, malformedRate: 0.04, lateRate: 0.05, resendRate: 0.02 };
+    const sim = simulateTrial({ seed: 5, patients: 60, days: 30, sites: 4, mess });
+    const { injected, stats, events } = sim;
+    // The events hash as they did before the ground truth was recorded (seed 7, `small`).
+    const hash = createHash('sha256').update(JSON.stringify(simulateTrial(small).events)).digest('hex');
+    expect(hash).toBe('b7bc82eefacd3355ea5f6604cbdc723a5782efbe94ef4f93ab569250ac474f4b');
+
+    expect(injected.events).toBe(events.length);
+    expect(injected.duplicates).toBe(stats.duplicates);
+    expect(injected.resent).toBe(stats.resent);
+    expect(injected.malformed).toEqual(stats.malformedByKind);
+    expect(injected.late).toBe(stats.late);
+    expect(injected.unknownPatients).toBe(stats.malformedByKind.unknown_patient);
+
+    // Per site, counted again from the events themselves.
+    const sites = [...new Set(events.map((e) => e.key))].sort();
+    expect(Object.keys(injected.bySite)).toEqual(sites);
+    for (const site of sites) {
+      const mine = events.filter((e) => e.key === site);
+      const parsed = mine.map(parse);
+      const valid = parsed.filter((o): o is Record<string, unknown> => o !== null);
+      const ids = valid.map((o) => String(o.eventId));
+      const got = injected.bySite[site]!;
+      expect(got.events, site).toBe(mine.length);
+      expect(got.malformed.bad_json, site).toBe(parsed.length - valid.length);
+      expect(got.unknownPatients, site).toBe(valid.filter((o) => /^P-9/.test(String(o.patientId))).length);
+      expect(got.resent, site).toBe(ids.length - new Set(ids).size);
+      expect(got.duplicates, site).toBe(valid.filter((o) => o.kind === 'vital' && o.origin === 'ehr').length);
+    }
+    const sum = (key: 'events' | 'duplicates' | 'resent' | 'late' | 'unknownPatients') =>
+      Object.values(injected.bySite).reduce((a, c) => a + c[key], 0);
+    for (const key of ['events', 'duplicates', 'resent', 'late', 'unknownPatients'] as const) {
+      expect(sum(key), key).toBe(injected[key]);
+    }
   });
 
   it('injects each kind of mess at its configured rate, and the stats count it', () => {

@@ -74,8 +74,26 @@ export interface SimulationStats {
   prevalence: number;
 }
 
+/** What the simulator injected into a stream (or one site's share of it): the ground truth a reconciliation is checked against. */
+export interface InjectedCounts {
+  /** Events emitted, every copy and malformed payload included. */
+  events: number;
+  /** Vital readings sent a second time from the EHR (new eventId): silver drops them as cross-origin duplicates. */
+  duplicates: number;
+  /** Second copies with the same eventId (producer retries): silver quarantines them as `duplicate_event_id`. */
+  resent: number;
+  /** Malformed payloads per kind; each ends in quarantine with `MALFORMED_KINDS[kind].reason`. */
+  malformed: Record<MalformedKind, number>;
+  /** Events recorded one to five days after they were observed (valid: silver keeps them). */
+  late: number;
+  /** Events naming a patient no enrolment knows (the `unknown_patient` malformed kind). */
+  unknownPatients: number;
+}
+
 export interface SimulationResult {
   events: SimulatedEvent[];
+  /** Ground truth of the mess in `events`, overall and per site (the record key). */
+  injected: InjectedCounts & { bySite: Record<string, InjectedCounts> };
   /** AUROC of the true window probability (from the true hazards) against the realised labels. */
   bayesAuroc: number;
   horizonDays: number;
@@ -115,6 +133,10 @@ interface Pending {
   topic: SimulatedTopic;
   key: string;
   value: string;
+  /** The mess this copy carries, for the ground truth (never part of the event). */
+  mess?: 'duplicate' | 'resent' | MalformedKind;
+  /** Recorded days after it was observed (the original, not its resent copy). */
+  late?: true;
 }
 
 /** Patient id format: `P-000123` (pseudonymous, still an identifier — never logged). */
@@ -235,10 +257,42 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   stats.prevalence = labels.length === 0 ? 0 : labels.reduce((s, l) => s + l, 0) / labels.length;
   return {
     events: pending.map(({ topic, key, value }) => ({ topic, key, value })),
+    injected: countInjected(pending),
     bayesAuroc: auroc(scores, labels) ?? 0.5,
     horizonDays: horizon,
     stats,
   };
+}
+
+function emptyInjected(): InjectedCounts {
+  return {
+    events: 0,
+    duplicates: 0,
+    resent: 0,
+    malformed: Object.fromEntries(MALFORMED_KIND_NAMES.map((k) => [k, 0])) as Record<MalformedKind, number>,
+    late: 0,
+    unknownPatients: 0,
+  };
+}
+
+/** Count the mess each emitted copy carries, overall and per site. */
+function countInjected(pending: readonly Pending[]): SimulationResult['injected'] {
+  const total = emptyInjected();
+  const bySite: Record<string, InjectedCounts> = {};
+  for (const p of pending) {
+    for (const c of [total, (bySite[p.key] ??= emptyInjected())]) {
+      c.events++;
+      if (p.late) c.late++;
+      if (p.mess === 'duplicate') c.duplicates++;
+      else if (p.mess === 'resent') c.resent++;
+      else if (p.mess !== undefined) {
+        c.malformed[p.mess]++;
+        if (p.mess === 'unknown_patient') c.unknownPatients++;
+      }
+    }
+  }
+  const sorted = Object.fromEntries(Object.entries(bySite).sort(([a], [b]) => (a < b ? -1 : 1)));
+  return { ...total, bySite: sorted };
 }
 
 interface TrialContext {
@@ -299,8 +353,13 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
       .padStart(8, '0')}${Math.floor(idRng.next() * 0x100000000)
       .toString(16)
       .padStart(8, '0')}`;
-  const push = (topic: SimulatedTopic, recordedMs: number, value: string): void => {
-    pending.push({ topic, key: site, recordedMs, value });
+  const push = (
+    topic: SimulatedTopic,
+    recordedMs: number,
+    value: string,
+    tag: Pick<Pending, 'mess' | 'late'> = {},
+  ): void => {
+    pending.push({ topic, key: site, recordedMs, value, ...tag });
   };
   const base = (
     kind: ClinicalEvent['kind'],
@@ -328,20 +387,24 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
       const kind = pickMalformedKind(event, messRng);
       stats.malformed++;
       stats.malformedByKind[kind]++;
-      push(topic, Date.parse(event.recordedAt), malformedPayload(event as Measurement, kind, messRng));
+      push(topic, Date.parse(event.recordedAt), malformedPayload(event as Measurement, kind, messRng), {
+        mess: kind,
+      });
       return false;
     }
     let recordedMs = Date.parse(event.recordedAt);
+    let late = false;
     if (event.kind !== 'enrolment' && messRng.next() < mess.lateRate) {
       recordedMs = observedMs + uniform(1, 5) * DAY_MS;
       event.recordedAt = iso(recordedMs);
       stats.late++;
+      late = true;
     }
     const value = JSON.stringify(event);
-    push(topic, recordedMs, value);
+    push(topic, recordedMs, value, late ? { late: true } : {});
     if (messRng.next() < mess.resendRate) {
       stats.resent++;
-      push(topic, recordedMs, value);
+      push(topic, recordedMs, value, { mess: 'resent' });
     }
     return true;
   };
@@ -385,7 +448,7 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
         value: report(jitter),
         unit,
       } as VitalEvent | LabEvent;
-      push(TOPIC_OF_KIND[kind], Date.parse(copy.recordedAt), JSON.stringify(copy));
+      push(TOPIC_OF_KIND[kind], Date.parse(copy.recordedAt), JSON.stringify(copy), { mess: 'duplicate' });
     }
   };
 
