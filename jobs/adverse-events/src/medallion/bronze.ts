@@ -4,7 +4,8 @@ import { join, relative, sep } from 'node:path';
 import type { LakeStore, SourceRecord } from '@vigil/core';
 import { VigilError } from '@vigil/core';
 import { TOPIC_OF_KIND } from '../domain/topics.js';
-import { type DuckDBSession, sqlString } from './duckdb-session.js';
+import { type DuckDBSession, readParquet, sqlString } from './duckdb-session.js';
+import { faultPoint } from './fault-point.js';
 import type { LakeFiles } from './lake-files.js';
 import { OffsetLedger, parseOffset } from './offset-ledger.js';
 
@@ -192,12 +193,71 @@ export async function writeBronze(
     const entries = written.map(
       (file) => [BRONZE_PREFIX + relative(outDir, file).split(sep).join('/'), file] as const,
     );
+    faultPoint('before-put');
     await files.putAll(branch, entries);
+    faultPoint('after-put');
     paths.push(...entries.map(([path]) => path));
     for (const group of groups.values()) await ledger.add(group.topic, group.partition, group.offsets);
     await ledger.save();
+    faultPoint('after-ledger');
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
   return { rows: fresh.length, skipped: records.length - fresh.length, paths };
+}
+
+export interface BronzeRecovery {
+  /** Bronze Parquet that was staged on the branch but held by no commit (a writer killed mid-batch). */
+  adopted: string[];
+  /** Records in those files, now in the offset ledger. */
+  rows: number;
+}
+
+/**
+ * Make the staged bronze of a writer that died mid-batch consistent before anything else is
+ * written: every bronze Parquet object on `branch` that its last commit does not hold (new
+ * path, or a path whose checksum differs) is *adopted* — the (topic, partition, offset) of
+ * each row it holds goes into the offset ledger, which is staged. The caller commits.
+ *
+ * Why adopting is exact: a batch stages its files first and its ledger after, and its Source
+ * offsets are committed only after the lake commit; so a staged file holds records whose
+ * offsets the Source will deliver again, and which no other file holds (each write skips
+ * what the ledger already holds, and this runs before any write). Adopting makes the
+ * redelivery a no-op; files of the batch that never got staged are simply written again.
+ * Idempotent: a kill during recovery leaves the same files staged and the ledger ranges merge.
+ * Works the same on every LakeStore, because it only compares `list` at the branch with
+ * `list` at its head commit (a plain S3 lake's "staged" objects are the live ones its last
+ * commit marker does not hold).
+ */
+export async function recoverBronze(
+  db: DuckDBSession,
+  lake: LakeStore,
+  files: LakeFiles,
+  branch: string,
+): Promise<BronzeRecovery> {
+  const head = await lake.resolve(branch);
+  const [committed, current] = await Promise.all([
+    lake.list(head, BRONZE_PREFIX),
+    lake.list(branch, BRONZE_PREFIX),
+  ]);
+  const held = new Map(committed.map((o) => [o.path, o.checksum]));
+  const orphans = current
+    .filter((o) => o.path.endsWith('.parquet') && held.get(o.path) !== o.checksum)
+    .map((o) => o.path);
+  if (orphans.length === 0) return { adopted: [], rows: 0 };
+  const local = await files.localPaths(branch, orphans);
+  const groups = await db.withConnection((c) =>
+    c.rows(
+      `SELECT topic, "partition", list("offset" ORDER BY "offset") AS offsets FROM ${readParquet(local)} GROUP BY ALL`,
+    ),
+  );
+  const ledger = new OffsetLedger(lake, branch);
+  let rows = 0;
+  for (const g of groups) {
+    const offsets = (g.offsets as (bigint | number)[]).map((o) => BigInt(o));
+    rows += offsets.length;
+    await ledger.add(String(g.topic), Number(g.partition), offsets);
+  }
+  await ledger.save();
+  return { adopted: orphans, rows };
 }

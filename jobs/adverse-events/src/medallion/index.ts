@@ -1,4 +1,5 @@
-export { BRONZE_PREFIX, type BronzeRecord, type BronzeWriteResult } from './bronze.js';
+export { BRONZE_PREFIX, type BronzeRecord, type BronzeRecovery, type BronzeWriteResult } from './bronze.js';
+export { FAULT_POINTS, type FaultPoint } from './fault-point.js';
 export { GOLD_PATHS, type GoldResult } from './gold.js';
 export * from './measure-catalog.js';
 export { createMedallion, type Medallion, type MedallionOptions } from './medallion.js';

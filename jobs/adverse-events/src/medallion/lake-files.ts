@@ -26,6 +26,13 @@ export class LakeFiles {
     return paths;
   }
 
+  /** Local paths of the given objects at `ref` (staged ones included when `ref` is a branch), in order. */
+  async localPaths(ref: string, paths: readonly string[]): Promise<string[]> {
+    const out: string[] = [];
+    for (const path of paths) out.push(await this.#localPath(ref, path));
+    return out;
+  }
+
   async #localPath(ref: string, path: string): Promise<string> {
     if (this.#lake.capabilities.directRead) {
       const located = await this.#lake.locate(ref, path);

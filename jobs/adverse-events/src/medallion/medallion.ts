@@ -2,7 +2,13 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LakeStore, Logger } from '@vigil/core';
 import { VigilError } from '@vigil/core';
-import { type BronzeRecord, type BronzeWriteResult, writeBronze } from './bronze.js';
+import {
+  type BronzeRecord,
+  type BronzeRecovery,
+  type BronzeWriteResult,
+  recoverBronze,
+  writeBronze,
+} from './bronze.js';
 import { DuckDBSession } from './duckdb-session.js';
 import { buildGold, type GoldResult } from './gold.js';
 import { LakeFiles } from './lake-files.js';
@@ -33,6 +39,11 @@ export interface MedallionOptions {
 export interface Medallion {
   /** Append consumed records to bronze; re-delivered (topic, partition, offset) triples are skipped. */
   writeBronze(branch: string, records: readonly BronzeRecord[]): Promise<BronzeWriteResult>;
+  /**
+   * Adopt bronze a killed writer staged on the branch but never committed: its records go into
+   * the offset ledger (staged; the caller commits), so their redelivery adds nothing twice.
+   */
+  recoverBronze(branch: string): Promise<BronzeRecovery>;
   /** Rebuild silver and quarantine from all bronze on the branch. */
   buildSilver(branch: string): Promise<SilverResult>;
   /** Rebuild the gold tables from silver on the branch. */
@@ -96,6 +107,19 @@ class DuckDBMedallion implements Medallion {
         { rows: result.rows, skipped: result.skipped, files: result.paths.length },
         'bronze batch',
       );
+      return result;
+    });
+  }
+
+  recoverBronze(branch: string): Promise<BronzeRecovery> {
+    return this.#serial('recoverBronze', async () => {
+      const result = await recoverBronze(this.#db, this.#lake, this.#files, branch);
+      if (result.adopted.length > 0) {
+        this.#logger?.warn(
+          { files: result.adopted.length, rows: result.rows },
+          'bronze: adopted files staged by an interrupted batch',
+        );
+      }
       return result;
     });
   }

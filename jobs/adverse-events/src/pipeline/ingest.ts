@@ -1,6 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { LakeStore, Source, TopicPartitionOffset } from '@vigil/core';
+import type { LakeStore, Source, SourceRecord, TopicPartitionOffset } from '@vigil/core';
+import { faultPoint } from '../medallion/fault-point.js';
 import type { Medallion } from '../medallion/index.js';
 import { checkAborted, type ProgressListener } from './runtime.js';
 import { sitePartitions } from './site-partitions.js';
@@ -132,46 +133,164 @@ export async function drainToBronze(
 }
 
 export interface IngestResult {
+  /** Records polled from the Source by this call (redelivered ones included). */
   consumed: number;
+  /** Poll batches written. */
   batches: number;
+  /** Lake commits of bronze made by this call (recovery's included). */
+  commits: number;
+  /** Rows this call added to bronze. */
   bronzeRows: number;
+  /**
+   * Records delivered again that bronze already held (skipped by the offset ledger): a
+   * predecessor wrote them but died before committing their Source offsets.
+   */
+  redelivered: number;
+  /** Bronze files a killed predecessor staged but never committed, adopted before consuming. */
+  recovered: { files: number; rows: number };
+  /**
+   * Events in, counted at the Source: the sum of the topics' end offsets when the drain
+   * started (every partition read from offset 0; topics are not trimmed by retention).
+   */
+  sourceRecords: number;
   offsets: TopicPartitionOffset[];
-  /** Head of the lake's default branch after the last bronze commit. */
+  /** Head of the bronze branch after the last bronze commit. */
   lakeCommit: string;
 }
 
-/**
- * The shipped ingest path: drain the Source's topics into bronze on the lake's default
- * branch, one lake commit per batch, consumer offsets committed after the lake commit.
- */
-export async function ingestToBronze(options: {
+export interface IngestOptions {
   source: Source;
   lake: LakeStore;
-  medallion: Pick<Medallion, 'writeBronze'>;
+  medallion: Pick<Medallion, 'writeBronze' | 'recoverBronze'>;
   topics: string[];
   group: string;
+  /** Most records per poll (and per bronze write). */
   batchSize: number;
   runId: string;
   signal: AbortSignal;
   onProgress: ProgressListener;
-}): Promise<IngestResult> {
-  const { lake, medallion } = options;
-  let bronzeRows = 0;
-  const drained = await drainToBronze(options.source, {
-    topics: options.topics,
-    group: options.group,
-    batchSize: options.batchSize,
-    signal: options.signal,
-    onProgress: options.onProgress,
-    writeBatch: async (records) => {
-      const written = await medallion.writeBronze(lake.defaultBranch, records);
-      bronzeRows += written.rows;
-      // A fully re-delivered batch stages nothing; the commit still marks the batch as held.
-      await lake.commit(lake.defaultBranch, `bronze: ${records.length} records`, {
-        metadata: { runId: options.runId },
-        allowEmpty: true,
+  /** Branch bronze lands on. Default: the lake's default branch. */
+  branch?: string;
+  /**
+   * Records staged before a lake commit: poll batches are written as they arrive and committed
+   * together once this many are staged (and at the end); the Source offsets of all of them are
+   * committed right after that lake commit. Default `batchSize` (one lake commit per poll).
+   */
+  commitRecords?: number;
+}
+
+/**
+ * The shipped ingest path: drain the Source's topics into bronze, consumer offsets committed
+ * only after the lake commit that holds their records (at-least-once delivery; bronze is
+ * idempotent by topic/partition/offset, so a redelivery adds nothing).
+ *
+ * Recovers by itself from a kill at any point: before consuming it adopts the bronze files a
+ * killed predecessor staged but never committed (`medallion.recoverBronze`: their offsets go
+ * into the ledger) and commits them, so the lake and its offset ledger agree at every commit
+ * and records redelivered after the kill are skipped, never written twice. The next poll is
+ * in flight while a batch is written (polling overlaps the write).
+ */
+export async function ingestToBronze(options: IngestOptions): Promise<IngestResult> {
+  const { lake, medallion, source } = options;
+  const branch = options.branch ?? lake.defaultBranch;
+  const commitRecords = Math.max(options.commitRecords ?? options.batchSize, 1);
+  const metadata = { runId: options.runId };
+  let commits = 0;
+
+  const recovery = await medallion.recoverBronze(branch);
+  if (recovery.adopted.length > 0) {
+    await lake.commit(
+      branch,
+      `bronze: adopt ${recovery.adopted.length} file(s) (${recovery.rows} records) staged by an interrupted ingest`,
+      { metadata },
+    );
+    commits++;
+  }
+
+  const consumer = await source.consumer({ group: options.group, topics: options.topics, start: 'earliest' });
+  let inFlight: Promise<SourceRecord[]> | undefined;
+  try {
+    const committed = new Map(
+      (await consumer.committed()).map((c) => [`${c.topic}/${c.partition}`, BigInt(c.offset)]),
+    );
+    const end = new Map<string, bigint>();
+    for (const topic of options.topics) {
+      const info = await source.describeTopic(topic);
+      info.endOffsets.forEach((o, p) => {
+        end.set(`${topic}/${p}`, BigInt(o));
       });
-    },
-  });
-  return { ...drained, bronzeRows, lakeCommit: await lake.resolve(lake.defaultBranch) };
+    }
+    const sourceRecords = Number([...end.values()].reduce((a, b) => a + b, 0n));
+    /** Next offset to poll, per partition. */
+    const position = new Map<string, bigint>();
+    for (const key of end.keys()) position.set(key, committed.get(key) ?? 0n);
+    const lag = () =>
+      [...end].reduce((sum, [k, e]) => sum + (e > position.get(k)! ? e - position.get(k)! : 0n), 0n);
+    const total = Number(lag());
+    /** Offsets to commit at the Source once the lake commit holds their records. */
+    const toCommit = new Map<string, TopicPartitionOffset>();
+    let staged = 0;
+    let consumed = 0;
+    let batches = 0;
+    let bronzeRows = 0;
+    let redelivered = 0;
+
+    const flush = async () => {
+      if (toCommit.size === 0) return;
+      // A fully redelivered batch stages nothing; the commit still marks the batch as held.
+      await lake.commit(branch, `bronze: ${staged} records`, { metadata, allowEmpty: true });
+      commits++;
+      faultPoint('after-commit');
+      await consumer.commit([...toCommit.values()]);
+      toCommit.clear();
+      staged = 0;
+      options.onProgress({ stage: 'ingest', done: consumed, total });
+    };
+    const poll = () => {
+      const next = consumer.poll({ maxRecords: options.batchSize, timeoutMs: 500 });
+      next.catch(() => undefined); // awaited below; never an unhandled rejection
+      return next;
+    };
+
+    if (lag() > 0n) inFlight = poll();
+    while (inFlight) {
+      checkAborted(options.signal);
+      const records = await inFlight;
+      inFlight = undefined;
+      for (const r of records) {
+        const key = `${r.topic}/${r.partition}`;
+        const o = BigInt(r.offset) + 1n;
+        if (o > (position.get(key) ?? 0n)) position.set(key, o);
+        toCommit.set(key, { topic: r.topic, partition: r.partition, offset: String(position.get(key)) });
+      }
+      const more = lag() > 0n;
+      if (more) inFlight = poll(); // the next poll overlaps this batch's write
+      if (records.length === 0) continue;
+      const written = await medallion.writeBronze(branch, records);
+      bronzeRows += written.rows;
+      redelivered += written.skipped;
+      consumed += records.length;
+      staged += records.length;
+      batches++;
+      if (staged >= commitRecords || !more) await flush();
+    }
+    await flush();
+    return {
+      consumed,
+      batches,
+      commits,
+      bronzeRows,
+      redelivered,
+      recovered: { files: recovery.adopted.length, rows: recovery.rows },
+      sourceRecords,
+      offsets: [...position].map(([k, o]) => {
+        const [topic, partition] = k.split('/') as [string, string];
+        return { topic, partition: Number(partition), offset: String(o) };
+      }),
+      lakeCommit: await lake.resolve(branch),
+    };
+  } finally {
+    await inFlight?.catch(() => undefined);
+    await consumer.close();
+  }
 }
