@@ -1,5 +1,10 @@
 # Kafka 3.9 in KRaft mode (one node, broker + controller), from the Maven Central jars.
 # shellcheck shell=bash
+#
+# Pinned: Kafka $KAFKA_VERSION (and slf4j-reload4j 1.7.36 for its logging). Maven checks every
+# download against the repository's .sha1 (--strict-checksums), and the resolved classpath is
+# then checked, jar by jar, against scripts/services.d/kafka-<version>.sha1 (SHA-1 of each jar as
+# Maven Central publishes it): a jar that differs, is missing or is extra fails the install.
 SERVICES+=(kafka)
 
 KAFKA_VERSION="${VIGIL_KAFKA_VERSION:-3.9.1}"
@@ -42,15 +47,33 @@ svc_kafka_install() {
 </project>
 EOF
   log "downloading Kafka $KAFKA_VERSION jars with Maven (a minute or two the first time; output in $build/mvn.log)"
-  if ! mvn -q -B -f "$build/pom.xml" -Dmaven.repo.local="$(cache_dir kafka)/m2" \
+  if ! mvn -q -B --strict-checksums -f "$build/pom.xml" -Dmaven.repo.local="$(cache_dir kafka)/m2" \
     dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$build/lib" \
     >"$build/mvn.log" 2>&1; then
     log "mvn could not fetch the Kafka jars; last lines of $build/mvn.log:"
     tail -n 20 "$build/mvn.log" >&2
     return 1
   fi
+  kafka_check_jars "$build/lib" || return 1
   mv "$build/lib" "$lib"
   touch "$lib/.complete"
+}
+
+# kafka_check_jars DIR — the jars in DIR are exactly those of the pinned manifest, byte for byte.
+kafka_check_jars() {
+  local dir="$1" manifest="$REPO_ROOT/scripts/services.d/kafka-$KAFKA_VERSION.sha1"
+  if [[ ! -f $manifest ]]; then
+    log "kafka: no checksum manifest for $KAFKA_VERSION ($manifest); relying on Maven's --strict-checksums only"
+    return 0
+  fi
+  if ! diff <(awk '{ print $2 }' "$manifest" | sort) <(cd "$dir" && ls -1 -- *.jar | sort) >&2; then
+    log "kafka: the resolved jars differ from $manifest (< pinned, > resolved)"
+    return 1
+  fi
+  if ! (cd "$dir" && sha1sum --quiet -c "$manifest") >&2; then
+    log "kafka: a jar does not match its pinned SHA-1 in $manifest"
+    return 1
+  fi
 }
 
 # server.properties and log4j.properties are rewritten on every start (ports may change);

@@ -3,7 +3,17 @@
 # shellcheck shell=bash
 SERVICES+=(artemis)
 
-ARTEMIS_VERSION="${VIGIL_ARTEMIS_VERSION:-2.40.0}"
+# Pinned: Artemis 2.40.0, and the SHA-512 of its binary distribution as Maven Central publishes
+# it (apache-artemis-2.40.0-bin.tar.gz.sha512); Maven also checks the download against the
+# repository's checksum (--strict-checksums). To move, set VIGIL_ARTEMIS_VERSION and
+# VIGIL_ARTEMIS_SHA512 together.
+if [[ -n ${VIGIL_ARTEMIS_VERSION:-} ]]; then
+  ARTEMIS_VERSION="$VIGIL_ARTEMIS_VERSION"
+  ARTEMIS_SHA512="${VIGIL_ARTEMIS_SHA512:-}"
+else
+  ARTEMIS_VERSION=2.40.0
+  ARTEMIS_SHA512="${VIGIL_ARTEMIS_SHA512:-270a00dc3028fb3b93c6aa09aa3e40fbe76015029e5308e0aac241589299a72dac9bb50a10e7e86ad66185e2d8bc7224626810df12f1ee05694322054ad32700}"
+fi
 
 svc_artemis_port() { printf '%s' "${VIGIL_AMQP_PORT:-5672}"; }
 # The broker's core-protocol acceptor (used by Artemis' own CLI tools), also on loopback.
@@ -27,12 +37,19 @@ svc_artemis_install() {
   mkdir -p "$out"
   log "downloading ActiveMQ Artemis $ARTEMIS_VERSION with Maven (output in $out.log)"
   # Run from the scratch folder: without a pom the plugin keeps its markers under the cwd.
-  if ! (cd "$out" && mvn -q -B -Dmaven.repo.local="$(cache_dir artemis)/m2" \
+  if ! (cd "$out" && mvn -q -B --strict-checksums -Dmaven.repo.local="$(cache_dir artemis)/m2" \
     org.apache.maven.plugins:maven-dependency-plugin:3.8.1:unpack \
     -Dartifact="org.apache.activemq:apache-artemis:$ARTEMIS_VERSION:tar.gz:bin" \
     -DoutputDirectory="$out" -DmarkersDirectory="$out/.markers") >"$out.log" 2>&1; then
     log "mvn could not fetch Artemis $ARTEMIS_VERSION; last lines of $out.log:"
     tail -n 20 "$out.log" >&2
+    return 1
+  fi
+  local tarball
+  tarball="$(cache_dir artemis)/m2/org/apache/activemq/apache-artemis/$ARTEMIS_VERSION/apache-artemis-$ARTEMIS_VERSION-bin.tar.gz"
+  if [[ -n $ARTEMIS_SHA512 ]] && [[ $(sha512sum "$tarball" 2>/dev/null | cut -d' ' -f1) != "$ARTEMIS_SHA512" ]]; then
+    rm -rf "$out"
+    log "artemis: $tarball does not match the pinned SHA-512; refusing to install"
     return 1
   fi
   mv "$out/apache-artemis-$ARTEMIS_VERSION" "$home"
