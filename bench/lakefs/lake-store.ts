@@ -10,7 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LakeFsClient, lakefsLake } from '@vigil/adapter-lakefs';
-import { requireLakeFs } from '@vigil/adapter-lakefs/testing';
+import { lakefsTestNamespace, requireLakeFs } from '@vigil/adapter-lakefs/testing';
 import { localLake } from '@vigil/adapter-local-lake';
 import {
   type ComponentContext,
@@ -136,7 +136,7 @@ async function lakefsRepo(tag: string): Promise<LakeStore> {
     ...server,
     repository,
     createRepository: true,
-    storageNamespace: `local://vigil-bench/${repository}`,
+    storageNamespace: lakefsTestNamespace(`vigil-bench/${repository}`),
   });
   return lakefsLake.create(config, ctxFor(workdir));
 }

@@ -1,9 +1,24 @@
 # lakeFS built from the Go module proxy, for the lakeFS LakeStore adapter (@vigil/adapter-lakefs).
 # shellcheck shell=bash
+#
+# Production-shaped: lakeFS keeps its metadata in its local KV store (state folder) and its
+# objects in MinIO through the S3 blockstore, in the bucket $VIGIL_LAKEFS_BUCKET (created on
+# start). Repositories therefore take storage namespaces s3://$VIGIL_LAKEFS_BUCKET/<path>;
+# `local://` namespaces are refused. `up lakefs` starts MinIO first when it is not up.
 SERVICES+=(lakefs)
 
-# lakeFS release to build; the adapter needs ≥ 1.81.
-VIGIL_LAKEFS_VERSION="${VIGIL_LAKEFS_VERSION:-v1.84.0}"
+# lakeFS release to build; the adapter needs ≥ 1.81. Pinned to a version and to the module's
+# go.sum hash (h1:): the build fails if the proxy serves anything else (go also checks it against
+# sum.golang.org; the dependencies are pinned by lakeFS's own go.sum, copied into the build).
+# To move, set VIGIL_LAKEFS_VERSION and VIGIL_LAKEFS_SUM together.
+if [[ -n ${VIGIL_LAKEFS_VERSION:-} ]]; then
+  VIGIL_LAKEFS_SUM="${VIGIL_LAKEFS_SUM:-}"
+else
+  VIGIL_LAKEFS_VERSION=v1.84.0
+  VIGIL_LAKEFS_SUM="${VIGIL_LAKEFS_SUM:-h1:OR5X6hzmnNg6zMj3nBaDUyGV3H4Ula0/I7BF87SdMjw=}"
+fi
+# The MinIO bucket that holds lakeFS's objects; storage namespaces are s3://<bucket>/<path>.
+: "${VIGIL_LAKEFS_BUCKET:=vigil-lakefs}"
 # Test-only credentials for the first admin user, created on first start. Tests read the same
 # variables with the same defaults.
 : "${VIGIL_LAKEFS_ACCESS_KEY_ID:=AKIAIOSFODNN7VIGILTEST}"
@@ -24,7 +39,7 @@ lakefs_go() {
 # github.com/csimplestring/delta-go. So: a throwaway wrapper module in the cache that requires
 # lakeFS and repeats that replace (read from lakeFS's own go.mod), then `go build` from there.
 svc_lakefs_install() {
-  local dir bin build info gomod moddir target
+  local dir bin build info gomod moddir target sum
   dir="$(cache_dir lakefs)"
   bin="$dir/bin/lakefs"
   if [[ -x $bin ]] && [[ $(cat "$dir/bin/VERSION" 2>/dev/null) == "$VIGIL_LAKEFS_VERSION" ]]; then
@@ -41,6 +56,10 @@ svc_lakefs_install() {
     gomod="$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' <<<"$info")"
     moddir="$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$info")"
     [[ -f $gomod && -f $moddir/go.sum ]] || die "could not download lakeFS $VIGIL_LAKEFS_VERSION"
+    sum="$(sed -n 's/^[[:space:]]*"Sum": "\(.*\)",$/\1/p' <<<"$info")"
+    if [[ -n $VIGIL_LAKEFS_SUM && $sum != "$VIGIL_LAKEFS_SUM" ]]; then
+      die "github.com/treeverse/lakefs@$VIGIL_LAKEFS_VERSION has checksum $sum, not the pinned $VIGIL_LAKEFS_SUM; refusing to build"
+    fi
     target="$(lakefs_go mod edit -json "$gomod" |
       tr -d '\n\t ' | grep -o '"Old":{"Path":"github.com/csimplestring/delta-go"},"New":{[^}]*}' |
       sed 's/.*"New":{"Path":"\([^"]*\)","Version":"\([^"]*\)"}/\1@\2/')"
@@ -65,26 +84,64 @@ svc_lakefs_install() {
   )
 }
 
+# lakefs_s3 METHOD PATH — a signed (SigV4) request to the MinIO service; prints the HTTP status.
+lakefs_s3() {
+  curl -sS -o /dev/null -w '%{http_code}' --max-time 10 -X "$1" \
+    --aws-sigv4 "aws:amz:us-east-1:s3" \
+    --user "${VIGIL_S3_ACCESS_KEY_ID:-vigil-test}:${VIGIL_S3_SECRET_ACCESS_KEY:-vigil-test-secret}" \
+    "http://127.0.0.1:$(svc_minio_port)/$2"
+}
+
+# The bucket for lakeFS's objects, in MinIO (which is started first when it is not up).
+lakefs_bucket() {
+  svc_minio_ready || with_lock minio up_one minio || die "lakefs: MinIO (its blockstore) did not start"
+  local code
+  code="$(lakefs_s3 HEAD "$VIGIL_LAKEFS_BUCKET")" || true
+  [[ $code == 200 ]] && return 0
+  code="$(lakefs_s3 PUT "$VIGIL_LAKEFS_BUCKET")" || true
+  [[ $code == 200 || $code == 409 ]] ||
+    die "lakefs: could not create the bucket $VIGIL_LAKEFS_BUCKET in MinIO (HTTP $code)"
+}
+
 svc_lakefs_start() {
   local state port
   state="$(state_dir lakefs)"
   port="$(svc_lakefs_port)"
-  mkdir -p "$state/data"
-  # --local-settings: local blockstore and local KV store (under LAKEFS_DATABASE_LOCAL_PATH and
-  # LAKEFS_BLOCKSTORE_LOCAL_PATH), so everything lives in the state folder.
+  lakefs_bucket
+  # The KV store of the S3-backed installation has its own folder: repositories created on the
+  # local blockstore by an earlier version of this script cannot move to S3.
+  mkdir -p "$state/data/metadata-s3"
+  # A config file, not LAKEFS_* variables: viper reads variables only for keys it already
+  # knows, and the blockstore's S3 credentials have no default.
+  cat >"$state/config.yaml" <<EOF
+listen_address: "127.0.0.1:$port"
+database:
+  type: local
+  local:
+    path: "$state/data/metadata-s3"
+blockstore:
+  type: s3
+  s3:
+    endpoint: "http://127.0.0.1:$(svc_minio_port)"
+    force_path_style: true
+    region: us-east-1
+    discover_bucket_region: false
+    credentials:
+      access_key_id: "${VIGIL_S3_ACCESS_KEY_ID:-vigil-test}"
+      secret_access_key: "${VIGIL_S3_SECRET_ACCESS_KEY:-vigil-test-secret}"
+auth:
+  encrypt:
+    secret_key: "vigil-lakefs-test-encrypt-secret"
+stats:
+  enabled: false
+logging:
+  level: WARN
+EOF
   HOME="$state" \
-    LAKEFS_LISTEN_ADDRESS="127.0.0.1:$port" \
-    LAKEFS_DATABASE_TYPE=local \
-    LAKEFS_DATABASE_LOCAL_PATH="$state/data/metadata" \
-    LAKEFS_BLOCKSTORE_TYPE=local \
-    LAKEFS_BLOCKSTORE_LOCAL_PATH="$state/data/block" \
-    LAKEFS_AUTH_ENCRYPT_SECRET_KEY="vigil-lakefs-test-encrypt-secret" \
     LAKEFS_INSTALLATION_USER_NAME=vigil-admin \
     LAKEFS_INSTALLATION_ACCESS_KEY_ID="$VIGIL_LAKEFS_ACCESS_KEY_ID" \
     LAKEFS_INSTALLATION_SECRET_ACCESS_KEY="$VIGIL_LAKEFS_SECRET_ACCESS_KEY" \
-    LAKEFS_STATS_ENABLED=false \
-    LAKEFS_LOGGING_LEVEL=WARN \
-    spawn lakefs "$(cache_dir lakefs)/bin/lakefs" run --local-settings
+    spawn lakefs "$(cache_dir lakefs)/bin/lakefs" run --config "$state/config.yaml"
 }
 
 svc_lakefs_ready() {
@@ -93,6 +150,7 @@ svc_lakefs_ready() {
 }
 
 svc_lakefs_env() {
+  printf 'export VIGIL_LAKEFS_STORAGE_NAMESPACE=%q\n' "s3://$VIGIL_LAKEFS_BUCKET"
   printf 'export VIGIL_LAKEFS_ACCESS_KEY_ID=%q\n' "$VIGIL_LAKEFS_ACCESS_KEY_ID"
   printf 'export VIGIL_LAKEFS_SECRET_ACCESS_KEY=%q\n' "$VIGIL_LAKEFS_SECRET_ACCESS_KEY"
 }

@@ -24,7 +24,7 @@ describe('vigil run --preset stack (Kafka, lakeFS, Redis on this machine)', () =
         'preset: stack',
         'seed: 7',
         'ports:',
-        `  lake-store: { config: { repository: e2e-${id}, storageNamespace: 'local://e2e-${id}' } }`,
+        `  lake-store: { config: { repository: e2e-${id}, storageNamespace: 's3://vigil-lakefs/e2e-${id}' } }`,
         `  feature-store: { config: { online: { type: redis, url: 'redis://127.0.0.1:6379', project: e2e${id} } } }`,
         'job:',
         `  topicPrefix: e2e-${id}.`,

@@ -152,7 +152,7 @@ describe('a transform killed mid-write leaves main unchanged; the rerun succeeds
       ...server,
       repository,
       createRepository: true,
-      storageNamespace: `local://vigil-faults/${repository}`,
+      storageNamespace: `s3://vigil-lakefs/vigil-faults/${repository}`,
     });
     try {
       await killMidSilverThenRerun(() => lakefsLake.create(config, ctx), {

@@ -11,7 +11,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { LakeFsClient } from './client/lakefs-client.js';
 import { lakefsLake } from './lakefs.js';
-import { requireLakeFs } from './testing/index.js';
+import { lakefsTestNamespace, requireLakeFs } from './testing/index.js';
 
 // Fails the file with "Start it with: bash scripts/services up lakefs" when lakeFS is down.
 const server = await requireLakeFs();
@@ -28,7 +28,7 @@ async function lakefsFixture(
     ...server,
     repository,
     createRepository: true,
-    storageNamespace: `local://vigil-contract/${repository}`,
+    storageNamespace: lakefsTestNamespace(`vigil-contract/${repository}`),
   });
   const lakes = await adapterFixture(lakefsLake, config, ctx, { wrap });
   return {

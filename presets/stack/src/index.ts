@@ -28,7 +28,8 @@ export const stackPreset = definePreset({
         config: {
           endpoint: 'http://127.0.0.1:8000',
           repository: 'vigil',
-          storageNamespace: 'local://vigil',
+          // The MinIO bucket scripts/services gives lakeFS as its S3 blockstore.
+          storageNamespace: 's3://vigil-lakefs/vigil',
           createRepository: true,
           // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
           accessKeyId: '${env:VIGIL_LAKEFS_ACCESS_KEY_ID}',

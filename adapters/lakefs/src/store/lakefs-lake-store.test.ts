@@ -4,7 +4,7 @@ import { createTestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LakeFsClient } from '../client/lakefs-client.js';
 import { lakefsLake } from '../lakefs.js';
-import { requireLakeFs } from '../testing/index.js';
+import { lakefsTestNamespace, requireLakeFs } from '../testing/index.js';
 
 // Fails the file with "Start it with: bash scripts/services up lakefs" when lakeFS is down.
 const server = await requireLakeFs();
@@ -21,7 +21,7 @@ async function open(overrides: Record<string, unknown> = {}): Promise<LakeStore>
         ...server,
         repository,
         createRepository: true,
-        storageNamespace: `local://vigil-unit/${repository}`,
+        storageNamespace: lakefsTestNamespace(`vigil-unit/${repository}`),
         ...overrides,
       }),
       ctx,
@@ -59,7 +59,7 @@ describe('lakeFS LakeStore against a real lakeFS', () => {
     );
     expect(repo).toMatchObject({
       default_branch: 'main',
-      storage_namespace: `local://vigil-unit/${repository}`,
+      storage_namespace: lakefsTestNamespace(`vigil-unit/${repository}`),
     });
     expect((await lake.log('main')).map((c) => c.message)).toEqual(['Repository created']);
   });

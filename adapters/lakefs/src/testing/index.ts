@@ -1,1 +1,1 @@
-export { type LakeFsTestServer, lakefsTestServer, requireLakeFs } from './test-server.js';
+export { type LakeFsTestServer, lakefsTestNamespace, lakefsTestServer, requireLakeFs } from './test-server.js';

@@ -17,6 +17,16 @@ export function lakefsTestServer(env: NodeJS.ProcessEnv = process.env): LakeFsTe
   };
 }
 
+/**
+ * A storage namespace for a test repository: under VIGIL_LAKEFS_STORAGE_NAMESPACE, by default
+ * `s3://vigil-lakefs` — the MinIO bucket `scripts/services up lakefs` keeps lakeFS's objects in
+ * (lakeFS's S3 blockstore refuses `local://` namespaces).
+ */
+export function lakefsTestNamespace(path: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = (env.VIGIL_LAKEFS_STORAGE_NAMESPACE ?? 's3://vigil-lakefs').replace(/\/+$/, '');
+  return `${root}/${path.replace(/^\/+/, '')}`;
+}
+
 /** The test server, once its health check answers; a clear error naming the command to start it otherwise. */
 export async function requireLakeFs(env: NodeJS.ProcessEnv = process.env): Promise<LakeFsTestServer> {
   const server = lakefsTestServer(env);
