@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { type ComponentContext, isVigilError, type Source, type SourceRecord } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fileImportSource } from './index.js';
+import { type FileImportSource, fileImportSource } from './index.js';
+import { clinicalSchema } from './testing/clinical-schema.js';
 import {
   expectedVital,
   VS_COLUMNS,
@@ -18,15 +19,18 @@ let ctx: TestContext;
 const open: Source[] = [];
 
 beforeEach(async () => {
-  ctx = await createTestContext();
+  ctx = await createTestContext({ schema: clinicalSchema });
 });
 afterEach(async () => {
   for (const s of open.splice(0)) await s.close();
   await ctx.cleanup();
 });
 
-async function create(config: unknown, context: ComponentContext = ctx): Promise<Source> {
-  const source = await fileImportSource.create(fileImportSource.config.parse(config), context);
+async function create(config: object, context: ComponentContext = ctx): Promise<Source> {
+  const source = await fileImportSource.create(
+    fileImportSource.config.parse({ key: 'siteId', ...config }),
+    context,
+  );
   open.push(source);
   return source;
 }
@@ -214,5 +218,94 @@ describe('file-import source', () => {
     ]);
     expect(issues[3]!.message).toContain("column 'VSORRES' is not in 'vs.csv'");
     expect(issues[3]!.message).toContain('VSSTRESN');
+  });
+
+  it('checks mappings against the job’s record schema, naming the file, the field and the reason', async () => {
+    const csv = join(ctx.workdir, 'vs.csv');
+    await writeCsv(csv, vsRows(1, 'site-01', 2) as never, VS_COLUMNS);
+    const { unit: _, ...noUnit } = vsMapping;
+    const error = await create({
+      baseDir: ctx.workdir,
+      key: 'site',
+      files: [
+        { path: 'vs.csv', topic: 'vitals', mapping: { ...noUnit, colour: 'VSTESTCD' } },
+        { path: 'vs.csv', topic: 'vitals', mapping: { ...vsMapping, kind: 'vitals' } },
+      ],
+    }).catch((e: unknown) => e);
+    expect(isVigilError(error, 'VIGIL_CONFIG_INVALID')).toBe(true);
+    const issues = (error as { details: { issues: { path: string; message: string }[] } }).details.issues;
+    expect(issues.map((i) => i.path)).toEqual([
+      'key',
+      'files[0].mapping.colour',
+      'files[0].mapping.unit',
+      'files[1].mapping.kind',
+    ]);
+    expect(issues[1]!.message).toContain("'colour' is not a field of the job's records");
+    expect(issues[2]!.message).toBe("is required for kind 'vital'");
+    expect(issues[3]!.message).toMatch(
+      /column 'vitals' is not in 'vs.csv' \(nor is 'vitals' one of kind's values/,
+    );
+    expect((error as Error).message).toContain(
+      "files[0].mapping.unit (vs.csv): is required for kind 'vital'",
+    );
+  });
+
+  it("fails clearly without a job's record schema", async () => {
+    const bare = await createTestContext();
+    try {
+      const csv = join(bare.workdir, 'vs.csv');
+      await writeCsv(csv, vsRows(1, 'site-01', 2) as never, VS_COLUMNS);
+      const error = await create({ files: [{ path: csv, topic: 'vitals', mapping: vsMapping }] }, bare).catch(
+        (e: unknown) => e,
+      );
+      expect(isVigilError(error, 'VIGIL_REGISTRY_MISSING_DEPENDENCY')).toBe(true);
+      expect((error as Error).message).toMatch(/file-import source needs a job's record schema/);
+    } finally {
+      await bare.cleanup();
+    }
+  });
+
+  it('delivers one record per measured cell of wide rows and counts what each file gave', async () => {
+    const csv = join(ctx.workdir, 'wide.csv');
+    await writeFile(
+      csv,
+      [
+        'id,site,visit,hb,plt',
+        'P1,s1,2026-02-01,13.5,210',
+        'P2,s1,2026-02-01,NA,',
+        'P3,s2,2026-02-02,x,99',
+      ].join('\n'),
+    );
+    const source = await create({
+      missing: ['NA'],
+      files: [
+        {
+          path: csv,
+          topic: 'labs',
+          mapping: { kind: 'lab', origin: 'ehr', patientId: 'id', siteId: 'site', observedAt: 'visit' },
+          unpivot: {
+            into: { name: 'measure', value: 'value' },
+            columns: [
+              { column: 'hb', set: { unit: 'g/dL' } },
+              { column: 'plt', set: { unit: '10^9/L' } },
+            ],
+          },
+        },
+      ],
+    });
+    const got = await drain(source, 'g', ['labs']);
+    expect(got.map((r) => r.offset)).toEqual(['0', '1', '2', '3']);
+    expect(
+      got.map((r) => [r.headers['vigil-row'], r.headers['vigil-column'], r.headers['vigil-unmapped']]),
+    ).toEqual([
+      ['0', 'hb', undefined],
+      ['0', 'plt', undefined],
+      ['2', 'hb', 'invalid_number'],
+      ['2', 'plt', undefined],
+    ]);
+    expect(JSON.parse(text(got[2]!))._source).toEqual({ file: 'wide.csv', row: 2, column: 'hb' });
+    expect((source as FileImportSource).files).toEqual([
+      { path: csv, topic: 'labs', partition: 0, rows: 3, records: 4, unmapped: 1, empty: 1 },
+    ]);
   });
 });

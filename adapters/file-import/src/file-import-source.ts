@@ -6,6 +6,7 @@ import {
   type ConsumerOptions,
   type Logger,
   type ProduceRecord,
+  type RecordSchema,
   type Source,
   type SourceCapabilities,
   type TopicInfo,
@@ -15,7 +16,8 @@ import {
 import type { ImportFile } from './config.js';
 import { type ConsumerHost, FileImportConsumer, type StoredRecord } from './consumer/file-import-consumer.js';
 import { CommittedOffsets } from './groups/committed-offsets.js';
-import { RowMapper } from './mapping/row-mapper.js';
+import { compileMapping } from './mapping/compile-mapping.js';
+import { type MapOutcome, RowMapper } from './mapping/row-mapper.js';
 import { type ExtractRow, formatOf, readExtract } from './readers/read-extract.js';
 
 /**
@@ -37,6 +39,12 @@ export interface FileImportSourceOptions {
   baseDir: string;
   /** Absolute directory for committed offsets. */
   stateDir: string;
+  /** The job's record schema: the fields mappings fill (from `ctx.schema`). */
+  schema: RecordSchema;
+  /** The record field whose value is each record's key (none: null keys). */
+  key?: string;
+  /** Missing codes of every file that sets none (the top-level `missing`). */
+  missing?: readonly string[];
   logger: Logger;
 }
 
@@ -45,19 +53,26 @@ interface Partition {
   records: StoredRecord[];
 }
 
-/** Counts of what was read, per file (no row content). */
+/** Counts of what was read, per file (no row content). `rows` data rows gave `records` records. */
 export interface ImportedFile {
   path: string;
   topic: string;
   partition: number;
   rows: number;
+  /** Records delivered (offsets run over these): one per row, or per measured cell with unpivot. */
+  records: number;
+  /** Records that are raw rows with an `_unmapped` reason. */
   unmapped: number;
+  /** Rows that gave no record: `when` said no (isNot), or every measured cell of a wide row was missing. */
+  empty: number;
 }
 
 const encoder = new TextEncoder();
 
-function configError(issues: { path: string; message: string }[]): VigilError {
-  const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
+function configError(issues: { path: string; message: string; file?: string }[]): VigilError {
+  const lines = issues
+    .map((i) => `  - ${i.path}${i.file !== undefined ? ` (${i.file})` : ''}: ${i.message}`)
+    .join('\n');
   return new VigilError(
     'VIGIL_CONFIG_INVALID',
     `file-import config has ${issues.length} problem(s):\n${lines}`,
@@ -70,8 +85,10 @@ function configError(issues: { path: string; message: string }[]): VigilError {
 /**
  * A Source over a team's own extracts: each configured file (CSV, NDJSON, Parquet) is one
  * partition of its topic, offsets are row numbers (0-based data rows), and each record's
- * value is the row mapped to ClinicalEvent JSON — or, when the row cannot be mapped, the
- * raw row with an `_unmapped` reason, so the medallion quarantines it and nothing is lost.
+ * value is the row mapped to a record of the job's schema (JSON) — or, when the row cannot
+ * be mapped, the raw row with an `_unmapped` reason, so the medallion quarantines it and
+ * nothing is lost. With `unpivot` a row gives one record per measured cell, with `when`
+ * possibly none; offsets count records.
  * Files are read whole when the source opens.
  */
 export class FileImportSource implements Source, ConsumerHost {
@@ -89,7 +106,7 @@ export class FileImportSource implements Source, ConsumerHost {
   }
 
   static async open(options: FileImportSourceOptions): Promise<FileImportSource> {
-    const issues: { path: string; message: string }[] = [];
+    const issues: { path: string; message: string; file?: string }[] = [];
     const topics = new Map<string, Partition[]>();
     const files: ImportedFile[] = [];
     let instance: DuckDBInstance | undefined;
@@ -103,10 +120,21 @@ export class FileImportSource implements Source, ConsumerHost {
       }
       return connection;
     };
+    const { schema, key } = options;
+    if (key !== undefined && !Object.hasOwn(schema.fields, key)) {
+      issues.push({
+        path: 'key',
+        message: `'${key}' is not a field of the job's records (fields: ${Object.keys(schema.fields).join(', ')})`,
+      });
+    }
     try {
       for (const [i, file] of options.files.entries()) {
         const at = `files[${i}]`;
         const path = resolve(options.baseDir, file.path);
+        const compiled = compileMapping(file, schema, options.missing ?? []);
+        for (const issue of compiled.issues) {
+          issues.push({ path: `${at}.${issue.path}`, message: issue.message, file: file.path });
+        }
         let mtimeMs: number;
         try {
           const info = await stat(path);
@@ -136,32 +164,41 @@ export class FileImportSource implements Source, ConsumerHost {
           });
           continue;
         }
-        const mapper = new RowMapper(file.mapping, file.topic);
         if (extract.rows.length > 0) {
           const known = new Set(extract.columns);
-          for (const { field, column } of mapper.columns()) {
+          for (const { at: where, column, hint } of compiled.plan.columns) {
             if (!known.has(column)) {
               issues.push({
-                path: `${at}.mapping.${field}`,
-                message: `column '${column}' is not in '${file.path}' (columns: ${extract.columns.join(', ')})`,
+                path: `${at}.${where}`,
+                message: `column '${column}' is not in '${file.path}'${hint ? ` (${hint})` : ''} (columns: ${extract.columns.join(', ')})`,
+                file: file.path,
               });
             }
           }
         }
+        if (compiled.issues.length > 0) continue;
+        const mapper = new RowMapper(compiled.plan, file.topic);
         const partitions = topics.get(file.topic) ?? [];
         const name = basename(path);
         let unmapped = 0;
-        const records = extract.rows.map((row, n) => {
-          const record = toRecord(row, n, name, mapper, mtimeMs);
-          if (record.headers['vigil-unmapped'] !== undefined) unmapped++;
-          return record;
-        });
+        let empty = 0;
+        const records: StoredRecord[] = [];
+        for (const [n, row] of extract.rows.entries()) {
+          const out = toRecords(row, n, name, mapper, mtimeMs, key);
+          if (out.length === 0) empty++;
+          for (const record of out) {
+            if (record.headers['vigil-unmapped'] !== undefined) unmapped++;
+            records.push(record);
+          }
+        }
         files.push({
           path: file.path,
           topic: file.topic,
           partition: partitions.length,
-          rows: records.length,
+          rows: extract.rows.length,
+          records: records.length,
           unmapped,
+          empty,
         });
         partitions.push({ file: name, records });
         topics.set(file.topic, partitions);
@@ -176,7 +213,9 @@ export class FileImportSource implements Source, ConsumerHost {
         files: files.length,
         topics: [...topics.keys()],
         rows: files.reduce((n, f) => n + f.rows, 0),
+        records: files.reduce((n, f) => n + f.records, 0),
         unmapped: files.reduce((n, f) => n + f.unmapped, 0),
+        empty: files.reduce((n, f) => n + f.empty, 0),
       },
       'file-import: extracts read',
     );
@@ -279,16 +318,16 @@ export class FileImportSource implements Source, ConsumerHost {
   }
 }
 
-function toRecord(
+function toRecords(
   row: ExtractRow,
   n: number,
   file: string,
   mapper: RowMapper,
   timestamp: number,
-): StoredRecord {
+  keyField: string | undefined,
+): StoredRecord[] {
   const headers: Record<string, string> = { 'vigil-file': file, 'vigil-row': String(n) };
   if ('line' in row) {
-    headers['vigil-unmapped'] = row.reason;
     const value = {
       _unmapped: {
         reason: row.reason,
@@ -299,23 +338,36 @@ function toRecord(
       _source: { file, row: n },
       row: row.line,
     };
-    return { key: null, value: encoder.encode(JSON.stringify(value)), headers, timestamp };
+    return [
+      {
+        key: null,
+        value: encoder.encode(JSON.stringify(value)),
+        headers: { ...headers, 'vigil-unmapped': row.reason },
+        timestamp,
+      },
+    ];
   }
-  const outcome = mapper.map(row.row);
-  if (outcome.ok) {
-    const site = outcome.event.siteId;
+  return mapper.map(row.row).map((outcome: MapOutcome) => {
+    const own = outcome.column === undefined ? headers : { ...headers, 'vigil-column': outcome.column };
+    if (outcome.ok) {
+      const key = keyField === undefined ? undefined : outcome.record[keyField];
+      return {
+        key: key === undefined ? null : String(key),
+        value: encoder.encode(JSON.stringify(outcome.record)),
+        headers: own,
+        timestamp,
+      };
+    }
+    const value = {
+      _unmapped: { reason: outcome.reason, field: outcome.field, message: outcome.message },
+      _source: outcome.column === undefined ? { file, row: n } : { file, row: n, column: outcome.column },
+      row: row.row,
+    };
     return {
-      key: typeof site === 'string' ? site : null,
-      value: encoder.encode(JSON.stringify(outcome.event)),
-      headers,
+      key: null,
+      value: encoder.encode(JSON.stringify(value)),
+      headers: { ...own, 'vigil-unmapped': outcome.reason },
       timestamp,
     };
-  }
-  headers['vigil-unmapped'] = outcome.reason;
-  const value = {
-    _unmapped: { reason: outcome.reason, field: outcome.field, message: outcome.message },
-    _source: { file, row: n },
-    row: row.row,
-  };
-  return { key: null, value: encoder.encode(JSON.stringify(value)), headers, timestamp };
+  });
 }

@@ -11,13 +11,14 @@ import {
 } from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { fileImportSource } from './index.js';
+import { clinicalSchema } from './testing/clinical-schema.js';
 import { writeVsExtracts } from './testing/sdtm-extracts.js';
 
 /** A source over three VS extracts of topic `vitals` (CSV, empty NDJSON, Parquet): the prepared topic. */
 async function fixture(): Promise<SourceFixture> {
-  const ctx = await createTestContext();
+  const ctx = await createTestContext({ schema: clinicalSchema });
   const { files, partitions } = await writeVsExtracts(ctx.workdir, 'vitals');
-  const config = fileImportSource.config.parse({ files });
+  const config = fileImportSource.config.parse({ files, key: 'siteId' });
   return {
     ...(await adapterFixture(fileImportSource, config, ctx)),
     prepared: { topic: 'vitals', partitions },

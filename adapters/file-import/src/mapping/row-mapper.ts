@@ -1,182 +1,205 @@
 import { createHash } from 'node:crypto';
-import { type FieldSpecInput as FieldSpec, isEnumConstant, type MappingInput } from '../config.js';
-import { EVENT_FIELD_NAMES, EVENT_FIELDS, type EventField, type FieldType } from './event-fields.js';
+import type { ColumnPlan, FieldPlan, MappingPlan } from './compile-mapping.js';
+import {
+  type CellValue,
+  cellText,
+  convert,
+  type FieldValue,
+  parseNumber,
+  parseTimestamp,
+  type Row,
+  studyDayTimestamp,
+  Unmappable,
+  type UnmappedReason,
+} from './convert-cell.js';
 
-/** A cell as read from an extract (CSV cells are text; Parquet and NDJSON keep their types). */
-export type CellValue = string | number | boolean | null;
-export type Row = Readonly<Record<string, CellValue>>;
+export type MappedRecord = Record<string, FieldValue>;
 
-/** Why a row could not be mapped; it is then delivered raw with this reason. */
-export const UNMAPPED_REASONS = {
-  invalid_json: 'An NDJSON line is not valid JSON.',
-  not_an_object: 'An NDJSON line is valid JSON but not an object.',
-  unknown_code: 'A coded column holds a value missing from the mapping’s `values`.',
-  invalid_number: 'A numeric field’s cell is not a number.',
-  invalid_boolean: 'A boolean field’s cell is not true/false, Y/N, yes/no or 1/0.',
-  invalid_timestamp: 'A timestamp cell is not an ISO 8601 date or date-time (partial dates are not).',
-} as const;
-export type UnmappedReason = keyof typeof UNMAPPED_REASONS;
-
+/** What one row gives: a mapped record, or the reason it (or one of its measured columns) could not be mapped. */
 export type MapOutcome =
-  | { ok: true; event: Record<string, string | number | boolean> }
-  | { ok: false; reason: UnmappedReason; field: EventField | null; message: string };
-
-class Unmappable extends Error {
-  constructor(
-    readonly reason: UnmappedReason,
-    readonly field: EventField,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-const NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const TIMESTAMP =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(\.\d{1,9})?)?)?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$/i;
-const TRUE = new Set(['true', 't', 'y', 'yes', '1']);
-const FALSE = new Set(['false', 'f', 'n', 'no', '0']);
-
-/** ISO 8601 date or date-time → `YYYY-MM-DDTHH:mm:ss.sssZ`; no offset means UTC, a date alone 00:00 UTC. */
-export function parseTimestamp(text: string): string | undefined {
-  const m = TIMESTAMP.exec(text.trim());
-  if (!m) return undefined;
-  const [, y, mo, d, h = '00', mi = '00', s = '00', frac = '', zone = 'Z'] = m;
-  let offset = zone.toUpperCase() === 'Z' ? 'Z' : zone;
-  if (offset !== 'Z') {
-    const digits = offset.replace(':', '');
-    offset = `${digits.slice(0, 3)}:${digits.length > 3 ? digits.slice(3) : '00'}`;
-  }
-  const ms = frac === '' ? '' : `.${frac.slice(1, 4).padEnd(3, '0')}`;
-  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}${ms}${offset}`);
-  if (!Number.isFinite(date.getTime())) return undefined;
-  // Reject rollovers such as 2026-02-30 (Date would quietly move them to March).
-  if (offset === 'Z' && date.toISOString().slice(0, 10) !== `${y}-${mo}-${d}`) return undefined;
-  return date.toISOString();
-}
-
-function isMissing(value: CellValue | undefined): value is null | undefined {
-  return value === null || value === undefined || (typeof value === 'string' && value.trim() === '');
-}
-
-function convert(field: EventField, type: FieldType, value: CellValue): string | number | boolean {
-  switch (type) {
-    case 'string':
-      return typeof value === 'string' ? value.trim() : String(value);
-    case 'number': {
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-      if (typeof value === 'string' && NUMBER.test(value.trim())) return Number(value.trim());
-      throw new Unmappable('invalid_number', field, `${field}: '${String(value)}' is not a number`);
-    }
-    case 'boolean': {
-      if (typeof value === 'boolean') return value;
-      const text = String(value).trim().toLowerCase();
-      if (TRUE.has(text)) return true;
-      if (FALSE.has(text)) return false;
-      throw new Unmappable('invalid_boolean', field, `${field}: '${String(value)}' is not a boolean`);
-    }
-    case 'timestamp': {
-      const iso = typeof value === 'string' ? parseTimestamp(value) : undefined;
-      if (iso === undefined) {
-        throw new Unmappable(
-          'invalid_timestamp',
-          field,
-          `${field}: '${String(value)}' is not an ISO 8601 date or date-time`,
-        );
-      }
-      return iso;
-    }
-  }
-}
-
-/** The columns a spec reads. */
-export function specColumns(field: EventField, spec: FieldSpec): string[] {
-  if (typeof spec === 'string') return isEnumConstant(field, spec) ? [] : [spec];
-  if ('const' in spec) return [];
-  if ('columns' in spec) return spec.columns;
-  return [spec.column];
-}
+  | { ok: true; record: MappedRecord; column?: string }
+  | { ok: false; reason: UnmappedReason; field: string | null; message: string; column?: string };
 
 /**
- * Maps the rows of one extract to ClinicalEvent JSON by a column mapping. Missing cells
- * leave their field out (silver then names it: `missing_field`, `missing_unit`); cells that
- * cannot be converted make the row unmapped. Without an `eventId` mapping the id is a hash
- * of the topic and the mapped event, so re-importing a file gives the same ids; without a
- * `recordedAt` mapping it equals `observedAt`.
+ * Maps the rows of one extract to records of the job's schema by a compiled mapping.
+ * A row gives one record; with `when`, none when its condition cell is in `isNot`; with
+ * `unpivot`, one per measured column whose cell is not missing. Missing cells elsewhere
+ * leave their field out (the job's validation names it); cells that cannot be converted
+ * make the row (or that column) unmapped. Defaulted string fields left unmapped get
+ * `fi-` + a hash of the topic and the mapped record, so re-importing a file gives the same
+ * ids; defaulted timestamp fields copy the first required timestamp field.
  */
 export class RowMapper {
+  readonly #plan: MappingPlan;
   readonly #topic: string;
-  readonly #specs: [EventField, FieldSpec][];
 
-  constructor(mapping: MappingInput, topic: string) {
+  constructor(plan: MappingPlan, topic: string) {
+    this.#plan = plan;
     this.#topic = topic;
-    this.#specs = EVENT_FIELD_NAMES.flatMap((field) => {
-      const spec = mapping[field];
-      return spec === undefined ? [] : [[field, spec] as [EventField, FieldSpec]];
-    });
   }
 
-  /** Every column the mapping reads, with the field that reads it. */
-  columns(): { field: EventField; column: string }[] {
-    return this.#specs.flatMap(([field, spec]) =>
-      specColumns(field, spec).map((column) => ({ field, column })),
-    );
+  /** The cell of `column`, or undefined when it is missing (null, blank, or one of the column's missing codes). */
+  #cell(row: Row, column: string): Exclude<CellValue, null> | undefined {
+    const value = row[column];
+    if (value === null || value === undefined) return undefined;
+    const text = cellText(value);
+    if (text === '' || this.#plan.missing(column).has(text)) return undefined;
+    return value;
   }
 
-  #resolve(field: EventField, spec: FieldSpec, row: Row): CellValue | undefined {
-    if (typeof spec === 'string') return isEnumConstant(field, spec) ? spec : row[spec];
-    if ('const' in spec) return spec.const;
-    if ('columns' in spec) {
-      const parts = spec.columns.map((c) => row[c]);
-      if (parts.some(isMissing)) return undefined;
-      return parts.map((p) => (typeof p === 'string' ? p.trim() : String(p))).join(spec.separator ?? '-');
+  #resolve(plan: FieldPlan, row: Row): FieldValue | undefined {
+    switch (plan.from) {
+      case 'const':
+        return plan.value;
+      case 'column': {
+        const cell = this.#cell(row, plan.column);
+        return cell === undefined ? undefined : convert(plan.field, plan.type, cell);
+      }
+      case 'coded': {
+        const cell = this.#cell(row, plan.column);
+        if (cell === undefined) return undefined;
+        return this.#decode(plan.field, plan.type, plan.column, cell, plan.values, plan.keep);
+      }
+      case 'joined': {
+        const parts = plan.columns.map((c) => this.#cell(row, c));
+        if (parts.some((p) => p === undefined)) return undefined;
+        return convert(plan.field, plan.type, parts.map((p) => cellText(p!)).join(plan.separator));
+      }
+      case 'studyDay': {
+        let day: number;
+        if ('const' in plan.day) day = plan.day.const;
+        else {
+          const cell = this.#cell(row, plan.day.column);
+          if (cell === undefined) return undefined;
+          const n = parseNumber(cell);
+          if (n === undefined) {
+            throw new Unmappable(
+              'invalid_study_day',
+              plan.field,
+              `${plan.field}: study day '${String(cell)}' of column ${plan.day.column} is not a number`,
+            );
+          }
+          day = n;
+        }
+        let reference: string;
+        if ('const' in plan.reference) reference = plan.reference.const;
+        else {
+          const cell = this.#cell(row, plan.reference.column);
+          if (cell === undefined) return undefined;
+          const iso = typeof cell === 'string' ? parseTimestamp(cell) : undefined;
+          if (iso === undefined) {
+            throw new Unmappable(
+              'invalid_timestamp',
+              plan.field,
+              `${plan.field}: reference '${String(cell)}' of column ${plan.reference.column} is not an ISO 8601 date or date-time`,
+            );
+          }
+          reference = iso;
+        }
+        return studyDayTimestamp(plan.field, reference, day, plan.numbering);
+      }
     }
-    const cell = row[spec.column];
-    if (isMissing(cell) || spec.values === undefined) return cell;
-    const code = typeof cell === 'string' ? cell.trim() : String(cell);
-    if (Object.hasOwn(spec.values, code)) return spec.values[code] ?? null;
-    if ((spec.otherwise ?? 'unmapped') === 'keep') return cell;
+  }
+
+  #decode(
+    field: string,
+    type: MappingPlan['types'][string],
+    column: string,
+    cell: Exclude<CellValue, null>,
+    values: Readonly<Record<string, FieldValue>>,
+    keep: boolean,
+  ): FieldValue {
+    const code = cellText(cell);
+    if (Object.hasOwn(values, code)) return values[code]!;
+    if (keep) return convert(field, type, cell);
     throw new Unmappable(
       'unknown_code',
       field,
-      `${field}: code '${code}' of column ${spec.column} is not in the mapping's values`,
+      `${field}: code '${code}' of column ${column} is not in the mapping's values`,
     );
   }
 
-  map(row: Row): MapOutcome {
-    const event: Record<string, string | number | boolean> = {};
+  map(row: Row): MapOutcome[] {
+    const plan = this.#plan;
     try {
-      for (const [field, spec] of this.#specs) {
-        const value = this.#resolve(field, spec, row);
-        if (isMissing(value)) continue;
-        event[field] = convert(field, EVENT_FIELDS[field], value);
+      if (plan.when) {
+        const cell = this.#cell(row, plan.when.column);
+        const text = cell === undefined ? undefined : cellText(cell);
+        if (text !== undefined && plan.when.isNot.has(text)) return [];
+        if (text === undefined || !plan.when.is.has(text)) {
+          throw new Unmappable(
+            'unknown_condition',
+            null,
+            text === undefined
+              ? `when: column ${plan.when.column} is missing`
+              : `when: '${text}' of column ${plan.when.column} is in neither is (${[...plan.when.is].join(', ')}) nor isNot (${[...plan.when.isNot].join(', ')})`,
+          );
+        }
       }
+      const base: MappedRecord = {};
+      for (const field of plan.fields) {
+        const value = this.#resolve(field, row);
+        if (value !== undefined) base[field.field] = value;
+      }
+      if (!plan.unpivot) return [{ ok: true, record: this.#finish(base, undefined) }];
+      const out: MapOutcome[] = [];
+      for (const column of plan.unpivot.columns) {
+        const outcome = this.#unpivot(base, column, row);
+        if (outcome) out.push(outcome);
+      }
+      return out;
     } catch (error) {
-      if (error instanceof Unmappable) {
-        return { ok: false, reason: error.reason, field: error.field, message: error.message };
-      }
+      if (error instanceof Unmappable) return [unmapped(error)];
       throw error;
     }
-    if (!this.#specs.some(([f]) => f === 'recordedAt') && event.observedAt !== undefined) {
-      event.recordedAt = event.observedAt;
+  }
+
+  #unpivot(base: MappedRecord, column: ColumnPlan, row: Row): MapOutcome | undefined {
+    const { nameField, valueField } = this.#plan.unpivot!;
+    const cell = this.#cell(row, column.column);
+    if (cell === undefined) return undefined;
+    try {
+      const type = this.#plan.types[valueField]!;
+      const value = column.values
+        ? this.#decode(valueField, type, column.column, cell, column.values, column.keep)
+        : convert(valueField, type, cell);
+      const record = { ...base, ...column.set, [nameField]: column.name, [valueField]: value };
+      return { ok: true, record: this.#finish(record, column.column), column: column.column };
+    } catch (error) {
+      if (error instanceof Unmappable) return { ...unmapped(error), column: column.column };
+      throw error;
     }
-    if (event.eventId === undefined) {
+  }
+
+  #finish(record: MappedRecord, column: string | undefined): MappedRecord {
+    const plan = this.#plan;
+    for (const [field, from] of plan.copies) {
+      if (record[from] !== undefined) record[field] = record[from];
+    }
+    if (column !== undefined) {
+      for (const field of plan.mappedIds) {
+        if (record[field] !== undefined) record[field] = `${String(record[field])}-${column}`;
+      }
+    }
+    if (plan.hashed.length > 0) {
       const digest = createHash('sha256')
-        .update(`${this.#topic}\u0000${JSON.stringify(ordered(event))}`)
+        .update(`${this.#topic}\u0000${JSON.stringify(ordered(record, plan.order))}`)
         .digest('hex');
-      event.eventId = `fi-${digest.slice(0, 24)}`;
+      for (const field of plan.hashed) record[field] = `fi-${digest.slice(0, 24)}`;
     }
-    return { ok: true, event: ordered(event) };
+    return ordered(record, plan.order);
   }
 }
 
-/** Fields in the canonical order (base fields first, then each kind's). */
-function ordered(
-  event: Record<string, string | number | boolean>,
-): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = {};
-  for (const field of EVENT_FIELD_NAMES) {
-    const value = event[field];
+function unmapped(error: Unmappable): MapOutcome {
+  return { ok: false, reason: error.reason, field: error.field, message: error.message };
+}
+
+/** Fields in the schema's order. */
+function ordered(record: MappedRecord, order: readonly string[]): MappedRecord {
+  const out: MappedRecord = {};
+  for (const field of order) {
+    const value = record[field];
     if (value !== undefined) out[field] = value;
   }
   return out;

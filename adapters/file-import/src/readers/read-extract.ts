@@ -3,7 +3,7 @@ import { extname } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { VigilError } from '@vigil/core';
 import type { FileFormat } from '../config.js';
-import type { CellValue, Row } from '../mapping/row-mapper.js';
+import type { CellValue, Row } from '../mapping/convert-cell.js';
 
 /** One data row of an extract: a row of cells, or an NDJSON line that is not a JSON object. */
 export type ExtractRow = { row: Row } | { line: string; reason: 'invalid_json' | 'not_an_object' };
