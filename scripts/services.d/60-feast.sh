@@ -7,6 +7,10 @@
 # own `feast serve` on VIGIL_FEAST_PORT and stops it when done.
 #
 #   VIGIL_FEAST_VERSION  Feast release to install (default 0.66.0, the version INTEROP §1 was read from)
+#
+# Pinned: feast[redis]==$VIGIL_FEAST_VERSION and, through pip --constraint, every package it
+# pulls in, at the versions in scripts/services.d/feast-<version>-constraints.txt (a pip freeze
+# of a working venv), so a fresh machine gets the same venv, not whatever PyPI has that day.
 #   VIGIL_FEAST_PYTHON   interpreter that creates the venv (default: python3 on the PATH, ≥ 3.10)
 #   VIGIL_FEAST_PORT     port of the benchmark's `feast serve` (default 6566, Feast's own default)
 SERVICES+=(feast)
@@ -19,7 +23,14 @@ svc_feast_install() {
   local venv version py stamp
   venv="$(feast_venv)"
   version="${VIGIL_FEAST_VERSION:-0.66.0}"
-  stamp="$venv/.vigil-feast-$version"
+  local constraints="$REPO_ROOT/scripts/services.d/feast-$version-constraints.txt" pins=()
+  if [[ -f $constraints ]]; then
+    pins=(--constraint "$constraints")
+    stamp="$venv/.vigil-feast-$version-$(sha256sum "$constraints" | cut -c1-12)"
+  else
+    log "feast: no pinned constraints for $version ($constraints); only feast itself is pinned"
+    stamp="$venv/.vigil-feast-$version"
+  fi
   [[ -f $stamp && -x $venv/bin/feast ]] && return 0
   py="${VIGIL_FEAST_PYTHON:-python3}"
   command -v "$py" >/dev/null || die "feast: no $py on the PATH (set VIGIL_FEAST_PYTHON)"
@@ -31,7 +42,7 @@ svc_feast_install() {
   local out="$VIGIL_SERVICES_DIR/feast-pip.log"
   mkdir -p "$VIGIL_SERVICES_DIR"
   if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    --cache-dir "$(cache_dir feast)/pip" "feast[redis]==$version" >"$out" 2>&1; then
+    --cache-dir "$(cache_dir feast)/pip" "${pins[@]}" "feast[redis]==$version" >"$out" 2>&1; then
     log "feast: pip install failed; last lines of $out:"
     tail -n 20 "$out" >&2
     return 1

@@ -1,0 +1,58 @@
+/**
+ * Every server scripts/services installs is pinned to a version, and to a checksum where the
+ * registry gives one (Go module h1: sums, Maven Central's SHA-1/SHA-512, pip == pins). A static
+ * check of the service scripts: no `@latest`, no unpinned pip requirement, and the Kafka jar
+ * manifest covers the pinned version.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const dir = fileURLToPath(new URL('../scripts/services.d/', import.meta.url));
+
+async function script(name: string): Promise<string> {
+  const file = (await readdir(dir)).find((f) => f.endsWith(`-${name}.sh`));
+  if (!file) throw new Error(`no scripts/services.d/*-${name}.sh`);
+  return readFile(join(dir, file), 'utf8');
+}
+
+describe('scripts/services pins every server', () => {
+  it('builds nothing from @latest', async () => {
+    for (const file of (await readdir(dir)).filter((f) => f.endsWith('.sh'))) {
+      expect(await readFile(join(dir, file), 'utf8'), file).not.toMatch(/@latest|:-latest/);
+    }
+  });
+
+  it('pins the Go-built servers to a version and a module checksum', async () => {
+    const minio = await script('minio');
+    expect(minio).toMatch(/MINIO_VERSION="\$\{VIGIL_MINIO_VERSION:-v0\.0\.0-\d{14}-[0-9a-f]{12}\}"/);
+    expect(minio).toMatch(/MINIO_SUM="\$\{VIGIL_MINIO_SUM:-h1:[A-Za-z0-9+/]{43}=\}"/);
+    const lakefs = await script('lakefs');
+    expect(lakefs).toMatch(/VIGIL_LAKEFS_VERSION=v\d+\.\d+\.\d+\n/);
+    expect(lakefs).toMatch(/VIGIL_LAKEFS_SUM="\$\{VIGIL_LAKEFS_SUM:-h1:[A-Za-z0-9+/]{43}=\}"/);
+  });
+
+  it('pins the Maven-built servers to a version and their published checksums', async () => {
+    const kafka = await script('kafka');
+    const version = /KAFKA_VERSION="\$\{VIGIL_KAFKA_VERSION:-([0-9.]+)\}"/.exec(kafka)?.[1];
+    expect(version).toBeDefined();
+    expect(kafka).toContain('--strict-checksums');
+    const manifest = await readFile(join(dir, `kafka-${version}.sha1`), 'utf8');
+    const lines = manifest.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const line of lines) expect(line).toMatch(/^[0-9a-f]{40} {2}[\w.+-]+\.jar$/);
+    expect(lines.some((l) => l.endsWith(`  kafka_2.13-${version}.jar`))).toBe(true);
+    const artemis = await script('artemis');
+    expect(artemis).toMatch(/ARTEMIS_VERSION=\d+\.\d+\.\d+\n/);
+    expect(artemis).toMatch(/ARTEMIS_SHA512="\$\{VIGIL_ARTEMIS_SHA512:-[0-9a-f]{128}\}"/);
+    expect(artemis).toContain('--strict-checksums');
+  });
+
+  it('pins Redis and Feast', async () => {
+    expect(await script('redis')).toMatch(/REDIS_VERSION="\$\{VIGIL_REDIS_VERSION:-\d+\.\d+\.\d+\}"/);
+    const feast = await script('feast');
+    expect(feast).toMatch(/VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+/);
+    expect(feast).toContain('--constraint');
+  });
+});
