@@ -113,7 +113,10 @@ export const unpivotColumn = z.union([
       .describe(
         'Code list for the cell: text → value (categorical covariates coded to numbers: { male: 0, female: 1 }).',
       ),
-    otherwise,
+    otherwise: z
+      .enum(['unmapped', 'keep'])
+      .optional()
+      .describe("A code missing from `values`: 'unmapped' or 'keep' (default: the unpivot's `otherwise`)."),
     set: z
       .record(z.string().min(1), scalar)
       .optional()
@@ -132,6 +135,12 @@ export const unpivotSpec = z
       .describe(
         'The measured columns, in the order their records are delivered; each non-missing cell is one record.',
       ),
+    values: codeList
+      .optional()
+      .describe(
+        'Code list for the cells of every column without its own `values` (e.g. a table of yes/no flags).',
+      ),
+    otherwise,
     into: z
       .strictObject({
         name: z

@@ -106,7 +106,7 @@ describe('compileMapping: the mapping checked against the job’s record schema'
     });
     expect(issues.map((i) => `${i.path}: ${i.message}`)).toEqual([
       "unpivot.into.value: 'value' is filled by the unpivot, so the mapping must not map it too",
-      "unpivot.columns[3]: column 'hb' is listed twice",
+      "unpivot.columns[3]: 'hb' is listed twice (give one of them another `as`)",
     ]);
     const more = issuesOf({
       mapping: base,
@@ -128,6 +128,20 @@ describe('compileMapping: the mapping checked against the job’s record schema'
       'unpivot.columns[3].values.yes: value: "Y" is not a number',
       "mapping.unit: is required for kind 'lab' (in the mapping, or in the `set` of unpivot columns plt)",
     ]);
+    const shared = issuesOf({
+      mapping: { ...base, unit: { const: '1' } },
+      unpivot: {
+        into: { name: 'measure', value: 'value' },
+        values: { '0_no': 0, '1_yes': 'yes' },
+        columns: [
+          'sod',
+          'pep',
+          { column: 'type', values: { '0_no SOD': 0, '1_type 1': 1 } },
+          { column: 'sod', as: 'sod2' },
+        ],
+      },
+    });
+    expect(shared).toEqual([{ path: 'unpivot.values.1_yes', message: 'value: "yes" is not a number' }]);
     expect(
       issuesOf({ mapping: base, unpivot: { into: { name: 'label', value: 'value' }, columns: ['hb'] } })[0],
     ).toEqual({ path: 'unpivot.into.name', message: expect.stringContaining("'label' is not a field") });

@@ -1,5 +1,5 @@
 import type { FieldType, RecordSchema } from '@vigil/core';
-import type { FieldSpec, ImportFile, StudyDaySpec } from '../config.js';
+import type { FieldSpec, ImportFile, StudyDaySpec, UnpivotColumn } from '../config.js';
 import { type CellValue, convert, type FieldValue, parseTimestamp, Unmappable } from './convert-cell.js';
 
 /** A problem with a file's mapping; `path` is relative to the file entry (`mapping.grade`). */
@@ -151,9 +151,17 @@ export function compileMapping(
     const plans: ColumnPlan[] = [];
     for (const [j, entry] of file.unpivot.columns.entries()) {
       const at = `unpivot.columns[${j}]`;
-      const c = typeof entry === 'string' ? { column: entry, otherwise: 'unmapped' as const } : entry;
-      if (seen.has(c.column)) issues.push({ path: at, message: `column '${c.column}' is listed twice` });
-      seen.add(c.column);
+      const own: Exclude<UnpivotColumn, string> = typeof entry === 'string' ? { column: entry } : entry;
+      const c = {
+        ...own,
+        values: own.values ?? file.unpivot.values,
+        otherwise: own.otherwise ?? file.unpivot.otherwise,
+      };
+      const label = String('as' in c && c.as !== undefined ? c.as : c.column);
+      if (seen.has(label)) {
+        issues.push({ path: at, message: `'${label}' is listed twice (give one of them another \`as\`)` });
+      }
+      seen.add(label);
       columns.push({ at, column: c.column });
       if (!ok) continue;
       const nameType = types[into.name]!;
@@ -166,12 +174,13 @@ export function compileMapping(
       );
       if ('message' in name) issues.push({ path: `${at}.as`, message: `${into.name}: ${name.message}` });
       let values: Record<string, FieldValue> | undefined;
-      if ('values' in c && c.values) {
+      if (c.values) {
         values = {};
+        const own = typeof entry !== 'string' && entry.values !== undefined;
         for (const [code, raw] of Object.entries(c.values)) {
           const v = valueIssue(into.value, valueType, raw, enums[into.value]);
-          if ('message' in v)
-            issues.push({ path: `${at}.values.${code}`, message: `${into.value}: ${v.message}` });
+          const where = own ? `${at}.values.${code}` : `unpivot.values.${code}`;
+          if ('message' in v) issues.push({ path: where, message: `${into.value}: ${v.message}` });
           else values[code] = v.value;
         }
       }
@@ -271,9 +280,10 @@ export function compileMapping(
     .filter((f) => types[f] === 'timestamp' && !filledAnywhere.has(f) && firstTime !== undefined)
     .map((f) => [f, firstTime!] as const);
 
+  const unique = new Map(issues.map((i) => [`${i.path}\u0000${i.message}`, i]));
   return {
     plan: { order, types, fields, unpivot, when, hashed, mappedIds, copies, missing, columns },
-    issues,
+    issues: [...unique.values()],
   };
 }
 
