@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { z } from 'zod';
 import {
   type ComponentRegistry,
   loadConfig,
@@ -8,9 +9,15 @@ import {
   type VigilConfig,
   VigilError,
 } from '@vigil/core';
-import { featuresConfigSchema, jobConfigSchema } from '@vigil/job-adverse-events';
 
-export const sections = { job: jobConfigSchema, features: featuresConfigSchema };
+/** The config sections of every registered job (for the JSON Schema of the config file). */
+export function jobSections(registry: ComponentRegistry): Record<string, z.ZodType> {
+  const jobs = registry.jobs();
+  const out: Record<string, z.ZodType> = {};
+  for (const job of jobs) Object.assign(out, job.sections ?? {});
+  if (jobs.length === 1) out.job = jobs[0]!.config;
+  return out;
+}
 
 export interface ConfigOverrides {
   preset?: string;
@@ -21,7 +28,7 @@ export interface ConfigOverrides {
 function isDescriptor(v: unknown): v is Parameters<ComponentRegistry['register']>[0] {
   if (v === null || typeof v !== 'object') return false;
   const o = v as Record<string, unknown>;
-  return o.kind === 'adapter' || o.kind === 'plugin' || Array.isArray(o.components);
+  return o.kind === 'adapter' || o.kind === 'plugin' || o.kind === 'job' || Array.isArray(o.components);
 }
 
 /**
@@ -88,5 +95,5 @@ export async function resolveConfig(
   if (!file && rest.preset === undefined) rest.preset = 'local';
   if (overrides.workdir) rest.workdir = overrides.workdir;
   if (overrides.seed !== undefined) rest.seed = overrides.seed;
-  return loadConfig(rest, { registry, sections });
+  return loadConfig(rest, { registry });
 }

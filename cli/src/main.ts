@@ -2,6 +2,7 @@ import { isVigilError } from '@vigil/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { registerFeaturesCommand } from './commands/features-command.js';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';
+import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { runCommand } from './commands/run.js';
 import { simulateCommand } from './commands/simulate.js';
 
@@ -34,12 +35,14 @@ const program = new Command()
 program
   .command('run')
   .description(
-    'Run the main job: generate → ingest → bronze/silver/gold → features → train → register → serve → monitor',
+    'Run the configured job’s pipeline (default adverse-events: generate → ingest → silver → gold → features/label → training set → train → register → serve → monitor); unchanged steps come from the cache',
   )
   .option('--preset <name>', 'preset to run (default: local, or the config file’s preset)')
   .option('--config <file>', 'YAML config file')
   .option('--workdir <dir>', 'directory for all run state (default ./.vigil)')
   .option('--seed <n>', 'seed for every random choice', seedArg)
+  .option('--no-cache', 'run every step, even those whose version, config and inputs are unchanged')
+  .option('--resume <runId>', 'continue an interrupted or failed run from its first unfinished step')
   .option('--json', 'print the summary as one JSON object on the last line of stdout')
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);
@@ -103,6 +106,32 @@ program
   .description('Print the JSON Schema of the config file')
   .action(() => {
     process.exitCode = schemaCommand();
+  });
+
+const pipeline = program.command('pipeline').description('The configured job’s pipeline of steps');
+pipeline
+  .command('show')
+  .description('Print the DAG of steps: text, --json ({steps: [{name, needs}]}) or --format mermaid')
+  .option('--config <file>', 'YAML config file')
+  .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
+  .option('--json', 'one JSON object: {job, pipeline, steps: [{name, needs, inputs, outputs, requires}]}')
+  .option('--format <format>', 'text (default), json or mermaid')
+  .action(async (opts) => {
+    process.exitCode = await pipelineShowCommand(opts);
+  });
+
+program
+  .command('rebuild <runId>')
+  .description(
+    'Rebuild a past run’s training set from its lineage (lake commit, feature views, label definition) and prove it identical by hash',
+  )
+  .option('--config <file>', 'the YAML config the run used')
+  .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
+  .option('--workdir <dir>', 'directory holding the run (default ./.vigil)')
+  .option('--step <name>', 'the step whose outputs to rebuild (default training-set)')
+  .option('--json', 'the comparison as one JSON object')
+  .action(async (runId: string, opts) => {
+    process.exitCode = await rebuildCommand(runId, opts);
   });
 
 registerFeaturesCommand(program);

@@ -1,65 +1,69 @@
-import type { StageProgress } from '@vigil/job-adverse-events';
+import type { StepEvent } from '@vigil/core';
 import cliProgress from 'cli-progress';
 
 /**
- * Stage-by-stage progress on stderr: a bar with ETA per stage on a terminal, one line
- * per finished stage otherwise (CI logs, pipes). Stdout stays free for the summary.
+ * Step-by-step progress on stderr: on a terminal a bar with ETA for the step reporting
+ * progress; on every stream one line per finished step with how it finished (ran, cached,
+ * resumed) and its time. Stdout stays free for the summary.
  */
 export class ProgressDisplay {
   readonly #tty: boolean;
+  readonly #stream: NodeJS.WriteStream;
   #bar: cliProgress.SingleBar | undefined;
-  #stage: string | undefined;
-  #stageStarted = 0;
+  #barStep: string | undefined;
   #total = 0;
 
   constructor(stream: NodeJS.WriteStream = process.stderr) {
+    this.#stream = stream;
     this.#tty = Boolean(stream.isTTY);
   }
 
-  update(progress: StageProgress): void {
-    if (progress.stage !== this.#stage) this.#begin(progress.stage);
-    if (!this.#bar) return;
-    if (progress.total > 0 && progress.total !== this.#total) {
-      this.#total = progress.total;
-      this.#bar.setTotal(progress.total);
-    }
-    this.#bar.update(progress.done, { message: progress.message ?? '' });
+  /** A plain progress report (commands that are not pipelines). */
+  update(progress: { stage: string; done: number; total: number; message?: string }): void {
+    this.event({ step: progress.stage, phase: 'progress', done: progress.done, total: progress.total, ...(progress.message ? { message: progress.message } : {}) });
   }
 
-  #begin(stage: string): void {
-    this.#finish();
-    this.#stage = stage;
-    this.#stageStarted = performance.now();
+  event(e: StepEvent): void {
+    if (e.phase === 'progress' && this.#tty) {
+      if (this.#barStep !== e.step) this.#startBar(e.step);
+      if ((e.total ?? 0) > 0 && e.total !== this.#total) {
+        this.#total = e.total!;
+        this.#bar!.setTotal(this.#total);
+      }
+      this.#bar!.update(e.done ?? 0, { message: e.message ?? '' });
+    } else if (e.phase === 'end') {
+      if (this.#barStep === e.step) this.#stopBar();
+      this.#stream.write(`✓ ${e.step.padEnd(13)} ${(e.status ?? '').padEnd(8)} ${((e.ms ?? 0) / 1000).toFixed(1)}s\n`);
+    } else if (e.phase === 'retry' || e.phase === 'failed') {
+      if (this.#barStep === e.step) this.#stopBar();
+      this.#stream.write(`${e.phase === 'failed' ? '✗' : '↻'} ${e.step.padEnd(13)} ${e.message ?? ''}\n`);
+    }
+  }
+
+  #startBar(step: string): void {
+    this.#stopBar();
+    this.#barStep = step;
     this.#total = 0;
-    if (this.#tty) {
-      this.#bar = new cliProgress.SingleBar(
-        {
-          format: `${stage.padEnd(9)} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {message}`,
-          stream: process.stderr,
-          hideCursor: true,
-          clearOnComplete: false,
-          etaBuffer: 50,
-        },
-        cliProgress.Presets.shades_classic,
-      );
-      this.#bar.start(1, 0, { message: '' });
-    }
+    this.#bar = new cliProgress.SingleBar(
+      {
+        format: `${step.padEnd(13)} [{bar}] {percentage}% | {value}/{total} | ETA {eta_formatted} {message}`,
+        stream: this.#stream,
+        hideCursor: true,
+        clearOnComplete: true,
+        etaBuffer: 50,
+      },
+      cliProgress.Presets.shades_classic,
+    );
+    this.#bar.start(1, 0, { message: '' });
   }
 
-  #finish(): void {
-    if (!this.#stage) return;
-    const seconds = ((performance.now() - this.#stageStarted) / 1000).toFixed(1);
-    if (this.#bar) {
-      this.#bar.update(this.#total || 1);
-      this.#bar.stop();
-      this.#bar = undefined;
-    } else {
-      process.stderr.write(`✓ ${this.#stage.padEnd(9)} ${seconds}s\n`);
-    }
-    this.#stage = undefined;
+  #stopBar(): void {
+    this.#bar?.stop();
+    this.#bar = undefined;
+    this.#barStep = undefined;
   }
 
   stop(): void {
-    this.#finish();
+    this.#stopBar();
   }
 }

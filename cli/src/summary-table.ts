@@ -1,59 +1,61 @@
-import type { JobSummary } from '@vigil/job-adverse-events';
+const fmt = (n: unknown, digits = 3) =>
+  typeof n !== 'number' || Number.isNaN(n) ? 'n/a' : n.toFixed(digits);
 
-const fmt = (n: number | null, digits = 3) => (n === null || Number.isNaN(n) ? 'n/a' : n.toFixed(digits));
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj | undefined => (v && typeof v === 'object' ? (v as Obj) : undefined);
 
-/** The human summary of a run, as an aligned two-column table. */
-export function renderSummary(s: JobSummary): string {
-  const rows: [string, string][] = [
-    ['run id', s.runId],
-    [
-      'events in',
-      `${s.events}${s.produced === s.events ? '' : ` (${s.produced} sent this run; the trial was already in the source)`}`,
-    ],
-    ['bronze rows', String(s.layers.bronze)],
-    ['silver rows', String(s.layers.silver)],
-    ['duplicates removed', String(s.layers.duplicates)],
-    [
+/** The human summary of a run, as an aligned two-column table (rows for what the run reported). */
+export function renderSummary(s: Obj): string {
+  const rows: [string, string][] = [['run id', String(s.runId)]];
+  if (s.job) rows.push(['job', `${s.job}${s.mode ? ` (${s.mode})` : ''}`]);
+  const steps = s.steps as { name: string; status: string; ms: number }[] | undefined;
+  if (steps) {
+    rows.push(['steps', steps.map((st) => `${st.name} ${st.status === 'ran' ? '' : `(${st.status}) `}${(st.ms / 1000).toFixed(1)}s`).join(', ')]);
+  }
+  if (s.events !== undefined) {
+    rows.push(['events in', `${s.events}${s.produced ? ` (${s.produced} sent this run)` : ''}`]);
+  }
+  const layers = obj(s.layers);
+  if (layers) {
+    rows.push(['bronze rows', String(layers.bronze)], ['silver rows', String(layers.silver)]);
+    rows.push(['duplicates removed', String(layers.duplicates)]);
+    const reasons = obj(s.quarantineReasons) ?? {};
+    rows.push([
       'quarantined',
-      `${s.layers.quarantined}${
-        Object.keys(s.quarantineReasons).length
-          ? ` (${Object.entries(s.quarantineReasons)
-              .map(([k, v]) => `${k}: ${v}`)
-              .join(', ')})`
-          : ''
-      }`,
-    ],
-    [
+      `${layers.quarantined}${Object.keys(reasons).length ? ` (${Object.entries(reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
+    ]);
+  }
+  const rec = obj(s.reconciliation);
+  if (rec) {
+    const problems = (rec.problems as string[] | undefined) ?? [];
+    rows.push([
       'reconciliation',
-      `${s.reconciliation.balanced ? 'balanced' : 'NOT BALANCED'}: in ${s.reconciliation.in} = bronze ${s.reconciliation.bronze} = silver + duplicates + quarantined; sites ${Object.entries(
-        s.reconciliation.bySite,
-      )
-        .map(([site, c]) => `${site} ${c.balanced ? '✓' : '✗'}`)
-        .join(', ')}`,
-    ],
-    ['gold patient-days', String(s.layers.goldPatientDays)],
-    [
+      `${rec.balanced ? 'balanced' : 'NOT BALANCED'}: in ${rec.in} = bronze ${rec.bronze} = silver + duplicates + quarantined${rec.expected ? ', equal to what the simulator injected' : ''}${problems.length ? ` — ${problems.join('; ')}` : ''}`,
+    ]);
+  }
+  if (layers) rows.push(['gold patient-days', String(layers.goldPatientDays)]);
+  const label = obj(s.label);
+  if (label) rows.push(['label', `${label.points} points, ${label.positives} positive, ${label.censored} censored`]);
+  const model = obj(s.model);
+  if (model) {
+    rows.push([
       'model',
-      `${s.model.name} v${s.model.version}${s.model.alias ? ` (${s.model.alias})` : ' (gate not passed)'}, sha256 ${s.model.sha256.slice(0, 12)}`,
-    ],
-    [
+      `${model.name} v${model.version}${model.alias ? ` (${model.alias})` : ' (gate not passed)'}, sha256 ${String(model.sha256).slice(0, 12)}`,
+    ]);
+    rows.push([
       'held-out AUROC',
-      `${fmt(s.model.auroc)} on ${s.model.testPatients} unseen patients (Bayes-optimal ${fmt(s.model.bayesAuroc)})`,
-    ],
-    [
-      'predict latency p50 / p99',
-      `${fmt(s.latencyMs.p50, 2)} ms / ${fmt(s.latencyMs.p99, 2)} ms (OIP over HTTP)`,
-    ],
-    [
-      'monitor',
-      `${s.monitor.predictions} predictions, ${s.monitor.labelled} labelled, AUROC ${fmt(s.monitor.auroc)}`,
-    ],
-    ['online scoring', `${s.online.scored} of ${s.online.patients} patients`],
-    ['lake commit', s.lakeCommit],
-    ['training run', s.trainingRunId],
-    ['workdir', s.workdir],
-    ['duration', `${(s.durationMs / 1000).toFixed(1)} s`],
-  ];
+      `${fmt(model.auroc)} on ${model.testPatients} unseen patients${model.bayesAuroc !== undefined ? ` (Bayes-optimal ${fmt(model.bayesAuroc)})` : ''}`,
+    ]);
+  }
+  const latency = obj(s.latencyMs);
+  if (latency) rows.push(['predict latency p50 / p99', `${fmt(latency.p50, 2)} ms / ${fmt(latency.p99, 2)} ms (OIP over HTTP)`]);
+  const monitor = obj(s.monitor);
+  if (monitor) rows.push(['monitor', `${monitor.predictions} predictions, ${monitor.labelled} labelled, AUROC ${fmt(monitor.auroc)}`]);
+  const online = obj(s.online);
+  if (online) rows.push(['online scoring', `${online.scored} of ${online.patients} patients`]);
+  if (s.lakeCommit) rows.push(['lake commit', String(s.lakeCommit)]);
+  if (s.trainingRunId) rows.push(['training run', String(s.trainingRunId)]);
+  rows.push(['workdir', String(s.workdir)], ['duration', `${(Number(s.durationMs) / 1000).toFixed(1)} s`]);
   const width = Math.max(...rows.map(([k]) => k.length));
   const line = `${'─'.repeat(width + 2)}┼${'─'.repeat(60)}`;
   return [line, ...rows.map(([k, v]) => ` ${k.padEnd(width)} │ ${v}`), line].join('\n');

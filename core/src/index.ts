@@ -4,6 +4,7 @@ export * from './files/atomic-file.js';
 export * from './kernel/define.js';
 export * from './kernel/logger.js';
 export * from './metrics/auroc.js';
+export * from './pipeline/index.js';
 export * from './ports/index.js';
 export * from './random.js';
 

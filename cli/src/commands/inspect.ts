@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { configJsonSchema, isVigilError, PORT_NAMES } from '@vigil/core';
 import { createDefaultRegistry } from '../default-registry.js';
-import { resolveConfig, sections } from '../load-config.js';
+import { jobSections, resolveConfig } from '../load-config.js';
 
 /** `vigil validate FILE`: every problem with its path; exit 0 when valid, 2 when not. */
 export async function validateCommand(file: string, options: { json?: boolean }): Promise<number> {
@@ -67,7 +67,8 @@ export function adaptersCommand(options: { json?: boolean }): number {
 }
 
 export function schemaCommand(): number {
-  const schema = configJsonSchema(createDefaultRegistry(), sections);
+  const registry = createDefaultRegistry();
+  const schema = configJsonSchema(registry, jobSections(registry));
   process.stdout.write(`${JSON.stringify(schema, null, 2)}\n`);
   return 0;
 }

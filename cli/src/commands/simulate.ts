@@ -246,7 +246,7 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
     days: options.days ?? job?.trial.days ?? 90,
     sites: options.sites ?? job?.trial.sites ?? 4,
     start: new Date(options.start ?? job?.trial.start ?? '2026-01-05T00:00:00Z').toISOString(),
-    horizonDays: options.horizon ?? job?.horizonDays ?? 7,
+    horizonDays: options.horizon ?? 7,
   };
   const large = trial.patients * trial.days >= 20_000;
   if (large) {

@@ -8,6 +8,12 @@ export interface LineageStep {
   at: string;
   inputs: Record<string, string>;
   outputs: Record<string, string>;
+  /** How the step's outputs came about: run now, reused from the cache, or from the run being resumed. */
+  status?: 'ran' | 'cached' | 'resumed';
+  durationMs?: number;
+  /** Step version and cache key (version, config slice and input hashes). */
+  version?: number;
+  key?: string;
 }
 
 export interface LineageRecord {

@@ -1,12 +1,15 @@
 import semver from 'semver';
 import { VigilError } from '../errors.js';
 import { PORT_NAMES, type PortName } from '../ports/index.js';
+import type { JobDescriptor } from '../pipeline/define.js';
 import type { AdapterDescriptor, PluginDescriptor, PresetDescriptor } from './define.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: descriptors are stored type-erased
 export type AnyAdapter = AdapterDescriptor<PortName, any>;
 // biome-ignore lint/suspicious/noExplicitAny: descriptors are stored type-erased
 export type AnyPlugin = PluginDescriptor<any>;
+// biome-ignore lint/suspicious/noExplicitAny: descriptors are stored type-erased
+export type AnyJob = JobDescriptor<any>;
 
 /**
  * Adapters keyed by port + name, plugins and presets by name. Rejects duplicates and
@@ -17,6 +20,7 @@ export class ComponentRegistry {
   readonly #adapters = new Map<PortName, Map<string, AnyAdapter>>();
   readonly #plugins = new Map<string, AnyPlugin>();
   readonly #presets = new Map<string, PresetDescriptor>();
+  readonly #jobs = new Map<string, AnyJob>();
 
   constructor(coreVersion: string) {
     this.#coreVersion = coreVersion;
@@ -42,11 +46,39 @@ export class ComponentRegistry {
     }
   }
 
-  /** Register an adapter, plugin or preset (a preset registers its components too). */
-  register(component: AnyAdapter | AnyPlugin | PresetDescriptor): this {
+  /** Register an adapter, plugin, job or preset (a preset registers its components too). */
+  register(component: AnyAdapter | AnyPlugin | AnyJob | PresetDescriptor): this {
     if ('components' in component) return this.registerPreset(component);
     if (component.kind === 'adapter') return this.registerAdapter(component);
+    if (component.kind === 'job') return this.registerJob(component);
     return this.registerPlugin(component);
+  }
+
+  registerJob(job: AnyJob): this {
+    const existing = this.#jobs.get(job.name);
+    if (existing === job) return this;
+    if (existing) throw new VigilError('VIGIL_REGISTRY_DUPLICATE', `a job '${job.name}' is already registered`);
+    this.#jobs.set(job.name, job);
+    return this;
+  }
+
+  job(name: string): AnyJob {
+    const found = this.#jobs.get(name);
+    if (!found) {
+      throw new VigilError(
+        'VIGIL_JOB_UNKNOWN',
+        `unknown job '${name}'; known: ${this.jobNames().join(', ') || '(none registered)'}`,
+      );
+    }
+    return found;
+  }
+
+  jobNames(): string[] {
+    return [...this.#jobs.keys()].sort();
+  }
+
+  jobs(): AnyJob[] {
+    return [...this.#jobs.values()];
   }
 
   registerAdapter(adapter: AnyAdapter): this {

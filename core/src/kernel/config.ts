@@ -28,7 +28,9 @@ export interface VigilConfig {
   readonly log: { readonly level: 'debug' | 'info' | 'warn' | 'error' | 'silent' };
   readonly ports: { readonly [P in PortName]: Readonly<PortConfig> };
   readonly plugins: readonly Readonly<{ name: string; config: Record<string, unknown> }>[];
-  /** Extra sections (e.g. `job`) validated by the schemas passed to `loadConfig`. */
+  /** The job `vigil run` runs (`job.name`; default: the preset's, else the only one registered). */
+  readonly job?: string;
+  /** Extra sections: `job` (the job's own config) and the sections it reads, validated by their schemas. */
   readonly sections: Readonly<Record<string, unknown>>;
   /** sha256 of the validated config, for lineage. */
   readonly hash: string;
@@ -222,7 +224,26 @@ export function loadConfig(input: unknown, options: LoadConfigOptions): VigilCon
   // After layering, so a preset's own ${env:…} references are resolved too.
   doc = substituteEnv(doc, options.env ?? process.env, [], issues) as Record<string, unknown>;
 
-  const sectionSchemas = options.sections ?? {};
+  // The job picks the schema of the `job` section and of the other sections it reads.
+  let jobName: string | undefined;
+  const sectionSchemas: Record<string, z.ZodType> = { ...(options.sections ?? {}) };
+  const rawJob = isPlainObject(doc.job) ? doc.job : {};
+  const named = typeof rawJob.name === 'string' ? rawJob.name : undefined;
+  const jobs = registry.jobNames();
+  if (named !== undefined || jobs.length === 1) {
+    try {
+      const job = registry.job(named ?? jobs[0]!);
+      jobName = job.name;
+      const { name: _name, ...rest } = rawJob;
+      doc = { ...doc, job: rest };
+      sectionSchemas.job = job.config;
+      Object.assign(sectionSchemas, job.sections ?? {});
+    } catch (error) {
+      issues.push({ path: 'job.name', message: (error as Error).message });
+    }
+  } else if (jobs.length > 1 && doc.job !== undefined && !sectionSchemas.job) {
+    issues.push({ path: 'job.name', message: `required when several jobs are registered: ${jobs.join(', ')}` });
+  }
   const sectionShape = Object.fromEntries(
     Object.keys(sectionSchemas).map((k) => [k, z.unknown().optional()]),
   );
@@ -300,6 +321,7 @@ export function loadConfig(input: unknown, options: LoadConfigOptions): VigilCon
   const body = {
     version: CONFIG_VERSION,
     ...(data.preset === undefined ? {} : { preset: data.preset }),
+    ...(jobName === undefined ? {} : { job: jobName }),
     workdir: data.workdir,
     seed: data.seed,
     log: data.log,

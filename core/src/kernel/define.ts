@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import type { LineageRecord } from '../domain/lineage.js';
 import type { PredictionRecord } from '../domain/prediction.js';
 import type { RecordSchema } from '../domain/record-schema.js';
+import type { JobDescriptor } from '../pipeline/define.js';
 import type { PortMap, PortName } from '../ports/index.js';
 import type { Logger } from './logger.js';
 
@@ -25,7 +26,12 @@ export interface ComponentContext {
 
 export interface LineageRecorder {
   /** Append a step: what it read and what it wrote (ids, commits, versions — never patient ids). */
-  record(step: string, inputs: Record<string, string>, outputs: Record<string, string>): void;
+  record(
+    step: string,
+    inputs: Record<string, string>,
+    outputs: Record<string, string>,
+    meta?: { status?: 'ran' | 'cached' | 'resumed'; durationMs?: number; version?: number; key?: string },
+  ): void;
   snapshot(): LineageRecord;
 }
 
@@ -98,8 +104,8 @@ export interface PresetDescriptor {
   readonly description: string;
   /** A config document (before validation) the user's config is layered over. */
   readonly config: Record<string, unknown>;
-  /** Adapters and plugins the preset needs registered. */
-  readonly components: readonly (AdapterDescriptor<any, any> | PluginDescriptor<any>)[];
+  /** Adapters, plugins and jobs the preset needs registered. */
+  readonly components: readonly (AdapterDescriptor<any, any> | PluginDescriptor<any> | JobDescriptor<any>)[];
 }
 
 export function definePreset(preset: PresetDescriptor): PresetDescriptor {

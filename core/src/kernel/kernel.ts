@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Container } from 'inversify';
 import { tagError, VigilError } from '../errors.js';
+import type { RecordSchema } from '../domain/record-schema.js';
 import type { PortMap, PortName } from '../ports/index.js';
 import type { AnyAdapter, AnyPlugin, ComponentRegistry } from './component-registry.js';
 import type { VigilConfig } from './config.js';
@@ -21,6 +22,16 @@ export interface KernelOptions {
   startTimeoutMs?: number;
   /** Close timeout per component, ms (default 10 000). */
   closeTimeoutMs?: number;
+  /** Shape of the records the configured job consumes, handed to every component. */
+  schema?: RecordSchema;
+}
+
+export interface StartOptions {
+  /**
+   * Start only these ports (and the ports they and the configured plugins require);
+   * default: every configured port. A command starts only what it uses.
+   */
+  ports?: readonly PortName[];
 }
 
 interface Started {
@@ -75,6 +86,25 @@ function dependencyOrder(units: Unit[]): Unit[] {
   return ordered;
 }
 
+/** The units needed for `ports`: those ports, every plugin, and everything they require, transitively. */
+function neededUnits(units: Unit[], ports: readonly PortName[]): Unit[] {
+  const byId = new Map(units.map((u) => [u.id, u]));
+  const keep = new Set<string>();
+  const add = (id: string) => {
+    if (keep.has(id)) return;
+    keep.add(id);
+    for (const dep of byId.get(id)?.requires ?? []) add(dep);
+  };
+  for (const port of ports) {
+    if (!byId.has(port)) {
+      throw new VigilError('VIGIL_REGISTRY_MISSING_DEPENDENCY', `port '${port}' is needed but not configured`);
+    }
+    add(port);
+  }
+  for (const unit of units) if (unit.kind === 'plugin') add(unit.id);
+  return units.filter((u) => keep.has(u.id));
+}
+
 /**
  * Wrap a port implementation so failures are re-tagged with the adapter name and method
  * (original kept as `cause`) and use after close throws VIGIL_KERNEL_CLOSED.
@@ -125,6 +155,7 @@ export class Kernel implements AsyncDisposable {
   readonly #plugins: { name: string; order: number; instance: PluginInstance }[] = [];
   readonly #startTimeoutMs: number;
   readonly #closeTimeoutMs: number;
+  readonly #schema: RecordSchema | undefined;
   #state: 'new' | 'starting' | 'started' | 'closing' | 'closed' = 'new';
   #startPromise: Promise<void> | undefined;
   #closePromise: Promise<void> | undefined;
@@ -141,6 +172,7 @@ export class Kernel implements AsyncDisposable {
     this.lineage = createLineageRecorder(this.runId, options.codeVersion ?? 'unknown', options.config.hash);
     this.#startTimeoutMs = options.startTimeoutMs ?? 30_000;
     this.#closeTimeoutMs = options.closeTimeoutMs ?? 10_000;
+    this.#schema = options.schema;
   }
 
   /** Aborted when closing starts (a signal or `close()`); long work should watch it. */
@@ -152,19 +184,24 @@ export class Kernel implements AsyncDisposable {
     return this.#state;
   }
 
-  /** Start every configured component. Retrying after a failed start is allowed. */
-  start(): Promise<void> {
+  /** The ports started so far, in start order. */
+  get startedPorts(): PortName[] {
+    return this.#started.map((s) => s.id).filter((id): id is PortName => !id.startsWith('plugin:'));
+  }
+
+  /** Start the configured components (all, or the ports asked for). Retrying after a failed start is allowed. */
+  start(options: StartOptions = {}): Promise<void> {
     if (this.#state === 'closing' || this.#state === 'closed') {
       return Promise.reject(new VigilError('VIGIL_KERNEL_CLOSED', 'the kernel is closed'));
     }
-    this.#startPromise ??= this.#start().catch((error: unknown) => {
+    this.#startPromise ??= this.#start(options).catch((error: unknown) => {
       this.#startPromise = undefined;
       throw error;
     });
     return this.#startPromise;
   }
 
-  async #start(): Promise<void> {
+  async #start(options: StartOptions): Promise<void> {
     this.#state = 'starting';
     await mkdir(this.workdir, { recursive: true });
     const units: Unit[] = [];
@@ -194,7 +231,7 @@ export class Kernel implements AsyncDisposable {
         ],
       });
     }
-    const ordered = dependencyOrder(units);
+    const ordered = dependencyOrder(options.ports ? neededUnits(units, options.ports) : units);
     try {
       for (const unit of ordered) await this.#startUnit(unit);
       this.#state = 'started';
@@ -222,6 +259,7 @@ export class Kernel implements AsyncDisposable {
       logger: this.logger.child({ component: unit.descriptor.name }),
       lineage: this.lineage,
       signal: this.#abort.signal,
+      ...(this.#schema ? { schema: this.#schema } : {}),
       port: <P extends PortName>(name: P): PortMap[P] => {
         if (!allowed.has(name)) {
           throw new VigilError(
@@ -270,7 +308,10 @@ export class Kernel implements AsyncDisposable {
     if (this.#state === 'closed')
       throw new VigilError('VIGIL_KERNEL_CLOSED', `port '${name}' requested after close`);
     if (!this.#container.isBound(name)) {
-      throw new VigilError('VIGIL_KERNEL_NOT_STARTED', `port '${name}' is not started (call start() first)`);
+      throw new VigilError(
+        'VIGIL_KERNEL_NOT_STARTED',
+        `port '${name}' is not started (call start() first, with it among the ports asked for)`,
+      );
     }
     return this.#container.get<PortMap[P]>(name);
   }

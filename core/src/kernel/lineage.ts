@@ -6,8 +6,8 @@ export function createLineageRecorder(runId: string, codeVersion = 'dev', config
   const steps: LineageStep[] = [];
   const startedAt = new Date().toISOString();
   return {
-    record(step, inputs, outputs) {
-      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs } });
+    record(step, inputs, outputs, meta) {
+      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs }, ...meta });
     },
     snapshot(): LineageRecord {
       return { runId, startedAt, codeVersion, configHash, steps: steps.map((s) => ({ ...s })) };

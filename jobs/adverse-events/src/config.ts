@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { durationSeconds } from './features/duration.js';
 
 /**
  * Regularised boosting for a rare, patient-correlated label: larger leaves, row and column
@@ -11,7 +12,39 @@ export const DEFAULT_GBT_PARAMS = {
   earlyStoppingRounds: 50,
 };
 
-/** The `job` section of the config: what the adverse-event job simulates, trains and serves. */
+/** Default hyper-parameters per algorithm; an algorithm not listed uses the trainer's own defaults. */
+export const DEFAULT_PARAMS: Readonly<Record<string, Record<string, number | string | boolean>>> = {
+  gbt: DEFAULT_GBT_PARAMS,
+};
+
+const duration = (what: string) =>
+  z
+    .union([z.string(), z.number().nonnegative()])
+    .refine((v) => durationSeconds(v) !== undefined, {
+      message: `${what}: expected a duration such as 12h, 7d, 90d, 1y or a number of seconds`,
+    });
+
+const COMPARISONS = ['>=', '>', '<=', '<', '==', '!='] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+
+const eventPredicate = z
+  .strictObject({
+    kind: z.string().min(1).describe('Event kind the outcome is (adverse_event, lab, vital, symptom, dose, …).'),
+    measure: z.string().min(1).optional().describe('For measurements: the measure (e.g. platelets).'),
+    symptom: z.string().min(1).optional().describe('For symptoms: the sign (e.g. nausea).'),
+    field: z
+      .enum(['grade', 'value', 'severity', 'dose_mg'])
+      .optional()
+      .describe('Silver column compared (grade of an adverse event, value of a measurement, severity of a symptom).'),
+    op: z.enum(COMPARISONS).optional().describe('Comparison with `value`.'),
+    value: z.number().optional().describe('Threshold the field is compared with.'),
+  })
+  .refine((p) => (p.field === undefined) === (p.op === undefined) && (p.op === undefined) === (p.value === undefined), {
+    message: 'field, op and value go together: give all three or none',
+  });
+export type EventPredicate = z.output<typeof eventPredicate>;
+
+/** The `job` section of the config: what the adverse-event job ingests, labels, trains and serves. */
 export const jobConfigSchema = z
   .strictObject({
     trial: z
@@ -28,21 +61,68 @@ export const jobConfigSchema = z
         start: z.iso.datetime().default('2026-01-05T00:00:00Z').describe('First trial day (UTC).'),
       })
       .default({ patients: 1000, days: 90, sites: 4, start: '2026-01-05T00:00:00Z' })
-      .describe('The synthetic multi-site trial the job generates.'),
-    horizonDays: z
-      .number()
-      .int()
-      .min(1)
-      .max(30)
-      .default(7)
-      .describe('Predict an adverse event (grade ≥ 2) within this many days.'),
-    minGrade: z
-      .number()
-      .int()
-      .min(1)
-      .max(5)
-      .default(2)
-      .describe('Lowest CTCAE grade that counts as an adverse event.'),
+      .describe('The synthetic multi-site trial the job generates (data.mode: simulate).'),
+    data: z
+      .strictObject({
+        mode: z
+          .enum(['simulate', 'source'])
+          .default('simulate')
+          .describe(
+            'simulate: generate the seeded trial and produce it into the Source first; source: never produce, ingest what the Source holds (Kafka topics filled by others, file-import extracts).',
+          ),
+        topics: z
+          .array(z.string().min(1))
+          .min(1)
+          .optional()
+          .describe('Topics to ingest (default: the job’s six event topics, with topicPrefix, that exist in the Source).'),
+      })
+      .default({ mode: 'simulate' })
+      .describe('Where the events come from.'),
+    label: z
+      .strictObject({
+        outcome: eventPredicate
+          .default({ kind: 'adverse_event', field: 'grade', op: '>=', value: 2 })
+          .describe('The outcome: any predicate over events (default: an adverse event of grade ≥ 2).'),
+        horizon: duration('horizon')
+          .default('7d')
+          .describe('Predict the first outcome within this long after a prediction point (12h … 1y).'),
+      })
+      .default({ outcome: { kind: 'adverse_event', field: 'grade', op: '>=', value: 2 }, horizon: '7d' })
+      .describe(
+        'What is predicted. A point after the patient’s first outcome is dropped; a point whose horizon runs past the patient’s last follow-up without the outcome is censored (excluded and counted).',
+      ),
+    points: z
+      .strictObject({
+        grid: z
+          .enum(['daily', 'observations', 'offsets'])
+          .default('daily')
+          .describe('daily: every day at 00:00 UTC; observations: every event matching `observation`; offsets: fixed offsets from enrolment.'),
+        warmup: duration('warmup')
+          .default('7d')
+          .describe('daily and observations grids: no point earlier than this after enrolment.'),
+        observation: z
+          .strictObject({
+            kind: z.string().min(1).describe('Event kind of an observation (e.g. lab, vital).'),
+            measure: z.string().min(1).optional().describe('Only this measure.'),
+          })
+          .optional()
+          .describe('observations grid: which events are prediction points (e.g. each visit).'),
+        offsets: z
+          .array(duration('offset'))
+          .min(1)
+          .optional()
+          .describe('offsets grid: points at enrolment + each offset (e.g. [0d, 30d, 90d]).'),
+      })
+      .default({ grid: 'daily', warmup: '7d' })
+      .refine((p) => p.grid !== 'observations' || p.observation !== undefined, {
+        message: 'grid observations needs `observation`',
+        path: ['observation'],
+      })
+      .refine((p) => p.grid !== 'offsets' || p.offsets !== undefined, {
+        message: 'grid offsets needs `offsets`',
+        path: ['offsets'],
+      })
+      .describe('When predictions are made for each patient.'),
     testFraction: z
       .number()
       .gt(0)
@@ -64,8 +144,8 @@ export const jobConfigSchema = z
         algorithm: z.string().default('gbt').describe('Trainer algorithm.'),
         params: z
           .record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
-          .default(DEFAULT_GBT_PARAMS)
-          .describe('Algorithm hyper-parameters (replace the defaults as a whole).'),
+          .optional()
+          .describe("Algorithm hyper-parameters (replace the algorithm's defaults as a whole)."),
         minAuroc: z
           .number()
           .min(0)
@@ -79,7 +159,6 @@ export const jobConfigSchema = z
         name: 'adverse-event',
         experiment: 'adverse-events',
         algorithm: 'gbt',
-        params: DEFAULT_GBT_PARAMS,
         minAuroc: 0.7,
       })
       .describe('Training and registration.'),

@@ -1,4 +1,5 @@
 import { definePreset } from '@vigil/core';
+import { adverseEventsJob } from '@vigil/job-adverse-events';
 import { duckdbFeatureStore } from '@vigil/adapter-duckdb';
 import { fileLogSource } from '@vigil/adapter-file-log';
 import { fileRegistry } from '@vigil/adapter-file-registry';
@@ -16,6 +17,7 @@ export const localPreset = definePreset({
   description: 'Every port embedded on one machine: file log, local versioned lake, DuckDB features, in-process trainer, file registry, OIP server, local monitor.',
   config: {
     version: 1,
+    job: { name: adverseEventsJob.name },
     ports: {
       source: { adapter: fileLogSource.name },
       'lake-store': { adapter: localLake.name },
@@ -26,5 +28,6 @@ export const localPreset = definePreset({
       monitor: { adapter: localMonitor.name },
     },
   },
-  components: [fileLogSource, localLake, duckdbFeatureStore, nodeTrainer, fileRegistry, onnxServer, localMonitor],
+  components: [
+    adverseEventsJob,fileLogSource, localLake, duckdbFeatureStore, nodeTrainer, fileRegistry, onnxServer, localMonitor],
 });

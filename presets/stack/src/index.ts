@@ -6,6 +6,7 @@ import { localMonitor } from '@vigil/adapter-local-monitor';
 import { nodeTrainer } from '@vigil/adapter-node-trainer';
 import { onnxServer } from '@vigil/adapter-onnx-server';
 import { definePreset } from '@vigil/core';
+import { adverseEventsJob } from '@vigil/job-adverse-events';
 
 /**
  * Preset `stack`: the same job on real servers on this machine, brought up by
@@ -21,6 +22,7 @@ export const stackPreset = definePreset({
     'Real servers on one machine: Kafka source, lakeFS lake, DuckDB offline + Redis online (Feast encoding), in-process trainer, file registry, OIP server, local monitor.',
   config: {
     version: 1,
+    job: { name: adverseEventsJob.name },
     ports: {
       source: { adapter: kafkaSource.name, config: { brokers: ['127.0.0.1:9092'], clientId: 'vigil' } },
       'lake-store': {
@@ -48,6 +50,7 @@ export const stackPreset = definePreset({
     },
   },
   components: [
+    adverseEventsJob,
     kafkaSource,
     lakefsLake,
     duckdbFeatureStore,

@@ -1,7 +1,14 @@
-const UNIT_SECONDS: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+const UNIT_SECONDS: Readonly<Record<string, number>> = {
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86_400,
+  w: 604_800,
+  y: 365 * 86_400,
+};
 
-/** `2d`, `48h`, `90m`, `30s`, `1w`, or a plain number of seconds. */
-export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w)$/;
+/** `2d`, `48h`, `90m`, `30s`, `1w`, `1y` (365 days), or a plain number of seconds. */
+export const DURATION_PATTERN = /^(\d+(?:\.\d+)?)\s*(s|m|h|d|w|y)$/;
 
 /** Seconds in a duration written as `2d` / `48h` / `90m` / `30s` / `1w` or a number of seconds; undefined when malformed. */
 export function durationSeconds(value: string | number): number | undefined {

@@ -1,56 +1,9 @@
 import { createRng, type EntityRow, type FeatureRef, type FeatureStore, type TrainingSet } from '@vigil/core';
-import type { OutcomeRow, PatientRow } from './gold-tables.js';
-
-const DAY_MS = 86_400_000;
 
 export interface LabelledEntity {
   patientId: string;
   at: Date;
   label: 0 | 1;
-}
-
-/**
- * Prediction times and labels: every day at 00:00 UTC from trial day 7 until `horizon`
- * days before the end, for each enrolled patient, while the patient has had no adverse
- * event of grade ≥ `minGrade`; label 1 when such an event starts within (t, t + horizon].
- */
-export function labelEntities(options: {
-  patients: PatientRow[];
-  outcomes: OutcomeRow[];
-  trialStart: Date;
-  days: number;
-  horizonDays: number;
-  minGrade: number;
-}): LabelledEntity[] {
-  const firstOnset = new Map<string, number>();
-  for (const o of options.outcomes) {
-    if (o.grade < options.minGrade) continue;
-    const t = o.onset.getTime();
-    const prev = firstOnset.get(o.patientId);
-    if (prev === undefined || t < prev) firstOnset.set(o.patientId, t);
-  }
-  const start = Date.UTC(
-    options.trialStart.getUTCFullYear(),
-    options.trialStart.getUTCMonth(),
-    options.trialStart.getUTCDate(),
-  );
-  const horizon = options.horizonDays * DAY_MS;
-  const rows: LabelledEntity[] = [];
-  for (const p of options.patients) {
-    const onset = firstOnset.get(p.patientId);
-    const enrolled = p.enrolledAt.getTime();
-    for (let day = 7; day <= options.days - options.horizonDays; day++) {
-      const t = start + day * DAY_MS;
-      if (t < enrolled + 7 * DAY_MS) continue;
-      if (onset !== undefined && onset <= t) break;
-      rows.push({
-        patientId: p.patientId,
-        at: new Date(t),
-        label: onset !== undefined && onset <= t + horizon ? 1 : 0,
-      });
-    }
-  }
-  return rows;
 }
 
 /** Split patients (never rows) into disjoint groups by seeded shuffle. */

@@ -1,0 +1,154 @@
+import type { z } from 'zod';
+import type { RecordSchema } from '../domain/record-schema.js';
+import type { Hooks } from '../kernel/define.js';
+import type { Logger } from '../kernel/logger.js';
+import type { PortMap, PortName } from '../ports/index.js';
+
+/**
+ * What a step receives: the ports it declared (and only those), its config slice, a
+ * progress reporter, and the run's identity. Steps do not write lineage: the runner does.
+ */
+export interface StepContext<C = unknown> {
+  readonly runId: string;
+  readonly workdir: string;
+  readonly seed: number;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+  /** This step's slice of the job config (what `config` selected); part of the cache key. */
+  readonly config: C;
+  /** Scratch folder for this step's run (created; removed after the run). */
+  readonly scratch: string;
+  /** A port the step declared in `requires`. */
+  port<P extends PortName>(name: P): PortMap[P];
+  /** Report progress: units done of total (0 = indeterminate), with an optional message. */
+  progress(done: number, total: number, message?: string): void;
+  /** Run a plugin hook (plugins never throw into the data path). */
+  emit<K extends keyof Hooks>(hook: K, arg: Parameters<Hooks[K]>[0]): Promise<void>;
+}
+
+/** Step outputs: JSON values, typed arrays and byte arrays (stored content-addressed). */
+export type StepOutputs = Record<string, unknown>;
+
+export interface StepDescriptor<JC = unknown, C = unknown> {
+  readonly kind: 'step';
+  /** Unique within a pipeline; kebab-case. */
+  readonly name: string;
+  /** Bump when the step's code changes what it produces: part of the cache key. */
+  readonly version: number;
+  readonly description: string;
+  /** Artifacts read, as `step.output` (an output of an upstream step). */
+  readonly inputs: readonly string[];
+  /** Artifacts written (keys of the object `run` returns). */
+  readonly outputs: readonly string[];
+  /** Ports the step uses; the kernel starts only the ports the pipeline's steps need. */
+  readonly requires: readonly PortName[];
+  /** The slice of the job config this step depends on (default: none). Part of the cache key. */
+  readonly config?: (jobConfig: JC) => C;
+  /**
+   * External state the step reads beyond its inputs (e.g. a Source's end offsets), as a
+   * string; part of the cache key, so a step whose world moved runs again.
+   */
+  readonly fingerprint?: (ctx: StepContext<C>) => Promise<string>;
+  /** Whether outputs may be reused by a later run with the same key (default true). */
+  readonly cache?: boolean;
+  /**
+   * Asked before cached or resumed outputs are reused: do they still hold in the world
+   * (e.g. the events are still in the Source, the model version still in the registry)?
+   * When it answers false, the step runs again.
+   */
+  readonly stillValid?: (ctx: StepContext<C>, outputs: Record<string, unknown>) => Promise<boolean>;
+  /** A step that may safely run twice; only those are retried. */
+  readonly idempotent?: boolean;
+  /** Attempts after the first for an idempotent step (default 2). */
+  readonly retries?: number;
+  run(ctx: StepContext<C>, inputs: Record<string, unknown>): Promise<StepOutputs>;
+}
+
+export function defineStep<JC = unknown, C = unknown>(
+  step: Omit<StepDescriptor<JC, C>, 'kind'>,
+): StepDescriptor<JC, C> {
+  return Object.freeze({ ...step, kind: 'step' as const });
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: steps of one pipeline have different config slices
+export type AnyStep<JC = any> = StepDescriptor<JC, any>;
+
+export interface PipelineDescriptor<JC = unknown> {
+  readonly kind: 'pipeline';
+  readonly name: string;
+  readonly steps: readonly AnyStep<JC>[];
+}
+
+/** A DAG of steps: edges come from inputs naming another step's outputs. */
+export function definePipeline<JC>(pipeline: { name: string; steps: readonly AnyStep<JC>[] }): PipelineDescriptor<JC> {
+  return Object.freeze({ ...pipeline, kind: 'pipeline' as const });
+}
+
+/**
+ * A job: its config section, the record schema of what it consumes, the pipeline it
+ * runs for a given config, and how its result reads as a summary.
+ */
+export interface JobDescriptor<S extends z.ZodType = z.ZodType> {
+  readonly kind: 'job';
+  readonly name: string;
+  readonly version: string;
+  readonly description: string;
+  /** Schema of the `job` config section. */
+  readonly config: S;
+  /** Other top-level config sections this job reads (e.g. `features`). */
+  readonly sections?: Readonly<Record<string, z.ZodType>>;
+  /** Shape of the records the job consumes; handed to adapters in their context. */
+  readonly schema?: RecordSchema;
+  /** The pipeline for this config (steps may depend on config, e.g. simulate vs source). */
+  pipeline(config: z.output<S>, sections: Readonly<Record<string, unknown>>): PipelineDescriptor<JobConfigOf<S>>;
+  /** Build the run summary from the steps' outputs. */
+  summarize?(outputs: Readonly<Record<string, StepOutputs>>, config: z.output<S>): Record<string, unknown>;
+  /** Extra commands the job adds to the CLI (e.g. `simulate`). */
+  readonly commands?: readonly JobCommand[];
+}
+
+/** The job config together with the other sections the job reads, as steps see it. */
+export interface JobConfigOf<S extends z.ZodType> {
+  readonly job: z.output<S>;
+  readonly sections: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+}
+
+export interface JobCommandOption {
+  /** commander flags, e.g. '--patients <n>'. */
+  readonly flags: string;
+  readonly description: string;
+  /** Parse and check the raw value; throw an Error whose message says what is expected. */
+  readonly parse?: (value: string) => unknown;
+}
+
+/** A CLI command contributed by a job. The CLI supplies config loading and a kernel. */
+export interface JobCommand {
+  readonly name: string;
+  readonly description: string;
+  readonly arguments?: readonly string[];
+  readonly options: readonly JobCommandOption[];
+  readonly subcommands?: readonly JobCommand[];
+  run(host: CommandHost, args: readonly string[], options: Record<string, unknown>): Promise<number>;
+}
+
+/** What the CLI offers a job's command. */
+export interface CommandHost {
+  /** Load and validate the config (file and overrides from the command's options). */
+  loadConfig(options: Record<string, unknown>): Promise<import('../kernel/config.js').VigilConfig>;
+  /** A kernel that starts only `ports` (and what they require). */
+  kernel(
+    config: import('../kernel/config.js').VigilConfig,
+    ports: readonly PortName[],
+  ): Promise<import('../kernel/kernel.js').Kernel>;
+  /** Per-stage progress on stderr. */
+  progress(stage: string, done: number, total: number, message?: string): void;
+  /** Stop the progress display. */
+  progressDone(): void;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+}
+
+export function defineJob<S extends z.ZodType>(job: Omit<JobDescriptor<S>, 'kind'>): JobDescriptor<S> {
+  return Object.freeze({ ...job, kind: 'job' as const });
+}

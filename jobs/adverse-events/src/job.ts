@@ -1,0 +1,105 @@
+import { definePipeline, defineJob, type StepOutputs } from '@vigil/core';
+import { jobConfigSchema } from './config.js';
+import { clinicalEventSchema } from './domain/event-schema.js';
+import { featuresConfigSchema } from './features/features-config.js';
+import type { SilverResult } from './medallion/silver.js';
+import { reconcile } from './pipeline/reconciliation.js';
+import type { InjectedCounts } from './simulator/simulate-trial.js';
+import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
+import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
+import type { AdverseEventsConfig } from './steps/job-config.js';
+import { registerStep, trainStep } from './steps/model-steps.js';
+import { monitorStep, serveStep } from './steps/serve-steps.js';
+
+/** The steps of the adverse-event pipeline for a config (generate only when simulating). */
+export function adverseEventsPipeline(mode: 'simulate' | 'source') {
+  return definePipeline<AdverseEventsConfig>({
+    name: 'adverse-events',
+    steps: [
+      ...(mode === 'simulate' ? [generateStep] : []),
+      ingestStep(mode),
+      silverStep,
+      goldStep,
+      featuresStep,
+      labelStep,
+      trainingSetStep,
+      trainStep,
+      registerStep,
+      serveStep,
+      monitorStep,
+    ],
+  });
+}
+
+const out = (outputs: Readonly<Record<string, StepOutputs>>, step: string) => outputs[step] ?? {};
+
+/**
+ * The clinical-trial adverse-event job: events from the Source (simulated, or a team's own
+ * extracts and topics) through bronze/silver/gold, features and labels from config, to a
+ * registered, gated, served and monitored model.
+ */
+export const adverseEventsJob = defineJob({
+  name: 'adverse-events',
+  version: '0.1.0',
+  description:
+    'Predict adverse events of patients in clinical trials from streamed vitals, labs, adherence and symptom reports.',
+  config: jobConfigSchema,
+  sections: { features: featuresConfigSchema },
+  schema: clinicalEventSchema,
+  pipeline: (config) => adverseEventsPipeline(config.data.mode) as never,
+  summarize(outputs, config) {
+    const generate = out(outputs, 'generate');
+    const ingest = out(outputs, 'ingest');
+    const silver = out(outputs, 'silver').counts as SilverResult | undefined;
+    const gold = out(outputs, 'gold');
+    const label = out(outputs, 'label');
+    const train = out(outputs, 'train');
+    const register = out(outputs, 'register');
+    const serve = out(outputs, 'serve');
+    const monitor = out(outputs, 'monitor').evaluation as Record<string, unknown> | undefined;
+    const counts = label.counts as { points: number; positives: number; censored: number } | undefined;
+    const rows = train.rows as Record<string, number> | undefined;
+    const model = train.model as { sha256: string } | undefined;
+    return {
+      mode: config.data.mode,
+      events: Number(ingest.eventsIn ?? 0),
+      produced: Number(generate.produced ?? 0),
+      layers: silver
+        ? {
+            bronze: silver.bronze,
+            silver: silver.silver,
+            duplicates: silver.duplicates,
+            quarantined: silver.quarantined,
+            goldPatientDays: Number(gold.patientDays ?? 0),
+          }
+        : undefined,
+      quarantineReasons: silver?.reasons,
+      reconciliation: silver
+        ? reconcile({
+            in: Number(ingest.eventsIn ?? 0),
+            silver,
+            ...(generate.injected ? { injected: generate.injected as InjectedCounts } : {}),
+          })
+        : undefined,
+      label: counts ? { points: counts.points, positives: counts.positives, censored: counts.censored } : undefined,
+      model: register.version
+        ? {
+            name: config.model.name,
+            version: register.version,
+            alias: register.alias ?? null,
+            sha256: model?.sha256,
+            auroc: train.testAuroc,
+            ...(generate.bayesAuroc !== undefined ? { bayesAuroc: generate.bayesAuroc } : {}),
+            trainRows: rows?.train,
+            testRows: rows?.test,
+            testPatients: rows?.testPatients,
+          }
+        : undefined,
+      latencyMs: serve.latencyMs,
+      monitor,
+      online: serve.online,
+      lakeCommit: out(outputs, 'features').lakeCommit,
+      trainingRunId: register.trainingRunId,
+    };
+  },
+});

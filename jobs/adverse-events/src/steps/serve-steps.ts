@@ -1,0 +1,95 @@
+import { defineStep, type FeatureRef, type ModelArtifact } from '@vigil/core';
+import { matrixRequest, replayOverHttp } from '../pipeline/serve.js';
+import { denseMatrix, subset } from '../pipeline/training-set.js';
+import type { PatientSplit, StoredDataset } from './feature-steps.js';
+import type { AdverseEventsConfig } from './job-config.js';
+
+/** serve: load the version, route to it, replay held-out rows over HTTP and score patients online. */
+export const serveStep = defineStep<AdverseEventsConfig, { name: string; requests: number }>({
+  name: 'serve',
+  version: 1,
+  description: 'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
+  inputs: [
+    'register.version',
+    'train.model',
+    'training-set.dataset',
+    'training-set.split',
+    'label.end',
+    'label.horizonMs',
+    'features.refs',
+    'features.lakeCommit',
+  ],
+  outputs: ['url', 'requests', 'latencyMs', 'online'],
+  requires: ['server', 'monitor', 'feature-store'],
+  cache: false,
+  config: (c) => ({ name: c.job.model.name, requests: c.job.serve.requests }),
+  async run(ctx, inputs) {
+    const server = ctx.port('server');
+    const features = ctx.port('feature-store');
+    const { name } = ctx.config;
+    const version = inputs['register.version'] as string;
+    const model = inputs['train.model'] as ModelArtifact;
+    const dataset = inputs['training-set.dataset'] as StoredDataset;
+    const split = inputs['training-set.split'] as PatientSplit;
+    await server.load({ name, version, artifact: model });
+    await server.route(name, { candidates: [{ version, weight: 100 }] });
+    const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
+    const testIds = new Set(split.test);
+    const test = subset(dataset, testIds);
+    const at: Date[] = [];
+    dataset.groups.forEach((g, i) => {
+      if (testIds.has(g)) at.push(new Date(dataset.at[i]!));
+    });
+    const replay = await replayOverHttp({
+      url,
+      model: name,
+      set: test,
+      at,
+      requests: Math.min(ctx.config.requests, Math.max(1, test.y.length)),
+      horizonDays: (inputs['label.horizonMs'] as number) / 86_400_000,
+      runId: ctx.runId,
+      monitor: ctx.port('monitor'),
+      signal: ctx.signal,
+      onProgress: (p) => ctx.progress(p.done, p.total, p.message),
+    });
+    // Online path: materialise the latest features and score every held-out patient now.
+    const end = new Date((inputs['label.end'] as Date).getTime() + 86_400_000);
+    await features.materialize({ end, ref: inputs['features.lakeCommit'] as string });
+    const online = await features.getOnlineFeatures({
+      features: inputs['features.refs'] as FeatureRef[],
+      entityRows: split.test.map((id) => ({ patient_id: id })),
+      fullFeatureNames: true,
+    });
+    const d = model.featureNames.length;
+    let scored = 0;
+    if (online.rows.length > 0) {
+      const x = denseMatrix(online.rows, model.featureNames);
+      const answer = await server.infer(name, matrixRequest(x, d, 0, online.rows.length));
+      scored = answer.outputs.find((o) => o.name === 'probabilities')?.shape[0] ?? 0;
+    }
+    return {
+      url,
+      requests: replay.requests,
+      latencyMs: { p50: replay.p50, p99: replay.p99 },
+      online: { patients: split.test.length, scored },
+    };
+  },
+});
+
+/** monitor: the served version's performance on the outcomes recorded so far. */
+export const monitorStep = defineStep<AdverseEventsConfig, { name: string }>({
+  name: 'monitor',
+  version: 1,
+  description: 'Evaluate the served version on the predictions and outcomes the monitor holds.',
+  inputs: ['register.version', 'serve.requests'],
+  outputs: ['evaluation'],
+  requires: ['monitor'],
+  cache: false,
+  config: (c) => ({ name: c.job.model.name }),
+  async run(ctx, inputs) {
+    const evaluation = await ctx
+      .port('monitor')
+      .evaluate({ model: ctx.config.name, version: inputs['register.version'] as string });
+    return { evaluation: { predictions: evaluation.predictions, labelled: evaluation.labelled, auroc: evaluation.auroc } };
+  },
+});
