@@ -4,8 +4,9 @@
  *
  *   node --conditions=@vigil/source --import tsx bench/file-import/import.ts [rows=200000]
  *
- * Both produce the same ClinicalEvent JSON per row (checked on the first rows); the times
- * cover reading the file and handing every row's JSON to the caller.
+ * Both produce the same ClinicalEvent JSON per row — checked for every row of every round (same
+ * keys, same values, same order), or the run fails with a non-zero exit; the times cover reading
+ * the file and handing every row's JSON to the caller. The order alternates between rounds.
  */
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { fileImportSource } from '@vigil/adapter-file-import';
 import { type ComponentContext, createLogger } from '@vigil/core';
+import { clinicalEventSchema } from '../../jobs/adverse-events/src/domain/event-schema.js';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-file-import-'));
@@ -40,6 +42,8 @@ async function vigil(): Promise<string[]> {
     runId: 'bench',
     workdir: dir,
     seed: 1,
+    // The job's record schema, as the kernel passes it: the mapping is checked against it.
+    schema: clinicalEventSchema,
     logger: createLogger({ level: 'silent' }),
     signal: new AbortController().signal,
   } as unknown as ComponentContext;
@@ -110,17 +114,27 @@ try {
   await vigil(); // warm-up (module loading, DuckDB start)
   await duckdb();
   const results = [];
-  for (let round = 0; round < 3; round++)
-    results.push(await time('file-import', vigil), await time('duckdb-sql', duckdb));
-  const a = results.find((r) => r.name === 'file-import')!.result;
-  const b = results.find((r) => r.name === 'duckdb-sql')!.result;
-  if (a.length !== rows || b.length !== rows)
-    throw new Error(`row counts ${a.length} / ${b.length}, expected ${rows}`);
-  for (let i = 0; i < 100; i++) {
-    const x = JSON.parse(a[i]!);
-    const y = JSON.parse(b[i]!);
-    if (JSON.stringify(x, Object.keys(y).sort()) !== JSON.stringify(y, Object.keys(y).sort())) {
-      throw new Error(`row ${i} differs:\n${a[i]}\n${b[i]}`);
+  for (let round = 0; round < 3; round++) {
+    if (round % 2 === 0) results.push(await time('file-import', vigil), await time('duckdb-sql', duckdb));
+    else results.push(await time('duckdb-sql', duckdb), await time('file-import', vigil));
+  }
+  // Every row of every round, as a key-sorted list of [key, value] pairs (extra or missing keys differ).
+  const canonical = (json: string) => {
+    const o = JSON.parse(json) as Record<string, unknown>;
+    return JSON.stringify(
+      Object.keys(o)
+        .sort()
+        .map((k) => [k, o[k]]),
+    );
+  };
+  const reference = results.find((r) => r.name === 'duckdb-sql')!.result.map(canonical);
+  if (reference.length !== rows) throw new Error(`duckdb-sql returned ${reference.length} rows, expected ${rows}`);
+  for (const { name, result } of results) {
+    if (result.length !== rows) throw new Error(`${name} returned ${result.length} rows, expected ${rows}`);
+    for (let i = 0; i < rows; i++) {
+      if (canonical(result[i]!) !== reference[i]) {
+        throw new Error(`${name}: row ${i} differs from the DuckDB mapping:\n${result[i]}\n${reference[i]}`);
+      }
     }
   }
   const best = (name: string) => Math.min(...results.filter((r) => r.name === name).map((r) => r.ms));
@@ -132,6 +146,7 @@ try {
   );
   console.log(`DuckDB SQL mapping : ${peerMs.toFixed(0)} ms  (${Math.round(rows / (peerMs / 1000))} rows/s)`);
   console.log(`ratio file-import / duckdb: ${(vigilMs / peerMs).toFixed(2)}x`);
+  console.log(`outputs: all ${rows} rows identical in every round (${results.length} runs)`);
 } finally {
   await rm(dir, { recursive: true, force: true });
 }

@@ -15,7 +15,11 @@
  * Rows are then checked, all of them: Feast's file store loses an entity row when a view has
  * rows for its key but none within its TTL window (see docs/adapters/duckdb.md); those rows are
  * predicted independently (a NOT EXISTS query) and must be exactly the ones missing, and every
- * row Feast returns must equal Vigil's row with the same index.
+ * row Feast returns must equal Vigil's row with the same index. The rows Feast loses are checked
+ * in full too, against a reference point-in-time query in DuckDB SQL (per view: the latest
+ * source row for the key at or before the entity timestamp, within the TTL, latest created
+ * first): every one of the 14 feature columns must equal it — null for each view that loses the
+ * row, the view's value for the others. Any difference exits non-zero.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -287,6 +291,46 @@ try {
   const lostReader = await conn.runAndReadAll(`SELECT DISTINCT row_idx FROM (${lost.join(' UNION ALL ')})`);
   const lostRows = new Set(lostReader.getColumnsJS()[0]!.map((v) => Number(v)));
 
+  // Vigil keeps the lost rows: every feature column of every lost row against the reference.
+  await conn.run(
+    `CREATE TABLE lost_rows AS SELECT * FROM ent WHERE row_idx IN (SELECT row_idx FROM (${lost.join(' UNION ALL ')}))`,
+  );
+  let lostChecked = 0;
+  let lostMismatches = 0;
+  const lostExamples: string[] = [];
+  for (const v of views) {
+    const key = v.entities[0]!;
+    const window =
+      v.ttlSeconds > 0 ? `AND s.event_ts >= e.event_timestamp - INTERVAL ${v.ttlSeconds} SECOND` : '';
+    const order = v.source.createdTimestampField ? 's.event_ts DESC, s.created_ts DESC' : 's.event_ts DESC';
+    const cast = (f: { name: string; dtype: string }) =>
+      /int|float/.test(f.dtype) ? `CAST(p."${f.name}" AS DOUBLE)` : `p."${f.name}"`;
+    const reference = (
+      await conn.runAndReadAll(
+        `SELECT e.row_idx, ${v.features.map(cast).join(', ')} FROM lost_rows e LEFT JOIN (
+           SELECT e.row_idx AS r, s.*, ROW_NUMBER() OVER (PARTITION BY e.row_idx ORDER BY ${order}) AS rn
+           FROM lost_rows e JOIN read_parquet('${sources[v.name]}') s
+             ON s.${key} = e.${key} AND s.event_ts <= e.event_timestamp ${window}
+         ) p ON p.r = e.row_idx AND p.rn = 1 ORDER BY e.row_idx`,
+      )
+    ).getColumnsJS() as unknown[][];
+    const rowIdx = reference[0]!.map((r) => Number(r));
+    for (let j = 0; j < rowIdx.length; j++) {
+      const mine = vigilRows[rowIdx[j]!]!;
+      for (const [c, f] of v.features.entries()) {
+        let want = reference[c + 1]![j] ?? null;
+        if (typeof want === 'number' && Number.isNaN(want)) want = null;
+        const got = mine[`${v.name}__${f.name}`] ?? null;
+        lostChecked++;
+        if (got !== want) {
+          lostMismatches++;
+          if (lostExamples.length < 5)
+            lostExamples.push(`lost row ${rowIdx[j]} ${v.name}__${f.name}: vigil ${String(got)} reference ${String(want)}`);
+        }
+      }
+    }
+  }
+
   // Compare every row Feast returned with Vigil's.
   const described = await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${out}')`);
   const types = new Map(
@@ -320,10 +364,12 @@ try {
   }
   const expectedIdx = entityRows.map((e) => e.row_idx as number).filter((r) => !lostRows.has(r));
   const sameSet = expectedIdx.length === idx.length && expectedIdx.every((r, j) => r === idx[j]);
-  const lostNull = [...lostRows].every((r) => columns.some((c) => vigilRows[r]![c] === null));
+  // Each lost row is lost by at least one view, whose columns must then all be null.
+  const lostNull = lostMismatches === 0 && lostChecked === lostRows.size * columns.length;
   console.log(
-    `check: feast returned ${idx.length} rows; ${lostRows.size} predicted lost (view rows for the key, none in the TTL window): ${sameSet ? 'exactly those' : 'NOT those'}; Vigil keeps them with nulls: ${lostNull ? 'yes' : 'NO'}`,
+    `check: feast returned ${idx.length} rows; ${lostRows.size} predicted lost (view rows for the key, none in the TTL window): ${sameSet ? 'exactly those' : 'NOT those'}; Vigil keeps them, all ${lostChecked} values (${lostRows.size} rows × ${columns.length} columns) equal to the reference query (nulls for the views that lose them): ${lostNull ? 'yes' : `NO (${lostMismatches} differ)`}`,
   );
+  for (const e of lostExamples) console.log(`  ${e}`);
   console.log(
     `check: ${idx.length} × ${all.length - 1} values compared: ${mismatches === 0 ? 'all identical' : `${mismatches} differ`}`,
   );
