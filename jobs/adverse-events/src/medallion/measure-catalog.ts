@@ -80,6 +80,9 @@ export const VITAL_MEASURES = [
 ] as const;
 export const LAB_MEASURES = ['alt', 'ast', 'bilirubin', 'creatinine'] as const;
 
+/** The built-in graded symptoms (severity 0–10), reported as `symptom` events. */
+export const SYMPTOM_NAMES = ['fatigue', 'nausea', 'headache', 'rash', 'dizziness'] as const;
+
 /** Upper limit of normal for ALT (U/L); `alt_gt_3uln` crosses at three times this. */
 export const ALT_ULN = 40;
 

@@ -9,10 +9,12 @@ import {
   recoverBronze,
   writeBronze,
 } from './bronze.js';
+import type { Catalog } from './catalog-config.js';
 import { DuckDBSession } from './duckdb-session.js';
+import type { Expectation } from './expectations.js';
 import { buildGold, type GoldResult } from './gold.js';
 import { LakeFiles } from './lake-files.js';
-import { buildSilver, type SilverResult } from './silver.js';
+import { buildSilver, type SilverOptions, type SilverResult } from './silver.js';
 
 export interface MedallionOptions {
   lake: LakeStore;
@@ -29,6 +31,12 @@ export interface MedallionOptions {
   futureToleranceMinutes?: number;
   /** Deployment prefix of the event topics (e.g. `trial-42.`): bronze keeps the topic as received and derives the kind without it. */
   topicPrefix?: string;
+  /** Measures, units, ranges and signs silver accepts (`buildCatalog`). Default: the built-in catalogue. */
+  catalog?: Catalog;
+  /** The expectation suite silver runs (`buildExpectationSuite`). Default: the built-in suite of `catalog`. */
+  expectations?: readonly Expectation[];
+  /** Folder each silver build writes its validation report to (validation.json, validation.html). Default: none. */
+  reportDir?: string;
 }
 
 /**
@@ -44,8 +52,8 @@ export interface Medallion {
    * the offset ledger (staged; the caller commits), so their redelivery adds nothing twice.
    */
   recoverBronze(branch: string): Promise<BronzeRecovery>;
-  /** Rebuild silver and quarantine from all bronze on the branch. */
-  buildSilver(branch: string): Promise<SilverResult>;
+  /** Rebuild silver and quarantine from all bronze on the branch; `reportDir` overrides the medallion's for this build. */
+  buildSilver(branch: string, options?: { reportDir?: string }): Promise<SilverResult>;
   /** Rebuild the gold tables from silver on the branch. */
   buildGold(branch: string): Promise<GoldResult>;
   /** Close DuckDB and remove the scratch folder. Idempotent. */
@@ -58,7 +66,7 @@ class DuckDBMedallion implements Medallion {
   readonly #logger: Logger | undefined;
   readonly #db: DuckDBSession;
   readonly #files: LakeFiles;
-  readonly #silver: { dedupeWindowMinutes: number; futureToleranceMinutes: number };
+  readonly #silver: SilverOptions;
   readonly #topicPrefix: string;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -77,6 +85,9 @@ class DuckDBMedallion implements Medallion {
     this.#silver = {
       dedupeWindowMinutes: options.dedupeWindowMinutes ?? 30,
       futureToleranceMinutes: options.futureToleranceMinutes ?? 5,
+      ...(options.catalog ? { catalog: options.catalog } : {}),
+      ...(options.expectations ? { expectations: options.expectations } : {}),
+      ...(options.reportDir ? { reportDir: options.reportDir } : {}),
     };
   }
 
@@ -124,9 +135,12 @@ class DuckDBMedallion implements Medallion {
     });
   }
 
-  buildSilver(branch: string): Promise<SilverResult> {
+  buildSilver(branch: string, options: { reportDir?: string } = {}): Promise<SilverResult> {
     return this.#serial('buildSilver', async () => {
-      const result = await buildSilver(this.#db, this.#files, this.#scratch, branch, this.#silver);
+      const silverOptions = options.reportDir
+        ? { ...this.#silver, reportDir: options.reportDir }
+        : this.#silver;
+      const result = await buildSilver(this.#db, this.#files, this.#scratch, branch, silverOptions);
       this.#logger?.info(
         {
           bronze: result.bronze,

@@ -1,14 +1,22 @@
 import type { FieldType } from '@vigil/core';
 import { EVENT_KINDS } from '../domain/clinical-event.js';
-import { BASE_FIELDS, KIND_FIELDS, ORIGINS } from '../domain/event-schema.js';
+import { BASE_FIELDS, KIND_FIELDS } from '../domain/event-schema.js';
 import { TOPIC_OF_KIND } from '../domain/topics.js';
+import { type Catalog, DEFAULT_CATALOG } from './catalog-config.js';
 import { sqlString } from './duckdb-session.js';
-import { MEASURES } from './measure-catalog.js';
+import {
+  defaultExpectationSuite,
+  double,
+  type Expectation,
+  expectationTargetSql,
+  isSetRule,
+  rowRuleFailureSql,
+} from './expectations.js';
+
+export { SYMPTOM_NAMES } from './measure-catalog.js';
 
 /** Payloads larger than this (UTF-8 bytes) are quarantined as `oversized` before any other check. */
 export const MAX_PAYLOAD_BYTES = 64 * 1024;
-
-export const SYMPTOM_NAMES = ['fatigue', 'nausea', 'headache', 'rash', 'dizziness'] as const;
 
 /**
  * Every reason a row can be quarantined for on its way to silver, in the order checked
@@ -52,79 +60,77 @@ const wrongType = (f: string, type: FieldType): string => {
   }
 };
 const list = (values: readonly string[]) => values.map(sqlString).join(', ');
-const integerIn = (column: string, lo: number, hi: number) =>
-  `(${column} <> round(${column}) OR ${column} < ${lo} OR ${column} > ${hi})`;
+
+/** One check of silver's first pass: the row fails when `condition` holds; `target` (null: every row) is what it applies to. */
+export interface SilverCheck {
+  condition: string;
+  reason: string;
+  field: string | null;
+  target: string | null;
+}
 
 /**
- * The checks, in order, as [SQL condition over the parsed columns, reason, field]. The columns:
+ * The checks of silver's first pass, in order: the fixed schema checks (payload size, JSON,
+ * required fields and their types, kind and topic), then the row rules of the expectation
+ * suite (by default the built-in one: enumerated values, known measures and units, plausible
+ * ranges after unit normalisation), then future timestamps. Over the parsed columns:
  * `payload`, `topic`, `doc_type` (JSON type of the payload, null when it is not JSON),
  * `t_<field>` / `s_<field>` for every field of {@link ALL_FIELDS} plus `t__unmapped`, and the
  * typed values and unit-catalogue columns silver derives from them.
  */
-export function silverChecks(futureToleranceMinutes: number): [string, QuarantineReason, string | null][] {
-  const checks: [string, QuarantineReason, string | null][] = [
-    [`strlen(payload) > ${MAX_PAYLOAD_BYTES}`, 'oversized', null],
-    ['doc_type IS NULL', 'invalid_json', null],
-    [`doc_type <> 'OBJECT'`, 'invalid_json', null],
-    ['t__unmapped IS NOT NULL', 'unmapped', '_unmapped'],
-  ];
+export function silverChecks(
+  futureToleranceMinutes: number,
+  catalog: Catalog = DEFAULT_CATALOG,
+  suite: readonly Expectation[] = defaultExpectationSuite(catalog),
+): SilverCheck[] {
+  const checks: SilverCheck[] = [];
+  const add = (
+    condition: string,
+    reason: QuarantineReason,
+    field: string | null,
+    target: string | null = null,
+  ) => checks.push({ condition, reason, field, target });
+  add(`strlen(payload) > ${MAX_PAYLOAD_BYTES}`, 'oversized', null);
+  add('doc_type IS NULL', 'invalid_json', null);
+  add(`doc_type <> 'OBJECT'`, 'invalid_json', null);
+  add('t__unmapped IS NOT NULL', 'unmapped', '_unmapped');
   for (const [f, type] of BASE_FIELDS) {
-    checks.push([missing(f), 'missing_field', f], [wrongType(f, type), 'wrong_type', f]);
+    add(missing(f), 'missing_field', f);
+    add(wrongType(f, type), 'wrong_type', f);
   }
-  checks.push([`s_kind NOT IN (${list(EVENT_KINDS)})`, 'unknown_kind', 'kind']);
+  add(`s_kind NOT IN (${list(EVENT_KINDS)})`, 'unknown_kind', 'kind');
   // Bronze's `kind` is the kind of the topic the event arrived on (deployment prefix stripped).
-  checks.push([`kind IN (${list(Object.keys(TOPIC_OF_KIND))}) AND s_kind <> kind`, 'wrong_topic', 'kind']);
+  add(`kind IN (${list(Object.keys(TOPIC_OF_KIND))}) AND s_kind <> kind`, 'wrong_topic', 'kind');
   for (const kind of EVENT_KINDS) {
+    const target = `s_kind = ${sqlString(kind)}`;
     for (const [f, type] of KIND_FIELDS[kind]) {
       const reason: QuarantineReason = f === 'unit' ? 'missing_unit' : 'missing_field';
-      checks.push(
-        [`s_kind = ${sqlString(kind)} AND ${missing(f)}`, reason, f],
-        [`s_kind = ${sqlString(kind)} AND ${wrongType(f, type)}`, 'wrong_type', f],
-      );
+      add(`${target} AND ${missing(f)}`, reason, f, target);
+      add(`${target} AND ${wrongType(f, type)}`, 'wrong_type', f, target);
     }
   }
-  checks.push(
-    [`s_origin NOT IN (${list(ORIGINS)})`, 'invalid_value', 'origin'],
-    [`s_kind = 'symptom' AND s_symptom NOT IN (${list(SYMPTOM_NAMES)})`, 'invalid_value', 'symptom'],
-    [`s_kind = 'enrolment' AND s_sex NOT IN ('F', 'M')`, 'invalid_value', 'sex'],
-    [`s_kind = 'enrolment' AND s_arm NOT IN ('treatment', 'placebo')`, 'invalid_value', 'arm'],
-  );
-  for (const kind of ['vital', 'lab'] as const) {
-    const measures = Object.entries(MEASURES)
-      .filter(([, spec]) => spec.kind === kind)
-      .map(([name]) => name);
-    checks.push([
-      `s_kind = '${kind}' AND s_measure NOT IN (${list(measures)})`,
-      'unknown_measure',
-      'measure',
-    ]);
+  for (const e of suite) {
+    if (isSetRule(e.rule)) continue;
+    const target = expectationTargetSql(e, catalog);
+    const failure = rowRuleFailureSql(e);
+    checks.push({
+      condition: target === null ? failure : `${target} AND ${failure}`,
+      reason: e.name,
+      field: e.column,
+      target,
+    });
   }
-  checks.push(
-    [`s_kind IN ('vital', 'lab') AND cat_factor IS NULL`, 'unknown_unit', 'unit'],
-    [
-      `s_kind IN ('vital', 'lab') AND (value_norm < cat_min OR value_norm > cat_max)`,
-      'out_of_range',
-      'value',
-    ],
-    [`s_kind = 'dose' AND (num_doseMg < 0 OR num_doseMg > 10000)`, 'out_of_range', 'doseMg'],
-    [`s_kind = 'symptom' AND ${integerIn('num_severity', 0, 10)}`, 'out_of_range', 'severity'],
-    [`s_kind = 'adverse_event' AND ${integerIn('num_grade', 1, 5)}`, 'out_of_range', 'grade'],
-    [`s_kind = 'enrolment' AND ${integerIn('num_age', 0, 120)}`, 'out_of_range', 'age'],
-    [
-      `observed_at > recorded_at + INTERVAL ${Math.max(0, Math.round(futureToleranceMinutes))} MINUTE`,
-      'future_timestamp',
-      'observedAt',
-    ],
+  add(
+    `observed_at > recorded_at + INTERVAL ${Math.max(0, Math.round(futureToleranceMinutes))} MINUTE`,
+    'future_timestamp',
+    'observedAt',
   );
   return checks;
 }
 
-/** A number as an exact DOUBLE literal (a bare decimal literal would be a DECIMAL, rounded on its way to DOUBLE). */
-const double = (n: number) => `CAST('${n}' AS DOUBLE)`;
-
 /** The catalogue of measures and units as a SQL VALUES list. */
-export function unitCatalogSql(): string {
-  const rows = Object.entries(MEASURES).flatMap(([measure, spec]) =>
+export function unitCatalogSql(catalog: Catalog = DEFAULT_CATALOG): string {
+  const rows = Object.entries(catalog.measures).flatMap(([measure, spec]) =>
     spec.units.map(
       (u) =>
         `(${sqlString(spec.kind)}, ${sqlString(measure)}, ${sqlString(u.unit)}, ${double(u.factor)}, ${double(u.offset)}, ${double(spec.min)}, ${double(spec.max)}, ${sqlString(spec.canonicalUnit)})`,

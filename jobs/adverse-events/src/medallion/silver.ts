@@ -1,9 +1,18 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { DuckDBSession } from './duckdb-session.js';
+import { type Catalog, DEFAULT_CATALOG } from './catalog-config.js';
+import type { Connection, DuckDBSession } from './duckdb-session.js';
 import { readParquet, sqlString } from './duckdb-session.js';
+import {
+  checkedColumnSql,
+  defaultExpectationSuite,
+  type Expectation,
+  expectationTargetSql,
+  isSetRule,
+} from './expectations.js';
 import type { LakeFiles } from './lake-files.js';
-import { ALL_FIELDS, silverChecks, unitCatalogSql } from './silver-rules.js';
+import { ALL_FIELDS, type SilverCheck, silverChecks, unitCatalogSql } from './silver-rules.js';
+import { type ValidationReportPaths, writeValidationReport } from './validation-report.js';
 
 /** Per-kind silver tables (lake folder under `silver/`) and the event kind each holds. */
 export const SILVER_TABLES = {
@@ -24,6 +33,23 @@ export interface SilverOptions {
   dedupeWindowMinutes: number;
   /** How far `observedAt` may run ahead of `recordedAt` (clock skew) before the event is quarantined. */
   futureToleranceMinutes: number;
+  /** Measures, units, ranges and signs (default: the built-in catalogue). */
+  catalog?: Catalog;
+  /** The expectation suite (default: the built-in suite of the catalogue). */
+  expectations?: readonly Expectation[];
+  /** Folder the validation report (validation.json, validation.html) is written to; none when absent. */
+  reportDir?: string;
+}
+
+/** How one expectation (all rules of one name together) fared, overall and per site. */
+export interface ExpectationResult {
+  /** The expectation's name: the quarantine reason of the rows it failed. */
+  name: string;
+  /** Rows it judged: those it applies to that no earlier check had quarantined. */
+  evaluated: number;
+  /** Rows it quarantined. */
+  failed: number;
+  bySite: Record<string, { evaluated: number; failed: number }>;
 }
 
 export interface SilverResult {
@@ -41,6 +67,14 @@ export interface SilverResult {
   reasons: Record<string, number>;
   /** The same counts per site (the record key), so each site's feed reconciles on its own. */
   bySite: Record<string, { bronze: number; silver: number; duplicates: number; quarantined: number }>;
+  /**
+   * Every check silver ran, in order (the fixed schema checks, the suite's row rules, future
+   * timestamps, the referential and duplicate-id checks, then the suite's set rules), with
+   * rows judged and failed; `failed` sums to `quarantined`.
+   */
+  expectations: ExpectationResult[];
+  /** The validation report written for this build; null without `reportDir`. */
+  report: ValidationReportPaths | null;
   /** Lake paths staged. */
   paths: string[];
 }
@@ -85,10 +119,13 @@ export async function buildSilver(
 ): Promise<SilverResult> {
   const bronzePaths = await files.parquetPaths(branch, 'bronze/');
   const outDir = join(scratch, `silver-${process.pid}-${Date.now()}`);
-  const checks = silverChecks(options.futureToleranceMinutes);
-  const checkCase = `CASE ${checks.map(([c], i) => `WHEN ${c} THEN ${i + 1}`).join(' ')} END`;
-  const reasonOf = `[${checks.map(([, r]) => sqlString(r)).join(', ')}]`;
-  const fieldOf = `[${checks.map(([, , f]) => (f === null ? 'NULL::VARCHAR' : sqlString(f))).join(', ')}]`;
+  const catalog = options.catalog ?? DEFAULT_CATALOG;
+  const suite = options.expectations ?? defaultExpectationSuite(catalog);
+  const setRules = suite.filter((e) => isSetRule(e.rule));
+  const checks = silverChecks(options.futureToleranceMinutes, catalog, suite);
+  const checkCase = `CASE ${checks.map((c, i) => `WHEN ${c.condition} THEN ${i + 1}`).join(' ')} END`;
+  const reasonOf = `[${checks.map((c) => sqlString(c.reason)).join(', ')}]`;
+  const fieldOf = `[${checks.map((c) => (c.field === null ? 'NULL::VARCHAR' : sqlString(c.field))).join(', ')}]`;
   const paths = `[${PATHS.map((f) => sqlString(`$."${f}"`)).join(', ')}]`;
   const fields = PATHS.map((f, i) => `t[${i + 1}] AS t_${f}, s[${i + 1}] AS s_${f}`).join(',\n          ');
   const window = Math.max(0, Math.round(options.dedupeWindowMinutes));
@@ -126,7 +163,7 @@ export async function buildSilver(
             TRY_CAST(s_grade AS DOUBLE) AS num_grade,
             TRY_CAST(s_age AS DOUBLE) AS num_age,
             TRY_CAST(s_value AS DOUBLE) * cat_factor + cat_offset AS value_norm
-          FROM fields f LEFT JOIN ${unitCatalogSql()}
+          FROM fields f LEFT JOIN ${unitCatalogSql(catalog)}
             ON cat_kind = f.s_kind AND cat_measure = f.s_measure AND cat_unit = f.s_unit
         )
         SELECT file_index, file_row_number, topic, "partition", "offset", key, received_at, kind,
@@ -152,7 +189,7 @@ export async function buildSilver(
           FROM candidates
         )
         SELECT row_id, CASE WHEN unknown_patient THEN 'unknown_patient' ELSE 'duplicate_event_id' END AS reason,
-          CASE WHEN unknown_patient THEN 'patientId' ELSE 'eventId' END AS field
+          CASE WHEN unknown_patient THEN 'patientId' ELSE 'eventId' END AS field, 0 AS step
         FROM ranked WHERE unknown_patient OR arrival > 1`);
       // 3. The same measurement from several origins: keep the most reliable origin in each cluster.
       // Clusters never span midnight, so a later day's reading cannot suppress an earlier day's (no leakage into gold).
@@ -176,7 +213,9 @@ export async function buildSilver(
           SELECT row_id, origin_rank > min(origin_rank) OVER (PARTITION BY s_patientId, s_kind, s_measure, observed_day, cluster) AS superseded
           FROM clusters
         )
-        SELECT row_id, NULL, NULL FROM ranked WHERE superseded`);
+        SELECT row_id, NULL, NULL, 1 FROM ranked WHERE superseded`);
+      // 4. The suite's set rules (unique, rate of change), in order, on the rows that would reach silver.
+      for (const [k, rule] of setRules.entries()) await applySetRule(c, rule, catalog, SET_RULE_STEP + k);
       // Every row's outcome: a reason (quarantined), superseded (a duplicate), or neither (silver).
       await c.run(`CREATE TEMP VIEW outcome AS
         SELECT ch.*, ch.rowid AS row_id,
@@ -242,19 +281,157 @@ export async function buildSilver(
           site.silver += n;
         }
       }
+      const expectations = await expectationResults(c, checks, setRules, catalog);
       return {
         bronze,
         silver,
         tables,
         duplicates,
         quarantined,
+        expectations,
         reasons: Object.fromEntries(Object.entries(reasons).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         bySite,
       };
     });
     await files.putAll(branch, staged);
-    return { ...result, paths: staged.map(([p]) => p) };
+    const report = options.reportDir
+      ? await writeValidationReport(options.reportDir, {
+          branch,
+          bronze: result.bronze,
+          silver: result.silver,
+          duplicates: result.duplicates,
+          quarantined: result.quarantined,
+          expectations: result.expectations,
+        })
+      : null;
+    return { ...result, report, paths: staged.map(([p]) => p) };
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
+}
+
+/** `verdicts.step` of the first set rule (0: referential and duplicate id, 1: superseded by dedupe). */
+const SET_RULE_STEP = 2;
+
+/** Rows that would reach silver before set rule `step`, optionally restricted to the rule's target. */
+const survivors = (target: string | null) =>
+  `check_no IS NULL AND ch.rowid NOT IN (SELECT row_id FROM verdicts)${target ? ` AND ${target}` : ''}`;
+
+/** Quarantine the rows a set rule fails: later arrivals of a repeated value, or readings changing too fast. */
+async function applySetRule(c: Connection, e: Expectation, catalog: Catalog, step: number): Promise<void> {
+  const target = expectationTargetSql(e, catalog);
+  const reason = sqlString(e.name);
+  const field = sqlString(e.column);
+  if (e.rule.type === 'unique') {
+    const columns = [e.column, ...e.rule.with].map((col, i) => `${checkedColumnSql(e, col)} AS u${i}`);
+    const keys = columns.map((_, i) => `u${i}`);
+    await c.run(`INSERT INTO verdicts
+      WITH cand AS (
+        SELECT ch.rowid AS row_id, received_at, topic, "partition", "offset", ${columns.join(', ')}
+        FROM checked ch WHERE ${survivors(target)}
+      ), ranked AS (
+        SELECT row_id, row_number() OVER (PARTITION BY ${keys.join(', ')}
+          ORDER BY received_at, topic, "partition", "offset") AS arrival
+        FROM cand WHERE u0 IS NOT NULL
+      )
+      SELECT row_id, ${reason}, ${field}, ${step} FROM ranked WHERE arrival > 1`);
+    return;
+  }
+  if (e.rule.type !== 'rate_of_change') throw new Error(`'${e.rule.type}' is not a set rule`);
+  // Each reading against the patient's previous accepted reading: a reading that fails is not
+  // the reference for the next one, so a single spike fails alone and the return to normal passes.
+  const rows =
+    await c.rows(`SELECT ch.rowid AS row_id, s_patientId AS patient, epoch_us(observed_at) AS t, value_norm AS v
+    FROM checked ch WHERE ${survivors(target)} AND value_norm IS NOT NULL
+    ORDER BY s_patientId, observed_at, received_at, topic, "partition", "offset"`);
+  const perUs = e.rule.perSeconds * 1e6;
+  const failed: string[] = [];
+  let patient: unknown;
+  let prev: { t: number; v: number } | undefined;
+  for (const row of rows) {
+    if (row.patient !== patient) {
+      patient = row.patient;
+      prev = undefined;
+    }
+    const t = Number(row.t);
+    const v = Number(row.v);
+    if (prev !== undefined) {
+      const dt = t - prev.t;
+      const change = Math.abs(v - prev.v);
+      const tooFast = dt <= 0 ? change > 0 : change / (dt / perUs) > e.rule.max;
+      if (tooFast) {
+        failed.push(String(row.row_id));
+        continue;
+      }
+    }
+    prev = { t, v };
+  }
+  for (let i = 0; i < failed.length; i += 10_000) {
+    await c.run(`INSERT INTO verdicts
+      SELECT unnest([${failed.slice(i, i + 10_000).join(', ')}]::BIGINT[]), ${reason}, ${field}, ${step}`);
+  }
+}
+
+/**
+ * Rows judged and failed by every check, per site. A check judges the rows it applies to that
+ * reach it: the first-pass checks in order (the first failure wins), the referential check on
+ * the rest (not enrolments), the duplicate-id check on those, the set rules on what dedupe left.
+ */
+async function expectationResults(
+  c: Connection,
+  checks: readonly SilverCheck[],
+  setRules: readonly Expectation[],
+  catalog: Catalog,
+): Promise<ExpectationResult[]> {
+  const judged = new Map<string, { evaluated: string[]; failed: string[] }>();
+  const entry = (name: string) => {
+    let e = judged.get(name);
+    if (!e) {
+      e = { evaluated: [], failed: [] };
+      judged.set(name, e);
+    }
+    return e;
+  };
+  checks.forEach((check, i) => {
+    const e = entry(check.reason);
+    const reaches = `(check_no IS NULL OR check_no >= ${i + 1})`;
+    e.evaluated.push(check.target ? `(${check.target} AND ${reaches})` : reaches);
+    e.failed.push(`check_no = ${i + 1}`);
+  });
+  entry('unknown_patient').evaluated.push(`(check_no IS NULL AND s_kind <> 'enrolment')`);
+  entry('unknown_patient').failed.push(`v.reason = 'unknown_patient'`);
+  entry('duplicate_event_id').evaluated.push(
+    `(check_no IS NULL AND (v.row_id IS NULL OR v.reason IS DISTINCT FROM 'unknown_patient'))`,
+  );
+  entry('duplicate_event_id').failed.push(`v.reason = 'duplicate_event_id'`);
+  setRules.forEach((rule, k) => {
+    const step = SET_RULE_STEP + k;
+    const target = expectationTargetSql(rule, catalog);
+    const e = entry(rule.name);
+    e.evaluated.push(
+      `(check_no IS NULL AND (v.row_id IS NULL OR v.step >= ${step})${target ? ` AND ${target}` : ''})`,
+    );
+    e.failed.push(`v.step = ${step}`);
+  });
+  const names = [...judged.keys()];
+  const aggregates = names.flatMap((name, i) => {
+    const e = judged.get(name)!;
+    return [
+      `count(*) FILTER (WHERE ${e.evaluated.join(' OR ')}) AS e${i}`,
+      `count(*) FILTER (WHERE ${e.failed.join(' OR ')}) AS f${i}`,
+    ];
+  });
+  const rows = await c.rows(`SELECT coalesce(ch.key, '(no key)') AS site, ${aggregates.join(', ')}
+    FROM checked ch LEFT JOIN verdicts v ON v.row_id = ch.rowid GROUP BY ALL ORDER BY ALL`);
+  return names.map((name, i) => {
+    const result: ExpectationResult = { name, evaluated: 0, failed: 0, bySite: {} };
+    for (const row of rows) {
+      const evaluated = Number(row[`e${i}`]);
+      const failed = Number(row[`f${i}`]);
+      result.evaluated += evaluated;
+      result.failed += failed;
+      result.bySite[String(row.site)] = { evaluated, failed };
+    }
+    return result;
+  });
 }
