@@ -37,7 +37,7 @@ export { RowMapper } from './mapping/row-mapper.js';
 export const fileImportSource = defineAdapter({
   port: 'source',
   name: 'file-import',
-  version: '0.2.0',
+  version: '0.1.0',
   core: '^0.1.0',
   description:
     "Read-only Source over a team's own extracts (CSV, NDJSON, Parquet): one partition per file, rows mapped to records of the job's schema by a column mapping (wide rows unpivoted, study days, outcome tables, missing codes); unmappable rows are delivered raw with an `_unmapped` reason.",
