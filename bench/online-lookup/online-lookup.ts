@@ -1,11 +1,16 @@
 /**
- * Online lookup benchmark: 1 entity × 50 features from Redis (Feast's encoding), measured
- * side by side in one run:
- *   - Vigil: `getOnlineFeatures` of the online-only Redis feature store (@vigil/adapter-redis);
- *   - raw ioredis: `HMGETBUFFER` of the same key and the same 51 fields, undecoded (the floor);
- *   - Feast: `feast serve` (HTTP `POST /get-online-features`) over the same Redis keys.
+ * Online lookup benchmark: 1 entity × 50 features from Redis (Feast's encoding), like with like:
+ *   - in process: Vigil's `getOnlineFeatures` of the online-only Redis feature store
+ *     (@vigil/adapter-redis) against raw ioredis `HMGETBUFFER` of the same key and 51 fields,
+ *     undecoded (the floor);
+ *   - over HTTP: Vigil's feature server (`POST /get-online-features`, one Node process, the
+ *     server `vigil serve` runs) against `feast serve` with one worker, over the same Redis
+ *     keys, the same requests and the same number in flight.
  * Sequential requests give latency percentiles; a fixed number of requests with a fixed
- * number in flight gives throughput. Talks only to 127.0.0.1; bounded in count and time.
+ * number in flight gives throughput. Each pair alternates which side goes first, round by
+ * round. Every answer of every side is checked, after the timing, against the rows pushed
+ * (every feature value; raw: the same bytes as a reference read); any difference exits
+ * non-zero. Talks only to 127.0.0.1; bounded in count and time.
  * Needs `bash scripts/services up redis feast` (Feast is skipped, with a note, without its venv).
  *
  *   node --conditions=@vigil/source --import tsx bench/online-lookup/online-lookup.ts [requests] [concurrency]
@@ -34,7 +39,8 @@ const REQUESTS = Number(process.argv[2] ?? 3000);
 const CONCURRENCY = Number(process.argv[3] ?? 16);
 const ENTITIES = 1000;
 const FEATURES = 50;
-const FEAST_REQUESTS = Math.min(REQUESTS, 500);
+// Over HTTP both sides get the same count (Feast answers a few hundred a second on 2 cores).
+const HTTP_REQUESTS = Math.min(REQUESTS, 1000);
 const ROUNDS = 3;
 
 const view: FeatureView = {
@@ -57,29 +63,67 @@ interface Timing {
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 
-/** `n` sequential calls for percentiles, then `n` calls with `concurrency` in flight for throughput. */
-async function measure(
+/**
+ * `n` sequential calls for percentiles, then `n` calls with `concurrency` in flight for
+ * throughput. Every answer is kept (not inspected while timing) and handed to `check` after.
+ */
+async function measure<T>(
   n: number,
   concurrency: number,
-  call: (i: number) => Promise<unknown>,
+  call: (i: number) => Promise<T>,
+  check: (i: number, answer: T) => void,
 ): Promise<Timing> {
-  for (let i = 0; i < Math.min(200, n); i++) await call(i); // warm-up
+  for (let i = 0; i < Math.min(200, n); i++) check(i, await call(i)); // warm-up
   const ms: number[] = [];
+  const sequential: T[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const t = process.hrtime.bigint();
-    await call(i);
+    sequential[i] = await call(i);
     ms.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   ms.sort((a, b) => a - b);
   let next = 0;
+  const concurrent: T[] = new Array(n);
   const t0 = process.hrtime.bigint();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < n) await call(next++);
+      while (next < n) {
+        const i = next++;
+        concurrent[i] = await call(i);
+      }
     }),
   );
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  for (let i = 0; i < n; i++) {
+    check(i, sequential[i]!);
+    check(i, concurrent[i]!);
+  }
   return { p50: pct(ms, 0.5), p99: pct(ms, 0.99), rps: n / seconds };
+}
+
+/** Run `a` and `b` for `rounds` rounds, `a` first in even rounds and `b` first in odd ones. */
+async function alternate(
+  rounds: number,
+  a: () => Promise<Timing>,
+  b: () => Promise<Timing>,
+): Promise<{ a: Timing[]; b: Timing[] }> {
+  const out = { a: [] as Timing[], b: [] as Timing[] };
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) {
+      out.a.push(await a());
+      out.b.push(await b());
+    } else {
+      out.b.push(await b());
+      out.a.push(await a());
+    }
+  }
+  return out;
+}
+
+let checked = 0;
+function expectEqual(what: string, got: unknown, want: unknown): void {
+  checked++;
+  if (got !== want) throw new Error(`${what}: got ${String(got)}, expected ${String(want)}`);
 }
 
 /** Per-field medians over rounds. */
@@ -139,20 +183,43 @@ try {
   const redis = store.redis;
   const fields = [...redis.fields(view), Buffer.from(`_ts:${view.name}`)];
   const keys = ids.map((id) => redis.key(view, [id]));
+  const byId = new Map(rows.map((r) => [r.driver_id, r as Record<string, unknown>]));
   const vigilCall = (i: number) =>
     store.getOnlineFeatures({ features: refs, entityRows: [{ driver_id: ids[i]! }] });
+  const vigilCheck = (i: number, answer: Awaited<ReturnType<typeof vigilCall>>) => {
+    expectEqual(`vigil request ${i}: rows`, answer.rows.length, 1);
+    const want = byId.get(ids[i]!)!;
+    for (const f of view.features) {
+      const got = answer.rows[0]![`${view.name}__${f.name}`] ?? answer.rows[0]![f.name];
+      expectEqual(`vigil request ${i} ${f.name}`, got, want[f.name]);
+    }
+  };
   const rawCall = (i: number) => redis.client.hmgetBuffer(keys[i]!, ...fields);
-  // Alternate rounds so a burst of load on the shared machine hits both sides alike; report medians.
-  const rounds: { vigil: Timing[]; raw: Timing[] } = { vigil: [], raw: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    rounds.vigil.push(await measure(REQUESTS, CONCURRENCY, vigilCall));
-    rounds.raw.push(await measure(REQUESTS, CONCURRENCY, rawCall));
+  // Raw answers are compared byte for byte with one reference read per key, made before timing.
+  const keyId = (key: unknown) => (Buffer.isBuffer(key) ? key.toString('hex') : String(key));
+  const rawReference = new Map<string, (Buffer | null)[]>();
+  for (const key of keys) {
+    if (!rawReference.has(keyId(key))) rawReference.set(keyId(key), await redis.client.hmgetBuffer(key, ...fields));
   }
-  const vigil = median(rounds.vigil);
-  const raw = median(rounds.raw);
+  const rawCheck = (i: number, answer: (Buffer | null)[]) => {
+    const want = rawReference.get(keyId(keys[i]!))!;
+    expectEqual(`raw request ${i}: fields`, answer.length, want.length);
+    for (let f = 0; f < want.length; f++) {
+      expectEqual(`raw request ${i} field ${f}`, answer[f] !== null && answer[f]!.equals(want[f]!), true);
+    }
+  };
+  // Alternate rounds so a burst of load on the shared machine hits both sides alike; report medians.
+  const inProcess = await alternate(
+    ROUNDS,
+    () => measure(REQUESTS, CONCURRENCY, vigilCall, vigilCheck),
+    () => measure(REQUESTS, CONCURRENCY, rawCall, rawCheck),
+  );
+  const vigil = median(inProcess.a);
+  const raw = median(inProcess.b);
   console.log(
     `online lookup, 1 entity × ${FEATURES} float64 features, ${ENTITIES} entities in Redis, ${REQUESTS} requests × ${ROUNDS} alternating rounds, medians (throughput: ${CONCURRENCY} in flight)`,
   );
+  console.log('in process:');
   console.log(line('vigil', vigil));
   console.log(line('raw', raw));
   console.log(
@@ -169,7 +236,10 @@ try {
     await writeFile(source, await parquetFromRows(sourceColumns(view, rows.slice(0, 1)), rows.slice(0, 1)));
     await runFeast({ views: [view], sources: { [view.name]: source }, steps: [{ op: 'apply', repo }] });
     const port = await freePort();
-    feast = spawn(FEAST_BIN, ['serve', '-h', '127.0.0.1', '-p', String(port), '--no-access-log', '-w', '1'], {
+    // One worker, like Vigil's one process; no worker recycling (Feast's default restarts the
+    // worker every ~1000 requests, dropping its connections mid-run), as Vigil never restarts.
+    const serveArgs = ['serve', '-h', '127.0.0.1', '-p', String(port), '--no-access-log', '-w', '1'];
+    feast = spawn(FEAST_BIN, [...serveArgs, '--max-requests', '0', '--max-requests-jitter', '0'], {
       cwd: repo,
       env: { ...process.env, FEAST_USAGE: 'False' },
       stdio: 'ignore',
@@ -186,56 +256,80 @@ try {
       if (ok) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    const ask = async (i: number) => {
-      const res = await fetch(`${url}/get-online-features`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ features: refs, entities: { driver_id: [ids[i]!] } }),
+    type Answer = { metadata: { feature_names: string[] }; results: { values: unknown[] }[] };
+    const resent = new Map<string, number>();
+    const post = (url: string) => async (i: number) => {
+      const send = () =>
+        fetch(`${url}/get-online-features`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ features: refs, entities: { driver_id: [ids[i]!] } }),
+        });
+      // A kept-alive connection the server closed while idle fails before any answer: resend
+      // once — a lookup is idempotent — and count it, for both sides.
+      const res = await send().catch((first: Error) => {
+        resent.set(url, (resent.get(url) ?? 0) + 1);
+        return send().catch((error: Error) => {
+          throw new Error(
+            `${url} request ${i}: ${error.message} (${String((error.cause as Error)?.message)}; first try: ${String((first.cause as Error)?.message)})`,
+          );
+        });
       });
-      if (!res.ok) throw new Error(`feast serve answered ${res.status}: ${await res.text()}`);
-      return res.json();
+      if (!res.ok) throw new Error(`${url} answered ${res.status}: ${await res.text()}`);
+      return (await res.json()) as Answer;
     };
-    // The first answer may race the worker's start-up: retry it a few times.
-    const askFirst = async () => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          return await ask(0);
-        } catch (error) {
-          if (attempt >= 5) throw error;
-          await new Promise((r) => setTimeout(r, 500));
-        }
+    const httpCheck = (side: string) => (i: number, answer: Answer) => {
+      const want = byId.get(ids[i]!)!;
+      const names = answer.metadata.feature_names;
+      for (const f of view.features) {
+        const c = names.indexOf(f.name);
+        expectEqual(`${side} request ${i} ${f.name}`, c >= 0 ? answer.results[c]!.values[0] : undefined, want[f.name]);
       }
     };
-    // Same values from both (a check that Feast reads what Vigil wrote).
-    const theirs = (await askFirst()) as {
-      metadata: { feature_names: string[] };
-      results: { values: unknown[] }[];
-    };
-    const ours = await store.getOnlineFeatures({
-      features: refs,
-      entityRows: [{ driver_id: ids[0]! }],
-      fullFeatureNames: false,
-    });
-    const names = theirs.metadata.feature_names;
-    const mismatched = view.features.filter(
-      (f) => theirs.results[names.indexOf(f.name)]?.values[0] !== ours.rows[0]![f.name],
-    );
-    if (mismatched.length > 0) {
-      const f = mismatched[0]!.name;
-      console.log(
-        `  feast differs on ${mismatched.length} features, e.g. ${f}: feast ${JSON.stringify(theirs.results[names.indexOf(f)])} vigil ${ours.rows[0]![f]}`,
-      );
+    const askFeast = post(url);
+    // The first answer may race the worker's start-up: retry it a few times.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        httpCheck('feast')(0, await askFeast(0));
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        await new Promise((r) => setTimeout(r, 500));
+      }
     }
-    const same = mismatched.length === 0;
-    const peer = await measure(FEAST_REQUESTS, Math.min(CONCURRENCY, 8), ask);
-    console.log(
-      line('feast', peer) +
-        `  (${FEAST_REQUESTS} requests, ${Math.min(CONCURRENCY, 8)} in flight; values equal: ${same})`,
-    );
-    console.log(
-      `  vigil/feast: throughput ${(vigil.rps / peer.rps).toFixed(1)}× (target ≥ 10×), p99 ${(peer.p99 / vigil.p99).toFixed(1)}×`,
-    );
+    // Vigil over HTTP: the feature server `vigil serve` runs, one Node process like Feast's one worker.
+    // The feature server moves from the CLI into the job; take it from where it is.
+    type ServerModule = typeof import('../../jobs/adverse-events/src/feature-server/feature-server.js');
+    const { createFeatureServer } = (await import(
+      '../../jobs/adverse-events/src/feature-server/feature-server.js'
+    ).catch(() => import(`../../cli/src/feature-server/${'feature-server.js'}`))) as ServerModule;
+    const app = await createFeatureServer({ store });
+    const vigilUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const askVigil = post(vigilUrl);
+      const overHttp = await alternate(
+        ROUNDS,
+        () => measure(HTTP_REQUESTS, CONCURRENCY, askVigil, httpCheck('vigil http')),
+        () => measure(HTTP_REQUESTS, CONCURRENCY, askFeast, httpCheck('feast')),
+      );
+      const vigilHttp = median(overHttp.a);
+      const peer = median(overHttp.b);
+      console.log(
+        `over HTTP (${HTTP_REQUESTS} requests × ${ROUNDS} alternating rounds, ${CONCURRENCY} in flight for both; one Vigil process, feast serve -w 1):`,
+      );
+      console.log(line('vigil', vigilHttp));
+      console.log(line('feast', peer));
+      console.log(
+        `  connection resets resent: vigil ${resent.get(vigilUrl) ?? 0}, feast ${resent.get(url) ?? 0}`,
+      );
+      console.log(
+        `  vigil/feast over HTTP: throughput ${(vigilHttp.rps / peer.rps).toFixed(1)}× (target ≥ 10×), p99 ${(peer.p99 / vigilHttp.p99).toFixed(1)}×`,
+      );
+    } finally {
+      await app.close();
+    }
   }
+  console.log(`outputs: ${checked} values checked, every answer of every side equal to the rows pushed`);
   console.log(`  (node ${process.version}; 2 shared cores: numbers move with the machine's load)`);
 } finally {
   feast?.kill('SIGTERM');
