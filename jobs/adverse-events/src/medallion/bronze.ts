@@ -22,6 +22,8 @@ export interface BronzeWriteResult {
   skipped: number;
   /** Lake paths staged. */
   paths: string[];
+  /** Milliseconds per phase: ledger look-ups, rows into DuckDB (payload fields parsed in JS), Parquet encoding, staging in the lake, ledger save. */
+  phases: { dedupe: number; append: number; encode: number; put: number; ledger: number };
 }
 
 /** Where bronze lives in the lake. */
@@ -98,19 +100,38 @@ export async function writeBronze(
   records: readonly BronzeRecord[],
   topicPrefix = '',
 ): Promise<BronzeWriteResult> {
+  let clock = performance.now();
+  const phases = { dedupe: 0, append: 0, encode: 0, put: 0, ledger: 0 };
+  const lap = (phase: keyof typeof phases) => {
+    const now = performance.now();
+    phases[phase] += now - clock;
+    clock = now;
+  };
   const offsets = records.map(checkRecord);
   const ledger = new OffsetLedger(lake, branch);
   const fresh: { record: BronzeRecord; offset: bigint }[] = [];
-  const seen = new Set<string>();
+  await ledger.preload(records.map((r) => r.topic));
+  // Within a partition a poll hands out increasing offsets; only an offset at or below the
+  // last one taken can repeat one of this batch (then a set of the partition's offsets decides).
+  const taken = new Map<string, { last: bigint; all?: Set<bigint>; offsets: bigint[] }>();
   for (let i = 0; i < records.length; i++) {
     const record = records[i]!;
     const offset = offsets[i]!;
-    const id = `${record.topic}\u0000${record.partition}\u0000${offset}`;
-    if (seen.has(id) || (await ledger.has(record.topic, record.partition, offset))) continue;
-    seen.add(id);
+    const key = `${record.topic}\u0000${record.partition}`;
+    let part = taken.get(key);
+    if (part && offset <= part.last) {
+      part.all ??= new Set(part.offsets);
+      if (part.all.has(offset)) continue;
+    }
+    if (ledger.holds(record.topic, record.partition, offset)) continue;
+    if (!part) taken.set(key, (part = { last: offset, offsets: [] }));
+    if (offset > part.last) part.last = offset;
+    part.offsets.push(offset);
+    part.all?.add(offset);
     fresh.push({ record, offset });
   }
-  if (fresh.length === 0) return { rows: 0, skipped: records.length, paths: [] };
+  lap('dedupe');
+  if (fresh.length === 0) return { rows: 0, skipped: records.length, paths: [], phases };
 
   const groups = new Map<string, { topic: string; partition: number; offsets: bigint[] }>();
   for (const { record, offset } of fresh) {
@@ -165,6 +186,7 @@ export async function writeBronze(
           appender.endRow();
         }
         appender.closeSync();
+        lap('append');
         await c.run(`
           COPY (
             WITH fields AS (
@@ -193,17 +215,20 @@ export async function writeBronze(
     const entries = written.map(
       (file) => [BRONZE_PREFIX + relative(outDir, file).split(sep).join('/'), file] as const,
     );
+    lap('encode');
     faultPoint('before-put');
     await files.putAll(branch, entries);
     faultPoint('after-put');
+    lap('put');
     paths.push(...entries.map(([path]) => path));
     for (const group of groups.values()) await ledger.add(group.topic, group.partition, group.offsets);
     await ledger.save();
+    lap('ledger');
     faultPoint('after-ledger');
   } finally {
     await rm(outDir, { recursive: true, force: true });
   }
-  return { rows: fresh.length, skipped: records.length - fresh.length, paths };
+  return { rows: fresh.length, skipped: records.length - fresh.length, paths, phases };
 }
 
 export interface BronzeRecovery {

@@ -44,7 +44,26 @@ export class OffsetLedger {
 
   /** Whether bronze already holds the record. */
   async has(topic: string, partition: number, offset: bigint): Promise<boolean> {
-    const ranges = (await this.#load(topic)).get(partition) ?? [];
+    await this.#load(topic);
+    return this.holds(topic, partition, offset);
+  }
+
+  /** Load the ledgers of these topics, so `holds` can answer without waiting. */
+  async preload(topics: Iterable<string>): Promise<void> {
+    for (const topic of new Set(topics)) await this.#load(topic);
+  }
+
+  /** Whether bronze already holds the record; the topic's ledger must be loaded (`preload`). */
+  holds(topic: string, partition: number, offset: bigint): boolean {
+    const loaded = this.#topics.get(topic);
+    if (!loaded) {
+      throw new VigilError('VIGIL_DATA_INVALID_EVENT', `offset ledger of topic '${topic}' is not loaded`, {
+        details: { topic },
+      });
+    }
+    const ranges = loaded.get(partition) ?? [];
+    const last = ranges[ranges.length - 1];
+    if (last === undefined || offset > last[1]) return false; // the common case: new records
     let lo = 0;
     let hi = ranges.length - 1;
     while (lo <= hi) {

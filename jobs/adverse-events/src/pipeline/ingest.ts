@@ -154,8 +154,27 @@ export interface IngestResult {
    */
   sourceRecords: number;
   offsets: TopicPartitionOffset[];
+  /**
+   * Where the time went, in milliseconds: recovery, waiting for a poll (the part not hidden
+   * behind the previous write), the bronze write's own phases, the lake commits and the Source
+   * offset commits; `total` is the whole call.
+   */
+  phases: IngestPhases;
   /** Head of the bronze branch after the last bronze commit. */
   lakeCommit: string;
+}
+
+export interface IngestPhases {
+  recover: number;
+  pollWait: number;
+  dedupe: number;
+  append: number;
+  encode: number;
+  put: number;
+  ledger: number;
+  lakeCommit: number;
+  offsetCommit: number;
+  total: number;
 }
 
 export interface IngestOptions {
@@ -196,16 +215,40 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
   const commitRecords = Math.max(options.commitRecords ?? options.batchSize, 1);
   const metadata = { runId: options.runId };
   let commits = 0;
+  const started = performance.now();
+  const phases: IngestPhases = {
+    recover: 0,
+    pollWait: 0,
+    dedupe: 0,
+    append: 0,
+    encode: 0,
+    put: 0,
+    ledger: 0,
+    lakeCommit: 0,
+    offsetCommit: 0,
+    total: 0,
+  };
+  const timed = async <T>(phase: keyof IngestPhases, work: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await work();
+    } finally {
+      phases[phase] += performance.now() - t;
+    }
+  };
 
-  const recovery = await medallion.recoverBronze(branch);
-  if (recovery.adopted.length > 0) {
-    await lake.commit(
-      branch,
-      `bronze: adopt ${recovery.adopted.length} file(s) (${recovery.rows} records) staged by an interrupted ingest`,
-      { metadata },
-    );
-    commits++;
-  }
+  const recovery = await timed('recover', async () => {
+    const adopted = await medallion.recoverBronze(branch);
+    if (adopted.adopted.length > 0) {
+      await lake.commit(
+        branch,
+        `bronze: adopt ${adopted.adopted.length} file(s) (${adopted.rows} records) staged by an interrupted ingest`,
+        { metadata },
+      );
+      commits++;
+    }
+    return adopted;
+  });
 
   const consumer = await source.consumer({ group: options.group, topics: options.topics, start: 'earliest' });
   let inFlight: Promise<SourceRecord[]> | undefined;
@@ -238,10 +281,12 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
     const flush = async () => {
       if (toCommit.size === 0) return;
       // A fully redelivered batch stages nothing; the commit still marks the batch as held.
-      await lake.commit(branch, `bronze: ${staged} records`, { metadata, allowEmpty: true });
+      await timed('lakeCommit', () =>
+        lake.commit(branch, `bronze: ${staged} records`, { metadata, allowEmpty: true }),
+      );
       commits++;
       faultPoint('after-commit');
-      await consumer.commit([...toCommit.values()]);
+      await timed('offsetCommit', () => consumer.commit([...toCommit.values()]));
       toCommit.clear();
       staged = 0;
       options.onProgress({ stage: 'ingest', done: consumed, total });
@@ -255,7 +300,8 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
     if (lag() > 0n) inFlight = poll();
     while (inFlight) {
       checkAborted(options.signal);
-      const records = await inFlight;
+      const polled = inFlight;
+      const records = await timed('pollWait', () => polled);
       inFlight = undefined;
       for (const r of records) {
         const key = `${r.topic}/${r.partition}`;
@@ -268,6 +314,7 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
       if (records.length === 0) continue;
       const written = await medallion.writeBronze(branch, records);
       bronzeRows += written.rows;
+      for (const k of ['dedupe', 'append', 'encode', 'put', 'ledger'] as const) phases[k] += written.phases[k];
       redelivered += written.skipped;
       consumed += records.length;
       staged += records.length;
@@ -275,7 +322,9 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
       if (staged >= commitRecords || !more) await flush();
     }
     await flush();
+    phases.total = performance.now() - started;
     return {
+      phases,
       consumed,
       batches,
       commits,
