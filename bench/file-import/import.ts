@@ -128,7 +128,8 @@ try {
     );
   };
   const reference = results.find((r) => r.name === 'duckdb-sql')!.result.map(canonical);
-  if (reference.length !== rows) throw new Error(`duckdb-sql returned ${reference.length} rows, expected ${rows}`);
+  if (reference.length !== rows)
+    throw new Error(`duckdb-sql returned ${reference.length} rows, expected ${rows}`);
   for (const { name, result } of results) {
     if (result.length !== rows) throw new Error(`${name} returned ${result.length} rows, expected ${rows}`);
     for (let i = 0; i < rows; i++) {

@@ -325,7 +325,9 @@ try {
         if (got !== want) {
           lostMismatches++;
           if (lostExamples.length < 5)
-            lostExamples.push(`lost row ${rowIdx[j]} ${v.name}__${f.name}: vigil ${String(got)} reference ${String(want)}`);
+            lostExamples.push(
+              `lost row ${rowIdx[j]} ${v.name}__${f.name}: vigil ${String(got)} reference ${String(want)}`,
+            );
         }
       }
     }

@@ -68,13 +68,14 @@ async function checkQueue(side: string, queue: string, expected: Map<string, Buf
   let first = '';
   for (const [id, body] of expected) {
     const got = messages.get(id);
-    if (!got || !got.equals(body)) {
+    if (!got?.equals(body)) {
       wrong += 1;
       first ||= got ? `${id} has other bytes` : `${id} is missing`;
     }
   }
   if (wrong > 0) problems.push(`${wrong} messages missing or different (first: ${first})`);
-  if (problems.length > 0) throw new Error(`${side}: the queue does not hold what was sent: ${problems.join('; ')}`);
+  if (problems.length > 0)
+    throw new Error(`${side}: the queue does not hold what was sent: ${problems.join('; ')}`);
 }
 
 /**

@@ -199,7 +199,8 @@ try {
   const keyId = (key: unknown) => (Buffer.isBuffer(key) ? key.toString('hex') : String(key));
   const rawReference = new Map<string, (Buffer | null)[]>();
   for (const key of keys) {
-    if (!rawReference.has(keyId(key))) rawReference.set(keyId(key), await redis.client.hmgetBuffer(key, ...fields));
+    if (!rawReference.has(keyId(key)))
+      rawReference.set(keyId(key), await redis.client.hmgetBuffer(key, ...fields));
   }
   const rawCheck = (i: number, answer: (Buffer | null)[]) => {
     const want = rawReference.get(keyId(keys[i]!))!;
@@ -283,7 +284,11 @@ try {
       const names = answer.metadata.feature_names;
       for (const f of view.features) {
         const c = names.indexOf(f.name);
-        expectEqual(`${side} request ${i} ${f.name}`, c >= 0 ? answer.results[c]!.values[0] : undefined, want[f.name]);
+        expectEqual(
+          `${side} request ${i} ${f.name}`,
+          c >= 0 ? answer.results[c]!.values[0] : undefined,
+          want[f.name],
+        );
       }
     };
     const askFeast = post(url);

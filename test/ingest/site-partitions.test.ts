@@ -44,7 +44,11 @@ async function produceAndRead(
   source: Source,
   sites: number,
   topicPrefix: string,
-): Promise<{ produced: number; byPartition: Map<string, Map<number, Set<string>>>; partitions: Map<string, number> }> {
+): Promise<{
+  produced: number;
+  byPartition: Map<string, Map<number, Set<string>>>;
+  partitions: Map<string, number>;
+}> {
   const sim = simulateTrial({ seed: 11, patients: 12 * sites, days: 16, sites });
   const events = sim.events.map((e) => ({ ...e, topic: `${topicPrefix}${e.topic}` }));
   const { produced, topics } = await produceEvents(source, events, {
@@ -62,10 +66,10 @@ async function produceAndRead(
     while (read < events.length && Date.now() < deadline) {
       for (const r of await consumer.poll({ maxRecords: 5_000, timeoutMs: 500 })) {
         read += 1;
-        let parts = byPartition.get(r.topic);
-        if (!parts) byPartition.set(r.topic, (parts = new Map()));
-        let keys = parts.get(r.partition);
-        if (!keys) parts.set(r.partition, (keys = new Set()));
+        const parts = byPartition.get(r.topic) ?? new Map<number, Set<string>>();
+        byPartition.set(r.topic, parts);
+        const keys = parts.get(r.partition) ?? new Set<string>();
+        parts.set(r.partition, keys);
         keys.add(r.key ?? '(null)');
       }
     }
@@ -78,10 +82,7 @@ async function produceAndRead(
   return { produced, byPartition, partitions };
 }
 
-function expectOnePartitionPerSite(
-  sites: number,
-  result: Awaited<ReturnType<typeof produceAndRead>>,
-): void {
+function expectOnePartitionPerSite(sites: number, result: Awaited<ReturnType<typeof produceAndRead>>): void {
   const want = sitePartitions(sites);
   const allSites = new Set(Array.from({ length: sites }, (_, i) => siteId(i)));
   let complete = 0;

@@ -200,7 +200,9 @@ describe('FileLogSource', () => {
   });
 
   it('keyPartitions puts listed keys on their partition, hashes the rest, and refuses a partition the topic lacks', async () => {
-    const source = await create({ keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 } });
+    const source = await create({
+      keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 },
+    });
     await source.ensureTopic('sites', { partitions: 4 });
     const keys = ['site-01', 'site-02', 'site-03', 'site-04', 'site-04', 'site-02'];
     const positions = await source.produce(keys.map((key) => ({ topic: 'sites', key, value: 'v' })));

@@ -79,7 +79,10 @@ describe('partitioning', () => {
 
   it('keyPartitions puts listed keys on their partition, hashes the rest, and refuses a partition the topic lacks', async () => {
     const sites = await kafkaSource.create(
-      kafkaSource.config.parse({ brokers, keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 } }),
+      kafkaSource.config.parse({
+        brokers,
+        keyPartitions: { 'site-01': 0, 'site-02': 1, 'site-03': 2, 'site-04': 3 },
+      }),
       ctx,
     );
     try {
@@ -100,11 +103,14 @@ describe('partitioning', () => {
       assert.equal(explicit?.partition, 2);
       const narrow = topicName('sites-narrow');
       await sites.ensureTopic(narrow, { partitions: 2 });
-      await assert.rejects(sites.produce([{ topic: narrow, key: 'site-04', value: 'v' }]), (error: unknown) => {
-        assert.ok(isVigilError(error, 'VIGIL_SOURCE_INVALID_REQUEST'), String(error));
-        assert.match(error.message, /site-04.*partition 3.*partitions 0–1/);
-        return true;
-      });
+      await assert.rejects(
+        sites.produce([{ topic: narrow, key: 'site-04', value: 'v' }]),
+        (error: unknown) => {
+          assert.ok(isVigilError(error, 'VIGIL_SOURCE_INVALID_REQUEST'), String(error));
+          assert.match(error.message, /site-04.*partition 3.*partitions 0–1/);
+          return true;
+        },
+      );
     } finally {
       await sites.close();
     }

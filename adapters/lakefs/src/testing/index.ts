@@ -1,1 +1,6 @@
-export { type LakeFsTestServer, lakefsTestNamespace, lakefsTestServer, requireLakeFs } from './test-server.js';
+export {
+  type LakeFsTestServer,
+  lakefsTestNamespace,
+  lakefsTestServer,
+  requireLakeFs,
+} from './test-server.js';
