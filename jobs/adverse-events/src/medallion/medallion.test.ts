@@ -45,7 +45,7 @@ let sim: SimulationResult;
 let records: BronzeRecord[];
 let silver: SilverResult;
 let gold: GoldResult;
-const writes: { rows: number; skipped: number }[] = [];
+const writes: { rows: number; skipped: number; paths: string[] }[] = [];
 
 async function query(sql: string): Promise<Record<string, unknown>[]> {
   const connection = await db.connect();
@@ -68,7 +68,8 @@ async function runAll(
 ): Promise<{ silver: SilverResult; gold: GoldResult }> {
   await lake.createBranch(branch, 'main');
   for (const batch of batches) {
-    writes.push(await medallion.writeBronze(branch, batch));
+    const { rows, skipped, paths } = await medallion.writeBronze(branch, batch);
+    writes.push({ rows, skipped, paths });
     await lake.commit(branch, 'bronze', { allowEmpty: true });
   }
   const s = await medallion.buildSilver(branch);
