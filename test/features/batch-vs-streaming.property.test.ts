@@ -62,7 +62,7 @@ function close(a: unknown, b: unknown): boolean {
 /** Materialise in batch and push as a stream into two stores; return both online answers. */
 async function bothWays(readings: readonly Reading[], label: string) {
   const definitions = windowDefinitions();
-  const refs = definitions.views[0]!.features.map((f) => `vitals_window:${f.name}` as const);
+  const refs = definitions.views.flatMap((v) => v.features.map((f) => `${v.name}:${f.name}` as const));
   const batch = await openStore();
   const stream = await openStore();
   try {
@@ -79,7 +79,7 @@ async function bothWays(readings: readonly Reading[], label: string) {
       scratch: `${batch.ctx.workdir}/scratch`,
       runId: label,
     });
-    expect(result.built[0]!.rows).toBe(readings.length);
+    expect(result.built.map((b) => b.rows)).toEqual([readings.length, readings.length]);
     // Streaming: raw events → incremental windows → push, in arrival order, in small batches.
     await stream.store.apply(definitions.views);
     const push = new StreamingFeaturePush({

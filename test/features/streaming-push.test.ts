@@ -83,7 +83,8 @@ describe('streaming push on the embedded stack (file log → DuckDB online store
       const deadline = performance.now() + 3000;
       while (push.stats.consumed < 14 && performance.now() < deadline) await sleep(20);
       expect(push.stats.skipped).toEqual({ invalid_json: 1, out_of_range: 1 });
-      expect(push.stats.pushed).toBe(12);
+      // One row per event and windowed view.
+      expect(push.stats.pushed).toBe(12 * definitions.windowed.length);
       const none = await wiring.store.getOnlineFeatures({
         features: ['vitals_window:hr_mean_24h'],
         entityRows: [{ patient_id: 'P-000000' }],

@@ -31,6 +31,29 @@ export const WINDOW_CONFIG = {
         { name: 'temp_max_48h', transform: { kind: 'window', of: 'temperature', fn: 'max', window: '48h' } },
       ],
     },
+    {
+      name: 'vitals_derived',
+      entities: ['patient'],
+      ttl: '7d',
+      version: 1,
+      input: { path: 'silver/vitals/', topic: 'vitals' },
+      features: [
+        { name: 'hr_dev', transform: { kind: 'baseline', of: 'heart_rate', period: '2d' } },
+        {
+          name: 'hr_dev_12h',
+          transform: { kind: 'baseline', of: 'heart_rate', period: '2d', fn: 'mean', window: '12h' },
+        },
+        { name: 'temp_roc', transform: { kind: 'rate', of: 'temperature', window: '48h', per: '1h' } },
+        { name: 'spo2_low', transform: { kind: 'threshold', of: 'spo2', below: 94 } },
+        {
+          name: 'hr_high',
+          transform: { kind: 'threshold', of: 'heart_rate', above: 90, fn: 'max', window: '24h' },
+        },
+        { name: 'roc_x_low', transform: { kind: 'interaction', of: ['temp_roc', 'spo2_low'] } },
+        { name: 'temp_missing', transform: { kind: 'missing', of: 'temperature', window: '24h' } },
+        { name: 'since_spo2', transform: { kind: 'since', of: 'spo2', unit: 'h' } },
+      ],
+    },
   ],
   services: [{ name: 'vitals', features: ['vitals_window:hr_mean_24h', 'vitals_window:hr_var_24h'] }],
 };

@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { MEASURES } from '../medallion/measure-catalog.js';
 import { durationSeconds } from './duration.js';
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -15,21 +14,145 @@ const duration = (what: string) =>
 
 const dtype = z.enum(['float64', 'float32', 'int64', 'int32', 'string', 'bool', 'timestamp']);
 
+const positiveDuration = (what: string) =>
+  duration(what).refine((v) => (durationSeconds(v) ?? 0) > 0, { message: `${what} must be longer than 0` });
+
+const measure = (what: string) =>
+  z
+    .string()
+    .regex(IDENT, 'a measure name is an identifier')
+    .describe(
+      `${what} (any measure of the catalogue, in its canonical unit; checked when the definitions compile).`,
+    );
+
+/** The kinds of transform a windowed view's feature can have. */
+export const TRANSFORM_KINDS = [
+  'window',
+  'baseline',
+  'rate',
+  'threshold',
+  'interaction',
+  'missing',
+  'since',
+  'static',
+] as const;
+export type TransformKind = (typeof TRANSFORM_KINDS)[number];
+
+/** Time units a `since` feature is expressed in. */
+export const SINCE_UNITS = { s: 1, m: 60, h: 3600, d: 86_400 } as const;
+
+const currentValue = {
+  fn: z
+    .enum(WINDOW_FUNCTIONS)
+    .default('last')
+    .describe('How the current value is taken: last reading (default), or mean, min, max … over `window`.'),
+  window: positiveDuration('window')
+    .optional()
+    .describe(
+      'Look-back window of the current value; without it, the latest reading at or before each row (fn must be last).',
+    ),
+};
+
 const windowTransform = z
-  .strictObject({
-    kind: z.literal('window').describe('A windowed aggregate over the view’s input measurements.'),
-    of: z
-      .string()
-      .refine((m) => Object.hasOwn(MEASURES, m), {
-        message: `unknown measure; known: ${Object.keys(MEASURES).join(', ')}`,
+  .discriminatedUnion('kind', [
+    z
+      .strictObject({
+        kind: z.literal('window').describe('A windowed aggregate over the view’s input measurements.'),
+        of: measure('Measure aggregated (e.g. heart_rate)'),
+        fn: z.enum(WINDOW_FUNCTIONS).describe('Aggregate: mean, variance (sample), min, max, count or last.'),
+        window: positiveDuration('window').describe(
+          'Look-back window ending at (and including) each event, e.g. 24h or 7d.',
+        ),
       })
-      .describe('Measure aggregated (e.g. heart_rate), in its canonical unit.'),
-    fn: z.enum(WINDOW_FUNCTIONS).describe('Aggregate: mean, variance (sample), min, max, count or last.'),
-    window: duration('window')
-      .refine((v) => (durationSeconds(v) ?? 0) > 0, { message: 'window must be longer than 0' })
-      .describe('Look-back window ending at (and including) each event, e.g. 24h or 7d.'),
+      .describe('fn(of) over the window ending at each row.'),
+    z
+      .strictObject({
+        kind: z.literal('baseline').describe('Deviation from the patient’s own baseline.'),
+        of: measure('Measure compared with its baseline'),
+        period: positiveDuration('period').describe(
+          'Baseline period from the patient’s first reading of the measure, e.g. 7d: the baseline is the mean of the readings in it (so far).',
+        ),
+        ...currentValue,
+      })
+      .describe('Current value minus the mean of the patient’s readings over the first `period`.'),
+    z
+      .strictObject({
+        kind: z.literal('rate').describe('Rate of change over a window.'),
+        of: measure('Measure whose rate of change is taken'),
+        window: positiveDuration('window').describe(
+          'Window ending at each row; its first and last readings give the change.',
+        ),
+        per: positiveDuration('per')
+          .default('1d')
+          .describe('Time unit of the rate (default 1d: change per day).'),
+      })
+      .describe(
+        '(last − first reading in the window) / time between them, per `per`; null with fewer than two.',
+      ),
+    z
+      .strictObject({
+        kind: z.literal('threshold').describe('A threshold crossing, 0/1.'),
+        of: measure('Measure compared with the threshold'),
+        above: z.number().optional().describe('1 when the current value is greater than this.'),
+        below: z.number().optional().describe('1 when the current value is less than this.'),
+        ...currentValue,
+      })
+      .describe('1 when the current value crosses the threshold, else 0 (also 0 when there is no value).'),
+    z
+      .strictObject({
+        kind: z.literal('interaction').describe('Product of two features of the same view.'),
+        of: z
+          .tuple([
+            z.string().describe('First feature (declared earlier in the view).'),
+            z.string().describe('Second feature (declared earlier in the view).'),
+          ])
+          .describe('The two features multiplied, both declared earlier in the same view.'),
+      })
+      .describe('a × b; null when either is null.'),
+    z
+      .strictObject({
+        kind: z.literal('missing').describe('Missingness indicator, 0/1.'),
+        of: measure('Measure looked for'),
+        window: positiveDuration('window').describe('Window ending at each row.'),
+      })
+      .describe('1 when the measure has no reading in the window, else 0.'),
+    z
+      .strictObject({
+        kind: z.literal('since').describe('Time since the last observation.'),
+        of: measure('Measure whose last reading counts'),
+        unit: z
+          .enum(['s', 'm', 'h', 'd'])
+          .default('d')
+          .describe('Unit of the result: s, m, h or d (default days).'),
+      })
+      .describe('Time from the latest reading of the measure at or before each row; null before the first.'),
+    z
+      .strictObject({
+        kind: z.literal('static').describe('A static covariate (a measure declared `static`).'),
+        of: measure('Static measure (e.g. height)'),
+      })
+      .describe('The latest value ever recorded at or before each row, carried forward forever.'),
+  ])
+  .superRefine((t, ctx) => {
+    if ((t.kind === 'baseline' || t.kind === 'threshold') && t.window === undefined && t.fn !== 'last') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['window'],
+        message: `fn ${t.fn} needs a window (without one the current value is the latest reading)`,
+      });
+    }
+    if (t.kind === 'threshold' && (t.above === undefined) === (t.below === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['above'], message: 'give exactly one of above and below' });
+    }
   })
   .describe('How the feature is computed from the input measurements.');
+
+/** Value type a transform produces. */
+export function transformDtype(t: { kind: TransformKind; fn?: WindowFunction }): 'float64' | 'int64' {
+  if (t.kind === 'threshold' || t.kind === 'missing') return 'int64';
+  if (t.kind === 'window' && t.fn === 'count') return 'int64';
+  return 'float64';
+}
 
 const featureSchema = z
   .strictObject({
@@ -121,12 +244,24 @@ const viewSchema = z
           ctx.addIssue({ code: 'custom', path: ['features', i, 'dtype'], message: 'dtype is required' });
         return;
       }
-      const expected = f.transform.fn === 'count' ? 'int64' : 'float64';
+      const expected = transformDtype(f.transform);
       if (f.dtype && f.dtype !== expected) {
         ctx.addIssue({
           code: 'custom',
           path: ['features', i, 'dtype'],
-          message: `${f.transform.fn} produces ${expected}, not ${f.dtype}`,
+          message: `${f.transform.kind === 'window' ? f.transform.fn : f.transform.kind} produces ${expected}, not ${f.dtype}`,
+        });
+      }
+      if (f.transform.kind === 'interaction') {
+        f.transform.of.forEach((operand, j) => {
+          const at = view.features.findIndex((g) => g.name === operand);
+          if (at < 0 || at >= i || !view.features[at]!.transform) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['features', i, 'transform', 'of', j],
+              message: `'${operand}' is not a feature declared earlier in this view`,
+            });
+          }
         });
       }
     });

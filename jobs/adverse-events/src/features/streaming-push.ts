@@ -7,7 +7,7 @@ import type {
   SourceRecord,
   TopicPartitionOffset,
 } from '@vigil/core';
-import { MEASURES, type MeasureName } from '../medallion/measure-catalog.js';
+import { type Catalog, DEFAULT_CATALOG } from '../medallion/catalog-config.js';
 import type { WindowedView } from './feature-definitions.js';
 import { WindowState } from './window-state.js';
 
@@ -24,10 +24,14 @@ const camel = (name: string): string => name.replace(/_([a-z0-9])/g, (_, c: stri
 
 /**
  * Read a raw vital/lab event (`{kind, patientId, measure, value, unit, observedAt}`) and
- * normalise its unit with the measure catalog. Returns a reason string for what silver
+ * normalise its unit with the catalogue. Returns a reason string for what silver
  * would quarantine (bad JSON, unknown measure or unit, out of range, bad timestamp).
  */
-export function parseMeasurement(payload: Uint8Array | string, joinKey: string): Measurement | string {
+export function parseMeasurement(
+  payload: Uint8Array | string,
+  joinKey: string,
+  catalog: Catalog = DEFAULT_CATALOG,
+): Measurement | string {
   let event: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(
@@ -41,8 +45,8 @@ export function parseMeasurement(payload: Uint8Array | string, joinKey: string):
   const entity = event[camel(joinKey)] ?? event[joinKey];
   if (typeof entity !== 'string' || entity.length === 0) return 'missing_field';
   const measure = event.measure;
-  if (typeof measure !== 'string' || !Object.hasOwn(MEASURES, measure)) return 'unknown_measure';
-  const spec = MEASURES[measure as MeasureName];
+  if (typeof measure !== 'string' || !Object.hasOwn(catalog.measures, measure)) return 'unknown_measure';
+  const spec = catalog.measures[measure]!;
   const unit = spec.units.find((u) => u.unit === event.unit);
   if (!unit) return 'unknown_unit';
   if (typeof event.value !== 'number' || !Number.isFinite(event.value)) return 'wrong_type';
@@ -68,6 +72,8 @@ export interface StreamingPushOptions {
   source: Source;
   store: FeatureStore;
   windowed: readonly WindowedView[];
+  /** Measures and units events are normalised with, as silver does (default: the built-in catalogue). */
+  catalog?: Catalog;
   /** Consumer group of the push (its own, so bronze ingestion is unaffected). Default `vigil-feature-push`. */
   group?: string;
   /** Where a new group starts. Default 'latest' (only new events). */
@@ -133,11 +139,19 @@ export class StreamingFeaturePush {
     const rows = new Map<string, Record<string, ScalarValue | Date>[]>();
     for (const record of records) {
       this.#stats.consumed++;
+      // Parsed once per join key; a record that is not a usable measurement is counted once.
+      const parsed = new Map<string, Measurement | string>();
+      let skipped = false;
       for (const w of this.#options.windowed) {
         if (w.input.topic !== record.topic) continue;
-        const m = parseMeasurement(record.value, w.joinKey);
+        let m = parsed.get(w.joinKey);
+        if (m === undefined) {
+          m = parseMeasurement(record.value, w.joinKey, this.#options.catalog);
+          parsed.set(w.joinKey, m);
+        }
         if (typeof m === 'string') {
-          this.#stats.skipped[m] = (this.#stats.skipped[m] ?? 0) + 1;
+          if (!skipped) this.#stats.skipped[m] = (this.#stats.skipped[m] ?? 0) + 1;
+          skipped = true;
           continue;
         }
         if (!w.features.some((f) => f.of === m.measure)) continue;
