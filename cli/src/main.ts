@@ -1,29 +1,16 @@
 import { isVigilError } from '@vigil/core';
 import { Command, InvalidArgumentError } from 'commander';
-import { registerFeaturesCommand } from './commands/features-command.js';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { runCommand } from './commands/run.js';
-import { simulateCommand } from './commands/simulate.js';
+import { createDefaultRegistry } from './default-registry.js';
+import { registerJobCommands } from './job-commands.js';
 
 function seedArg(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new InvalidArgumentError('the seed must be a non-negative integer');
   return n;
-}
-
-function positiveIntArg(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
-  return n;
-}
-
-function isoArg(value: string): string {
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || !Number.isFinite(Date.parse(value))) {
-    throw new InvalidArgumentError('expected an ISO 8601 date or date-time, e.g. 2026-01-05T00:00:00Z');
-  }
-  return value;
 }
 
 const program = new Command()
@@ -46,35 +33,6 @@ program
   .option('--json', 'print the summary as one JSON object on the last line of stdout')
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);
-  });
-
-program
-  .command('simulate')
-  .description(
-    'Generate the seeded trial: print its config, Bayes-optimal AUROC and mess stats; write the events to a file or produce them into a Source',
-  )
-  .option('--seed <n>', 'seed of the simulation (default: the config seed, else 42)', seedArg)
-  .option('--patients <n>', 'patients enrolled (default 400)', positiveIntArg)
-  .option('--days <n>', 'trial days (default 90)', positiveIntArg)
-  .option('--sites <n>', 'trial sites (default 4)', positiveIntArg)
-  .option('--start <iso>', 'first trial day, ISO 8601 (default 2026-01-05T00:00:00Z)', isoArg)
-  .option('--horizon <days>', 'prediction horizon in days (default 7)', positiveIntArg)
-  .option('--out <file>', 'write the events, one {topic, key, value} per line (.ndjson/.jsonl) or row (.csv)')
-  .option(
-    '--to <source>',
-    "produce the events into 'source' (the config's source port) or a named source adapter",
-  )
-  .option(
-    '--partitions <n>',
-    'partitions of each topic created by --to (default: the number of sites)',
-    positiveIntArg,
-  )
-  .option('--config <file>', 'YAML config file (source adapter, trial defaults)')
-  .option('--preset <name>', 'preset whose source --to uses (default: local, or the config file’s preset)')
-  .option('--workdir <dir>', 'directory for run state (default ./.vigil)')
-  .option('--json', 'print config, AUROC and stats as one JSON object on the last line of stdout')
-  .action(async (opts) => {
-    process.exitCode = await simulateCommand(opts);
   });
 
 program
@@ -134,7 +92,8 @@ program
     process.exitCode = await rebuildCommand(runId, opts);
   });
 
-registerFeaturesCommand(program);
+// The commands jobs contribute (adverse-events: `simulate`, `features …`).
+registerJobCommands(program, createDefaultRegistry);
 
 program.parseAsync().catch((error: unknown) => {
   if (isVigilError(error)) {

@@ -77,6 +77,14 @@ describe('vigil simulate', () => {
     expect(events.filter((e) => e.key.startsWith('site-')).length).toBe(events.length);
   });
 
+  it("defaults to the job's trial: 1000 patients, 90 days, 4 sites (the job config's defaults)", async () => {
+    const result = await runCli(['simulate', '--days', '21', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(lastJson(result.stdout).config).toMatchObject({ seed: 42, patients: 1000, days: 21, sites: 4 });
+    const help = await runCli(['simulate', '--help']);
+    expect(help.stdout).toMatch(/--patients <n>\s+patients enrolled \(default 1000/);
+  });
+
   it('writes CSV by extension, deterministically', async () => {
     const trial = ['--patients', '20', '--days', '20', '--sites', '2'];
     const one = await runCli(['simulate', '--seed', '1', ...trial, '--out', join(dir, 'one.csv'), '--json']);

@@ -1,7 +1,6 @@
 import type { FeatureView } from '@vigil/core';
+import { createFeatureServer, feastResponse } from '@vigil/job-adverse-events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { feastResponse } from '../../cli/src/feature-server/feast-response.js';
-import { createFeatureServer } from '../../cli/src/feature-server/feature-server.js';
 import { openStore, type StoreWiring, windowDefinitions } from './window-fixture.js';
 
 const NOW = new Date('2026-01-10T00:00:00Z');

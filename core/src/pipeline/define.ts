@@ -1,6 +1,9 @@
 import type { z } from 'zod';
 import type { RecordSchema } from '../domain/record-schema.js';
+import type { ComponentRegistry } from '../kernel/component-registry.js';
+import type { VigilConfig } from '../kernel/config.js';
 import type { Hooks } from '../kernel/define.js';
+import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
 import type { PortMap, PortName } from '../ports/index.js';
 
@@ -118,30 +121,59 @@ export interface JobCommandOption {
   /** commander flags, e.g. '--patients <n>'. */
   readonly flags: string;
   readonly description: string;
-  /** Parse and check the raw value; throw an Error whose message says what is expected. */
-  readonly parse?: (value: string) => unknown;
+  /**
+   * Parse and check the raw value; throw an Error whose message says what is expected.
+   * `previous` is the value so far (undefined the first time): a repeatable option collects.
+   */
+  readonly parse?: (value: string, previous: unknown) => unknown;
+  /** The option must be given. */
+  readonly required?: boolean;
 }
 
-/** A CLI command contributed by a job. The CLI supplies config loading and a kernel. */
+/**
+ * A CLI command contributed by a job: `vigil <name> [arguments] [options]`, or a group of
+ * subcommands. The CLI registers it and supplies a {@link CommandHost}.
+ */
 export interface JobCommand {
   readonly name: string;
   readonly description: string;
+  /** commander argument syntax, in order: '<view>', '[file]'. */
   readonly arguments?: readonly string[];
-  readonly options: readonly JobCommandOption[];
+  readonly options?: readonly JobCommandOption[];
   readonly subcommands?: readonly JobCommand[];
-  run(host: CommandHost, args: readonly string[], options: Record<string, unknown>): Promise<number>;
+  /** Run the command (absent on a group of subcommands); returns the exit code. */
+  run?(
+    host: CommandHost,
+    args: readonly string[],
+    options: Readonly<Record<string, unknown>>,
+  ): Promise<number>;
+}
+
+/** The options a command passes to {@link CommandHost.loadConfig}, as the CLI's flags name them. */
+export interface ConfigOptions {
+  /** YAML config file (default: the preset alone). */
+  readonly config?: string;
+  readonly preset?: string;
+  readonly workdir?: string;
+  readonly seed?: number;
 }
 
 /** What the CLI offers a job's command. */
 export interface CommandHost {
-  /** Load and validate the config (file and overrides from the command's options). */
-  loadConfig(options: Record<string, unknown>): Promise<import('../kernel/config.js').VigilConfig>;
-  /** A kernel that starts only `ports` (and what they require). */
-  kernel(
-    config: import('../kernel/config.js').VigilConfig,
-    ports: readonly PortName[],
-  ): Promise<import('../kernel/kernel.js').Kernel>;
-  /** Per-stage progress on stderr. */
+  /** The components the CLI knows (presets, and modules a loaded config lists). */
+  readonly registry: ComponentRegistry;
+  /**
+   * Load and validate the config: the file in `options.config` (else the preset), with the
+   * overrides `options.preset`, `options.workdir` and `options.seed`.
+   */
+  loadConfig(options: ConfigOptions): Promise<VigilConfig>;
+  /**
+   * A started kernel on `config` that starts only `ports` (and what they and the plugins
+   * require); logs go to <workdir>/logs/vigil.log. Close it when done (the CLI closes it
+   * after the command otherwise).
+   */
+  kernel(config: VigilConfig, ports: readonly PortName[]): Promise<Kernel>;
+  /** Progress of a stage on stderr: a bar on a terminal, otherwise a line per tenth (`<stage>: <message>`). */
   progress(stage: string, done: number, total: number, message?: string): void;
   /** Stop the progress display. */
   progressDone(): void;

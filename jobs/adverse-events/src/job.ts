@@ -1,4 +1,6 @@
 import { definePipeline, defineJob, type StepOutputs } from '@vigil/core';
+import { featuresCommand } from './commands/features.js';
+import { simulateCommand } from './commands/simulate.js';
 import { jobConfigSchema } from './config.js';
 import { clinicalEventSchema } from './domain/event-schema.js';
 import { featuresConfigSchema } from './features/features-config.js';
@@ -47,6 +49,7 @@ export const adverseEventsJob = defineJob({
   sections: { features: featuresConfigSchema },
   schema: clinicalEventSchema,
   pipeline: (config) => adverseEventsPipeline(config.data.mode) as never,
+  commands: [simulateCommand, featuresCommand],
   summarize(outputs, config) {
     const generate = out(outputs, 'generate');
     const ingest = out(outputs, 'ingest');

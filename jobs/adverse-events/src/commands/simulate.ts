@@ -1,19 +1,14 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname, extname, join, resolve } from 'node:path';
-import { type ComponentRegistry, createLogger, Kernel, type VigilConfig, VigilError } from '@vigil/core';
-import {
-  type JobConfig,
-  type SimulatedEvent,
-  type SimulationResult,
-  simulateTrial,
-} from '@vigil/job-adverse-events';
-import { createDefaultRegistry } from '../default-registry.js';
-import { resolveConfig } from '../load-config.js';
-import { ProgressDisplay } from '../progress-display.js';
+import { dirname, extname, resolve } from 'node:path';
+import { type CommandHost, type JobCommand, type VigilConfig, VigilError } from '@vigil/core';
+import { type JobConfig, jobConfigSchema } from '../config.js';
+import type { SimulatedEvent, SimulationResult } from '../simulator/simulate-trial.js';
+import { simulateTrial } from '../simulator/simulate-trial.js';
+import { isoOption, positiveIntOption, seedOption } from './option-parsers.js';
 
-export interface SimulateOptions {
+interface SimulateOptions {
   seed?: number;
   patients?: number;
   days?: number;
@@ -60,7 +55,7 @@ async function writeEvents(
   path: string,
   events: readonly SimulatedEvent[],
   format: OutFormat,
-  progress: SimulateProgress | undefined,
+  progress: Progress | undefined,
 ): Promise<{ bytes: number; sha256: string }> {
   await mkdir(dirname(path), { recursive: true });
   const out = createWriteStream(path);
@@ -86,7 +81,7 @@ async function writeEvents(
           .map((e) => line(e, format))
           .join(''),
       );
-      progress?.update({ stage: 'generate', done: Math.min(i + CHUNK, events.length), total: events.length });
+      progress?.(Math.min(i + CHUNK, events.length), events.length);
     }
   } finally {
     await new Promise<void>((done, fail) =>
@@ -96,31 +91,26 @@ async function writeEvents(
   return { bytes, sha256: hash.digest('hex') };
 }
 
-/** Produce the events into a Source built from the resolved config (only the source port starts). */
+/** Produce the events into the Source of the config (the kernel starts only the source port). */
 async function produceEvents(
-  registry: ComponentRegistry,
-  options: SimulateOptions,
+  host: CommandHost,
+  target: string,
   config: VigilConfig,
   events: readonly SimulatedEvent[],
   partitions: number,
-  progress: SimulateProgress | undefined,
+  progress: Progress | undefined,
 ): Promise<{
   adapter: string;
   produced: number;
   topics: Record<string, { partitions: number; endOffsets: string[] }>;
 }> {
-  const target = options.to ?? 'source';
   let port = config.ports.source;
-  if (target !== 'source') {
-    const descriptor = registry.adapter('source', target);
-    port = port.adapter === target ? port : { adapter: target, config: descriptor.config.parse({}) };
+  if (target !== 'source' && port.adapter !== target) {
+    const descriptor = host.registry.adapter('source', target);
+    port = { adapter: target, config: descriptor.config.parse({}) as Record<string, unknown> };
   }
-  const only = { ...config, ports: { source: port }, plugins: [] } as unknown as VigilConfig;
-  const workdir = resolve(config.workdir);
-  const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
-  const kernel = new Kernel({ registry, config: only, logger });
+  const kernel = await host.kernel({ ...config, ports: { ...config.ports, source: port } }, ['source']);
   try {
-    await kernel.start();
     const source = kernel.port('source');
     if (source.capabilities.produce === false) {
       throw new VigilError(
@@ -135,7 +125,7 @@ async function produceEvents(
       await source.produce(
         events.slice(i, i + CHUNK).map((e) => ({ topic: e.topic, key: e.key, value: e.value })),
       );
-      progress?.update({ stage: 'generate', done: Math.min(i + CHUNK, events.length), total: events.length });
+      progress?.(Math.min(i + CHUNK, events.length), events.length);
     }
     const described: Record<string, { partitions: number; endOffsets: string[] }> = {};
     for (const topic of topics) {
@@ -148,32 +138,8 @@ async function produceEvents(
   }
 }
 
-/** Progress on stderr: a bar on a terminal, a line per tenth otherwise (stdout stays for the report). */
-class SimulateProgress {
-  readonly #display = process.stderr.isTTY ? new ProgressDisplay() : undefined;
-  readonly #verb: string;
-  #tenth = 0;
-
-  constructor(verb: string) {
-    this.#verb = verb;
-  }
-
-  update(progress: { stage: 'generate'; done: number; total: number }): void {
-    if (this.#display) {
-      this.#display.update(progress);
-      return;
-    }
-    const tenth = Math.floor((10 * progress.done) / Math.max(1, progress.total));
-    if (tenth > this.#tenth) {
-      this.#tenth = tenth;
-      process.stderr.write(`simulate: ${this.#verb} ${progress.done}/${progress.total} events\n`);
-    }
-  }
-
-  stop(): void {
-    this.#display?.stop();
-  }
-}
+/** Reports progress through the host (a bar on a terminal, a line per tenth otherwise). */
+type Progress = (done: number, total: number) => void;
 
 function percent(x: number): string {
   return `${(100 * x).toFixed(1)} %`;
@@ -218,7 +184,7 @@ function render(
  * the task and the mess statistics; optionally write the events to a file (same seed →
  * identical bytes) or produce them into the configured Source. Returns the exit code.
  */
-export async function simulateCommand(options: SimulateOptions): Promise<number> {
+async function simulate(host: CommandHost, options: SimulateOptions): Promise<number> {
   if (options.out && options.to) {
     throw new VigilError(
       'VIGIL_CONFIG_INVALID',
@@ -230,29 +196,20 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
   }
   const format = options.out ? outFormat(options.out) : undefined;
   // A config is read when one is given or a source is the target, as `vigil run` reads it.
-  const registry = createDefaultRegistry();
-  const config =
-    options.config || options.to
-      ? await resolveConfig(registry, options.config, {
-          preset: options.preset,
-          workdir: options.workdir,
-          seed: options.seed,
-        })
-      : undefined;
-  const job = config?.sections.job as JobConfig | undefined;
+  const config = options.config || options.to ? await host.loadConfig(options) : undefined;
+  // The trial defaults are the job's (its config schema), or the config file's trial.
+  const defaults = (config?.sections.job as JobConfig | undefined) ?? jobConfigSchema.parse({});
   const trial = {
     seed: options.seed ?? config?.seed ?? 42,
-    patients: options.patients ?? job?.trial.patients ?? 400,
-    days: options.days ?? job?.trial.days ?? 90,
-    sites: options.sites ?? job?.trial.sites ?? 4,
-    start: new Date(options.start ?? job?.trial.start ?? '2026-01-05T00:00:00Z').toISOString(),
+    patients: options.patients ?? defaults.trial.patients,
+    days: options.days ?? defaults.trial.days,
+    sites: options.sites ?? defaults.trial.sites,
+    start: new Date(options.start ?? defaults.trial.start).toISOString(),
     horizonDays: options.horizon ?? 7,
   };
   const large = trial.patients * trial.days >= 20_000;
   if (large) {
-    process.stderr.write(
-      `simulate: ${trial.patients} patients × ${trial.days} days at ${trial.sites} sites…\n`,
-    );
+    host.stderr.write(`simulate: ${trial.patients} patients × ${trial.days} days at ${trial.sites} sites…\n`);
   }
   const sim = simulateTrial({
     seed: trial.seed,
@@ -264,9 +221,10 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
   });
   const byTopic: Record<string, number> = {};
   for (const e of sim.events) byTopic[e.topic] = (byTopic[e.topic] ?? 0) + 1;
-  const progress =
+  const verb = options.out ? 'wrote' : 'produced';
+  const progress: Progress | undefined =
     sim.events.length >= PROGRESS_MIN && (options.out || options.to)
-      ? new SimulateProgress(options.out ? 'wrote' : 'produced')
+      ? (done, total) => host.progress('simulate', done, total, `${verb} ${done}/${total} events`)
       : undefined;
 
   let output: { path: string; format: OutFormat; events: number; bytes: number; sha256: string } | undefined;
@@ -278,8 +236,8 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
       output = { path, format, events: sim.events.length, ...written };
     } else if (options.to && config) {
       produced = await produceEvents(
-        registry,
-        options,
+        host,
+        options.to,
         config,
         sim.events,
         options.partitions ?? trial.sites,
@@ -287,12 +245,12 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
       );
     }
   } finally {
-    progress?.stop();
+    if (progress) host.progressDone();
   }
 
-  process.stdout.write(`Simulated trial\n${render(trial, sim, byTopic)}\n`);
+  host.stdout.write(`Simulated trial\n${render(trial, sim, byTopic)}\n`);
   if (output) {
-    process.stdout.write(
+    host.stdout.write(
       `\nwrote ${output.events} events to ${output.path} (${output.format}, ${output.bytes} bytes, sha256 ${output.sha256})\n`,
     );
   }
@@ -300,12 +258,10 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
     const topics = Object.entries(produced.topics)
       .map(([t, i]) => `${t} (${i.partitions} partitions)`)
       .join(', ');
-    process.stdout.write(
-      `\nproduced ${produced.produced} events to source '${produced.adapter}': ${topics}\n`,
-    );
+    host.stdout.write(`\nproduced ${produced.produced} events to source '${produced.adapter}': ${topics}\n`);
   }
   if (options.json) {
-    process.stdout.write(
+    host.stdout.write(
       `${JSON.stringify({
         config: trial,
         bayesAuroc: sim.bayesAuroc,
@@ -318,3 +274,58 @@ export async function simulateCommand(options: SimulateOptions): Promise<number>
   }
   return 0;
 }
+
+/** `vigil simulate`, contributed by the adverse-event job. */
+export const simulateCommand: JobCommand = {
+  name: 'simulate',
+  description:
+    'Generate the seeded trial: print its config, Bayes-optimal AUROC and mess stats; write the events to a file or produce them into a Source',
+  options: [
+    {
+      flags: '--seed <n>',
+      description: 'seed of the simulation (default: the config seed, else 42)',
+      parse: seedOption,
+    },
+    {
+      flags: '--patients <n>',
+      description: 'patients enrolled (default 1000, the job’s)',
+      parse: positiveIntOption,
+    },
+    { flags: '--days <n>', description: 'trial days (default 90)', parse: positiveIntOption },
+    { flags: '--sites <n>', description: 'trial sites (default 4)', parse: positiveIntOption },
+    {
+      flags: '--start <iso>',
+      description: 'first trial day, ISO 8601 (default 2026-01-05T00:00:00Z)',
+      parse: isoOption,
+    },
+    {
+      flags: '--horizon <days>',
+      description: 'prediction horizon in days (default 7)',
+      parse: positiveIntOption,
+    },
+    {
+      flags: '--out <file>',
+      description: 'write the events, one {topic, key, value} per line (.ndjson/.jsonl) or row (.csv)',
+    },
+    {
+      flags: '--to <source>',
+      description: "produce the events into 'source' (the config's source port) or a named source adapter",
+    },
+    {
+      flags: '--partitions <n>',
+      description: 'partitions of each topic created by --to (default: the number of sites)',
+      parse: positiveIntOption,
+    },
+    { flags: '--config <file>', description: 'YAML config file (source adapter, trial defaults)' },
+    {
+      flags: '--preset <name>',
+      description: 'preset whose source --to uses (default: local, or the config file’s preset)',
+    },
+    { flags: '--workdir <dir>', description: 'directory for run state (default ./.vigil)' },
+    {
+      flags: '--json',
+      description: 'print config, AUROC and stats as one JSON object on the last line of stdout',
+    },
+  ],
+  run: (host, _args, options) => simulate(host, options as SimulateOptions),
+};

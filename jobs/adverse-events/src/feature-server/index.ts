@@ -1,0 +1,3 @@
+export * from './feast-response.js';
+export * from './feature-server.js';
+export * from './online-request.js';
