@@ -7,7 +7,7 @@
  * Every run's output is checked in full: the peers must see every record once (count and
  * bytes), bronze must hold every produced record exactly once with its payload intact.
  *
- *   node --conditions=@vigil/source --import tsx bench/kafka-ingest/kafka-ingest.ts [patients=200] [days=120] [batch=5000] [commit=50000]
+ *   node --conditions=@vigil/source --import tsx bench/kafka-ingest/kafka-ingest.ts [patients=200] [days=120] [batch=20000] [commit=60000]
  *
  * Needs `bash scripts/services up kafka`; talks only to 127.0.0.1. Topics are deleted at the end.
  */
@@ -29,7 +29,7 @@ import { createMedallion, simulateTrial } from '@vigil/job-adverse-events';
 import kafkajs from 'kafkajs';
 import { type IngestResult, ingestToBronze } from '../../jobs/adverse-events/src/pipeline/ingest.js';
 
-const [patients = 200, days = 120, batchSize = 5000, commitRecords = 50_000] = process.argv
+const [patients = 200, days = 120, batchSize = 20_000, commitRecords = 60_000] = process.argv
   .slice(2)
   .map(Number);
 const brokers = testBrokers();
