@@ -32,9 +32,9 @@ function addCommand(
   if (!run) return;
   cmd.action(async (...params: unknown[]) => {
     const self = params.at(-1) as Command;
-    const args = (params.slice(0, command.arguments?.length ?? 0) as unknown[]).map((a) =>
-      a === undefined ? '' : String(a),
-    );
+    const args = params
+      .slice(0, command.arguments?.length ?? 0)
+      .map((a) => (a === undefined ? '' : String(a)));
     const host = createCommandHost(registry(), job);
     try {
       process.exitCode = await run(host, args, self.opts());
