@@ -70,14 +70,14 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
   if (!original || original.status === 'failed') {
     throw new VigilError('VIGIL_PIPELINE_RUN_UNKNOWN', `run '${runId}' has no finished step '${target}' to rebuild`);
   }
-  // Everything the target is built from, back to the data the run read, runs again; the
-  // data steps before it (ingest, silver, gold) are taken from the run's records: their
-  // outputs are lake commits, which the lake keeps.
+  // Everything the target is built from runs again, back to the data the run read: a step
+  // whose outputs include a lake commit pins data the lake keeps immutable, so its recorded
+  // outputs are read, not rebuilt.
   const { nodes } = pipelineGraph(pipeline);
   const rebuilt = new Set<string>();
   const visit = (name: string) => {
     const node = nodes.find((n) => n.name === name)!;
-    if (rebuilt.has(name) || ['generate', 'ingest', 'silver', 'gold'].includes(name)) return;
+    if (rebuilt.has(name) || (name !== target && node.outputs.includes('lakeCommit'))) return;
     rebuilt.add(name);
     for (const d of node.needs) visit(d);
   };

@@ -92,7 +92,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
       runId: kernel.runId,
       preset: config.preset ?? 'custom',
       job: job.name,
-      ...(job.summarize?.(result.outputs, config.sections.job) ?? {}),
+      ...(job.summarize?.(result.outputs, config.sections.job, result.steps) ?? {}),
       steps: result.steps.map((s) => ({ name: s.name, status: s.status, ms: Math.round(s.ms) })),
       workdir,
       durationMs: performance.now() - began,

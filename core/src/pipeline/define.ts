@@ -105,7 +105,11 @@ export interface JobDescriptor<S extends z.ZodType = z.ZodType> {
   /** The pipeline for this config (steps may depend on config, e.g. simulate vs source). */
   pipeline(config: z.output<S>, sections: Readonly<Record<string, unknown>>): PipelineDescriptor<JobConfigOf<S>>;
   /** Build the run summary from the steps' outputs. */
-  summarize?(outputs: Readonly<Record<string, StepOutputs>>, config: z.output<S>): Record<string, unknown>;
+  summarize?(
+    outputs: Readonly<Record<string, StepOutputs>>,
+    config: z.output<S>,
+    steps: readonly { name: string; status: 'ran' | 'cached' | 'resumed' }[],
+  ): Record<string, unknown>;
   /** Extra commands the job adds to the CLI (e.g. `simulate`). */
   readonly commands?: readonly JobCommand[];
 }

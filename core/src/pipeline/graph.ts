@@ -22,8 +22,8 @@ export function parseInput(ref: string): { step: string; output: string } {
  * Check a pipeline (unique names, inputs naming declared outputs of other steps, no
  * cycles) and return its steps in a dependency order, each with the steps it needs.
  */
-export function pipelineGraph(pipeline: PipelineDescriptor<unknown>): { order: AnyStep[]; nodes: PipelineNode[] } {
-  const byName = new Map<string, AnyStep>();
+export function pipelineGraph<JC>(pipeline: PipelineDescriptor<JC>): { order: AnyStep<JC>[]; nodes: PipelineNode[] } {
+  const byName = new Map<string, AnyStep<JC>>();
   const problems: string[] = [];
   for (const step of pipeline.steps) {
     if (byName.has(step.name)) problems.push(`step '${step.name}' is defined twice`);
@@ -45,7 +45,7 @@ export function pipelineGraph(pipeline: PipelineDescriptor<unknown>): { order: A
   if (problems.length > 0) {
     throw new VigilError('VIGIL_PIPELINE_INVALID', `pipeline '${pipeline.name}': ${problems.join('; ')}`);
   }
-  const order: AnyStep[] = [];
+  const order: AnyStep<JC>[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
   const visit = (name: string, trail: string[]) => {
     if (state.get(name) === 'done') return;
@@ -76,12 +76,12 @@ export function pipelineGraph(pipeline: PipelineDescriptor<unknown>): { order: A
 }
 
 /** Every port the pipeline's steps require, in first-use order. */
-export function pipelinePorts(pipeline: PipelineDescriptor<unknown>): string[] {
+export function pipelinePorts<JC>(pipeline: PipelineDescriptor<JC>): string[] {
   return [...new Set(pipeline.steps.flatMap((s) => s.requires))];
 }
 
 /** The DAG as a Mermaid flowchart. */
-export function pipelineMermaid(pipeline: PipelineDescriptor<unknown>): string {
+export function pipelineMermaid<JC>(pipeline: PipelineDescriptor<JC>): string {
   const { nodes } = pipelineGraph(pipeline);
   const id = (name: string) => name.replace(/[^A-Za-z0-9_]/g, '_');
   const lines = ['flowchart TD'];

@@ -38,6 +38,8 @@ export interface StepRecord {
   name: string;
   version: number;
   key: string;
+  /** Hash of the step's config slice: a resumed step must have the same. */
+  configHash: string;
   status: StepStatus | 'failed';
   startedAt: string;
   ms: number;
@@ -108,7 +110,7 @@ const sleep = (ms: number, signal: AbortSignal) =>
  */
 export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<PipelineRunResult> {
   const { pipeline, host, jobConfig } = options;
-  const { order, nodes } = pipelineGraph(pipeline as PipelineDescriptor<unknown>);
+  const { order, nodes } = pipelineGraph(pipeline);
   let selected = order;
   if (options.targets) {
     const keep = new Set<string>();
@@ -194,6 +196,7 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
       prior.status !== 'failed' &&
       !forced.has(step.name) &&
       prior.version === step.version &&
+      prior.configHash === hashOf(slice) &&
       hashOf(prior.inputs) === hashOf(inputHashes) &&
       (await stillValid(step, ctx, prior))
     ) {
@@ -228,7 +231,7 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
               const tagged = tagError(error, `step:${step.name}`, 'run');
               await writeFileAtomic(
                 stepRecordPath(host.workdir, host.runId, step.name),
-                JSON.stringify({ name: step.name, version: step.version, key, status: 'failed', startedAt, ms: performance.now() - began, attempts: attempt, inputs: inputHashes, outputs: {}, error: String((error as Error)?.message ?? error) } satisfies StepRecord, null, 2),
+                JSON.stringify({ name: step.name, version: step.version, key, configHash: hashOf(slice), status: 'failed', startedAt, ms: performance.now() - began, attempts: attempt, inputs: inputHashes, outputs: {}, error: String((error as Error)?.message ?? error) } satisfies StepRecord, null, 2),
               );
               emit({ step: step.name, phase: 'failed', message: String((error as Error)?.message ?? error) });
               throw tagged;
@@ -257,6 +260,7 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
           name: step.name,
           version: step.version,
           key,
+          configHash: hashOf(slice),
           status: 'ran',
           startedAt,
           ms: performance.now() - began,

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { durationSeconds } from './features/duration.js';
+import { buildCatalog, measuresConfigSchema, signsConfigSchema } from './medallion/catalog-config.js';
+import { buildExpectationSuite, expectationsConfigSchema } from './medallion/expectations.js';
 
 /**
  * Regularised boosting for a rare, patient-correlated label: larger leaves, row and column
@@ -75,8 +77,22 @@ export const jobConfigSchema = z
           .min(1)
           .optional()
           .describe('Topics to ingest (default: the job’s six event topics, with topicPrefix, that exist in the Source).'),
+        measures: measuresConfigSchema.optional(),
+        signs: signsConfigSchema.optional(),
+        expectations: expectationsConfigSchema.optional(),
       })
       .default({ mode: 'simulate' })
+      .superRefine((data, ctx) => {
+        // The catalogue and the suite are checked together (an expectation must name a known measure).
+        try {
+          buildExpectationSuite(data.expectations ?? [], buildCatalog(data, { path: '' }), { path: 'expectations' });
+        } catch (error) {
+          const issues = (error as { details?: { issues?: { path: string; message: string }[] } }).details?.issues;
+          if (!issues) throw error;
+          for (const issue of issues)
+            ctx.addIssue({ code: 'custom', path: issue.path.split('.').filter(Boolean), message: issue.message });
+        }
+      })
       .describe('Where the events come from.'),
     label: z
       .strictObject({

@@ -50,7 +50,8 @@ export const adverseEventsJob = defineJob({
   schema: clinicalEventSchema,
   pipeline: (config) => adverseEventsPipeline(config.data.mode) as never,
   commands: [simulateCommand, featuresCommand],
-  summarize(outputs, config) {
+  summarize(outputs, config, steps) {
+    const ran = (step: string) => steps.some((s) => s.name === step && s.status === 'ran');
     const generate = out(outputs, 'generate');
     const ingest = out(outputs, 'ingest');
     const silver = out(outputs, 'silver').counts as SilverResult | undefined;
@@ -66,7 +67,8 @@ export const adverseEventsJob = defineJob({
     return {
       mode: config.data.mode,
       events: Number(ingest.eventsIn ?? 0),
-      produced: Number(generate.produced ?? 0),
+      // Sent to the Source by this run (a reused trial sends nothing).
+      produced: ran('generate') ? Number(generate.produced ?? 0) : 0,
       layers: silver
         ? {
             bronze: silver.bronze,

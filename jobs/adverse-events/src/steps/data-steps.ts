@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { defineStep, hashOf, type Source } from '@vigil/core';
 import { SIMULATED_TOPICS } from '../domain/topics.js';
+import { buildCatalog } from '../medallion/catalog-config.js';
+import { buildExpectationSuite } from '../medallion/expectations.js';
 import { createMedallion } from '../medallion/index.js';
 import { ingestToBronze, produceEvents } from '../pipeline/ingest.js';
 import { simulateTrial } from '../simulator/index.js';
@@ -115,19 +117,37 @@ export const ingestStep = (mode: 'simulate' | 'source') =>
     },
   });
 
+type SilverSlice = { topicPrefix: string; measures: unknown; signs: unknown; expectations: unknown };
+
 /** silver: validated, normalised, deduplicated events (and quarantine), on a branch merged into main. */
-export const silverStep = defineStep<AdverseEventsConfig, { topicPrefix: string }>({
+export const silverStep = defineStep<AdverseEventsConfig, SilverSlice>({
   name: 'silver',
   version: 1,
   description: 'Bronze → silver on a lake branch (expectations, units, dedupe, quarantine), merged atomically.',
   inputs: ['ingest.lakeCommit'],
   outputs: ['lakeCommit', 'counts'],
   requires: ['lake-store'],
-  config: (c) => ({ topicPrefix: c.job.topicPrefix }),
+  config: (c) => ({
+    topicPrefix: c.job.topicPrefix,
+    measures: c.job.data.measures ?? null,
+    signs: c.job.data.signs ?? null,
+    expectations: c.job.data.expectations ?? null,
+  }),
   stillValid: async (ctx, out) => lakeHolds(ctx.port('lake-store'), out.lakeCommit),
   async run(ctx, inputs) {
     const lake = ctx.port('lake-store');
-    const medallion = await createMedallion({ lake, workdir: ctx.scratch, logger: ctx.logger, topicPrefix: ctx.config.topicPrefix });
+    const c = ctx.config;
+    const catalog = buildCatalog({ measures: c.measures ?? undefined, signs: c.signs ?? undefined });
+    const medallion = await createMedallion({
+      lake,
+      workdir: ctx.scratch,
+      logger: ctx.logger,
+      topicPrefix: c.topicPrefix,
+      catalog,
+      expectations: buildExpectationSuite(c.expectations ?? [], catalog),
+      // The validation report (JSON and HTML) lives with the run.
+      reportDir: join(ctx.workdir, 'runs', ctx.runId, 'validation'),
+    });
     try {
       let counts: Awaited<ReturnType<typeof medallion.buildSilver>> | undefined;
       const lakeCommit = await onLakeBranch(
