@@ -1,10 +1,12 @@
 /**
  * Feature server benchmark: Vigil's `POST /get-online-features` (fastify over the DuckDB
  * store's embedded online side) against Feast's `feast serve` (sqlite online store), same
- * rows, same requests, sequential clients, in one run. Needs the `feast` venv
+ * rows, same requests, sequential clients, in one run; the order alternates over rounds and
+ * every answer of every round is checked equal (values per feature, by name) — the benchmark
+ * fails otherwise. Needs the `feast` venv
  * (`bash scripts/services up feast`). Not part of the test suite.
  *
- *   node --conditions=@vigil/source --import tsx bench/feature-server/online-lookup.ts [requests] [entitiesPerRequest]
+ *   node --conditions=@vigil/source --import tsx bench/feature-server/online-lookup.ts [requests] [entitiesPerRequest] [rounds=4]
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -12,13 +14,17 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, createRng, Kernel } from '@vigil/core';
-import { compileFeatureDefinitions, featuresConfigSchema } from '@vigil/job-adverse-events';
+import {
+  compileFeatureDefinitions,
+  createFeatureServer,
+  featuresConfigSchema,
+} from '@vigil/job-adverse-events';
 import { createDefaultRegistry } from '../../cli/src/default-registry.js';
-import { createFeatureServer } from '../../cli/src/feature-server/feature-server.js';
 import { resolveConfig } from '../../cli/src/load-config.js';
 
 const REQUESTS = Number(process.argv[2] ?? 500);
 const PER_REQUEST = Number(process.argv[3] ?? 10);
+const ROUNDS = Number(process.argv[4] ?? 4);
 const PATIENTS = 2000;
 const FEAST_PORT = Number(process.env.VIGIL_FEAST_BENCH_PORT ?? 6567);
 const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'feast', 'venv');
@@ -32,8 +38,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (xs: number[], q: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!;
 
+type Answer = { metadata: { feature_names: string[] }; results: { values: unknown[] }[] };
+/** An answer as text: values per feature, by name, names sorted (Feast may reorder the columns). */
+const canonical = (r: Answer) =>
+  JSON.stringify(
+    r.metadata.feature_names
+      .map((n, c) => [n, r.results[c]!.values] as const)
+      .sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+
 async function time(url: string, bodies: string[]) {
   const latencies: number[] = [];
+  const answers: string[] = [];
   const began = performance.now();
   for (const body of bodies) {
     const t = performance.now();
@@ -43,8 +59,9 @@ async function time(url: string, bodies: string[]) {
       body,
     });
     if (res.status !== 200) throw new Error(`${url}: HTTP ${res.status} ${await res.text()}`);
-    await res.json();
+    const answer = (await res.json()) as Answer;
     latencies.push(performance.now() - t);
+    answers.push(canonical(answer));
   }
   const seconds = (performance.now() - began) / 1000;
   return {
@@ -52,6 +69,7 @@ async function time(url: string, bodies: string[]) {
     p90: quantile(latencies, 0.9),
     p99: quantile(latencies, 0.99),
     rps: bodies.length / seconds,
+    answers,
   };
 }
 
@@ -137,33 +155,46 @@ try {
     if (i > 600) throw new Error('feast serve did not come up in 60 s');
     await sleep(100);
   }
-  // Same answers first (values of one request), then warm-up, then the timed runs.
-  const [a, b] = await Promise.all(
-    [vigilUrl, feastUrl].map(async (u) =>
-      (
-        await fetch(`${u}/get-online-features`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: bodies[0]!,
-        })
-      ).json(),
-    ),
-  );
-  // Feast 0.66 may answer the columns in another order than requested: compare by name.
-  type Answer = { metadata: { feature_names: string[] }; results: { values: unknown[] }[] };
-  const byName = (r: Answer) =>
-    Object.fromEntries(r.metadata.feature_names.map((n, c) => [n, r.results[c]!.values]));
-  const [va, vb] = [byName(a as Answer), byName(b as Answer)];
-  const same =
-    Object.keys(va).length === Object.keys(vb).length &&
-    Object.keys(va).every((n) => JSON.stringify(va[n]) === JSON.stringify(vb[n]));
+  // Warm-up, then rounds with the order alternated; every answer of every round is checked.
   await time(vigilUrl, bodies.slice(0, 50));
   await time(feastUrl, bodies.slice(0, 50));
-  const vigil = await time(vigilUrl, bodies);
-  const peer = await time(feastUrl, bodies);
+  type Timing = Awaited<ReturnType<typeof time>>;
+  const vigilRounds: Timing[] = [];
+  const feastRounds: Timing[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2 === 0) {
+      vigilRounds.push(await time(vigilUrl, bodies));
+      feastRounds.push(await time(feastUrl, bodies));
+    } else {
+      feastRounds.push(await time(feastUrl, bodies));
+      vigilRounds.push(await time(vigilUrl, bodies));
+    }
+  }
+  const reference = feastRounds[0]!.answers;
+  for (const [who, rounds] of [['vigil', vigilRounds], ['feast', feastRounds]] as const) {
+    rounds.forEach((r, round) => {
+      if (r.answers.length !== bodies.length) {
+        throw new Error(`output check failed: ${who} round ${round} answered ${r.answers.length} of ${bodies.length}`);
+      }
+      r.answers.forEach((a, i) => {
+        if (a !== reference[i]) {
+          throw new Error(`output check failed: ${who} round ${round} request ${i} differs:\n${a}\n${reference[i]}`);
+        }
+      });
+    });
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  const summary = (rounds: Timing[]) => ({
+    p50: median(rounds.map((r) => r.p50)),
+    p90: median(rounds.map((r) => r.p90)),
+    p99: median(rounds.map((r) => r.p99)),
+    rps: median(rounds.map((r) => r.rps)),
+  });
+  const vigil = summary(vigilRounds);
+  const peer = summary(feastRounds);
   await app.close();
   console.log(
-    `online lookup over HTTP: ${REQUESTS} sequential requests × ${PER_REQUEST} entities × ${names.length} features (values identical: ${same})`,
+    `online lookup over HTTP: ${REQUESTS} sequential requests × ${PER_REQUEST} entities × ${names.length} features ; ${ROUNDS} rounds, order alternated, medians; outputs checked: yes (${ROUNDS * 2 * bodies.length} answers equal)`,
   );
   console.log(
     `  vigil  p50 ${vigil.p50.toFixed(2)} ms  p90 ${vigil.p90.toFixed(2)} ms  p99 ${vigil.p99.toFixed(2)} ms  ${vigil.rps.toFixed(0)} req/s`,

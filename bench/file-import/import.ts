@@ -113,7 +113,7 @@ async function time<T>(
 try {
   await vigil(); // warm-up (module loading, DuckDB start)
   await duckdb();
-  const results = [];
+  const results: { name: string; ms: number; result: string[] }[] = [];
   for (let round = 0; round < 3; round++) {
     if (round % 2 === 0) results.push(await time('file-import', vigil), await time('duckdb-sql', duckdb));
     else results.push(await time('duckdb-sql', duckdb), await time('file-import', vigil));
