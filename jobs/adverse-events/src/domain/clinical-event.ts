@@ -3,7 +3,7 @@
  * `patientId` is a pseudonymous trial identifier; it is still treated as an identifier
  * and never written to logs, metrics or traces.
  */
-export const EVENT_KINDS = ['vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment'] as const;
+export const EVENT_KINDS = ['vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment', 'visit'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Where a measurement came from; ranked by reliability when deduplicating (ehr > device > app). */
@@ -64,7 +64,23 @@ export interface EnrolmentEvent extends ClinicalEventBase {
   arm: 'treatment' | 'placebo';
 }
 
-export type ClinicalEvent = VitalEvent | LabEvent | DoseEvent | SymptomEvent | AdverseEvent | EnrolmentEvent;
+/**
+ * A contact with the patient that carries no measurement: a follow-up visit, or the end of
+ * follow-up of a per-patient outcome table (the time a patient was last known event-free).
+ * Labels use it to know how long a patient was followed (censoring).
+ */
+export interface VisitEvent extends ClinicalEventBase {
+  kind: 'visit';
+}
+
+export type ClinicalEvent =
+  | VitalEvent
+  | LabEvent
+  | DoseEvent
+  | SymptomEvent
+  | AdverseEvent
+  | EnrolmentEvent
+  | VisitEvent;
 
 /** A row that failed validation on its way to silver, kept with the reason. */
 export interface QuarantinedRecord {

@@ -41,6 +41,7 @@ export const KIND_FIELDS: Readonly<Record<EventKind, readonly [string, FieldType
     ['sex', 'string'],
     ['arm', 'string'],
   ],
+  visit: [],
 };
 
 /** Where a measurement came from, ranked by reliability when deduplicating. */

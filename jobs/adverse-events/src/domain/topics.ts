@@ -1,6 +1,6 @@
 import type { EventKind } from './clinical-event.js';
 
-export type EventTopic = 'vitals' | 'labs' | 'doses' | 'symptoms' | 'adverse-events' | 'enrolments';
+export type EventTopic = 'vitals' | 'labs' | 'doses' | 'symptoms' | 'adverse-events' | 'enrolments' | 'visits';
 
 /** Topic each event kind is produced to (before any deployment prefix). */
 export const TOPIC_OF_KIND: Readonly<Record<EventKind, EventTopic>> = {
@@ -10,6 +10,7 @@ export const TOPIC_OF_KIND: Readonly<Record<EventKind, EventTopic>> = {
   symptom: 'symptoms',
   adverse_event: 'adverse-events',
   enrolment: 'enrolments',
+  visit: 'visits',
 };
 
 /** Every topic the job reads, one per event kind. */

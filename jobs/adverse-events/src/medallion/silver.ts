@@ -22,6 +22,7 @@ export const SILVER_TABLES = {
   symptoms: 'symptom',
   adverse_events: 'adverse_event',
   enrolments: 'enrolment',
+  visits: 'visit',
 } as const;
 export type SilverTable = keyof typeof SILVER_TABLES;
 
@@ -90,6 +91,7 @@ const TABLE_COLUMNS: Record<SilverTable, string> = {
   symptoms: `${COMMON}, s_symptom AS symptom, CAST(num_severity AS INTEGER) AS severity`,
   adverse_events: `${COMMON}, CAST(num_grade AS INTEGER) AS grade, s_term AS term`,
   enrolments: `${COMMON}, CAST(num_age AS INTEGER) AS age, s_sex AS sex, s_arm AS arm`,
+  visits: COMMON,
 };
 
 /** Every JSON path silver reads: the fields of every kind, then `_unmapped` (file-import rows). */

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { defineStep, type FeatureRef, type TrainingSet } from '@vigil/core';
 import { durationSeconds } from '../features/duration.js';
 import { compileFeatureDefinitions } from '../features/feature-definitions.js';
+import type { FeaturesConfig } from '../features/features-config.js';
+import { buildCatalog } from '../medallion/catalog-config.js';
 import { featureRefs } from '../features/views.js';
 import { buildWindowTables } from '../features/window-table.js';
 import { labelPoints, type PointGrid } from '../labels/label-points.js';
@@ -18,12 +20,18 @@ export const featuresStep = defineStep<AdverseEventsConfig, unknown>({
   inputs: ['gold.lakeCommit'],
   outputs: ['lakeCommit', 'refs', 'views'],
   requires: ['feature-store', 'lake-store'],
-  config: (c) => featuresSection(c) ?? null,
+  config: (c) => ({
+    features: featuresSection(c) ?? null,
+    measures: c.job.data.measures ?? null,
+    signs: c.job.data.signs ?? null,
+  }),
   stillValid: async (ctx, out) => lakeHolds(ctx.port('lake-store'), out.lakeCommit),
   async run(ctx, inputs) {
     const lake = ctx.port('lake-store');
     const store = ctx.port('feature-store');
-    const definitions = compileFeatureDefinitions((ctx.config ?? undefined) as Parameters<typeof compileFeatureDefinitions>[0]);
+    const { features, measures, signs } = ctx.config as { features: FeaturesConfig | null; measures: unknown; signs: unknown };
+    const catalog = buildCatalog({ measures: measures ?? undefined, signs: signs ?? undefined });
+    const definitions = compileFeatureDefinitions(features ?? undefined, catalog);
     await store.apply(definitions.views);
     let lakeCommit = inputs['gold.lakeCommit'] as string;
     if (definitions.windowed.length > 0) {
