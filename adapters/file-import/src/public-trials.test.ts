@@ -106,17 +106,27 @@ describe('examples/cgd through the file-import Source', () => {
     const expected = {
       enrolment: patients.length,
       vital: present('height') + present('weight'),
-      // inherit, steroids, propylac and hos.cat one-hot (4)
-      lab: present('inherit') + present('steroids') + present('propylac') + 4 * present('hos.cat'),
+      // inherit, steroids, propylac and hos.cat one-hot (4) from the baseline; treat and sex as 0/1
+      lab:
+        present('inherit') +
+        present('steroids') +
+        present('propylac') +
+        4 * present('hos.cat') +
+        count(patients, (p) => p.treat !== 'NA') +
+        count(patients, (p) => p.sex !== 'NA'),
+      // every interval's end is a follow-up contact
+      visit: infections.length,
       adverse_event: count(infections, (r) => r.status === '1'),
     };
     expect(byKind).toEqual(expected);
-    expect(expected).toEqual({ enrolment: 128, vital: 256, lab: 896, adverse_event: 76 });
+    expect(expected).toEqual({ enrolment: 128, vital: 256, lab: 1152, visit: 203, adverse_event: 76 });
     expect(records.every((r) => r.headers['vigil-unmapped'] === undefined)).toBe(true);
     expect(source.files.map((f) => [f.path, f.rows, f.records, f.unmapped, f.empty])).toEqual([
       ['patients.csv', 128, 128, 0, 0],
       ['baseline.csv', 128, 256, 0, 0],
       ['baseline.csv', 128, 896, 0, 0],
+      ['patients.csv', 128, 256, 0, 0],
+      ['infections.csv', 203, 203, 0, 0],
       ['infections.csv', 203, 76, 0, 203 - 76],
     ]);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
@@ -172,14 +182,18 @@ describe('examples/indo-rct through the file-import Source', () => {
     expect(missingCells).toBeGreaterThan(0);
     const expected = {
       enrolment: patients.length,
-      lab: procedure.length * measured.length - missingCells,
+      // the procedure's measured cells, plus rx and gender as 0/1
+      lab: procedure.length * measured.length - missingCells + 2 * patients.length,
+      visit: outcomes.length,
       adverse_event: count(outcomes, (r) => r.outcome === '1_yes'),
     };
     expect(byKind).toEqual(expected);
     expect(records.every((r) => r.headers['vigil-unmapped'] === undefined)).toBe(true);
     expect(source.files.map((f) => [f.path, f.rows, f.records, f.empty])).toEqual([
       ['patients.csv', 602, 602, 0],
-      ['procedure.csv', 602, expected.lab, 0],
+      ['procedure.csv', 602, procedure.length * measured.length - missingCells, 0],
+      ['patients.csv', 602, 2 * patients.length, 0],
+      ['outcomes.csv', 602, outcomes.length, 0],
       ['outcomes.csv', 602, expected.adverse_event, 602 - expected.adverse_event],
     ]);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);

@@ -57,6 +57,7 @@ export interface AdapterDescriptor<P extends PortName = PortName, S extends z.Zo
 /** Typed points where plugins add behaviour. Hooks never throw into the data path. */
 export interface Hooks {
   runStart(info: { runId: string; preset: string }): void | Promise<void>;
+  /** After each pipeline step: its name, duration, status and the content hashes of its outputs. */
   stageEnd(info: {
     stage: string;
     durationMs: number;

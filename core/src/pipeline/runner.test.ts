@@ -17,7 +17,11 @@ afterEach(async () => {
   await rm(workdir, { recursive: true, force: true });
 });
 
-function host(runId: string, ports: Partial<PortMap> = {}): PipelineHost & { lineage: ReturnType<typeof createLineageRecorder> } {
+function host(
+  runId: string,
+  ports: Partial<PortMap> = {},
+  hooks: { stage: string; status: unknown }[] = [],
+): PipelineHost & { lineage: ReturnType<typeof createLineageRecorder> } {
   return {
     runId,
     workdir,
@@ -26,7 +30,12 @@ function host(runId: string, ports: Partial<PortMap> = {}): PipelineHost & { lin
     signal: new AbortController().signal,
     config: { seed: 1 },
     port: <P extends PortName>(name: P) => ports[name] as PortMap[P],
-    emit: async () => {},
+    emit: async (hook, arg) => {
+      if (hook === 'stageEnd') {
+        const info = arg as { stage: string; outputs: Record<string, unknown> };
+        hooks.push({ stage: info.stage, status: info.outputs.status });
+      }
+    },
   };
 }
 
@@ -103,7 +112,8 @@ describe('runPipeline', () => {
   it('runs in dependency order, independent steps concurrently, and records lineage by itself', async () => {
     const calls: Record<string, number> = {};
     const events: string[] = [];
-    const h = host('r1');
+    const hooks: { stage: string; status: unknown }[] = [];
+    const h = host('r1', {}, hooks);
     const began = performance.now();
     const result = await runPipeline({
       pipeline: diamond(calls),
@@ -119,6 +129,8 @@ describe('runPipeline', () => {
     // left and right overlap: both start before either ends.
     expect(events.indexOf('start:right')).toBeLessThan(events.indexOf('end:left'));
     expect(performance.now() - began).toBeLessThan(1000);
+    expect(hooks.map((x) => x.stage).sort()).toEqual(['join', 'left', 'load', 'right']);
+    expect(hooks.every((x) => x.status === 'ran')).toBe(true);
     const lineage = h.lineage.snapshot().steps;
     expect(lineage.map((s) => s.step).sort()).toEqual(['join', 'left', 'load', 'right']);
     const join = lineage.find((s) => s.step === 'join')!;

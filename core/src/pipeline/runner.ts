@@ -291,6 +291,11 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
       Object.fromEntries(Object.entries(record.outputs).map(([n, o]) => [n, o.hash])),
       { status, durationMs: Math.round(ms), version: step.version, key: key || record.key },
     );
+    await host.emit('stageEnd', {
+      stage: step.name,
+      durationMs: ms,
+      outputs: { status, ...Object.fromEntries(Object.entries(record.outputs).map(([n, o]) => [n, o.hash])) },
+    });
     results.push({ name: step.name, status, ms });
     emit({ step: step.name, phase: 'end', status, ms });
   };

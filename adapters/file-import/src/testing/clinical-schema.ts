@@ -15,6 +15,7 @@ const KINDS = {
   symptom: ['symptom', 'severity'],
   adverse_event: ['grade', 'term'],
   enrolment: ['age', 'sex', 'arm'],
+  visit: [],
 } as const;
 
 /** The clinical event as a RecordSchema (same fields, order, required, kinds and enums as the job's). */
