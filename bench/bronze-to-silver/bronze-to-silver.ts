@@ -89,8 +89,8 @@ async function vigil(lake: LocalLakeStore, round: number): Promise<{ ms: number;
 }
 
 /** The peer: hand-written SQL (hand-silver.sql) in a fresh DuckDB over the same bronze files. */
-async function hand(bronzeFiles: readonly string[]): Promise<{ ms: number; counts: Counts; out: string }> {
-  const out = join(dir, 'hand-out');
+async function hand(bronzeFiles: readonly string[], round: number): Promise<{ ms: number; counts: Counts; out: string }> {
+  const out = join(dir, `hand-out-${round}`);
   await rm(out, { recursive: true, force: true });
   await mkdir(join(dir, 'hand-spill'), { recursive: true });
   await mkdir(out, { recursive: true });
@@ -259,39 +259,47 @@ try {
   );
   log(`DuckDB on both sides: threads=${threads}, memory_limit=${memoryLimit}, spill to ${dir}`);
   const times = { vigil: [] as number[], hand: [] as number[] };
-  let vigilResult: SilverResult | undefined;
-  let handRun: Awaited<ReturnType<typeof hand>> | undefined;
+  const vigilResults: SilverResult[] = [];
+  const handRuns: Awaited<ReturnType<typeof hand>>[] = [];
   for (let round = 0; round < rounds; round++) {
     const order = round % 2 === 0 ? (['vigil', 'hand'] as const) : (['hand', 'vigil'] as const);
     for (const side of order) {
       if (side === 'vigil') {
         const run = await vigil(lake, round);
-        vigilResult = run.result;
+        vigilResults.push(run.result);
         times.vigil.push(run.ms);
         log(`  round ${round + 1} Vigil buildSilver  ${(run.ms / 1000).toFixed(1)} s`);
       } else {
-        handRun = await hand(bronzeFiles);
+        const handRun = await hand(bronzeFiles, round);
+        handRuns.push(handRun);
         times.hand.push(handRun.ms);
         log(`  round ${round + 1} hand SQL (DuckDB)  ${(handRun.ms / 1000).toFixed(1)} s`);
       }
     }
   }
-  const v = vigilResult!;
-  const h = handRun!;
-  const problems = sameCounts(v, h.counts);
-  if (v.bronze !== bronze.events) problems.push(`bronze ${v.bronze} rows, ${bronze.events} events in`);
-  for (const [site, c] of Object.entries(v.bySite)) {
-    if (c.bronze !== c.silver + c.duplicates + c.quarantined) problems.push(`${site} does not reconcile`);
-    if (c.bronze !== bronze.bySite[site])
-      problems.push(`${site}: ${c.bronze} in bronze, ${bronze.bySite[site]} in`);
+  // Every round's outputs, both sides: counts and every output file, row for row.
+  const problems: string[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const v = vigilResults[round]!;
+    const h = handRuns[round]!;
+    const tag = (p: string) => `round ${round + 1}: ${p}`;
+    problems.push(...sameCounts(v, h.counts).map(tag));
+    if (v.bronze !== bronze.events) problems.push(tag(`bronze ${v.bronze} rows, ${bronze.events} events in`));
+    if (Object.keys(v.bySite).length !== Object.keys(bronze.bySite).length) problems.push(tag('sites differ from the bronze written'));
+    for (const [site, c] of Object.entries(v.bySite)) {
+      if (c.bronze !== c.silver + c.duplicates + c.quarantined) problems.push(tag(`${site} does not reconcile`));
+      if (c.bronze !== bronze.bySite[site])
+        problems.push(tag(`${site}: ${c.bronze} in bronze, ${bronze.bySite[site]} in`));
+    }
+    problems.push(...(await sameOutputs(lake, `silver-${round}`, h.out)).map(tag));
   }
-  problems.push(...(await sameOutputs(lake, `silver-${rounds - 1}`, h.out)));
+  const v = vigilResults.at(-1)!;
   if (problems.length > 0) {
-    console.error(`outputs differ:\n  ${problems.join('\n  ')}`);
+    console.error(`output check failed: outputs differ:\n  ${problems.join('\n  ')}`);
     process.exitCode = 1;
   } else {
     log(
-      `checked equal: counts per table, reason and site; every output's columns and rows; ` +
+      `outputs checked: yes — every round, both sides: counts per table, reason and site; every output's columns and rows; ` +
         `events in = bronze = silver + duplicates + quarantined per site`,
     );
     log(
@@ -308,5 +316,5 @@ try {
 } finally {
   await lake.close();
   if (flags.clean === 'true') await rm(dir, { recursive: true, force: true });
-  else await rm(join(dir, 'hand-out'), { recursive: true, force: true });
+  else for (let round = 0; round < rounds; round++) await rm(join(dir, `hand-out-${round}`), { recursive: true, force: true });
 }

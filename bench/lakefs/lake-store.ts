@@ -53,6 +53,14 @@ async function pool(n: number, work: (i: number) => Promise<unknown>): Promise<v
   );
 }
 
+const fail = (what: string): never => {
+  throw new Error(`output check failed: ${what}`);
+};
+const sameBytes = (a: Uint8Array | null | undefined, b: Uint8Array) =>
+  a != null && a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
+const pathsOf = (listed: unknown[]) => listed.map((o) => String((o as { path: string }).path)).sort();
+const expectedPaths = Array.from({ length: objects }, (_, i) => pathOf(i));
+
 async function run(c: Contender): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   const time = async (phase: string, work: () => Promise<unknown>) => {
@@ -60,24 +68,39 @@ async function run(c: Contender): Promise<Record<string, number>> {
     await work();
     times[phase] = performance.now() - t0;
   };
+  // Outputs are collected inside the timed phases and checked in full outside them.
   await time('put', () => pool(objects, (i) => c.put('main', pathOf(i), payloads[i]!)));
   await time('commit', () => c.commit('main', 'bench objects'));
+  let listed: unknown[] = [];
   await time('list', async () => {
-    const listed = await c.list('main', 'bench/');
-    if (listed.length !== objects) throw new Error(`${c.name}: listed ${listed.length} of ${objects}`);
+    listed = await c.list('main', 'bench/');
   });
+  if (pathsOf(listed).join('\n') !== expectedPaths.join('\n')) {
+    fail(`${c.name}: listed ${listed.length} paths, not exactly the ${objects} put`);
+  }
+  const read: (Uint8Array | null)[] = [];
   await time('get', () =>
     pool(objects, async (i) => {
-      const data = await c.get('main', pathOf(i));
-      if (data?.byteLength !== size) throw new Error(`${c.name}: ${pathOf(i)} read back wrong`);
+      read[i] = await c.get('main', pathOf(i));
     }),
   );
+  for (let i = 0; i < objects; i++) {
+    if (!sameBytes(read[i], payloads[i]!)) fail(`${c.name}: ${pathOf(i)} read back differs from what was put`);
+  }
   const updates = Math.max(1, Math.floor(objects / 4));
   await time('branch+put+commit+merge', async () => {
     await c.createBranch('work', 'main');
     await pool(updates, (i) => c.put('work', pathOf(i), payloads[(i + 1) % objects]!));
     await c.commit('work', 'bench update');
     await c.merge('work', 'main');
+  });
+  // After the merge, main holds the updates and the untouched objects, and nothing else (untimed).
+  if (pathsOf(await c.list('main', 'bench/')).join('\n') !== expectedPaths.join('\n')) {
+    fail(`${c.name}: main after the merge does not list exactly the ${objects} objects`);
+  }
+  await pool(objects, async (i) => {
+    const want = i < updates ? payloads[(i + 1) % objects]! : payloads[i]!;
+    if (!sameBytes(await c.get('main', pathOf(i)), want)) fail(`${c.name}: ${pathOf(i)} on main after the merge differs`);
   });
   times.total = Object.values(times).reduce((a, b) => a + b, 0);
   return times;
@@ -195,7 +218,7 @@ const results: [string, Record<string, number>][] = names.map((name) => {
 const phases = Object.keys(results[0]![1]);
 const raw = results[1]![1];
 console.log(
-  `lake workload: ${objects} objects x ${size} B, concurrency ${concurrency}; median of ${rounds} rounds after a warm-up (ms)`,
+  `lake workload: ${objects} objects x ${size} B, concurrency ${concurrency}; median of ${rounds} rounds after a warm-up (ms); outputs checked: yes (listings, every object read back byte for byte, main after the merge; every contender, every round)`,
 );
 console.log(['contender'.padEnd(32), ...phases.map((p) => p.padStart(24))].join(''));
 for (const [name, times] of results)

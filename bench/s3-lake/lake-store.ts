@@ -51,6 +51,19 @@ async function pool(n: number, work: (i: number) => Promise<unknown>): Promise<v
   );
 }
 
+const fail = (what: string): never => {
+  throw new Error(`output check failed: ${what}`);
+};
+const sameBytes = (a: Uint8Array | null | undefined, b: Uint8Array) =>
+  a != null && a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
+
+/** Every object read back must be the bytes written to that path; checked outside the timings. */
+function checkReads(c: Contender, phase: string, read: (Uint8Array | null)[]): void {
+  for (let i = 0; i < objects; i++) {
+    if (!sameBytes(read[i], payloads[i]!)) fail(`${c.name} ${phase}: ${pathOf(i)} differs from what was put`);
+  }
+}
+
 async function run(c: Contender): Promise<Record<string, number>> {
   const times: Record<string, number> = {};
   const time = async (phase: string, work: () => Promise<unknown>) => {
@@ -59,26 +72,35 @@ async function run(c: Contender): Promise<Record<string, number>> {
     times[phase] = performance.now() - t0;
   };
   await time('put', () => pool(objects, (i) => c.put(pathOf(i), payloads[i]!)));
+  let listed: unknown[] = [];
   await time('list', async () => {
-    const listed = await c.list('bench/');
-    if (listed.length !== objects) throw new Error(`${c.name}: listed ${listed.length} of ${objects}`);
+    listed = await c.list('bench/');
   });
+  // The listing must name exactly the objects put (paths relative to the lake or the prefix).
+  const names = listed
+    .map((o) => String((o as { path?: string; Key?: string }).path ?? (o as { Key?: string }).Key))
+    .map((k) => k.slice(k.lastIndexOf('bench/')))
+    .sort();
+  const expected = Array.from({ length: objects }, (_, i) => pathOf(i));
+  if (names.join('\n') !== expected.join('\n')) fail(`${c.name}: listed ${names.length} paths, not exactly the ${objects} put`);
+  const read: (Uint8Array | null)[] = [];
   await time('get', () =>
     pool(objects, async (i) => {
-      const data = await c.get(pathOf(i));
-      if (data?.byteLength !== size) throw new Error(`${c.name}: ${pathOf(i)} read back wrong`);
+      read[i] = await c.get(pathOf(i));
     }),
   );
+  checkReads(c, 'get', read);
   let commit = '';
   await time('commit', async () => {
     commit = await c.commit();
   });
+  const readAt: (Uint8Array | null)[] = [];
   await time('get@commit', () =>
     pool(objects, async (i) => {
-      const data = await c.getAt(commit, pathOf(i));
-      if (data?.byteLength !== size) throw new Error(`${c.name}: ${pathOf(i)} at commit read back wrong`);
+      readAt[i] = await c.getAt(commit, pathOf(i));
     }),
   );
+  checkReads(c, 'get@commit', readAt);
   await c.close();
   return times;
 }
@@ -186,7 +208,7 @@ try {
     }
   }
   console.log(
-    `s3 lake workload: ${objects} objects × ${size} bytes, ${concurrency} at a time, MinIO at ${minio.endpoint}, median of ${rounds} rounds`,
+    `s3 lake workload: ${objects} objects × ${size} bytes, ${concurrency} at a time, MinIO at ${minio.endpoint}, median of ${rounds} rounds; outputs checked: yes (every list and every object read back, byte for byte, both sides, every round)`,
   );
   console.log(
     `${'phase'.padEnd(12)}${'vigil ms'.padStart(12)}${'sdk ms'.padStart(12)}${'ratio'.padStart(9)}`,
