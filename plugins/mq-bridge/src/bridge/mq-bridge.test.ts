@@ -95,8 +95,8 @@ describe('MqBridge', () => {
       });
       const instance = (await mqBridgePlugin.create(config, ctx)) as MqBridgePluginInstance;
       try {
-        assert.deepEqual(await instance.bridge.drainOnce(500), { forwarded: 2 });
-        assert.deepEqual(await instance.bridge.drainOnce(0), { forwarded: 0 });
+        assert.deepEqual(await instance.bridge!.drainOnce(500), { forwarded: 2 });
+        assert.deepEqual(await instance.bridge!.drainOnce(0), { forwarded: 0 });
       } finally {
         await instance.close?.();
         await instance.close?.();
