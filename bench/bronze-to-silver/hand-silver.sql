@@ -3,8 +3,8 @@
 --
 -- Same work: parse every payload, check the expectations in order (the first failure is the
 -- reason), normalise units, quarantine unknown patients and repeated event ids, collapse the
--- same reading from several origins to the most reliable one, and write six per-kind silver
--- tables plus the quarantine table.
+-- same reading from several origins to the most reliable one, and write seven per-kind silver
+-- tables (visits included: contacts with no measurement) plus the quarantine table.
 
 SET TimeZone = 'UTC';
 
@@ -96,10 +96,11 @@ SELECT topic, "partition", "offset", key, received_at, bronze_kind,
     WHEN t_recorded_at <> 'VARCHAR' OR recorded_at IS NULL THEN 'wrong_type/recordedAt'
     WHEN t_origin IS NULL OR t_origin = 'NULL' THEN 'missing_field/origin'
     WHEN t_origin <> 'VARCHAR' THEN 'wrong_type/origin'
-    WHEN ev_kind NOT IN ('vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment') THEN 'unknown_kind/kind'
-    WHEN topic IN ('vitals', 'labs', 'doses', 'symptoms', 'adverse-events', 'enrolments')
+    WHEN ev_kind NOT IN ('vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment', 'visit') THEN 'unknown_kind/kind'
+    WHEN topic IN ('vitals', 'labs', 'doses', 'symptoms', 'adverse-events', 'enrolments', 'visits')
       AND topic <> CASE ev_kind WHEN 'vital' THEN 'vitals' WHEN 'lab' THEN 'labs' WHEN 'dose' THEN 'doses'
-        WHEN 'symptom' THEN 'symptoms' WHEN 'adverse_event' THEN 'adverse-events' WHEN 'enrolment' THEN 'enrolments' END
+        WHEN 'symptom' THEN 'symptoms' WHEN 'adverse_event' THEN 'adverse-events' WHEN 'enrolment' THEN 'enrolments'
+        WHEN 'visit' THEN 'visits' END
       THEN 'wrong_topic/kind'
     -- vitals and labs: measure, value, unit
     WHEN ev_kind IN ('vital', 'lab') AND (t_measure IS NULL OR t_measure = 'NULL') THEN 'missing_field/measure'
@@ -238,6 +239,11 @@ COPY (SELECT event_id, patient_id, site_id, origin, observed_at, recorded_at,
     CAST(age AS INTEGER) AS age, sex, arm
   FROM fate WHERE why IS NULL AND NOT duplicate AND ev_kind = 'enrolment' ORDER BY patient_id, observed_at, event_id)
   TO '{{out}}/enrolments.parquet' (FORMAT parquet);
+COPY (SELECT event_id, patient_id, site_id, origin, observed_at, recorded_at,
+    recorded_at - observed_at > INTERVAL 1 DAY AS late,
+    topic AS source_topic, "partition" AS source_partition, "offset" AS source_offset
+  FROM fate WHERE why IS NULL AND NOT duplicate AND ev_kind = 'visit' ORDER BY patient_id, observed_at, event_id)
+  TO '{{out}}/visits.parquet' (FORMAT parquet);
 COPY (SELECT f.topic, f."partition", f."offset", f.key, f.received_at, f.bronze_kind, f.raw_event_id AS event_id,
     split_part(f.why, '/', 1) AS reason, nullif(split_part(f.why, '/', 2), '') AS field, 'silver' AS stage,
     b.payload AS raw
