@@ -1,6 +1,12 @@
 import { isVigilError } from '@vigil/core';
 import { Command, InvalidArgumentError } from 'commander';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';
+import {
+  modelsListCommand,
+  modelsPromoteCommand,
+  modelsRollbackCommand,
+  modelsShowCommand,
+} from './commands/models.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { runCommand } from './commands/run.js';
 import { createDefaultRegistry } from './default-registry.js';
@@ -76,6 +82,37 @@ pipeline
   .option('--format <format>', 'text (default), json or mermaid')
   .action(async (opts) => {
     process.exitCode = await pipelineShowCommand(opts);
+  });
+
+const models = program
+  .command('models')
+  .description('The registered versions of the job’s model and its champion alias (which the server follows)');
+const modelOptions = (c: ReturnType<typeof models.command>) =>
+  c
+    .option('--config <file>', 'YAML config file (its registry port and job)')
+    .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
+    .option('--workdir <dir>', 'directory for run state (default ./.vigil)')
+    .option('--model <name>', 'registered model (default: the job’s)');
+modelOptions(models.command('list').description('Versions with aliases, gate decisions and metrics'))
+  .option('--json', 'one JSON object: {model, versions: [...]}')
+  .action(async (opts) => {
+    process.exitCode = await modelsListCommand(opts);
+  });
+modelOptions(models.command('show <version>').description('One version: tags, metrics, gate evidence'))
+  .option('--json', 'one line of JSON')
+  .action(async (version: string, opts) => {
+    process.exitCode = await modelsShowCommand(version, opts);
+  });
+modelOptions(models.command('promote <version>').description('Make a version champion by hand (recorded on it, with who and why)'))
+  .requiredOption('--reason <text>', 'why this version is promoted by hand')
+  .action(async (version: string, opts) => {
+    process.exitCode = await modelsPromoteCommand(version, opts);
+  });
+modelOptions(models.command('rollback').description('Bring back the previous champion, or --to one of the last 5'))
+  .option('--to <version>', 'the past champion to bring back')
+  .option('--json', 'one line of JSON: {model, from, to, ms}')
+  .action(async (opts) => {
+    process.exitCode = await modelsRollbackCommand(opts);
   });
 
 program

@@ -14,7 +14,7 @@ export interface PredictionRecord {
 
 export interface OutcomeRecord {
   predictionId: string;
-  /** Observed label: 1 = adverse event happened. */
+  /** Observed label: 1 = the outcome happened. */
   label: 0 | 1;
   at: Date;
 }

@@ -104,6 +104,8 @@ export interface JobDescriptor<S extends z.ZodType = z.ZodType> {
   readonly schema?: RecordSchema;
   /** The pipeline for this config (steps may depend on config, e.g. simulate vs source). */
   pipeline(config: z.output<S>, sections: Readonly<Record<string, unknown>>): PipelineDescriptor<JobConfigOf<S>>;
+  /** The registered models the job's runs produce (what `vigil models` manages); the first is the default. */
+  models?(config: z.output<S>): string[];
   /** Build the run summary from the steps' outputs. */
   summarize?(
     outputs: Readonly<Record<string, StepOutputs>>,

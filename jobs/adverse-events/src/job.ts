@@ -50,6 +50,7 @@ export const adverseEventsJob = defineJob({
   schema: clinicalEventSchema,
   pipeline: (config) => adverseEventsPipeline(config.data.mode) as never,
   commands: [simulateCommand, featuresCommand],
+  models: (config) => [config.model.name],
   summarize(outputs, config, steps) {
     const ran = (step: string) => steps.some((s) => s.name === step && s.status === 'ran');
     const generate = out(outputs, 'generate');

@@ -1,0 +1,108 @@
+import { VigilError } from '../errors.js';
+import type { ModelVersion, Registry } from '../ports/registry.js';
+
+/** The alias the server follows. */
+export const CHAMPION = 'champion';
+/** Version tag: when the version last became champion (ISO time). */
+export const CHAMPION_SINCE = 'vigil.championSince';
+/** How many past champions an operator can bring back. */
+export const CHAMPION_HISTORY = 5;
+
+/** A version with its run's metrics, as `vigil models list` shows it. */
+export interface VersionSummary {
+  version: string;
+  aliases: string[];
+  createdAt: string;
+  championSince: string | null;
+  gate: string | null;
+  metrics: Record<string, number>;
+  tags: Record<string, string>;
+}
+
+const byVersion = (a: ModelVersion, b: ModelVersion) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version);
+
+/** Every version of a model, oldest first, with aliases, gate decision and its run's metrics. */
+export async function listVersions(registry: Registry, name: string): Promise<VersionSummary[]> {
+  const versions = (await registry.searchModelVersions(name)).sort(byVersion);
+  const out: VersionSummary[] = [];
+  for (const v of versions) {
+    const run = await registry.getRun(v.runId).catch(() => undefined);
+    out.push({
+      version: v.version,
+      aliases: [...v.aliases].sort(),
+      createdAt: new Date(v.createdAt).toISOString(),
+      championSince: v.tags[CHAMPION_SINCE] ?? null,
+      gate: v.tags['vigil.gate.decision'] ?? null,
+      metrics: run?.metrics ?? {},
+      tags: v.tags,
+    });
+  }
+  return out;
+}
+
+/** Past and present champions, most recent first (at most `limit`). */
+export async function championHistory(registry: Registry, name: string, limit = CHAMPION_HISTORY): Promise<ModelVersion[]> {
+  const versions = await registry.searchModelVersions(name);
+  return versions
+    .filter((v) => v.tags[CHAMPION_SINCE] !== undefined)
+    .sort((a, b) => (a.tags[CHAMPION_SINCE]! < b.tags[CHAMPION_SINCE]! ? 1 : -1))
+    .slice(0, limit);
+}
+
+/** The current champion, or undefined when none was ever promoted. */
+export async function currentChampion(registry: Registry, name: string): Promise<ModelVersion | undefined> {
+  return registry.getVersionByAlias(name, CHAMPION).catch((error: unknown) => {
+    if ((error as { code?: string }).code === 'VIGIL_REGISTRY_NOT_FOUND') return undefined;
+    throw error;
+  });
+}
+
+/**
+ * Make `version` the champion: move the alias and stamp when, with the reason (and who, when
+ * given) recorded on the version. The server follows the alias.
+ */
+export async function promote(
+  registry: Registry,
+  name: string,
+  version: string,
+  evidence: Record<string, string> = {},
+): Promise<void> {
+  await registry.getModelVersion(name, version);
+  for (const [key, value] of Object.entries(evidence)) await registry.setModelVersionTag(name, version, key, value);
+  await registry.setModelVersionTag(name, version, CHAMPION_SINCE, new Date().toISOString());
+  await registry.setAlias(name, CHAMPION, version);
+}
+
+/**
+ * Bring back a past champion: `to` (one of the last 5 champions), or by default the one before
+ * the current. Returns the version now champion.
+ */
+export async function rollback(
+  registry: Registry,
+  name: string,
+  options: { to?: string; by?: string } = {},
+): Promise<{ from: string | null; to: string }> {
+  const current = await currentChampion(registry, name);
+  const history = await championHistory(registry, name);
+  let target: string | undefined;
+  if (options.to !== undefined) {
+    if (!history.some((v) => v.version === options.to)) {
+      throw new VigilError(
+        'VIGIL_REGISTRY_INVALID_REQUEST',
+        `version ${options.to} of '${name}' is not one of its last ${CHAMPION_HISTORY} champions (${history.map((v) => v.version).join(', ') || 'none'})`,
+      );
+    }
+    target = options.to;
+  } else {
+    target = history.find((v) => v.version !== current?.version)?.version;
+    if (target === undefined) {
+      throw new VigilError('VIGIL_REGISTRY_INVALID_REQUEST', `'${name}' has no earlier champion to roll back to`);
+    }
+  }
+  await promote(registry, name, target, {
+    'vigil.gate.decision': 'rollback',
+    'vigil.rollback.from': current?.version ?? 'none',
+    ...(options.by ? { 'vigil.rollback.by': options.by } : {}),
+  });
+  return { from: current?.version ?? null, to: target };
+}
