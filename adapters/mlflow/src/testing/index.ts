@@ -1,0 +1,1 @@
+export { type MlflowTestServer, mlflowTestServer, requireMlflow } from './test-server.js';
