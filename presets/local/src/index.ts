@@ -1,5 +1,3 @@
-import { definePreset } from '@vigil/core';
-import { adverseEventsJob } from '@vigil/job-adverse-events';
 import { duckdbFeatureStore } from '@vigil/adapter-duckdb';
 import { fileLogSource } from '@vigil/adapter-file-log';
 import { fileRegistry } from '@vigil/adapter-file-registry';
@@ -7,6 +5,9 @@ import { localLake } from '@vigil/adapter-local-lake';
 import { localMonitor } from '@vigil/adapter-local-monitor';
 import { nodeTrainer } from '@vigil/adapter-node-trainer';
 import { onnxServer } from '@vigil/adapter-onnx-server';
+import { definePreset } from '@vigil/core';
+import { adverseEventsJob } from '@vigil/job-adverse-events';
+import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
 
 /**
  * Preset `local`: every port filled by its embedded adapter. No servers, no Docker:
@@ -14,7 +15,8 @@ import { onnxServer } from '@vigil/adapter-onnx-server';
  */
 export const localPreset = definePreset({
   name: 'local',
-  description: 'Every port embedded on one machine: file log, local versioned lake, DuckDB features, in-process trainer, file registry, OIP server, local monitor.',
+  description:
+    'Every port embedded on one machine: file log, local versioned lake, DuckDB features, in-process trainer, file registry, OIP server, local monitor.',
   config: {
     version: 1,
     job: { name: adverseEventsJob.name },
@@ -29,5 +31,14 @@ export const localPreset = definePreset({
     },
   },
   components: [
-    adverseEventsJob,fileLogSource, localLake, duckdbFeatureStore, nodeTrainer, fileRegistry, onnxServer, localMonitor],
+    adverseEventsJob,
+    fileLogSource,
+    localLake,
+    duckdbFeatureStore,
+    nodeTrainer,
+    fileRegistry,
+    onnxServer,
+    localMonitor,
+    mqBridgePlugin,
+  ],
 });

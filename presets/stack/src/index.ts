@@ -7,6 +7,7 @@ import { nodeTrainer } from '@vigil/adapter-node-trainer';
 import { onnxServer } from '@vigil/adapter-onnx-server';
 import { definePreset } from '@vigil/core';
 import { adverseEventsJob } from '@vigil/job-adverse-events';
+import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
 
 /**
  * Preset `stack`: the same job on real servers on this machine, brought up by
@@ -58,5 +59,55 @@ export const stackPreset = definePreset({
     fileRegistry,
     onnxServer,
     localMonitor,
+    mqBridgePlugin,
   ],
+});
+
+/**
+ * Preset `stack-mq`: `stack` plus the MQ bridge in both directions, against the AMQP 1.0
+ * broker `bash scripts/services up artemis` starts (in production: IBM MQ's AMQP channel,
+ * or `transport: ibmmq`):
+ * - inbound: the hospital EHR queues `HOSPITAL.EHR.VITALS` and `HOSPITAL.EHR.LABS` into the
+ *   job's `vitals` and `labs` topics, each message a clinical event checked against the job's
+ *   record schema, keyed by site, exactly once per message id; poison messages go to
+ *   `hospital-dead-letters`;
+ * - outbound: the `adverse-events` topic to the regulatory queue `VIGIL.REGULATORY.AE`.
+ * Broker credentials by reference: `VIGIL_AMQP_USER`, `VIGIL_AMQP_PASSWORD`.
+ */
+export const stackMqPreset = definePreset({
+  name: 'stack-mq',
+  description:
+    'The stack preset plus the MQ bridge both ways over AMQP 1.0: hospital EHR queues into the vitals and labs topics (exactly once per message id, poison dead-lettered), adverse events out to the regulatory queue.',
+  config: {
+    ...stackPreset.config,
+    plugins: [
+      {
+        name: mqBridgePlugin.name,
+        config: {
+          transport: 'amqp',
+          amqp: {
+            host: '127.0.0.1',
+            port: 5672,
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
+            username: '${env:VIGIL_AMQP_USER}',
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
+            password: '${env:VIGIL_AMQP_PASSWORD}',
+          },
+          topics: ['adverse-events'],
+          queue: 'VIGIL.REGULATORY.AE',
+          inbound: {
+            routes: [
+              { queue: 'HOSPITAL.EHR.VITALS', topic: 'vitals' },
+              { queue: 'HOSPITAL.EHR.LABS', topic: 'labs' },
+            ],
+            deadLetterTopic: 'hospital-dead-letters',
+            format: 'json',
+            schema: 'job',
+            key: { field: 'siteId' },
+          },
+        },
+      },
+    ],
+  },
+  components: stackPreset.components,
 });
