@@ -11,7 +11,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { fileImportSource } from '@vigil/adapter-file-import';
 import { LocalLakeStore } from '@vigil/adapter-local-lake';
 import { createTestContext } from '@vigil/core/testing';
-import { createMedallion, QUARANTINE_PATH, silverPath } from '@vigil/job-adverse-events';
+import { clinicalEventSchema, createMedallion, QUARANTINE_PATH, silverPath } from '@vigil/job-adverse-events';
 import { describe, expect, it } from 'vitest';
 
 const VS = `STUDYID,DOMAIN,USUBJID,SUBJID,SITEID,VSSEQ,VSTESTCD,VSSTRESN,VSSTRESU,VSDTC
@@ -46,7 +46,7 @@ const DM = [
 
 describe('file-import → bronze → silver (the SDTM example of docs/adapters/file-import.md)', () => {
   it('maps, normalises, quarantines what cannot be mapped, and reconciles', async () => {
-    const ctx = await createTestContext();
+    const ctx = await createTestContext({ schema: clinicalEventSchema });
     const db = await DuckDBInstance.create(':memory:', { threads: '1' });
     const connection = await db.connect();
     const dir = ctx.workdir;
@@ -59,6 +59,7 @@ describe('file-import → bronze → silver (the SDTM example of docs/adapters/f
       TO '${join(dir, 'lb.parquet')}' (FORMAT parquet)`);
     const config = fileImportSource.config.parse({
       baseDir: dir,
+      key: 'siteId',
       files: [
         {
           path: 'vs.csv',
