@@ -31,6 +31,7 @@ import {
   type FeatureRef,
   type FeatureView,
 } from '@vigil/core';
+import { createFeatureServer } from '@vigil/job-adverse-events';
 import { FEAST_BIN, runFeast, writeFeastRepo } from '../../adapters/redis/src/testing/feast-venv.js';
 import { REDIS_URL, requireRedis, uniqueProject } from '../../adapters/redis/src/testing/redis-server.js';
 import { sourceColumns } from '../../adapters/redis/src/testing/source-columns.js';
@@ -303,11 +304,6 @@ try {
       }
     }
     // Vigil over HTTP: the feature server `vigil serve` runs, one Node process like Feast's one worker.
-    // The feature server moves from the CLI into the job; take it from where it is.
-    type ServerModule = typeof import('../../jobs/adverse-events/src/feature-server/feature-server.js');
-    const { createFeatureServer } = (await import(
-      '../../jobs/adverse-events/src/feature-server/feature-server.js'
-    ).catch(() => import(`../../cli/src/feature-server/${'feature-server.js'}`))) as ServerModule;
     const app = await createFeatureServer({ store });
     const vigilUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     try {
