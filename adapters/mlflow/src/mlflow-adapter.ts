@@ -5,7 +5,11 @@ import { z } from 'zod';
  * Artifacts live in the server's proxied artifact store. `searchRuns` takes no filters through
  * the port (MLflow's own search could filter, but the port has no filter argument to pass).
  */
-const capabilities: RegistryCapabilities = { ...defaultRegistryCapabilities, artifacts: true, runFilters: false };
+const capabilities: RegistryCapabilities = {
+  ...defaultRegistryCapabilities,
+  artifacts: true,
+  runFilters: false,
+};
 
 /**
  * Registry over an MLflow tracking server and model registry, through its REST API 2.0
@@ -46,7 +50,11 @@ export const mlflowRegistry = defineAdapter({
       import('./mlflow-registry.js'),
     ]);
     return new MlflowRegistry({
-      client: new MlflowClient({ trackingUri: config.trackingUri, timeoutMs: config.timeoutMs, attempts: config.attempts }),
+      client: new MlflowClient({
+        trackingUri: config.trackingUri,
+        timeoutMs: config.timeoutMs,
+        attempts: config.attempts,
+      }),
       capabilities,
     });
   },

@@ -87,8 +87,10 @@ function tagMap(tags: MlflowKeyValue[] | undefined): Record<string, string> {
 
 function checkStrings(what: string, map: Record<string, string> | undefined): void {
   for (const [key, value] of Object.entries(map ?? {})) {
-    if (key.length === 0 || key.length > MAX_KEY) throw invalid(`${what}: key '${key}' must be 1–${MAX_KEY} characters`);
-    if (typeof value !== 'string') throw invalid(`${what}.${key}: value must be a string, got ${typeof value}`);
+    if (key.length === 0 || key.length > MAX_KEY)
+      throw invalid(`${what}: key '${key}' must be 1–${MAX_KEY} characters`);
+    if (typeof value !== 'string')
+      throw invalid(`${what}.${key}: value must be a string, got ${typeof value}`);
   }
 }
 
@@ -100,7 +102,9 @@ function artifactSegments(path: string): string[] {
     path.includes('\\') ||
     segments.some((s) => s === '' || s === '.' || s === '..')
   ) {
-    throw invalid(`artifact path '${String(path)}' must be a relative path inside the run (no leading /, no . or ..)`);
+    throw invalid(
+      `artifact path '${String(path)}' must be a relative path inside the run (no leading /, no . or ..)`,
+    );
   }
   return segments;
 }
@@ -133,7 +137,11 @@ export class MlflowRegistry implements Registry {
 
   // --- tracking ----------------------------------------------------------------------------
 
-  async createRun(options: { experiment: string; name?: string; tags?: Record<string, string> }): Promise<Run> {
+  async createRun(options: {
+    experiment: string;
+    name?: string;
+    tags?: Record<string, string>;
+  }): Promise<Run> {
     this.#checkOpen();
     if (typeof options.experiment !== 'string' || options.experiment.length === 0) {
       throw invalid('experiment must be a non-empty string');
@@ -149,7 +157,9 @@ export class MlflowRegistry implements Registry {
       tags: pairs(options.tags),
     };
     if (options.name !== undefined) body.run_name = options.name;
-    const { run } = await this.#call('createRun', () => this.#client.post<{ run: MlflowRun }>('runs/create', body));
+    const { run } = await this.#call('createRun', () =>
+      this.#client.post<{ run: MlflowRun }>('runs/create', body),
+    );
     return this.#runView(run);
   }
 
@@ -165,9 +175,12 @@ export class MlflowRegistry implements Registry {
         throw invalid(`param '${key}': value must be a string, number or boolean, got ${typeof value}`);
       }
       const text = String(value);
-      if (key.length === 0 || key.length > MAX_KEY) throw invalid(`param key '${key}' must be 1–${MAX_KEY} characters`);
+      if (key.length === 0 || key.length > MAX_KEY)
+        throw invalid(`param key '${key}' must be 1–${MAX_KEY} characters`);
       if (text.length > MAX_PARAM_VALUE) {
-        throw invalid(`param '${key}': value is ${text.length} characters; MLflow keeps at most ${MAX_PARAM_VALUE}`);
+        throw invalid(
+          `param '${key}': value is ${text.length} characters; MLflow keeps at most ${MAX_PARAM_VALUE}`,
+        );
       }
       return { key, value: text };
     });
@@ -204,7 +217,8 @@ export class MlflowRegistry implements Registry {
       }
       if (typeof m.value !== 'number') throw invalid(`metric '${m.key}': value must be a number`);
       const step = m.step ?? 0;
-      if (!Number.isSafeInteger(step)) throw invalid(`metric '${m.key}': step must be an integer, got ${step}`);
+      if (!Number.isSafeInteger(step))
+        throw invalid(`metric '${m.key}': step must be an integer, got ${step}`);
       const timestamp = m.timestamp ?? now;
       if (!Number.isFinite(timestamp)) throw invalid(`metric '${m.key}': timestamp must be finite epoch ms`);
       // MLflow zeroes a fractional timestamp: send integer milliseconds.
@@ -484,18 +498,23 @@ export class MlflowRegistry implements Registry {
       const byName = async (): Promise<MlflowExperiment> =>
         (
           await this.#call(`experiment '${name}'`, () =>
-            this.#client.get<{ experiment: MlflowExperiment }>('experiments/get-by-name', { experiment_name: name }),
+            this.#client.get<{ experiment: MlflowExperiment }>('experiments/get-by-name', {
+              experiment_name: name,
+            }),
           )
         ).experiment;
       let experiment: MlflowExperiment;
       try {
         experiment = await byName();
       } catch (error) {
-        if (!(create && error instanceof VigilError && error.code === 'VIGIL_REGISTRY_NOT_FOUND')) throw error;
+        if (!(create && error instanceof VigilError && error.code === 'VIGIL_REGISTRY_NOT_FOUND'))
+          throw error;
         try {
           await this.#client.post('experiments/create', { name });
         } catch (createError) {
-          if (!(createError instanceof MlflowApiError && createError.errorCode === 'RESOURCE_ALREADY_EXISTS')) {
+          if (
+            !(createError instanceof MlflowApiError && createError.errorCode === 'RESOURCE_ALREADY_EXISTS')
+          ) {
             throw translate(createError, `create experiment '${name}'`);
           }
         }
@@ -535,7 +554,10 @@ export class MlflowRegistry implements Registry {
         `run ${runId} stores artifacts at '${uri}', not in the server's proxied store: start the MLflow server with --serve-artifacts (and no --default-artifact-root outside it)`,
       );
     }
-    return match[1]!.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    return match[1]!
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
   }
 
   async #runView(run: MlflowRun): Promise<Run> {
@@ -549,7 +571,9 @@ export class MlflowRegistry implements Registry {
       runId: info.run_id,
       experiment: await this.#experimentName(info.experiment_id),
       name: info.run_name ?? '',
-      status: (STATUSES as readonly string[]).includes(info.status ?? '') ? (info.status as RunStatus) : 'RUNNING',
+      status: (STATUSES as readonly string[]).includes(info.status ?? '')
+        ? (info.status as RunStatus)
+        : 'RUNNING',
       startTime: num(info.start_time) ?? 0,
       params,
       metrics,
@@ -567,7 +591,12 @@ function metricValue(value: number | string | undefined): number {
 }
 
 function metricView(m: MlflowMetric): MetricPoint {
-  return { key: m.key, value: metricValue(m.value), step: num(m.step) ?? 0, timestamp: num(m.timestamp) ?? 0 };
+  return {
+    key: m.key,
+    value: metricValue(m.value),
+    step: num(m.step) ?? 0,
+    timestamp: num(m.timestamp) ?? 0,
+  };
 }
 
 function modelView(m: MlflowRegisteredModel): RegisteredModel {

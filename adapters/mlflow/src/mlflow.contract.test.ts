@@ -31,7 +31,9 @@ function stickyAliases(registry: Registry): Registry {
   return withOverrides(registry, (real) => ({
     getModelVersion: async (name, version) => {
       const v = await real.getModelVersion(name, version);
-      return version === '1' && !v.aliases.includes('champion') ? { ...v, aliases: [...v.aliases, 'champion'] } : v;
+      return version === '1' && !v.aliases.includes('champion')
+        ? { ...v, aliases: [...v.aliases, 'champion'] }
+        : v;
     },
   }));
 }
