@@ -253,7 +253,6 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
         '  - name: mq-bridge',
         '    config:',
         '      transport: amqp',
-        // biome-ignore lint/suspicious/noTemplateCurlyInString: a config-file env reference
         `      amqp: { host: ${opts.host}, port: ${opts.port}, username: '\${env:VIGIL_AMQP_USER}', password: '\${env:VIGIL_AMQP_PASSWORD}', connectTimeoutMs: 3000 }`,
         '      retryDelayMs: 200',
         '      maxRetryDelayMs: 1000',
