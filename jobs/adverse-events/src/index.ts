@@ -1,6 +1,7 @@
 export * from './commands/index.js';
 export * from './config.js';
 export * from './domain/index.js';
+export * from './evaluation/index.js';
 export * from './feature-server/index.js';
 export * from './features/index.js';
 export * from './features/views.js';

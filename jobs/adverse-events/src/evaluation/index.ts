@@ -1,0 +1,2 @@
+export * from './grouped-folds.js';
+export * from './without-test-patients.js';
