@@ -55,4 +55,18 @@ describe('scripts/services pins every server', () => {
     expect(feast).toMatch(/VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+/);
     expect(feast).toContain('--constraint');
   });
+
+  it('pins MLflow and every package of its venv', async () => {
+    const mlflow = await script('mlflow');
+    const version = /VIGIL_MLFLOW_VERSION:-(\d+\.\d+\.\d+)\}/.exec(mlflow)?.[1];
+    expect(version).toBeDefined();
+    expect(mlflow).toContain('--constraint');
+    expect(mlflow).toContain('"mlflow==$version"');
+    const pins = (await readFile(join(dir, `mlflow-${version}-constraints.txt`), 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(pins.length).toBeGreaterThan(10);
+    for (const pin of pins) expect(pin).toMatch(/^[A-Za-z0-9_.-]+==[^\s=]+$/);
+    expect(pins).toContain(`mlflow==${version}`);
+  });
 });

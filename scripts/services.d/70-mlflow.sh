@@ -40,7 +40,7 @@ svc_mlflow_install() {
   if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
     apt_install python3-venv || die "mlflow: $py cannot create venvs and python3-venv did not install"
   fi
-  log "mlflow: creating $venv with mlflow==$version (pip cache in $(cache_dir mlflow)/pip; first time takes minutes)"
+  log "mlflow: installing mlflow==$version into $venv (pip cache in $(cache_dir mlflow)/pip; the first time takes minutes)"
   [[ -x $venv/bin/python ]] || "$py" -m venv "$venv" || die "mlflow: could not create $venv"
   local out="$VIGIL_SERVICES_DIR/mlflow-pip.log"
   mkdir -p "$VIGIL_SERVICES_DIR"

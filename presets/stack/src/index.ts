@@ -3,6 +3,7 @@ import { fileRegistry } from '@vigil/adapter-file-registry';
 import { kafkaSource } from '@vigil/adapter-kafka';
 import { lakefsLake } from '@vigil/adapter-lakefs';
 import { localMonitor } from '@vigil/adapter-local-monitor';
+import { mlflowRegistry } from '@vigil/adapter-mlflow';
 import { nodeTrainer } from '@vigil/adapter-node-trainer';
 import { onnxServer } from '@vigil/adapter-onnx-server';
 import { definePreset } from '@vigil/core';
@@ -11,16 +12,17 @@ import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
 
 /**
  * Preset `stack`: the same job on real servers on this machine, brought up by
- * `bash scripts/services up kafka lakefs redis`: Kafka (one topic per event kind,
+ * `bash scripts/services up kafka lakefs redis mlflow`: Kafka (one topic per event kind,
  * partitioned by site), lakeFS (bronze on main, transforms on a run branch merged
- * atomically), DuckDB offline features with Redis online in Feast's encoding. lakeFS
+ * atomically), DuckDB offline features with Redis online in Feast's encoding, and MLflow
+ * (runs, ONNX artifacts, versions, aliases) as the registry. lakeFS
  * credentials are read only by reference: `eval "$(bash scripts/services env)"` exports
  * the local test ones.
  */
 export const stackPreset = definePreset({
   name: 'stack',
   description:
-    'Real servers on one machine: Kafka source, lakeFS lake, DuckDB offline + Redis online (Feast encoding), in-process trainer, file registry, OIP server, local monitor.',
+    'Real servers on one machine: Kafka source, lakeFS lake, DuckDB offline + Redis online (Feast encoding), in-process trainer, MLflow registry, OIP server, local monitor.',
   config: {
     version: 1,
     job: { name: adverseEventsJob.name },
@@ -45,7 +47,8 @@ export const stackPreset = definePreset({
         config: { online: { type: 'redis', url: 'redis://127.0.0.1:6379', project: 'vigil' } },
       },
       trainer: { adapter: nodeTrainer.name },
-      registry: { adapter: fileRegistry.name },
+      // The MLflow server scripts/services starts (SQLite backend, proxied artifacts).
+      registry: { adapter: mlflowRegistry.name, config: { trackingUri: 'http://127.0.0.1:5000' } },
       server: { adapter: onnxServer.name },
       monitor: { adapter: localMonitor.name },
     },
@@ -57,6 +60,7 @@ export const stackPreset = definePreset({
     duckdbFeatureStore,
     nodeTrainer,
     fileRegistry,
+    mlflowRegistry,
     onnxServer,
     localMonitor,
     mqBridgePlugin,
