@@ -22,6 +22,7 @@ import {
   CORE_VERSION,
   ComponentRegistry,
   createLogger,
+  definePipeline,
   Kernel,
   loadConfig,
   type PipelineDescriptor,
@@ -67,6 +68,8 @@ interface Outcome {
   steps: number;
   /** Per step, ms (the runner's own record, which includes its encode/decode and records). */
   stepMs: Record<string, number>;
+  /** Runner only: wall time during which no step's `run` was executing (the runner's own work). */
+  ownMs?: number;
 }
 
 /** A fresh workdir, config and started kernel (only the pipeline's ports), closed after `body`. */
@@ -126,13 +129,42 @@ function outcome(ms: number, outputs: Record<string, StepOutputs>, stepMs: Recor
 /** (a) The runner, every step run (no cache), as `vigil run --no-cache` does. */
 async function viaRunner(round: number | string, size = { patients, days }): Promise<Outcome> {
   const stepMs: Record<string, number> = {};
+  let ownMs = 0;
   const { ms, outputs } = await withKernel(`runner-${round}`, size, async (kernel, pipeline, jobConfig) => {
-    const result = await runPipeline({ pipeline, jobConfig, host: kernel, noCache: true });
+    // Each step's `run` wrapped only to note when it starts and ends (two performance.now calls):
+    // the time when no step runs is the runner's own work, measured inside the same run.
+    const intervals: [number, number][] = [];
+    const timed = definePipeline({
+      name: pipeline.name,
+      steps: pipeline.steps.map((step) => ({
+        ...step,
+        run: async (ctx: StepContext<unknown>, inputs: Record<string, unknown>) => {
+          const t0 = performance.now();
+          try {
+            return await step.run(ctx, inputs);
+          } finally {
+            intervals.push([t0, performance.now()]);
+          }
+        },
+      })),
+    });
+    const began = performance.now();
+    const result = await runPipeline({ pipeline: timed, jobConfig, host: kernel, noCache: true });
+    const ended = performance.now();
+    intervals.sort((a, b) => a[0] - b[0]);
+    let busy = 0;
+    let cursor = began;
+    for (const [a, b] of intervals) {
+      const from = Math.max(a, cursor);
+      if (b > from) busy += b - from;
+      cursor = Math.max(cursor, b);
+    }
+    ownMs = ended - began - busy;
     if (result.steps.some((s) => s.status !== 'ran')) throw new Error('runner reused a step with noCache');
     for (const s of result.steps) stepMs[s.name] = s.ms;
     return result.outputs;
   });
-  return outcome(ms, outputs, stepMs);
+  return { ...outcome(ms, outputs, stepMs), ownMs };
 }
 
 /** (b) The same steps' `run` called one after another in dependency order, contexts built by hand. */
@@ -226,6 +258,10 @@ try {
   console.log(`  steps called directly     ${(d / 1000).toFixed(2)} s (median)`);
   console.log(
     `  ratio runner/direct ${(r / d).toFixed(3)}  overhead ${(overhead * 100).toFixed(1)} % (target ≤ 5 %)`,
+  );
+  const own = median(runner.map((o) => o.ownMs ?? 0));
+  console.log(
+    `  the runner's own work inside its runs (wall time with no step function running: hashing, encoding and decoding outputs, step records, cache files, lineage, fingerprints): ${(own / 1000).toFixed(2)} s median = ${((own / (r - own)) * 100).toFixed(1)} % of the steps' time (rounds: ${runner.map((o) => `${((o.ownMs ?? 0) / 1000).toFixed(2)} s`).join(', ')})`,
   );
   console.log('  per step, median ms (runner: its own step record, incl. encoding outputs; features and label run concurrently under the runner):');
   for (const name of Object.keys(reference.stepMs)) {
