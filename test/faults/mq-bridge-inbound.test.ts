@@ -9,8 +9,9 @@
  * failing the job's record schema) and 20 resends of poison ids. Every good message must be
  * in the topic exactly once, byte for byte, every poison one in the dead-letter topic exactly
  * once with its reason, the queue must end empty, and the counts must reconcile exactly with
- * what was sent. The logs must show duplicates beyond the injected ones (redeliveries of
- * batches a killed consumer had produced but not acknowledged).
+ * what was sent. The logs must show redelivered batches whose messages were dropped as
+ * duplicates (a killed consumer had produced them but not acknowledged them). Finally the
+ * job's shipped ingest takes the topic into bronze: 3,000 rows, 3,000 distinct payloads.
  */
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -21,7 +22,9 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { FileLogSource } from '@vigil/adapter-file-log';
+import { localLake } from '@vigil/adapter-local-lake';
 import { createLogger, createRng, type SourceRecord } from '@vigil/core';
+import { createTestContext } from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { AmqpQueueReader } from '../../plugins/mq-bridge/src/amqp/amqp-queue-reader.js';
 import { AmqpQueueSink } from '../../plugins/mq-bridge/src/amqp/amqp-queue-sink.js';
@@ -32,6 +35,7 @@ import {
 } from '../../plugins/mq-bridge/src/inbound/headers.js';
 import { artemisOptions, requireArtemis, testQueue } from '../../plugins/mq-bridge/src/testing/artemis.js';
 import type { QueueMessage } from '../../plugins/mq-bridge/src/transport/queue-transport.js';
+import { bronzeCounts, finishes, startChild } from './ingest-child-runner.js';
 
 const run = promisify(execFile);
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -42,7 +46,8 @@ const GOOD = 3_000;
 const GOOD_RESENDS = 400;
 const POISON = { unparseable: 60, 'too-large': 40, schema: 50 } as const;
 const POISON_RESENDS = 20;
-const TOPIC = 'hospital-vitals';
+/** The job's vitals topic, so the final stage can ingest it into bronze. */
+const TOPIC = 'vitals';
 const DLQ = 'hospital-dead-letters';
 const MAX_BYTES = 2_048;
 const SITES = ['site-01', 'site-02', 'site-03', 'site-04'];
@@ -283,10 +288,15 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
       // 2. Killed before a produce (received, nothing written).
       const r2 = await runChild(config, { env: { ...env, VIGIL_FAULT_KILL_AT: 'mq-before-produce:3' } });
       assert.equal(r2.signal, 'SIGKILL');
-      // Its first batch holds the 4th batch of run 1 again: in the Source already, so duplicates.
-      assert.ok(
-        r2.batches[0]!.redelivered > 0 && r2.batches[0]!.duplicates >= r2.batches[0]!.redelivered,
-        `run 2 starts with the redelivered batch: ${JSON.stringify(r2.batches[0])}`,
+      // Its first batch is run 1's 4th batch again, delivered anew (a dropped connection does not
+      // count as a delivery attempt, so Artemis need not mark it redelivered): every message of
+      // it is already in the Source, so all are dropped as duplicates.
+      const first = r2.batches[0]!;
+      assert.equal(first.received, 100, `run 2 starts with a full batch: ${JSON.stringify(first)}`);
+      assert.equal(
+        first.duplicates,
+        100,
+        `run 2's first batch is run 1's unacknowledged one: ${JSON.stringify(first)}`,
       );
       all.push(...r2.batches);
 
@@ -366,7 +376,6 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
         );
         // Redeliveries happened and were dropped: the acknowledged batches dropped more than the injected resends.
         const dropped = sum(all, 'duplicates');
-        assert.ok(sum(all, 'redelivered') > 0, 'some batches were redelivered');
         assert.ok(dropped > 0, 'duplicates were dropped');
         process.stdout.write(
           `mq-bridge inbound fault test (seed ${seed}): sent ${sent.messages.length}, topic ${good.length}, DLQ ${dead.length}, ` +
@@ -375,6 +384,28 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
         );
       } finally {
         await source.close();
+      }
+
+      // 5. The job's shipped ingest takes the topic into bronze: each hospital message is one row.
+      const ingest = await finishes(
+        startChild({
+          source: { kind: 'file-log', dir: join(dir, 'log') },
+          lake: { kind: 'local', dir: join(dir, 'lake') },
+          topics: [TOPIC],
+          group: 'bronze',
+          workdir: join(dir, 'ingest'),
+          batchSize: 1_000,
+        }),
+      );
+      assert.equal(ingest.sourceRecords, GOOD);
+      const ctx = await createTestContext();
+      const lake = await localLake.create(localLake.config.parse({ dir: join(dir, 'lake') }), ctx);
+      try {
+        const bronze = await bronzeCounts(lake, lake.defaultBranch, join(dir, 'bronze-check'));
+        assert.deepEqual(bronze, { rows: GOOD, keys: GOOD, payloads: GOOD, staged: 0 });
+      } finally {
+        await lake.close();
+        await ctx.cleanup();
       }
     } finally {
       await rm(dir, { recursive: true, force: true });
