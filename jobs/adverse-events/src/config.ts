@@ -168,14 +168,46 @@ export const jobConfigSchema = z
           .max(1)
           .default(0.7)
           .describe(
-            'Evaluation gate: a model below this held-out AUROC is registered but not made champion.',
+            'Evaluation gate: a model below this held-out AUROC is registered but never made champion.',
           ),
+        gate: z
+          .strictObject({
+            margin: z
+              .number()
+              .min(0)
+              .max(1)
+              .default(0.02)
+              .describe('A challenger must beat the champion’s AUROC by at least this on the same held-out patients.'),
+            maxEce: z
+              .number()
+              .gt(0)
+              .max(1)
+              .default(0.05)
+              .describe('Highest expected calibration error (10 equal-width bins) a champion may have.'),
+            samples: z
+              .number()
+              .int()
+              .min(100)
+              .max(100_000)
+              .default(1000)
+              .describe('Paired bootstrap replicates of the AUROC difference (evidence recorded on the version).'),
+          })
+          .default({ margin: 0.02, maxEce: 0.05, samples: 1000 })
+          .describe('Champion/challenger gate, enforced: a refused challenger is never served beyond shadow.'),
+        targetRecall: z
+          .number()
+          .gt(0)
+          .max(1)
+          .default(0.8)
+          .describe('The operating threshold is chosen on validation patients to reach this recall.'),
       })
       .default({
         name: 'adverse-event',
         experiment: 'adverse-events',
         algorithm: 'gbt',
         minAuroc: 0.7,
+        gate: { margin: 0.02, maxEce: 0.05, samples: 1000 },
+        targetRecall: 0.8,
       })
       .describe('Training and registration.'),
     serve: z

@@ -10,7 +10,7 @@ import type { InjectedCounts } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
 import type { AdverseEventsConfig } from './steps/job-config.js';
-import { registerStep, trainStep } from './steps/model-steps.js';
+import { type Evaluation, type GateDecision, registerStep, trainStep } from './steps/model-steps.js';
 import { monitorStep, serveStep } from './steps/serve-steps.js';
 
 /** The steps of the adverse-event pipeline for a config (generate only when simulating). */
@@ -65,6 +65,8 @@ export const adverseEventsJob = defineJob({
     const counts = label.counts as { points: number; positives: number; censored: number } | undefined;
     const rows = train.rows as Record<string, number> | undefined;
     const model = train.model as { sha256: string } | undefined;
+    const evaluation = train.evaluation as Evaluation | undefined;
+    const gate = register.gate as GateDecision | undefined;
     return {
       mode: config.data.mode,
       events: Number(ingest.eventsIn ?? 0),
@@ -91,10 +93,20 @@ export const adverseEventsJob = defineJob({
       model: register.version
         ? {
             name: config.model.name,
+            algorithm: config.model.algorithm,
             version: register.version,
             alias: register.alias ?? null,
             sha256: model?.sha256,
             auroc: train.testAuroc,
+            aurocCi: evaluation?.aurocCi ?? null,
+            auprc: evaluation?.auprc ?? null,
+            brier: evaluation?.brier,
+            ece: evaluation?.ece,
+            operatingPoint: evaluation?.operatingPoint ?? null,
+            gate: gate
+              ? { decision: gate.decision, champion: gate.champion, challenger: gate.challenger, delta: gate.delta }
+              : undefined,
+            served: serve.servedVersion ?? null,
             ...(generate.bayesAuroc !== undefined ? { bayesAuroc: generate.bayesAuroc } : {}),
             trainRows: rows?.train,
             testRows: rows?.test,

@@ -1,10 +1,47 @@
-import { auroc, defineStep, type ModelArtifact } from '@vigil/core';
+import {
+  auroc,
+  aurocCi,
+  averagePrecision,
+  brierScore,
+  calibrationCurve,
+  currentChampion,
+  defineStep,
+  expectedCalibrationError,
+  type ModelArtifact,
+  pairedAurocDelta,
+  precisionRecallAt,
+  promote,
+  type Registry,
+  thresholdForRecall,
+} from '@vigil/core';
 import { DEFAULT_PARAMS } from '../config.js';
 import { subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
 import type { AdverseEventsConfig } from './job-config.js';
 
-type ModelSlice = { algorithm: string; params: Record<string, number | string | boolean>; seed: number };
+type ModelSlice = {
+  algorithm: string;
+  params: Record<string, number | string | boolean>;
+  seed: number;
+  targetRecall: number;
+  samples: number;
+};
+
+/** Held-out evaluation: discrimination with a CI, calibration, and the operating point chosen on validation. */
+export interface Evaluation {
+  auroc: number;
+  aurocCi: { lower: number; upper: number; level: number; samples: number } | null;
+  auprc: number | null;
+  brier: number;
+  ece: number;
+  calibration: { meanPredicted: number; observedRate: number; count: number }[];
+  operatingPoint: {
+    targetRecall: number;
+    threshold: number;
+    validation: { precision: number | null; recall: number | null };
+    test: { precision: number | null; recall: number | null };
+  } | null;
+}
 
 /** train: fit on the training patients, early-stop on validation patients, score the held-out test patients. */
 export const trainStep = defineStep<AdverseEventsConfig, ModelSlice>({
@@ -12,12 +49,14 @@ export const trainStep = defineStep<AdverseEventsConfig, ModelSlice>({
   version: 1,
   description: 'Train on training patients (early stopping on validation patients); AUROC on held-out test patients.',
   inputs: ['training-set.dataset', 'training-set.split'],
-  outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows'],
+  outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
   requires: ['trainer'],
   config: (c) => ({
     algorithm: c.job.model.algorithm,
     params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
     seed: c.seed,
+    targetRecall: c.job.model.targetRecall,
+    samples: c.job.model.gate.samples,
   }),
   async run(ctx, inputs) {
     const trainer = ctx.port('trainer');
@@ -36,33 +75,117 @@ export const trainStep = defineStep<AdverseEventsConfig, ModelSlice>({
       },
     );
     const scores = await trainer.predict(result.artifact, test.x, test.y.length);
+    const validationScores = await trainer.predict(result.artifact, validation.x, validation.y.length);
+    const ci = aurocCi(scores, test.y, { seed: ctx.config.seed, samples: ctx.config.samples });
+    const point = thresholdForRecall(validationScores, validation.y, ctx.config.targetRecall);
+    const atTest = point ? precisionRecallAt(scores, test.y, point.threshold) : null;
+    const evaluation: Evaluation = {
+      auroc: auroc(scores, test.y) ?? Number.NaN,
+      aurocCi: ci ? { lower: ci.lower, upper: ci.upper, level: ci.level, samples: ci.samples } : null,
+      auprc: averagePrecision(scores, test.y),
+      brier: brierScore(scores, test.y),
+      ece: expectedCalibrationError(scores, test.y),
+      calibration: calibrationCurve(scores, test.y).map((b) => ({
+        meanPredicted: b.meanPredicted,
+        observedRate: b.observedRate,
+        count: b.count,
+      })),
+      operatingPoint:
+        point && atTest
+          ? {
+              targetRecall: ctx.config.targetRecall,
+              threshold: point.threshold,
+              validation: { precision: point.precision, recall: point.recall },
+              test: { precision: atTest.precision, recall: atTest.recall },
+            }
+          : null,
+    };
     return {
       model: result.artifact,
       metrics: result.metrics,
       params: result.params,
-      testAuroc: auroc(scores, test.y) ?? Number.NaN,
+      evaluation,
+      testScores: scores,
+      testAuroc: evaluation.auroc,
       rows: { train: train.y.length, validation: validation.y.length, test: test.y.length, testPatients: split.test.length },
     };
   },
 });
 
-type RegisterSlice = { name: string; experiment: string; minAuroc: number; algorithm: string; seed: number };
+type RegisterSlice = {
+  name: string;
+  experiment: string;
+  minAuroc: number;
+  algorithm: string;
+  seed: number;
+  gate: { margin: number; maxEce: number; samples: number };
+};
 
-/** register: the training run (params, metrics, ONNX, lineage) and a model version; the gate decides `champion`. */
+/** What the gate decided, and on what evidence (also recorded on the version as `vigil.gate.*` tags). */
+export interface GateDecision {
+  /** first: no champion yet and the floor is met; promoted: beat the champion; refused: did not. */
+  decision: 'first' | 'promoted' | 'refused';
+  champion: string | null;
+  challenger: string;
+  /** Challenger AUROC − champion AUROC on the same held-out rows (null without a champion). */
+  delta: number | null;
+  /** paired: both models scored on the same held-out rows; recorded: the champion's features differ, so its recorded test AUROC is used. */
+  comparison: 'paired' | 'recorded' | 'none';
+  ci: [number, number] | null;
+  pAboveMargin: number | null;
+  ece: number;
+  reasons: string[];
+}
+
+/** The champion's held-out scores on these rows, when it reads the same features; else undefined. */
+async function championScores(
+  registry: Registry,
+  trainer: { predict(a: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> },
+  champion: { runId: string; source: string },
+  challenger: ModelArtifact,
+  test: { x: Float32Array; y: Uint8Array },
+): Promise<Float32Array | undefined> {
+  const features = JSON.parse(
+    new TextDecoder().decode(await registry.getArtifact(champion.runId, 'model/features.json')),
+  ) as string[];
+  if (JSON.stringify(features) !== JSON.stringify(challenger.featureNames)) return undefined;
+  const bytes = await registry.getArtifact(champion.runId, champion.source);
+  return trainer.predict({ ...challenger, bytes, sha256: 'champion' }, test.x, test.y.length);
+}
+
+/**
+ * register: log the training run and register a model version, then the champion/challenger
+ * gate, enforced: the version becomes champion only when it has no champion to beat and meets
+ * the floor, or beats the champion's AUROC by the margin on the same held-out patients (paired
+ * bootstrap evidence recorded), with its ECE within bound.
+ */
 export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
   name: 'register',
-  version: 1,
-  description: 'Log the training run and register a model version; it becomes champion only when it passes the gate.',
-  inputs: ['train.model', 'train.metrics', 'train.params', 'train.testAuroc', 'features.lakeCommit', 'features.views'],
-  outputs: ['version', 'alias', 'trainingRunId'],
-  requires: ['registry'],
+  version: 2,
+  description: 'Log the training run, register a version, and gate it against the champion (same held-out patients).',
+  inputs: [
+    'train.model',
+    'train.metrics',
+    'train.params',
+    'train.evaluation',
+    'train.testScores',
+    'training-set.dataset',
+    'training-set.split',
+    'features.lakeCommit',
+    'features.views',
+  ],
+  outputs: ['version', 'alias', 'trainingRunId', 'gate', 'served'],
+  requires: ['registry', 'trainer'],
   config: (c) => ({
     name: c.job.model.name,
     experiment: c.job.model.experiment,
     minAuroc: c.job.model.minAuroc,
     algorithm: c.job.model.algorithm,
     seed: c.seed,
+    gate: c.job.model.gate,
   }),
+  // The gate's answer depends on who is champion now.
+  fingerprint: async (ctx) => `champion:${(await currentChampion(ctx.port('registry'), ctx.config.name))?.version ?? 'none'}`,
   stillValid: async (ctx, out) =>
     ctx
       .port('registry')
@@ -75,7 +198,7 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
     const registry = ctx.port('registry');
     const c = ctx.config;
     const model = inputs['train.model'] as ModelArtifact;
-    const testAuroc = inputs['train.testAuroc'] as number;
+    const evaluation = inputs['train.evaluation'] as Evaluation;
     const lakeCommit = inputs['features.lakeCommit'] as string;
     const views = (inputs['features.views'] as string[]).join(',');
     const run = await registry.createRun({
@@ -90,12 +213,23 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       lakeCommit,
       featureViews: views,
     });
+    const metric = (key: string, value: number | null | undefined) =>
+      value === null || value === undefined || Number.isNaN(value) ? [] : [{ key, value }];
     await registry.logMetrics(run.runId, [
       ...Object.entries(inputs['train.metrics'] as Record<string, number>).map(([key, value]) => ({ key, value })),
-      { key: 'test_auroc', value: testAuroc },
+      ...metric('test_auroc', evaluation.auroc),
+      ...metric('test_auroc_lower', evaluation.aurocCi?.lower),
+      ...metric('test_auroc_upper', evaluation.aurocCi?.upper),
+      ...metric('test_auprc', evaluation.auprc),
+      ...metric('test_brier', evaluation.brier),
+      ...metric('test_ece', evaluation.ece),
+      ...metric('operating_threshold', evaluation.operatingPoint?.threshold),
+      ...metric('test_precision_at_threshold', evaluation.operatingPoint?.test.precision),
+      ...metric('test_recall_at_threshold', evaluation.operatingPoint?.test.recall),
     ]);
     await registry.logArtifact(run.runId, 'model/model.onnx', model.bytes);
     await registry.logArtifact(run.runId, 'model/features.json', new TextEncoder().encode(JSON.stringify(model.featureNames)));
+    await registry.logArtifact(run.runId, 'evaluation.json', new TextEncoder().encode(JSON.stringify(evaluation, null, 2)));
     await registry.endRun(run.runId, 'FINISHED');
     await registry.createRegisteredModel(c.name, { description: 'Outcome within the horizon, per prediction point.' });
     const version = await registry.createModelVersion({
@@ -104,8 +238,85 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       source: 'model/model.onnx',
       tags: { sha256: model.sha256, lakeCommit },
     });
-    const passed = testAuroc >= c.minAuroc;
-    if (passed) await registry.setAlias(c.name, 'champion', version.version);
-    return { version: version.version, alias: passed ? 'champion' : null, trainingRunId: run.runId };
+
+    // The gate.
+    const champion = await currentChampion(registry, c.name);
+    const reasons: string[] = [];
+    let gate: GateDecision;
+    const eceOk = evaluation.ece <= c.gate.maxEce;
+    if (!eceOk) reasons.push(`ECE ${evaluation.ece.toFixed(4)} > ${c.gate.maxEce}`);
+    if (!champion) {
+      const floorOk = evaluation.auroc >= c.minAuroc;
+      if (!floorOk) reasons.push(`AUROC ${evaluation.auroc.toFixed(4)} < floor ${c.minAuroc}`);
+      gate = {
+        decision: floorOk && eceOk ? 'first' : 'refused',
+        champion: null,
+        challenger: version.version,
+        delta: null,
+        comparison: 'none',
+        ci: null,
+        pAboveMargin: null,
+        ece: evaluation.ece,
+        reasons,
+      };
+    } else {
+      const dataset = inputs['training-set.dataset'] as StoredDataset;
+      const split = inputs['training-set.split'] as PatientSplit;
+      const test = subset(dataset, new Set(split.test));
+      const scores = inputs['train.testScores'] as Float32Array;
+      const theirs = await championScores(registry, ctx.port('trainer'), champion, model, test);
+      let delta: number;
+      let ci: [number, number] | null = null;
+      let pAboveMargin: number | null = null;
+      let comparison: GateDecision['comparison'];
+      if (theirs) {
+        const paired = pairedAurocDelta(scores, theirs, test.y, { seed: c.seed, samples: c.gate.samples, margin: c.gate.margin });
+        delta = paired?.delta ?? Number.NaN;
+        ci = paired ? paired.ci : null;
+        pAboveMargin = paired?.pAboveMargin ?? null;
+        comparison = 'paired';
+      } else {
+        const recorded = (await registry.getRun(champion.runId)).metrics.test_auroc ?? Number.NaN;
+        delta = evaluation.auroc - recorded;
+        comparison = 'recorded';
+        reasons.push('the champion reads other features: compared with its recorded test AUROC');
+      }
+      const beats = delta >= c.gate.margin;
+      if (!beats) reasons.push(`AUROC delta ${Number.isNaN(delta) ? 'n/a' : delta.toFixed(4)} < margin ${c.gate.margin}`);
+      gate = {
+        decision: beats && eceOk ? 'promoted' : 'refused',
+        champion: champion.version,
+        challenger: version.version,
+        delta: Number.isNaN(delta) ? null : delta,
+        comparison,
+        ci,
+        pAboveMargin,
+        ece: evaluation.ece,
+        reasons,
+      };
+    }
+    const evidence: Record<string, string> = {
+      'vigil.gate.decision': gate.decision,
+      'vigil.gate.champion': gate.champion ?? 'none',
+      'vigil.gate.comparison': gate.comparison,
+      'vigil.gate.ece': String(gate.ece),
+      ...(gate.delta === null ? {} : { 'vigil.gate.delta': String(gate.delta) }),
+      ...(gate.ci ? { 'vigil.gate.ci': gate.ci.join(',') } : {}),
+      ...(gate.pAboveMargin === null ? {} : { 'vigil.gate.pAboveMargin': String(gate.pAboveMargin) }),
+      ...(gate.reasons.length ? { 'vigil.gate.reasons': gate.reasons.join('; ') } : {}),
+    };
+    if (gate.decision === 'refused') {
+      for (const [key, value] of Object.entries(evidence)) await registry.setModelVersionTag(c.name, version.version, key, value);
+    } else {
+      await promote(registry, c.name, version.version, evidence);
+    }
+    const served = gate.decision === 'refused' ? (champion?.version ?? null) : version.version;
+    return {
+      version: version.version,
+      alias: gate.decision === 'refused' ? null : 'champion',
+      trainingRunId: run.runId,
+      gate,
+      served,
+    };
   },
 });

@@ -11,6 +11,7 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
   description: 'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
   inputs: [
     'register.version',
+    'register.served',
     'train.model',
     'training-set.dataset',
     'training-set.split',
@@ -19,20 +20,51 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     'features.refs',
     'features.lakeCommit',
   ],
-  outputs: ['url', 'requests', 'latencyMs', 'online'],
-  requires: ['server', 'monitor', 'feature-store'],
+  outputs: ['url', 'requests', 'latencyMs', 'online', 'servedVersion', 'shadowVersion', 'versions'],
+  requires: ['server', 'monitor', 'feature-store', 'registry'],
   cache: false,
   config: (c) => ({ name: c.job.model.name, requests: c.job.serve.requests }),
   async run(ctx, inputs) {
     const server = ctx.port('server');
     const features = ctx.port('feature-store');
     const { name } = ctx.config;
-    const version = inputs['register.version'] as string;
+    const challenger = inputs['register.version'] as string;
+    const served = inputs['register.served'] as string | null;
     const model = inputs['train.model'] as ModelArtifact;
     const dataset = inputs['training-set.dataset'] as StoredDataset;
     const split = inputs['training-set.split'] as PatientSplit;
-    await server.load({ name, version, artifact: model });
-    await server.route(name, { candidates: [{ version, weight: 100 }] });
+    if (served === null) {
+      // No champion, and this version was refused: nothing may be served.
+      ctx.logger.warn({ challenger }, 'no champion to serve: the only version was refused by the gate');
+      return {
+        url: null,
+        requests: 0,
+        latencyMs: null,
+        online: { patients: split.test.length, scored: 0 },
+        servedVersion: null,
+        shadowVersion: null,
+        versions: {},
+      };
+    }
+    // The champion answers; a refused challenger only shadows it (its answers are discarded).
+    const registry = ctx.port('registry');
+    const artifactOf = async (version: string): Promise<ModelArtifact> => {
+      if (version === challenger) return model;
+      const v = await registry.getModelVersion(name, version);
+      const bytes = await registry.getArtifact(v.runId, v.source);
+      const featureNames = JSON.parse(new TextDecoder().decode(await registry.getArtifact(v.runId, 'model/features.json'))) as string[];
+      if (JSON.stringify(featureNames) !== JSON.stringify(model.featureNames)) {
+        throw new Error(`champion v${version} reads other features than this run's; serve it with its own feature views`);
+      }
+      return { ...model, bytes, sha256: v.tags.sha256 ?? 'unknown' };
+    };
+    await server.load({ name, version: served, artifact: await artifactOf(served) });
+    const shadow = served === challenger ? null : challenger;
+    if (shadow) await server.load({ name, version: shadow, artifact: model });
+    await server.route(name, {
+      candidates: [{ version: served, weight: 100 }],
+      ...(shadow ? { mirror: { version: shadow, percent: 100 } } : {}),
+    });
     const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
     const testIds = new Set(split.test);
     const test = subset(dataset, testIds);
@@ -72,6 +104,9 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
       requests: replay.requests,
       latencyMs: { p50: replay.p50, p99: replay.p99 },
       online: { patients: split.test.length, scored },
+      servedVersion: served,
+      shadowVersion: shadow,
+      versions: replay.versions,
     };
   },
 });
@@ -81,15 +116,15 @@ export const monitorStep = defineStep<AdverseEventsConfig, { name: string }>({
   name: 'monitor',
   version: 1,
   description: 'Evaluate the served version on the predictions and outcomes the monitor holds.',
-  inputs: ['register.version', 'serve.requests'],
+  inputs: ['serve.servedVersion', 'serve.requests'],
   outputs: ['evaluation'],
   requires: ['monitor'],
   cache: false,
   config: (c) => ({ name: c.job.model.name }),
   async run(ctx, inputs) {
-    const evaluation = await ctx
-      .port('monitor')
-      .evaluate({ model: ctx.config.name, version: inputs['register.version'] as string });
+    const version = inputs['serve.servedVersion'] as string | null;
+    if (version === null) return { evaluation: { predictions: 0, labelled: 0, auroc: null } };
+    const evaluation = await ctx.port('monitor').evaluate({ model: ctx.config.name, version });
     return { evaluation: { predictions: evaluation.predictions, labelled: evaluation.labelled, auroc: evaluation.auroc } };
   },
 });
