@@ -364,6 +364,9 @@ export class MlflowRegistry implements Registry {
     this.#checkOpen();
     artifactSegments(options.source);
     checkStrings('tags', options.tags);
+    // MLflow registers a version of a run that does not exist; the port (and the file registry)
+    // refuse it: the version must lead back to its training run.
+    await this.#rawRun(options.runId);
     const body: Record<string, unknown> = {
       name: options.name,
       source: `runs:/${options.runId}/${options.source}`,

@@ -124,6 +124,32 @@ describe('mlflow registry on the real server', () => {
     });
   });
 
+  it('reserved alias names are invalid; unknown models, versions and runs are not found', async () => {
+    const registry = await open();
+    const run = await registry.createRun({ experiment: unique('alias-names') });
+    const model = unique('alias-model');
+    await registry.createModelVersion({ name: model, runId: run.runId, source: 'model' });
+    for (const alias of ['latest', 'v1']) {
+      expect(await codeOf(registry.setAlias(model, alias, '1')), alias).toBe(
+        'VIGIL_REGISTRY_INVALID_REQUEST',
+      );
+    }
+    expect(await codeOf(registry.getVersionByAlias(unique('no-model'), 'champion'))).toBe(
+      'VIGIL_REGISTRY_NOT_FOUND',
+    );
+    expect(await codeOf(registry.getModelVersion(model, 'x'))).toBe('VIGIL_REGISTRY_NOT_FOUND');
+    // MLflow itself would register a version of a run that does not exist.
+    expect(
+      await codeOf(
+        registry.createModelVersion({
+          name: model,
+          runId: '0123456789abcdef0123456789abcdef',
+          source: 'model',
+        }),
+      ),
+    ).toBe('VIGIL_REGISTRY_NOT_FOUND');
+  });
+
   it('searching an unknown experiment finds nothing and creates nothing', async () => {
     const registry = await open();
     const experiment = unique('nobody');
