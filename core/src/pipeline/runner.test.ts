@@ -42,8 +42,20 @@ function host(
 type Cfg = { a: number; b: number; failTrain?: boolean };
 
 /** load → (left, right) → join, counting the calls of each step. */
-function diamond(calls: Record<string, number>, options: { failOnce?: string; failAlways?: string; idempotent?: boolean } = {}) {
+function diamond(calls: Record<string, number>, options: { failOnce?: string; failAlways?: string; idempotent?: boolean; meet?: boolean } = {}) {
   const failed = new Set<string>();
+  // left and right meet here: each waits (up to 5 s) until the other has started, so they
+  // finish only if the runner runs them at the same time.
+  const started = new Set<string>();
+  const meet = async (name: string) => {
+    if (!options.meet) return;
+    started.add(name);
+    const until = Date.now() + 5000;
+    while (!(started.has('left') && started.has('right'))) {
+      if (Date.now() > until) throw new Error(`${name} ran alone: the runner did not run left and right concurrently`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
   const count = (name: string) => {
     calls[name] = (calls[name] ?? 0) + 1;
     if (options.failAlways === name) throw new Error(`${name} broke`);
@@ -74,7 +86,7 @@ function diamond(calls: Record<string, number>, options: { failOnce?: string; fa
     requires: [],
     async run(_ctx, inputs) {
       count('left');
-      await new Promise((r) => setTimeout(r, 30));
+      await meet('left');
       return { sum: (inputs['load.xs'] as Float64Array).reduce((a, b) => a + b, 0) };
     },
   });
@@ -89,7 +101,7 @@ function diamond(calls: Record<string, number>, options: { failOnce?: string; fa
     ...(options.idempotent ? { idempotent: true, retries: 2 } : {}),
     async run(ctx) {
       count('right');
-      await new Promise((r) => setTimeout(r, 30));
+      await meet('right');
       return { k: ctx.config as number, at: new Date(0) };
     },
   });
@@ -114,9 +126,8 @@ describe('runPipeline', () => {
     const events: string[] = [];
     const hooks: { stage: string; status: unknown }[] = [];
     const h = host('r1', {}, hooks);
-    const began = performance.now();
     const result = await runPipeline({
-      pipeline: diamond(calls),
+      pipeline: diamond(calls, { meet: true }),
       jobConfig: { a: 2, b: 10 },
       host: h,
       onEvent: (e) => {
@@ -126,9 +137,9 @@ describe('runPipeline', () => {
     expect(result.outputs.join!.product).toBe((2 + 4 + 6) * 10);
     expect(events.indexOf('end:load')).toBeLessThan(events.indexOf('start:left'));
     expect(events.indexOf('start:join')).toBeGreaterThan(Math.max(events.indexOf('end:left'), events.indexOf('end:right')));
-    // left and right overlap: both start before either ends.
+    // left and right overlap: both start before either ends (and each waited for the other).
     expect(events.indexOf('start:right')).toBeLessThan(events.indexOf('end:left'));
-    expect(performance.now() - began).toBeLessThan(1000);
+    expect(events.indexOf('start:left')).toBeLessThan(events.indexOf('end:right'));
     expect(hooks.map((x) => x.stage).sort()).toEqual(['join', 'left', 'load', 'right']);
     expect(hooks.every((x) => x.status === 'ran')).toBe(true);
     const lineage = h.lineage.snapshot().steps;
