@@ -149,6 +149,8 @@ function runChild(
   options: {
     env?: Record<string, string>;
     stop?: (batches: BatchLog[], line: Record<string, unknown>) => NodeJS.Signals | undefined;
+    /** Wait this long between deciding to stop and sending the signal (lands mid-batch). */
+    stopDelayMs?: number;
     timeoutMs?: number;
   } = {},
 ): Promise<ChildRun> {
@@ -179,7 +181,7 @@ function runChild(
       const signal = stopping ? undefined : options.stop?.(batches, line);
       if (signal) {
         stopping = true;
-        proc.kill(signal);
+        setTimeout(() => proc.kill(signal), options.stopDelayMs ?? 0);
       }
     }
   });
@@ -302,9 +304,11 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
 
       // 3. Killed from outside at a random moment.
       const killAfter = 2 + rng.int(6);
+      const killDelayMs = rng.int(300);
       const r3 = await runChild(config, {
         env,
         stop: (batches) => (batches.length >= killAfter ? 'SIGKILL' : undefined),
+        stopDelayMs: killDelayMs,
       });
       assert.equal(r3.signal, 'SIGKILL');
       all.push(...r3.batches);
@@ -380,7 +384,7 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
         process.stdout.write(
           `mq-bridge inbound fault test (seed ${seed}): sent ${sent.messages.length}, topic ${good.length}, DLQ ${dead.length}, ` +
             `acknowledged batches ${all.length}, received in them ${sum(all, 'received')}, redelivered ${sum(all, 'redelivered')}, ` +
-            `duplicates dropped ${dropped}, random kill after batch ${killAfter}\n`,
+            `duplicates dropped ${dropped}, random kill ${killDelayMs} ms after batch ${killAfter}\n`,
         );
       } finally {
         await source.close();
