@@ -2,7 +2,8 @@
  * Interop: what Vigil writes through the MLflow adapter, MLflow's own Python client
  * (`MlflowClient` from the service venv, run as a subprocess) reads back unchanged — runs, params,
  * metric histories, tags, the ONNX artifact's bytes, registered model versions with their tags,
- * and aliases, including the model file through each alias's version download URI.
+ * and aliases, including the model file through each alias's version download URI. And the
+ * other way: what the Python client writes, Vigil reads.
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -17,6 +18,16 @@ import { requireMlflow } from './testing/index.js';
 
 const server = await requireMlflow();
 const readBack = fileURLToPath(new URL('./testing/read-back.py', import.meta.url));
+const write = fileURLToPath(new URL('./testing/write.py', import.meta.url));
+
+async function python(script: string, spec: unknown): Promise<unknown> {
+  const { stdout } = await promisify(execFile)(server.python, [script, JSON.stringify(spec)], {
+    env: { ...process.env, MLFLOW_TRACKING_URI: server.trackingUri },
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 120_000,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+}
 
 interface PyVersion {
   name: string;
@@ -65,8 +76,8 @@ afterAll(async () => {
   await ctx.cleanup();
 });
 
-describe("MLflow's Python client reads what Vigil wrote", () => {
-  it('sees the runs, params, metrics, ONNX bytes, versions with tags, and aliases', async () => {
+describe("MLflow's Python client and Vigil read each other's writes", () => {
+  it('the Python client sees the runs, params, metrics, ONNX bytes, versions with tags, and aliases', async () => {
     expect(existsSync(server.python), `${server.python} (bash scripts/services up mlflow)`).toBe(true);
     const id = `${Date.now().toString(36)}-${process.pid}`;
     const experiment = `interop-${id}`;
@@ -149,12 +160,7 @@ describe("MLflow's Python client reads what Vigil wrote", () => {
       aliases: ['champion', 'challenger'],
       artifacts: ['model/model.onnx', 'model/features.json'],
     };
-    const { stdout } = await promisify(execFile)(server.python, [readBack, JSON.stringify(spec)], {
-      env: { ...process.env, MLFLOW_TRACKING_URI: server.trackingUri },
-      maxBuffer: 64 * 1024 * 1024,
-      timeout: 120_000,
-    });
-    const seen = JSON.parse(stdout.trim().split('\n').at(-1)!) as PyReadBack;
+    const seen = (await python(readBack, spec)) as PyReadBack;
 
     for (const [i, w] of written.entries()) {
       const run = seen.runs[w.runId]!;
@@ -219,5 +225,52 @@ describe("MLflow's Python client reads what Vigil wrote", () => {
         Buffer.from(got.files['model.onnx']!, 'base64').equals(Buffer.from(written[version]!.bytes)),
       ).toBe(true);
     }
+  }, 180_000);
+
+  it('Vigil reads the run, metric history, artifact, version and alias the Python client wrote', async () => {
+    const id = `${Date.now().toString(36)}-${process.pid}`;
+    const experiment = `from-python-${id}`;
+    const name = `from-python-${id}`;
+    const wrote = (await python(write, { experiment, model: name })) as {
+      runId: string;
+      version: string;
+      payload: number[];
+      size: number;
+    };
+    const run = await registry.getRun(wrote.runId);
+    expect(run).toMatchObject({
+      runId: wrote.runId,
+      experiment,
+      name: 'from-python',
+      status: 'FINISHED',
+      params: { alpha: '0.5', solver: 'lbfgs' },
+      metrics: { loss: 0.65 },
+      tags: { origin: 'python', stage: 'train' },
+    });
+    expect(typeof run.endTime).toBe('number');
+    expect((await registry.getMetricHistory(wrote.runId, 'loss')).map((p) => [p.step, p.value])).toEqual([
+      [0, 0.9],
+      [1, 0.7],
+      [2, 0.65],
+    ]);
+    const bytes = await registry.getArtifact(wrote.runId, 'model/weights.bin');
+    expect(bytes.length).toBe(wrote.size);
+    expect(Array.from(bytes.subarray(0, 8))).toEqual(wrote.payload);
+    expect((await registry.searchRuns({ experiment })).map((r) => r.runId)).toEqual([wrote.runId]);
+    const champion = await registry.getVersionByAlias(name, 'champion');
+    expect(champion).toMatchObject({
+      name,
+      version: wrote.version,
+      runId: wrote.runId,
+      source: 'model',
+      tags: { k: 'v' },
+      aliases: ['champion'],
+    });
+    expect(await registry.getRegisteredModel(name)).toMatchObject({
+      description: 'from MlflowClient',
+      tags: { owner: 'python' },
+      aliases: { champion: wrote.version },
+      latestVersion: wrote.version,
+    });
   }, 180_000);
 });
