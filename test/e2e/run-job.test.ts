@@ -25,7 +25,20 @@ interface Summary {
 
 const lastJson = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!) as Summary;
 const statuses = (s: Summary) => Object.fromEntries(s.steps.map((x) => [x.name, x.status]));
-const STEPS = ['generate', 'ingest', 'silver', 'gold', 'features', 'label', 'training-set', 'train', 'register', 'serve', 'monitor'];
+const STEPS = [
+  'generate',
+  'ingest',
+  'silver',
+  'gold',
+  'features',
+  'label',
+  'training-set',
+  'train',
+  'cross-validate',
+  'register',
+  'serve',
+  'monitor',
+];
 
 async function modelInputs(workdir: string, runId: string): Promise<string[]> {
   const record = JSON.parse(await readFile(join(workdir, 'runs', runId, 'steps', 'train.json'), 'utf8')) as {
@@ -103,6 +116,7 @@ describe('vigil run (local preset, end to end)', () => {
       features: 'ran',
       'training-set': 'ran',
       train: 'ran',
+      'cross-validate': 'ran',
       register: 'ran',
       serve: 'ran',
       monitor: 'ran',
@@ -174,6 +188,7 @@ describe('vigil run (local preset, end to end)', () => {
       features: 'resumed',
       label: 'resumed',
       'training-set': 'resumed',
+      'cross-validate': 'resumed',
       train: 'ran',
       register: 'ran',
       serve: 'ran',
@@ -183,7 +198,7 @@ describe('vigil run (local preset, end to end)', () => {
       steps: { step: string; status: string }[];
     };
     expect(lineage.steps.filter((x) => x.status === 'resumed').map((x) => x.step).sort()).toEqual(
-      ['features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort(),
+      ['cross-validate', 'features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort(),
     );
   }, 400_000);
 

@@ -194,6 +194,19 @@ export const jobConfigSchema = z
           })
           .default({ margin: 0.02, maxEce: 0.05, samples: 1000 })
           .describe('Champion/challenger gate, enforced: a refused challenger is never served beyond shadow.'),
+        cv: z
+          .strictObject({
+            folds: z
+              .number()
+              .int()
+              .min(0)
+              .max(20)
+              .default(5)
+              .describe('Patient-grouped stratified k-fold CV on the non-test patients (0 = off).'),
+            siteGrouped: z.boolean().default(false).describe('Put whole sites in folds, not just whole patients.'),
+          })
+          .default({ folds: 5, siteGrouped: false })
+          .describe('Cross-validation for model selection; the held-out test patients never reach it.'),
         targetRecall: z
           .number()
           .gt(0)
@@ -207,6 +220,7 @@ export const jobConfigSchema = z
         algorithm: 'gbt',
         minAuroc: 0.7,
         gate: { margin: 0.02, maxEce: 0.05, samples: 1000 },
+        cv: { folds: 5, siteGrouped: false },
         targetRecall: 0.8,
       })
       .describe('Training and registration.'),

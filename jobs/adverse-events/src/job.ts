@@ -10,7 +10,14 @@ import type { InjectedCounts } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
 import type { AdverseEventsConfig } from './steps/job-config.js';
-import { type Evaluation, type GateDecision, registerStep, trainStep } from './steps/model-steps.js';
+import {
+  type CvResult,
+  crossValidateStep,
+  type Evaluation,
+  type GateDecision,
+  registerStep,
+  trainStep,
+} from './steps/model-steps.js';
 import { monitorStep, serveStep } from './steps/serve-steps.js';
 
 /** The steps of the adverse-event pipeline for a config (generate only when simulating). */
@@ -26,6 +33,7 @@ export function adverseEventsPipeline(mode: 'simulate' | 'source') {
       labelStep,
       trainingSetStep,
       trainStep,
+      crossValidateStep,
       registerStep,
       serveStep,
       monitorStep,
@@ -67,6 +75,7 @@ export const adverseEventsJob = defineJob({
     const model = train.model as { sha256: string } | undefined;
     const evaluation = train.evaluation as Evaluation | undefined;
     const gate = register.gate as GateDecision | undefined;
+    const cv = out(outputs, 'cross-validate').cv as CvResult | undefined;
     return {
       mode: config.data.mode,
       events: Number(ingest.eventsIn ?? 0),
@@ -102,6 +111,7 @@ export const adverseEventsJob = defineJob({
             auprc: evaluation?.auprc ?? null,
             brier: evaluation?.brier,
             ece: evaluation?.ece,
+            cv: cv ? { folds: cv.folds, aurocMean: cv.aurocMean, aurocSd: cv.aurocSd } : undefined,
             operatingPoint: evaluation?.operatingPoint ?? null,
             gate: gate
               ? { decision: gate.decision, champion: gate.champion, challenger: gate.challenger, delta: gate.delta }

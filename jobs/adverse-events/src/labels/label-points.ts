@@ -5,6 +5,7 @@ const DAY_MS = 86_400_000;
 /** What labelling needs to know of one patient, read from silver at a lake commit. */
 export interface PatientTimeline {
   patientId: string;
+  siteId: string;
   enrolledAt: Date;
   /** The patient's last observation of any kind: the end of follow-up. */
   lastSeen: Date;

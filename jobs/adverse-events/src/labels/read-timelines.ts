@@ -64,7 +64,7 @@ export async function readTimelines(options: {
     const iso = (col: string) => `strftime(${col}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
     const reader = await c.runAndReadAll(`
       WITH enrolled AS (
-        SELECT patient_id, min(observed_at) AS enrolled_at FROM ${await from('enrolments', 'patient_id, observed_at')} GROUP BY patient_id
+        SELECT patient_id, min(observed_at) AS enrolled_at, min(site_id) AS site_id FROM ${await from('enrolments', 'patient_id, site_id, observed_at')} GROUP BY patient_id
       ), seen AS (
         SELECT patient_id, max(observed_at) AS last_seen FROM (${all.join(' UNION ALL ')}) GROUP BY patient_id
       ), o AS (
@@ -72,12 +72,13 @@ export async function readTimelines(options: {
       ), v AS (
         SELECT patient_id, list(${iso('observed_at')} ORDER BY observed_at) AS times FROM (${observations}) GROUP BY patient_id
       )
-      SELECT e.patient_id, ${iso('e.enrolled_at')} AS enrolled_at, ${iso('s.last_seen')} AS last_seen,
+      SELECT e.patient_id, e.site_id, ${iso('e.enrolled_at')} AS enrolled_at, ${iso('s.last_seen')} AS last_seen,
         coalesce(o.times, []) AS outcomes, coalesce(v.times, []) AS observations
       FROM enrolled e JOIN seen s USING (patient_id) LEFT JOIN o USING (patient_id) LEFT JOIN v USING (patient_id)
       ORDER BY e.patient_id`);
     return reader.getRowObjectsJS().map((r) => ({
       patientId: String(r.patient_id),
+      siteId: String(r.site_id),
       enrolledAt: new Date(String(r.enrolled_at)),
       lastSeen: new Date(String(r.last_seen)),
       outcomes: (r.outcomes as string[]).map((t) => new Date(t)),

@@ -56,10 +56,10 @@ type LabelSlice = Pick<AdverseEventsConfig['job'], 'label' | 'points'>;
 /** label: prediction points and labels from the configured outcome, horizon and grid (censoring counted). */
 export const labelStep = defineStep<AdverseEventsConfig, LabelSlice>({
   name: 'label',
-  version: 1,
+  version: 2,
   description: 'Prediction points and labels from silver: outcome predicate, horizon, grid; censored points excluded and counted.',
   inputs: ['gold.lakeCommit'],
-  outputs: ['entities', 'counts', 'end', 'horizonMs'],
+  outputs: ['entities', 'counts', 'end', 'horizonMs', 'sites'],
   requires: ['lake-store'],
   config: (c) => ({ label: c.job.label, points: c.job.points }),
   async run(ctx, inputs) {
@@ -88,6 +88,7 @@ export const labelStep = defineStep<AdverseEventsConfig, LabelSlice>({
       counts,
       end: new Date(end),
       horizonMs,
+      sites: Object.fromEntries(timelines.map((t) => [t.patientId, t.siteId])),
     };
   },
 });
@@ -121,10 +122,10 @@ function splitBy(patientIds: string[], testFraction: number, seed: number): Pati
 /** training-set: point-in-time features for every labelled point, and the patient split. */
 export const trainingSetStep = defineStep<AdverseEventsConfig, { seed: number; testFraction: number }>({
   name: 'training-set',
-  version: 1,
+  version: 2,
   description: 'Point-in-time join of the feature views at the lake commit for every labelled point; patient-grouped split.',
-  inputs: ['features.lakeCommit', 'features.refs', 'label.entities'],
-  outputs: ['dataset', 'split'],
+  inputs: ['features.lakeCommit', 'features.refs', 'label.entities', 'label.sites'],
+  outputs: ['dataset', 'split', 'sites'],
   requires: ['feature-store'],
   config: (c) => ({ seed: c.seed, testFraction: c.job.testFraction }),
   async run(ctx, inputs) {
@@ -143,6 +144,7 @@ export const trainingSetStep = defineStep<AdverseEventsConfig, { seed: number; t
     return {
       dataset: { ...dataset, at: e.at },
       split: splitBy(e.patientIds, ctx.config.testFraction, ctx.config.seed),
+      sites: inputs['label.sites'] as Record<string, string>,
     };
   },
 });

@@ -15,7 +15,9 @@ import {
   thresholdForRecall,
 } from '@vigil/core';
 import { DEFAULT_PARAMS } from '../config.js';
-import { subset } from '../pipeline/training-set.js';
+import { groupedStratifiedFolds } from '../evaluation/grouped-folds.js';
+import { withoutTestPatients } from '../evaluation/without-test-patients.js';
+import { splitPatients, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
 import type { AdverseEventsConfig } from './job-config.js';
 
@@ -318,5 +320,78 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       gate,
       served,
     };
+  },
+});
+
+type CvSlice = ModelSlice & { folds: number; siteGrouped: boolean };
+
+/** Cross-validation summary: AUROC per fold on patients the fold's model never saw. */
+export interface CvResult {
+  folds: number;
+  aurocs: (number | null)[];
+  aurocMean: number | null;
+  aurocSd: number | null;
+}
+
+/**
+ * cross-validate: patient-grouped (optionally site-grouped) stratified k-fold CV of the
+ * configured model on the non-test patients; each fold early-stops on 15 % of its own
+ * training patients. The held-out test patients never reach it.
+ */
+export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
+  name: 'cross-validate',
+  version: 1,
+  description: 'Patient-grouped stratified k-fold CV on the non-test patients (AUROC mean and SD).',
+  inputs: ['training-set.dataset', 'training-set.split', 'training-set.sites'],
+  outputs: ['cv'],
+  requires: ['trainer'],
+  config: (c) => ({
+    algorithm: c.job.model.algorithm,
+    params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
+    seed: c.seed,
+    targetRecall: c.job.model.targetRecall,
+    samples: c.job.model.gate.samples,
+    folds: c.job.model.cv.folds,
+    siteGrouped: c.job.model.cv.siteGrouped,
+  }),
+  async run(ctx, inputs) {
+    const c = ctx.config;
+    if (c.folds < 2) return { cv: { folds: 0, aurocs: [], aurocMean: null, aurocSd: null } satisfies CvResult };
+    const trainer = ctx.port('trainer');
+    const split = inputs['training-set.split'] as PatientSplit;
+    const all = inputs['training-set.dataset'] as StoredDataset;
+    const siteOf = inputs['training-set.sites'] as Record<string, string>;
+    const rest = withoutTestPatients(all, split);
+    const folds = groupedStratifiedFolds(rest.groups, rest.y, {
+      k: c.folds,
+      seed: c.seed,
+      testPatients: split.test,
+      ...(c.siteGrouped ? { siteGrouped: true, sites: rest.groups.map((g) => siteOf[g] ?? 'unknown') } : {}),
+    });
+    const aurocs: (number | null)[] = [];
+    for (let fold = 0; fold < folds.k; fold++) {
+      const testPatients = new Set([...folds.patientFold].filter(([, f]) => f === fold).map(([p]) => p));
+      const trainPatients = [...folds.patientFold.keys()].filter((p) => !testPatients.has(p));
+      const [validation, train] = splitPatients(trainPatients, [0.15], c.seed) as [string[], string[]];
+      const result = await trainer.train(
+        subset(rest, new Set(train)),
+        { algorithm: c.algorithm, params: c.params, seed: c.seed },
+        {
+          validation: subset(rest, new Set(validation)),
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(Math.round(((fold + p.fraction) / folds.k) * 1000), 1000, `fold ${fold + 1}/${folds.k}`),
+        },
+      );
+      const test = subset(rest, testPatients);
+      const scores = await trainer.predict(result.artifact, test.x, test.y.length);
+      aurocs.push(auroc(scores, test.y));
+    }
+    const ok = aurocs.filter((a): a is number => a !== null);
+    const mean = ok.length ? ok.reduce((a, b) => a + b, 0) / ok.length : null;
+    const sd =
+      mean !== null && ok.length > 1
+        ? Math.sqrt(ok.reduce((a, b) => a + (b - mean) ** 2, 0) / (ok.length - 1))
+        : null;
+    return { cv: { folds: folds.k, aurocs, aurocMean: mean, aurocSd: sd } satisfies CvResult };
   },
 });
