@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { jsonSchemaToZod } from './inbound/json-schema.js';
 
 const port = z.number().int().min(1).max(65_535);
 
@@ -164,7 +165,7 @@ export const inboundConfig = z
     }
     if (config.schema !== undefined && config.schema !== 'job') {
       try {
-        z.fromJSONSchema(config.schema as Parameters<typeof z.fromJSONSchema>[0]);
+        jsonSchemaToZod(config.schema);
       } catch (error) {
         ctx.addIssue({
           code: 'custom',

@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { RecordSchema } from '@vigil/core';
 import { VigilError } from '@vigil/core';
-import { z } from 'zod';
 import type { MqInboundConfig } from '../config.js';
 import type { ReceivedQueueMessage } from '../transport/queue-transport.js';
+import { jsonSchemaToZod } from './json-schema.js';
 
 export const POISON_REASONS = ['too-large', 'unparseable', 'schema'] as const;
 export type PoisonReason = (typeof POISON_REASONS)[number];
@@ -67,7 +67,7 @@ export function recordSchemaProblem(schema: RecordSchema, value: unknown): strin
 }
 
 function jsonSchemaCheck(schema: Record<string, unknown>): (value: unknown) => string | undefined {
-  const zod = z.fromJSONSchema(schema as Parameters<typeof z.fromJSONSchema>[0]);
+  const zod = jsonSchemaToZod(schema);
   return (value) => {
     const result = zod.safeParse(value);
     if (result.success) return undefined;

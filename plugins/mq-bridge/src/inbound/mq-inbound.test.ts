@@ -372,6 +372,34 @@ describe('mq-bridge inbound config and checks', () => {
     assert.equal(inboundOnly.topics, undefined);
   });
 
+  it('a JSON Schema requires every name in `required`, listed under properties or not', () => {
+    const check = createMessageCheck(
+      mqBridgeConfig.parse({
+        transport: 'amqp',
+        inbound: {
+          routes: [{ queue: 'Q', topic: 't' }],
+          schema: {
+            type: 'object',
+            required: ['patientId', 'vitals'],
+            properties: { vitals: { type: 'object', required: ['hr'] } },
+          },
+        },
+      }).inbound!,
+      undefined,
+    );
+    const body = (v: unknown) => ({
+      messageId: 'm',
+      body: new TextEncoder().encode(JSON.stringify(v)),
+      properties: {},
+      redelivered: false,
+    });
+    assert.equal(check(body({ patientId: 'p', vitals: { hr: 1 } })).ok, true);
+    const noPatient = check(body({ vitals: { hr: 1 } }));
+    assert.ok(!noPatient.ok && noPatient.reason === 'schema' && noPatient.detail.startsWith('patientId'));
+    const noHr = check(body({ patientId: 'p', vitals: {} }));
+    assert.ok(!noHr.ok && noHr.detail.startsWith('vitals.hr'), JSON.stringify(noHr));
+  });
+
   it("checks bodies against the job's record schema and names the field", () => {
     const schema = {
       fields: { kind: 'string', patientId: 'string', observedAt: 'timestamp', value: 'number' },
