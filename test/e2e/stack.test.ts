@@ -3,6 +3,8 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { adminClient } from '@vigil/adapter-s3/testing';
 import { describe, expect, it } from 'vitest';
 import { repoRoot, runCli } from './cli.js';
 
@@ -12,7 +14,7 @@ function serviceEnv(): Record<string, string> {
   return Object.fromEntries([...text.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
 }
 
-describe('vigil run --preset stack (Kafka, lakeFS, Redis on this machine)', () => {
+describe('vigil run --preset stack (Kafka, lakeFS on MinIO, Redis, MLflow on this machine)', () => {
   it('runs the main job on the real servers and reconciles every layer', async () => {
     const id = Math.random().toString(36).slice(2, 8);
     const dir = await mkdtemp(join(tmpdir(), 'vigil-stack-'));
@@ -37,7 +39,7 @@ describe('vigil run --preset stack (Kafka, lakeFS, Redis on this machine)', () =
     });
     expect(
       result.code,
-      `${result.stderr}\n(start the servers with: bash scripts/services up kafka lakefs redis)`,
+      `${result.stderr}\n(start the servers with: bash scripts/services up kafka lakefs redis minio mlflow)`,
     ).toBe(0);
     const s = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as {
       preset: string;
@@ -59,8 +61,19 @@ describe('vigil run --preset stack (Kafka, lakeFS, Redis on this machine)', () =
       s.events,
     );
     expect(s.online.scored).toBe(s.online.patients);
-    // Nothing went to the embedded stores: the source, lake and online store were the servers.
+    // Nothing went to the embedded stores: the source, lake, online store and registry were the servers.
     expect(existsSync(join(dir, 'work', 'log'))).toBe(false);
     expect(existsSync(join(dir, 'work', 'lake'))).toBe(false);
+    expect(existsSync(join(dir, 'work', 'registry'))).toBe(false);
+    // lakeFS kept the medallion's objects in MinIO (S3) under the repository's namespace.
+    const s3 = adminClient();
+    try {
+      const listed = await s3.send(
+        new ListObjectsV2Command({ Bucket: 'vigil-lakefs', Prefix: `e2e-${id}/` }),
+      );
+      expect(listed.KeyCount ?? 0).toBeGreaterThan(0);
+    } finally {
+      s3.destroy();
+    }
   }, 300_000);
 });
