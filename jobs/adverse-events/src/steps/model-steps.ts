@@ -7,6 +7,7 @@ import {
   currentChampion,
   defineStep,
   expectedCalibrationError,
+  type FeatureStore,
   type ModelArtifact,
   pairedAurocDelta,
   precisionRecallAt,
@@ -19,6 +20,7 @@ import { groupedStratifiedFolds } from '../evaluation/grouped-folds.js';
 import { withoutTestPatients } from '../evaluation/without-test-patients.js';
 import { splitPatients, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
+import { matrixFor, testRows } from './model-inputs.js';
 import type { AdverseEventsConfig } from './job-config.js';
 
 type ModelSlice = {
@@ -131,28 +133,36 @@ export interface GateDecision {
   challenger: string;
   /** Challenger AUROC − champion AUROC on the same held-out rows (null without a champion). */
   delta: number | null;
-  /** paired: both models scored on the same held-out rows; recorded: the champion's features differ, so its recorded test AUROC is used. */
-  comparison: 'paired' | 'recorded' | 'none';
+  /** paired: both models scored on the same held-out rows (each through its own feature views); none: no champion. */
+  comparison: 'paired' | 'none';
   ci: [number, number] | null;
   pAboveMargin: number | null;
   ece: number;
   reasons: string[];
 }
 
-/** The champion's held-out scores on these rows, when it reads the same features; else undefined. */
+/**
+ * The champion's scores on the challenger's held-out rows: on the same matrix when it reads the
+ * same features, else on a point-in-time join of its own feature views for the same rows.
+ */
 async function championScores(
   registry: Registry,
   trainer: { predict(a: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> },
+  store: FeatureStore,
   champion: { runId: string; source: string },
   challenger: ModelArtifact,
   test: { x: Float32Array; y: Uint8Array },
-): Promise<Float32Array | undefined> {
-  const features = JSON.parse(
+  rows: { patientIds: string[]; at: number[] },
+  ref: string,
+): Promise<Float32Array> {
+  const featureNames = JSON.parse(
     new TextDecoder().decode(await registry.getArtifact(champion.runId, 'model/features.json')),
   ) as string[];
-  if (JSON.stringify(features) !== JSON.stringify(challenger.featureNames)) return undefined;
   const bytes = await registry.getArtifact(champion.runId, champion.source);
-  return trainer.predict({ ...challenger, bytes, sha256: 'champion' }, test.x, test.y.length);
+  const same = JSON.stringify(featureNames) === JSON.stringify(challenger.featureNames);
+  const x = same ? test.x : await matrixFor(store, featureNames, rows, ref);
+  const spec = challenger.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
+  return trainer.predict({ ...challenger, inputs: spec, featureNames, bytes, sha256: 'champion' }, x, test.y.length);
 }
 
 /**
@@ -177,7 +187,7 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
     'features.views',
   ],
   outputs: ['version', 'alias', 'trainingRunId', 'gate', 'served'],
-  requires: ['registry', 'trainer'],
+  requires: ['registry', 'trainer', 'feature-store'],
   config: (c) => ({
     name: c.job.model.name,
     experiment: c.job.model.experiment,
@@ -186,16 +196,17 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
     seed: c.seed,
     gate: c.job.model.gate,
   }),
-  // The gate's answer depends on who is champion now.
-  fingerprint: async (ctx) => `champion:${(await currentChampion(ctx.port('registry'), ctx.config.name))?.version ?? 'none'}`,
-  stillValid: async (ctx, out) =>
-    ctx
-      .port('registry')
-      .getModelVersion(ctx.config.name, String(out.version))
-      .then(
-        () => true,
-        () => false,
-      ),
+  // A cached gate still holds while the version exists and the champion is the one it left:
+  // the version itself when it was promoted, the champion it lost to when refused.
+  stillValid: async (ctx, out) => {
+    const registry = ctx.port('registry');
+    const exists = await registry.getModelVersion(ctx.config.name, String(out.version)).then(
+      () => true,
+      () => false,
+    );
+    const champion = (await currentChampion(registry, ctx.config.name))?.version ?? null;
+    return exists && champion === (out.served as string | null);
+  },
   async run(ctx, inputs) {
     const registry = ctx.port('registry');
     const c = ctx.config;
@@ -266,23 +277,26 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       const split = inputs['training-set.split'] as PatientSplit;
       const test = subset(dataset, new Set(split.test));
       const scores = inputs['train.testScores'] as Float32Array;
-      const theirs = await championScores(registry, ctx.port('trainer'), champion, model, test);
-      let delta: number;
-      let ci: [number, number] | null = null;
-      let pAboveMargin: number | null = null;
-      let comparison: GateDecision['comparison'];
-      if (theirs) {
-        const paired = pairedAurocDelta(scores, theirs, test.y, { seed: c.seed, samples: c.gate.samples, margin: c.gate.margin });
-        delta = paired?.delta ?? Number.NaN;
-        ci = paired ? paired.ci : null;
-        pAboveMargin = paired?.pAboveMargin ?? null;
-        comparison = 'paired';
-      } else {
-        const recorded = (await registry.getRun(champion.runId)).metrics.test_auroc ?? Number.NaN;
-        delta = evaluation.auroc - recorded;
-        comparison = 'recorded';
-        reasons.push('the champion reads other features: compared with its recorded test AUROC');
-      }
+      const rows = testRows(dataset, new Set(split.test));
+      const theirs = await championScores(
+        registry,
+        ctx.port('trainer'),
+        ctx.port('feature-store'),
+        champion,
+        model,
+        test,
+        rows,
+        lakeCommit,
+      );
+      const paired = pairedAurocDelta(scores, theirs, test.y, {
+        seed: c.seed,
+        samples: c.gate.samples,
+        margin: c.gate.margin,
+      });
+      const delta = paired?.delta ?? Number.NaN;
+      const ci: [number, number] | null = paired ? paired.ci : null;
+      const pAboveMargin = paired?.pAboveMargin ?? null;
+      const comparison: GateDecision['comparison'] = 'paired';
       const beats = delta >= c.gate.margin;
       if (!beats) reasons.push(`AUROC delta ${Number.isNaN(delta) ? 'n/a' : delta.toFixed(4)} < margin ${c.gate.margin}`);
       gate = {

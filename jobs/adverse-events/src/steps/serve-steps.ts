@@ -1,13 +1,14 @@
-import { defineStep, type FeatureRef, type ModelArtifact } from '@vigil/core';
+import { defineStep, type ModelArtifact } from '@vigil/core';
 import { matrixRequest, replayOverHttp } from '../pipeline/serve.js';
 import { denseMatrix, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
 import type { AdverseEventsConfig } from './job-config.js';
+import { matrixFor, refsOf, testRows } from './model-inputs.js';
 
 /** serve: load the version, route to it, replay held-out rows over HTTP and score patients online. */
 export const serveStep = defineStep<AdverseEventsConfig, { name: string; requests: number }>({
   name: 'serve',
-  version: 1,
+  version: 2,
   description: 'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
   inputs: [
     'register.version',
@@ -17,7 +18,6 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     'training-set.split',
     'label.end',
     'label.horizonMs',
-    'features.refs',
     'features.lakeCommit',
   ],
   outputs: ['url', 'requests', 'latencyMs', 'online', 'servedVersion', 'shadowVersion', 'versions'],
@@ -48,18 +48,22 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     }
     // The champion answers; a refused challenger only shadows it (its answers are discarded).
     const registry = ctx.port('registry');
+    const ref = inputs['features.lakeCommit'] as string;
     const artifactOf = async (version: string): Promise<ModelArtifact> => {
       if (version === challenger) return model;
       const v = await registry.getModelVersion(name, version);
       const bytes = await registry.getArtifact(v.runId, v.source);
-      const featureNames = JSON.parse(new TextDecoder().decode(await registry.getArtifact(v.runId, 'model/features.json'))) as string[];
-      if (JSON.stringify(featureNames) !== JSON.stringify(model.featureNames)) {
-        throw new Error(`champion v${version} reads other features than this run's; serve it with its own feature views`);
-      }
-      return { ...model, bytes, sha256: v.tags.sha256 ?? 'unknown' };
+      const featureNames = JSON.parse(
+        new TextDecoder().decode(await registry.getArtifact(v.runId, 'model/features.json')),
+      ) as string[];
+      const inputs = model.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
+      return { ...model, inputs, featureNames, bytes, sha256: v.tags.sha256 ?? 'unknown' };
     };
-    await server.load({ name, version: served, artifact: await artifactOf(served) });
-    const shadow = served === challenger ? null : challenger;
+    const served_ = await artifactOf(served);
+    await server.load({ name, version: served, artifact: served_ });
+    const sameInputs = JSON.stringify(served_.featureNames) === JSON.stringify(model.featureNames);
+    // A shadow sees the champion's requests, so it can only shadow a champion with the same inputs.
+    const shadow = served !== challenger && sameInputs ? challenger : null;
     if (shadow) await server.load({ name, version: shadow, artifact: model });
     await server.route(name, {
       candidates: [{ version: served, weight: 100 }],
@@ -67,16 +71,17 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     });
     const { url } = await server.listen({ host: '127.0.0.1', port: 0 });
     const testIds = new Set(split.test);
-    const test = subset(dataset, testIds);
-    const at: Date[] = [];
-    dataset.groups.forEach((g, i) => {
-      if (testIds.has(g)) at.push(new Date(dataset.at[i]!));
-    });
+    const held = subset(dataset, testIds);
+    const rows = testRows(dataset, testIds);
+    // The served model reads its own features: a champion trained on other views is fed by them.
+    const test = sameInputs
+      ? held
+      : { ...held, featureNames: served_.featureNames, x: await matrixFor(features, served_.featureNames, rows, ref) };
     const replay = await replayOverHttp({
       url,
       model: name,
       set: test,
-      at,
+      at: rows.at.map((t) => new Date(t)),
       requests: Math.min(ctx.config.requests, Math.max(1, test.y.length)),
       horizonDays: (inputs['label.horizonMs'] as number) / 86_400_000,
       runId: ctx.runId,
@@ -86,16 +91,16 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     });
     // Online path: materialise the latest features and score every held-out patient now.
     const end = new Date((inputs['label.end'] as Date).getTime() + 86_400_000);
-    await features.materialize({ end, ref: inputs['features.lakeCommit'] as string });
+    await features.materialize({ end, ref });
     const online = await features.getOnlineFeatures({
-      features: inputs['features.refs'] as FeatureRef[],
+      features: refsOf(served_.featureNames),
       entityRows: split.test.map((id) => ({ patient_id: id })),
       fullFeatureNames: true,
     });
-    const d = model.featureNames.length;
+    const d = served_.featureNames.length;
     let scored = 0;
     if (online.rows.length > 0) {
-      const x = denseMatrix(online.rows, model.featureNames);
+      const x = denseMatrix(online.rows, served_.featureNames);
       const answer = await server.infer(name, matrixRequest(x, d, 0, online.rows.length));
       scored = answer.outputs.find((o) => o.name === 'probabilities')?.shape[0] ?? 0;
     }
