@@ -124,3 +124,8 @@ svc_artemis_ready() {
     printf "AMQP\x03\x01\x00\x00" >&3
     [[ $(head -c 4 <&3) == AMQP ]]' _ "$(svc_artemis_port)" 2>/dev/null
 }
+
+svc_artemis_env() {
+  printf 'export VIGIL_AMQP_USER=%q\n' "$(artemis_user)"
+  printf 'export VIGIL_AMQP_PASSWORD=%q\n' "$(artemis_password)"
+}
