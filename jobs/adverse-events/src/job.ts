@@ -10,6 +10,7 @@ import type { InjectedCounts } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
 import type { AdverseEventsConfig } from './steps/job-config.js';
+import { tuneStep } from './tuning/tune-step.js';
 import {
   type CvResult,
   crossValidateStep,
@@ -21,7 +22,7 @@ import {
 import { monitorStep, serveStep } from './steps/serve-steps.js';
 
 /** The steps of the adverse-event pipeline for a config (generate only when simulating). */
-export function adverseEventsPipeline(mode: 'simulate' | 'source') {
+export function adverseEventsPipeline(mode: 'simulate' | 'source', tuned = false) {
   return definePipeline<AdverseEventsConfig>({
     name: 'adverse-events',
     steps: [
@@ -32,7 +33,8 @@ export function adverseEventsPipeline(mode: 'simulate' | 'source') {
       featuresStep,
       labelStep,
       trainingSetStep,
-      trainStep,
+      ...(tuned ? [tuneStep] : []),
+      trainStep(tuned),
       crossValidateStep,
       registerStep,
       serveStep,
@@ -56,7 +58,7 @@ export const adverseEventsJob = defineJob({
   config: jobConfigSchema,
   sections: { features: featuresConfigSchema },
   schema: clinicalEventSchema,
-  pipeline: (config) => adverseEventsPipeline(config.data.mode) as never,
+  pipeline: (config) => adverseEventsPipeline(config.data.mode, config.tune.trials > 0) as never,
   commands: [simulateCommand, featuresCommand],
   models: (config) => [config.model.name],
   summarize(outputs, config, steps) {
@@ -76,6 +78,13 @@ export const adverseEventsJob = defineJob({
     const evaluation = train.evaluation as Evaluation | undefined;
     const gate = register.gate as GateDecision | undefined;
     const cv = out(outputs, 'cross-validate').cv as CvResult | undefined;
+    const tuneOut = out(outputs, 'tune');
+    const tune = tuneOut.best
+      ? {
+          best: tuneOut.best as { params: Record<string, unknown>; auroc: number | null },
+          parentRunId: tuneOut.parentRunId as string,
+        }
+      : undefined;
     return {
       mode: config.data.mode,
       events: Number(ingest.eventsIn ?? 0),
@@ -112,6 +121,15 @@ export const adverseEventsJob = defineJob({
             brier: evaluation?.brier,
             ece: evaluation?.ece,
             cv: cv ? { folds: cv.folds, aurocMean: cv.aurocMean, aurocSd: cv.aurocSd } : undefined,
+            tune: tune
+              ? {
+                  method: config.tune.method,
+                  trials: config.tune.trials,
+                  bestCvAuroc: tune.best.auroc,
+                  bestParams: tune.best.params,
+                  parentRunId: tune.parentRunId,
+                }
+              : undefined,
             operatingPoint: evaluation?.operatingPoint ?? null,
             gate: gate
               ? { decision: gate.decision, champion: gate.champion, challenger: gate.challenger, delta: gate.delta }

@@ -118,3 +118,99 @@ export function windowProbability(hazard: Float64Array, from: number, horizon: n
   for (let d = from; d < from + horizon && d < hazard.length; d++) survive *= 1 - (hazard[d] ?? 0);
   return 1 - survive;
 }
+
+/** The latent state at a prediction time (00:00 of day `d`): the states of day `d − 1` and the patient's constants. */
+export interface PresentState {
+  /** Liver injury `L[d − 1]`. */
+  liver: number;
+  /** Inflammation `I[d − 1]`. */
+  inflammation: number;
+}
+
+/**
+ * Random futures shared by every prediction point of a trial (common random numbers): for each
+ * of `draws` futures and each of `steps` days, a uniform that decides whether the day's dose is
+ * taken (taken when below the patient's adherence) and the day's inflammatory shock (0 or an
+ * episode's size). Stratified per day (Latin hypercube), so each day sees episodes and missed
+ * doses in exactly their proportions.
+ */
+export interface FutureDraws {
+  draws: number;
+  steps: number;
+  /** `draws × steps`, row-major: the dose uniform of draw `m`, day `j`. */
+  dose: Float64Array;
+  /** `draws × steps`, row-major: the shock to inflammation of draw `m`, day `j`. */
+  shock: Float64Array;
+}
+
+/** A stratified sample of `n` uniforms: one in each of `[k/n, (k+1)/n)`, in random order. */
+function stratified(n: number, rng: Rng): Float64Array {
+  const out = new Float64Array(n);
+  for (let k = 0; k < n; k++) out[k] = (k + rng.next()) / n;
+  for (let k = n - 1; k > 0; k--) {
+    const j = rng.int(k + 1);
+    const t = out[k] as number;
+    out[k] = out[j] as number;
+    out[j] = t;
+  }
+  return out;
+}
+
+/** Draw `draws` futures of `steps` days each from `rng` (see {@link FutureDraws}). */
+export function drawFutures(model: RiskModel, steps: number, draws: number, rng: Rng): FutureDraws {
+  const dose = new Float64Array(draws * steps);
+  const shock = new Float64Array(draws * steps);
+  for (let j = 0; j < steps; j++) {
+    const u = stratified(draws, rng);
+    const e = stratified(draws, rng);
+    const size = stratified(draws, rng);
+    for (let m = 0; m < draws; m++) {
+      dose[m * steps + j] = u[m] as number;
+      shock[m * steps + j] =
+        (e[m] as number) < model.episodeRate ? model.episodeSize * (1 + (size[m] as number)) : 0;
+    }
+  }
+  return { draws, steps, dose, shock };
+}
+
+/**
+ * Probability of an event on days `d … d + horizon − 1` given only the latent state at 00:00 of
+ * day `d` (the states of day `d − 1` and the patient's traits), with the future doses and
+ * inflammatory episodes unknown: `1 − E[Π_k (1 − h[k])]`, the expectation over the futures in
+ * `futures` (which must have at least `horizon − 1` steps). The hazard of day `d` is known
+ * exactly; those of later days depend on the doses and episodes of days `d …`.
+ */
+export function presentStateProbability(
+  state: PresentState,
+  traits: Pick<PatientTraits, 'age' | 'arm' | 'susceptibility' | 'adherence'>,
+  horizon: number,
+  model: RiskModel,
+  futures: FutureDraws,
+): number {
+  const { draws, steps, dose, shock } = futures;
+  if (steps < horizon - 1) throw new RangeError(`futures have ${steps} steps; a ${horizon}-day window needs ${horizon - 1}`);
+  const load =
+    traits.arm === 'treatment'
+      ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
+      : 0;
+  const base = model.intercept + (model.age * (traits.age - 55)) / 10;
+  const first = logistic(base + model.liver * state.liver + model.inflammation * state.inflammation);
+  const ahead = horizon - 1;
+  const a = model.liverDecay;
+  const b = model.inflammationDecay;
+  const gain = (1 - a) * load;
+  let survive = 0;
+  for (let m = 0; m < draws; m++) {
+    let l = state.liver;
+    let inf = state.inflammation;
+    let s = 1;
+    const row = m * steps;
+    for (let j = 0; j < ahead; j++) {
+      l = a * l + ((dose[row + j] as number) < traits.adherence ? gain : 0);
+      inf = b * inf + model.liverToInflammation * l + (shock[row + j] as number);
+      s *= 1 - logistic(base + model.liver * l + model.inflammation * inf);
+    }
+    survive += s;
+  }
+  return 1 - (1 - first) * (survive / draws);
+}

@@ -14,9 +14,12 @@ import { fromCanonical, MEASURES, type MeasureName } from '../medallion/measure-
 import { defaultMessRates, MALFORMED_KIND_NAMES, type MalformedKind, type MessRates } from './mess.js';
 import {
   defaultRiskModel,
+  drawFutures,
+  type FutureDraws,
   logistic,
   type PatientTraits,
   type RiskModel,
+  presentStateProbability,
   simulateLatentPath,
   windowProbability,
 } from './risk-model.js';
@@ -96,6 +99,12 @@ export interface SimulationResult {
   injected: InjectedCounts & { bySite: Record<string, InjectedCounts> };
   /** AUROC of the true window probability (from the true hazards) against the realised labels. */
   bayesAuroc: number;
+  /**
+   * AUROC of the window probability given only each patient's latent state at the prediction
+   * time (future doses and episodes unknown) against the realised labels: the attainable
+   * ceiling, at most `bayesAuroc` in expectation.
+   */
+  ceilingAuroc: number;
   horizonDays: number;
   stats: SimulationStats;
 }
@@ -103,6 +112,11 @@ export interface SimulationResult {
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
 const DEFAULT_START = Date.UTC(2026, 0, 5);
+/**
+ * Futures averaged over for the present-state probability behind `ceilingAuroc`: shared by every
+ * prediction point and stratified per day, enough for the AUROC to be stable to about 1e-3.
+ */
+export const CEILING_DRAWS = Number(process.env.XD ?? 256);
 /** First prediction day: predictions are made at 00:00 UTC of every day from this one. */
 export const FIRST_PREDICTION_DAY = 7;
 
@@ -225,6 +239,8 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   const start = options.start?.getTime() ?? DEFAULT_START;
   const root = createRng(options.seed);
   const patientStreams = root.fork('patients');
+  // Forked after the patients' streams and drawn from nowhere else, so the events never change.
+  const futures = drawFutures(model, horizon - 1, CEILING_DRAWS, root.fork('ceiling' + (process.env.XS ?? '')));
   const stats: SimulationStats = {
     patients: options.patients,
     sites: options.sites,
@@ -246,9 +262,18 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   };
   const pending: Pending[] = [];
   const scores: number[] = [];
+  const ceilingScores: number[] = [];
   const labels: number[] = [];
-  const context: TrialContext = { start, days: options.days, sites: options.sites, horizon, mess, model };
-  const sink: Sink = { stats, pending, scores, labels };
+  const context: TrialContext = {
+    start,
+    days: options.days,
+    sites: options.sites,
+    horizon,
+    mess,
+    model,
+    futures,
+  };
+  const sink: Sink = { stats, pending, scores, ceilingScores, labels };
   for (let i = 0; i < options.patients; i++)
     simulatePatient(i, patientStreams.fork('patient'), context, sink);
   pending.sort((a, b) => a.recordedMs - b.recordedMs);
@@ -259,6 +284,7 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
     events: pending.map(({ topic, key, value }) => ({ topic, key, value })),
     injected: countInjected(pending),
     bayesAuroc: auroc(scores, labels) ?? 0.5,
+    ceilingAuroc: auroc(ceilingScores, labels) ?? 0.5,
     horizonDays: horizon,
     stats,
   };
@@ -302,12 +328,17 @@ interface TrialContext {
   horizon: number;
   mess: MessRates;
   model: RiskModel;
+  /** Futures shared by every prediction point for the present-state probability. */
+  futures: FutureDraws;
 }
 
 interface Sink {
   stats: SimulationStats;
   pending: Pending[];
+  /** True window probability from the realised hazards (`bayesAuroc`). */
   scores: number[];
+  /** Window probability given the latent state at the prediction time (`ceilingAuroc`). */
+  ceilingScores: number[];
   labels: number[];
 }
 
@@ -344,6 +375,8 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
   for (let d = FIRST_PREDICTION_DAY; d + horizon <= days; d++) {
     if (onset !== undefined && onset < d) break;
     sink.scores.push(windowProbability(path.hazard, d, horizon));
+    const state = { liver: path.liver[d - 1] ?? 0, inflammation: path.inflammation[d - 1] ?? 0 };
+    sink.ceilingScores.push(presentStateProbability(state, traits, horizon, trial.model, trial.futures));
     sink.labels.push(onset !== undefined && onset < d + horizon ? 1 : 0);
   }
 

@@ -48,73 +48,82 @@ export interface Evaluation {
 }
 
 /** train: fit on the training patients, early-stop on validation patients, score the held-out test patients. */
-export const trainStep = defineStep<AdverseEventsConfig, ModelSlice>({
-  name: 'train',
-  version: 1,
-  description: 'Train on training patients (early stopping on validation patients); AUROC on held-out test patients.',
-  inputs: ['training-set.dataset', 'training-set.split'],
-  outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
-  requires: ['trainer'],
-  config: (c) => ({
-    algorithm: c.job.model.algorithm,
-    params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
-    seed: c.seed,
-    targetRecall: c.job.model.targetRecall,
-    samples: c.job.model.gate.samples,
-  }),
-  async run(ctx, inputs) {
-    const trainer = ctx.port('trainer');
-    const dataset = inputs['training-set.dataset'] as StoredDataset;
-    const split = inputs['training-set.split'] as PatientSplit;
-    const train = subset(dataset, new Set(split.train));
-    const validation = subset(dataset, new Set(split.validation));
-    const test = subset(dataset, new Set(split.test));
-    const result = await trainer.train(
-      train,
-      { algorithm: ctx.config.algorithm, params: ctx.config.params, seed: ctx.config.seed },
-      {
-        validation,
-        signal: ctx.signal,
-        onProgress: (p) => ctx.progress(Math.round(p.fraction * 1000), 1000, p.message),
-      },
-    );
-    const scores = await trainer.predict(result.artifact, test.x, test.y.length);
-    const validationScores = await trainer.predict(result.artifact, validation.x, validation.y.length);
-    const ci = aurocCi(scores, test.y, { seed: ctx.config.seed, samples: ctx.config.samples });
-    const point = thresholdForRecall(validationScores, validation.y, ctx.config.targetRecall);
-    const atTest = point ? precisionRecallAt(scores, test.y, point.threshold) : null;
-    const evaluation: Evaluation = {
-      auroc: auroc(scores, test.y) ?? Number.NaN,
-      aurocCi: ci ? { lower: ci.lower, upper: ci.upper, level: ci.level, samples: ci.samples } : null,
-      auprc: averagePrecision(scores, test.y),
-      brier: brierScore(scores, test.y),
-      ece: expectedCalibrationError(scores, test.y),
-      calibration: calibrationCurve(scores, test.y).map((b) => ({
-        meanPredicted: b.meanPredicted,
-        observedRate: b.observedRate,
-        count: b.count,
-      })),
-      operatingPoint:
-        point && atTest
-          ? {
-              targetRecall: ctx.config.targetRecall,
-              threshold: point.threshold,
-              validation: { precision: point.precision, recall: point.recall },
-              test: { precision: atTest.precision, recall: atTest.recall },
-            }
-          : null,
-    };
-    return {
-      model: result.artifact,
-      metrics: result.metrics,
-      params: result.params,
-      evaluation,
-      testScores: scores,
-      testAuroc: evaluation.auroc,
-      rows: { train: train.y.length, validation: validation.y.length, test: test.y.length, testPatients: split.test.length },
-    };
-  },
-});
+export const trainStep = (tuned: boolean) =>
+  defineStep<AdverseEventsConfig, ModelSlice>({
+    name: 'train',
+    version: 1,
+    description:
+      'Train on training patients (early stopping on validation patients); AUROC on held-out test patients.',
+    inputs: ['training-set.dataset', 'training-set.split', ...(tuned ? ['tune.best'] : [])],
+    outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
+    requires: ['trainer'],
+    config: (c) => ({
+      algorithm: c.job.model.algorithm,
+      params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
+      seed: c.seed,
+      targetRecall: c.job.model.targetRecall,
+      samples: c.job.model.gate.samples,
+    }),
+    async run(ctx, inputs) {
+      const trainer = ctx.port('trainer');
+      const dataset = inputs['training-set.dataset'] as StoredDataset;
+      const split = inputs['training-set.split'] as PatientSplit;
+      const train = subset(dataset, new Set(split.train));
+      const validation = subset(dataset, new Set(split.validation));
+      const test = subset(dataset, new Set(split.test));
+      const best = inputs['tune.best'] as { params: Record<string, number | string | boolean> } | undefined;
+      const params = best ? best.params : ctx.config.params;
+      const result = await trainer.train(
+        train,
+        { algorithm: ctx.config.algorithm, params, seed: ctx.config.seed },
+        {
+          validation,
+          signal: ctx.signal,
+          onProgress: (p) => ctx.progress(Math.round(p.fraction * 1000), 1000, p.message),
+        },
+      );
+      const scores = await trainer.predict(result.artifact, test.x, test.y.length);
+      const validationScores = await trainer.predict(result.artifact, validation.x, validation.y.length);
+      const ci = aurocCi(scores, test.y, { seed: ctx.config.seed, samples: ctx.config.samples });
+      const point = thresholdForRecall(validationScores, validation.y, ctx.config.targetRecall);
+      const atTest = point ? precisionRecallAt(scores, test.y, point.threshold) : null;
+      const evaluation: Evaluation = {
+        auroc: auroc(scores, test.y) ?? Number.NaN,
+        aurocCi: ci ? { lower: ci.lower, upper: ci.upper, level: ci.level, samples: ci.samples } : null,
+        auprc: averagePrecision(scores, test.y),
+        brier: brierScore(scores, test.y),
+        ece: expectedCalibrationError(scores, test.y),
+        calibration: calibrationCurve(scores, test.y).map((b) => ({
+          meanPredicted: b.meanPredicted,
+          observedRate: b.observedRate,
+          count: b.count,
+        })),
+        operatingPoint:
+          point && atTest
+            ? {
+                targetRecall: ctx.config.targetRecall,
+                threshold: point.threshold,
+                validation: { precision: point.precision, recall: point.recall },
+                test: { precision: atTest.precision, recall: atTest.recall },
+              }
+            : null,
+      };
+      return {
+        model: result.artifact,
+        metrics: result.metrics,
+        params: result.params,
+        evaluation,
+        testScores: scores,
+        testAuroc: evaluation.auroc,
+        rows: {
+          train: train.y.length,
+          validation: validation.y.length,
+          test: test.y.length,
+          testPatients: split.test.length,
+        },
+      };
+    },
+  });
 
 type RegisterSlice = {
   name: string;
@@ -162,7 +171,11 @@ async function championScores(
   const same = JSON.stringify(featureNames) === JSON.stringify(challenger.featureNames);
   const x = same ? test.x : await matrixFor(store, featureNames, rows, ref);
   const spec = challenger.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
-  return trainer.predict({ ...challenger, inputs: spec, featureNames, bytes, sha256: 'champion' }, x, test.y.length);
+  return trainer.predict(
+    { ...challenger, inputs: spec, featureNames, bytes, sha256: 'champion' },
+    x,
+    test.y.length,
+  );
 }
 
 /**
@@ -174,7 +187,8 @@ async function championScores(
 export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
   name: 'register',
   version: 2,
-  description: 'Log the training run, register a version, and gate it against the champion (same held-out patients).',
+  description:
+    'Log the training run, register a version, and gate it against the champion (same held-out patients).',
   inputs: [
     'train.model',
     'train.metrics',
@@ -229,7 +243,10 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
     const metric = (key: string, value: number | null | undefined) =>
       value === null || value === undefined || Number.isNaN(value) ? [] : [{ key, value }];
     await registry.logMetrics(run.runId, [
-      ...Object.entries(inputs['train.metrics'] as Record<string, number>).map(([key, value]) => ({ key, value })),
+      ...Object.entries(inputs['train.metrics'] as Record<string, number>).map(([key, value]) => ({
+        key,
+        value,
+      })),
       ...metric('test_auroc', evaluation.auroc),
       ...metric('test_auroc_lower', evaluation.aurocCi?.lower),
       ...metric('test_auroc_upper', evaluation.aurocCi?.upper),
@@ -241,10 +258,20 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       ...metric('test_recall_at_threshold', evaluation.operatingPoint?.test.recall),
     ]);
     await registry.logArtifact(run.runId, 'model/model.onnx', model.bytes);
-    await registry.logArtifact(run.runId, 'model/features.json', new TextEncoder().encode(JSON.stringify(model.featureNames)));
-    await registry.logArtifact(run.runId, 'evaluation.json', new TextEncoder().encode(JSON.stringify(evaluation, null, 2)));
+    await registry.logArtifact(
+      run.runId,
+      'model/features.json',
+      new TextEncoder().encode(JSON.stringify(model.featureNames)),
+    );
+    await registry.logArtifact(
+      run.runId,
+      'evaluation.json',
+      new TextEncoder().encode(JSON.stringify(evaluation, null, 2)),
+    );
     await registry.endRun(run.runId, 'FINISHED');
-    await registry.createRegisteredModel(c.name, { description: 'Outcome within the horizon, per prediction point.' });
+    await registry.createRegisteredModel(c.name, {
+      description: 'Outcome within the horizon, per prediction point.',
+    });
     const version = await registry.createModelVersion({
       name: c.name,
       runId: run.runId,
@@ -298,7 +325,10 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       const pAboveMargin = paired?.pAboveMargin ?? null;
       const comparison: GateDecision['comparison'] = 'paired';
       const beats = delta >= c.gate.margin;
-      if (!beats) reasons.push(`AUROC delta ${Number.isNaN(delta) ? 'n/a' : delta.toFixed(4)} < margin ${c.gate.margin}`);
+      if (!beats)
+        reasons.push(
+          `AUROC delta ${Number.isNaN(delta) ? 'n/a' : delta.toFixed(4)} < margin ${c.gate.margin}`,
+        );
       gate = {
         decision: beats && eceOk ? 'promoted' : 'refused',
         champion: champion.version,
@@ -322,7 +352,8 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       ...(gate.reasons.length ? { 'vigil.gate.reasons': gate.reasons.join('; ') } : {}),
     };
     if (gate.decision === 'refused') {
-      for (const [key, value] of Object.entries(evidence)) await registry.setModelVersionTag(c.name, version.version, key, value);
+      for (const [key, value] of Object.entries(evidence))
+        await registry.setModelVersionTag(c.name, version.version, key, value);
     } else {
       await promote(registry, c.name, version.version, evidence);
     }
@@ -370,7 +401,8 @@ export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
   }),
   async run(ctx, inputs) {
     const c = ctx.config;
-    if (c.folds < 2) return { cv: { folds: 0, aurocs: [], aurocMean: null, aurocSd: null } satisfies CvResult };
+    if (c.folds < 2)
+      return { cv: { folds: 0, aurocs: [], aurocMean: null, aurocSd: null } satisfies CvResult };
     const trainer = ctx.port('trainer');
     const split = inputs['training-set.split'] as PatientSplit;
     const all = inputs['training-set.dataset'] as StoredDataset;
@@ -393,7 +425,12 @@ export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
         {
           validation: subset(rest, new Set(validation)),
           signal: ctx.signal,
-          onProgress: (p) => ctx.progress(Math.round(((fold + p.fraction) / folds.k) * 1000), 1000, `fold ${fold + 1}/${folds.k}`),
+          onProgress: (p) =>
+            ctx.progress(
+              Math.round(((fold + p.fraction) / folds.k) * 1000),
+              1000,
+              `fold ${fold + 1}/${folds.k}`,
+            ),
         },
       );
       const test = subset(rest, testPatients);
