@@ -89,7 +89,10 @@ async function vigil(lake: LocalLakeStore, round: number): Promise<{ ms: number;
 }
 
 /** The peer: hand-written SQL (hand-silver.sql) in a fresh DuckDB over the same bronze files. */
-async function hand(bronzeFiles: readonly string[], round: number): Promise<{ ms: number; counts: Counts; out: string }> {
+async function hand(
+  bronzeFiles: readonly string[],
+  round: number,
+): Promise<{ ms: number; counts: Counts; out: string }> {
   const out = join(dir, `hand-out-${round}`);
   await rm(out, { recursive: true, force: true });
   await mkdir(join(dir, 'hand-spill'), { recursive: true });
@@ -285,9 +288,11 @@ try {
     const tag = (p: string) => `round ${round + 1}: ${p}`;
     problems.push(...sameCounts(v, h.counts).map(tag));
     if (v.bronze !== bronze.events) problems.push(tag(`bronze ${v.bronze} rows, ${bronze.events} events in`));
-    if (Object.keys(v.bySite).length !== Object.keys(bronze.bySite).length) problems.push(tag('sites differ from the bronze written'));
+    if (Object.keys(v.bySite).length !== Object.keys(bronze.bySite).length)
+      problems.push(tag('sites differ from the bronze written'));
     for (const [site, c] of Object.entries(v.bySite)) {
-      if (c.bronze !== c.silver + c.duplicates + c.quarantined) problems.push(tag(`${site} does not reconcile`));
+      if (c.bronze !== c.silver + c.duplicates + c.quarantined)
+        problems.push(tag(`${site} does not reconcile`));
       if (c.bronze !== bronze.bySite[site])
         problems.push(tag(`${site}: ${c.bronze} in bronze, ${bronze.bySite[site]} in`));
     }
@@ -316,5 +321,7 @@ try {
 } finally {
   await lake.close();
   if (flags.clean === 'true') await rm(dir, { recursive: true, force: true });
-  else for (let round = 0; round < rounds; round++) await rm(join(dir, `hand-out-${round}`), { recursive: true, force: true });
+  else
+    for (let round = 0; round < rounds; round++)
+      await rm(join(dir, `hand-out-${round}`), { recursive: true, force: true });
 }

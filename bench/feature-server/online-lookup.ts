@@ -171,14 +171,21 @@ try {
     }
   }
   const reference = feastRounds[0]!.answers;
-  for (const [who, rounds] of [['vigil', vigilRounds], ['feast', feastRounds]] as const) {
+  for (const [who, rounds] of [
+    ['vigil', vigilRounds],
+    ['feast', feastRounds],
+  ] as const) {
     rounds.forEach((r, round) => {
       if (r.answers.length !== bodies.length) {
-        throw new Error(`output check failed: ${who} round ${round} answered ${r.answers.length} of ${bodies.length}`);
+        throw new Error(
+          `output check failed: ${who} round ${round} answered ${r.answers.length} of ${bodies.length}`,
+        );
       }
       r.answers.forEach((a, i) => {
         if (a !== reference[i]) {
-          throw new Error(`output check failed: ${who} round ${round} request ${i} differs:\n${a}\n${reference[i]}`);
+          throw new Error(
+            `output check failed: ${who} round ${round} request ${i} differs:\n${a}\n${reference[i]}`,
+          );
         }
       });
     });

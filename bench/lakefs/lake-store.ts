@@ -57,7 +57,9 @@ const fail = (what: string): never => {
   throw new Error(`output check failed: ${what}`);
 };
 const sameBytes = (a: Uint8Array | null | undefined, b: Uint8Array) =>
-  a != null && a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
+  a != null &&
+  a.byteLength === b.byteLength &&
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
 const pathsOf = (listed: unknown[]) => listed.map((o) => String((o as { path: string }).path)).sort();
 const expectedPaths = Array.from({ length: objects }, (_, i) => pathOf(i));
 
@@ -85,7 +87,8 @@ async function run(c: Contender): Promise<Record<string, number>> {
     }),
   );
   for (let i = 0; i < objects; i++) {
-    if (!sameBytes(read[i], payloads[i]!)) fail(`${c.name}: ${pathOf(i)} read back differs from what was put`);
+    if (!sameBytes(read[i], payloads[i]!))
+      fail(`${c.name}: ${pathOf(i)} read back differs from what was put`);
   }
   const updates = Math.max(1, Math.floor(objects / 4));
   await time('branch+put+commit+merge', async () => {
@@ -100,7 +103,8 @@ async function run(c: Contender): Promise<Record<string, number>> {
   }
   await pool(objects, async (i) => {
     const want = i < updates ? payloads[(i + 1) % objects]! : payloads[i]!;
-    if (!sameBytes(await c.get('main', pathOf(i)), want)) fail(`${c.name}: ${pathOf(i)} on main after the merge differs`);
+    if (!sameBytes(await c.get('main', pathOf(i)), want))
+      fail(`${c.name}: ${pathOf(i)} on main after the merge differs`);
   });
   times.total = Object.values(times).reduce((a, b) => a + b, 0);
   return times;

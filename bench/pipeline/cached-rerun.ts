@@ -51,7 +51,10 @@ interface Summary {
 function vigil(argv: string[]): Promise<{ ms: number; summary: Summary }> {
   return new Promise((resolve, reject) => {
     const began = performance.now();
-    const child = spawn(process.execPath, [...cli, ...argv], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...cli, ...argv], {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {
@@ -85,25 +88,43 @@ async function registeredModelSha(workdir: string, trainingRunId: string): Promi
     }
   };
   await walk(workdir);
-  if (found.length !== 1) fail(`expected one model.onnx for training run ${trainingRunId}, found ${found.length}`);
-  return createHash('sha256').update(await readFile(found[0]!)).digest('hex');
+  if (found.length !== 1)
+    fail(`expected one model.onnx for training run ${trainingRunId}, found ${found.length}`);
+  return createHash('sha256')
+    .update(await readFile(found[0]!))
+    .digest('hex');
 }
 
-const uncacheable = new Set(adverseEventsPipeline('simulate').steps.filter((s) => s.cache === false).map((s) => s.name));
+const uncacheable = new Set(
+  adverseEventsPipeline('simulate')
+    .steps.filter((s) => s.cache === false)
+    .map((s) => s.name),
+);
 const rounds = Number(args.rounds);
 const dir = await mkdtemp(join(tmpdir(), 'vigil-bench-cached-'));
 try {
   const config = join(dir, 'vigil.yaml');
   await writeFile(
     config,
-    ['version: 1', 'preset: local', 'seed: 42', 'job:', `  trial: { patients: ${args.patients}, days: ${args.days} }`].join('\n'),
+    [
+      'version: 1',
+      'preset: local',
+      'seed: 42',
+      'job:',
+      `  trial: { patients: ${args.patients}, days: ${args.days} }`,
+    ].join('\n'),
   );
   console.log(
     `vigil run (local preset, ${args.patients} patients × ${args.days} days, CLI from ${args.dist ? 'cli/dist' : 'sources via tsx'}): cold vs identical rerun, ${rounds} round(s)`,
   );
   const colds: number[] = [];
   const warms: number[] = [];
-  const stepSums = { coldCacheable: [] as number[], warmCacheable: [] as number[], warmUncacheable: [] as number[], warmOutside: [] as number[] };
+  const stepSums = {
+    coldCacheable: [] as number[],
+    warmCacheable: [] as number[],
+    warmUncacheable: [] as number[],
+    warmOutside: [] as number[],
+  };
   const sum = (steps: Summary['steps'], keep: (name: string) => boolean) =>
     steps.filter((s) => keep(s.name)).reduce((t, s) => t + s.ms, 0);
   let reference: Summary | undefined;
@@ -121,16 +142,21 @@ try {
     }
     if (w.steps.length !== c.steps.length) fail('rerun ran a different set of steps');
     reference ??= c;
-    for (const [what, s] of [['cold', c], ['rerun', w]] as const) {
+    for (const [what, s] of [
+      ['cold', c],
+      ['rerun', w],
+    ] as const) {
       for (const key of ['label', 'layers', 'reconciliation'] as const) {
-        if (JSON.stringify(s[key]) !== JSON.stringify(reference[key])) fail(`${what} round ${round + 1}: ${key} differs`);
+        if (JSON.stringify(s[key]) !== JSON.stringify(reference[key]))
+          fail(`${what} round ${round + 1}: ${key} differs`);
       }
       if (s.model.sha256 !== reference.model.sha256) fail(`${what} round ${round + 1}: model sha256 differs`);
       if (s.model.auroc !== reference.model.auroc) fail(`${what} round ${round + 1}: AUROC differs`);
     }
     // The model bytes behind the summary's hash: the cold run's registered ONNX.
     const bytesSha = await registeredModelSha(workdir, c.trainingRunId);
-    if (bytesSha !== c.model.sha256) fail(`registered model bytes ${bytesSha} ≠ summary sha256 ${c.model.sha256}`);
+    if (bytesSha !== c.model.sha256)
+      fail(`registered model bytes ${bytesSha} ≠ summary sha256 ${c.model.sha256}`);
     colds.push(cold.ms);
     warms.push(warm.ms);
     stepSums.coldCacheable.push(sum(c.steps, (n) => !uncacheable.has(n)));
@@ -139,7 +165,10 @@ try {
     // Process start, module loading, config, kernel start and close, summary: outside the steps.
     stepSums.warmOutside.push(warm.ms - sum(w.steps, () => true));
     console.log(
-      `  round ${round + 1}: cold ${(cold.ms / 1000).toFixed(2)} s, rerun ${(warm.ms / 1000).toFixed(2)} s (steps ran again: ${w.steps.filter((s) => s.status === 'ran').map((s) => `${s.name} ${Math.round(s.ms)} ms`).join(', ')})`,
+      `  round ${round + 1}: cold ${(cold.ms / 1000).toFixed(2)} s, rerun ${(warm.ms / 1000).toFixed(2)} s (steps ran again: ${w.steps
+        .filter((s) => s.status === 'ran')
+        .map((s) => `${s.name} ${Math.round(s.ms)} ms`)
+        .join(', ')})`,
     );
     await rm(workdir, { recursive: true, force: true });
   }
@@ -152,9 +181,15 @@ try {
   const cc = median(stepSums.coldCacheable);
   const wc = median(stepSums.warmCacheable);
   console.log(`  where the rerun's time goes (median):`);
-  console.log(`    cacheable steps (${[...uncacheable].length ? 'all but ' + [...uncacheable].join(', ') : 'all'}): ${(wc / 1000).toFixed(2)} s, cold ${(cc / 1000).toFixed(2)} s — ratio ${(cc / wc).toFixed(0)}×`);
-  console.log(`    steps declared cache: false (${[...uncacheable].join(', ')}), run again by design: ${(median(stepSums.warmUncacheable) / 1000).toFixed(2)} s`);
-  console.log(`    outside the steps (process start, module loading, config, kernel start/close): ${(median(stepSums.warmOutside) / 1000).toFixed(2)} s`);
+  console.log(
+    `    cacheable steps (${[...uncacheable].length ? 'all but ' + [...uncacheable].join(', ') : 'all'}): ${(wc / 1000).toFixed(2)} s, cold ${(cc / 1000).toFixed(2)} s — ratio ${(cc / wc).toFixed(0)}×`,
+  );
+  console.log(
+    `    steps declared cache: false (${[...uncacheable].join(', ')}), run again by design: ${(median(stepSums.warmUncacheable) / 1000).toFixed(2)} s`,
+  );
+  console.log(
+    `    outside the steps (process start, module loading, config, kernel start/close): ${(median(stepSums.warmOutside) / 1000).toFixed(2)} s`,
+  );
   console.log(
     `  outputs checked: yes — model sha256 ${reference!.model.sha256.slice(0, 16)}… (registered bytes hashed), label ${JSON.stringify(reference!.label)}, layers and AUROC ${reference!.model.auroc.toFixed(4)} equal`,
   );

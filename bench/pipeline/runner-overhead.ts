@@ -76,7 +76,11 @@ interface Outcome {
 async function withKernel(
   name: string,
   size: { patients: number; days: number },
-  body: (kernel: Kernel, pipeline: PipelineDescriptor<unknown>, jobConfig: unknown) => Promise<StepOutputs[] | Record<string, StepOutputs>>,
+  body: (
+    kernel: Kernel,
+    pipeline: PipelineDescriptor<unknown>,
+    jobConfig: unknown,
+  ) => Promise<StepOutputs[] | Record<string, StepOutputs>>,
 ): Promise<{ ms: number; outputs: Record<string, StepOutputs> }> {
   const workdir = join(root, name);
   const config: VigilConfig = loadConfig(
@@ -101,7 +105,9 @@ async function withKernel(
 
 /** The training set's features, labels, groups and prediction times, byte for byte. */
 function datasetHash(value: unknown): string {
-  const d = value as { featureNames: string[]; x: Float32Array; y: Uint8Array; groups: string[]; at: Float64Array } | undefined;
+  const d = value as
+    | { featureNames: string[]; x: Float32Array; y: Uint8Array; groups: string[]; at: Float64Array }
+    | undefined;
   if (!d) throw new Error('output check failed: no training-set.dataset');
   const h = createHash('sha256').update(JSON.stringify([d.featureNames, d.groups]));
   for (const a of [d.x, d.y, d.at]) h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
@@ -211,12 +217,16 @@ const fail = (what: string): never => {
 };
 
 try {
-  console.log(`adverse-events pipeline, local preset: ${patients} patients × ${days} days, ${rounds} rounds, order alternated`);
+  console.log(
+    `adverse-events pipeline, local preset: ${patients} patients × ${days} days, ${rounds} rounds, order alternated`,
+  );
   if (warmupPatients > 0) {
     const size = { patients: warmupPatients, days: Math.min(days, 30) };
     const [a, b] = [await viaRunner('warmup', size), await direct('warmup', size)];
     if (a.modelSha256 !== b.modelSha256) fail('warm-up: runner and direct models differ');
-    console.log(`  warm-up (${size.patients} patients × ${size.days} days, discarded): runner ${(a.ms / 1000).toFixed(2)} s, direct ${(b.ms / 1000).toFixed(2)} s`);
+    console.log(
+      `  warm-up (${size.patients} patients × ${size.days} days, discarded): runner ${(a.ms / 1000).toFixed(2)} s, direct ${(b.ms / 1000).toFixed(2)} s`,
+    );
   }
   const runner: Outcome[] = [];
   const plain: Outcome[] = [];
@@ -234,15 +244,23 @@ try {
   }
   // Every run must give the same model bytes, labels, silver counts and AUROC as the first.
   const reference = runner[0]!;
-  for (const [who, list] of [['runner', runner], ['direct', plain]] as const) {
+  for (const [who, list] of [
+    ['runner', runner],
+    ['direct', plain],
+  ] as const) {
     list.forEach((o, i) => {
-      if (o.modelSha256 !== reference.modelSha256) fail(`${who} round ${i + 1}: model sha256 ${o.modelSha256} ≠ ${reference.modelSha256}`);
-      if (o.reportedSha256 !== o.modelSha256) fail(`${who} round ${i + 1}: train.model.sha256 does not match its bytes`);
-      if (o.labelCounts !== reference.labelCounts) fail(`${who} round ${i + 1}: label counts ${o.labelCounts} ≠ ${reference.labelCounts}`);
-      if (o.silverCounts !== reference.silverCounts) fail(`${who} round ${i + 1}: silver counts differ:\n${o.silverCounts}\n${reference.silverCounts}`);
+      if (o.modelSha256 !== reference.modelSha256)
+        fail(`${who} round ${i + 1}: model sha256 ${o.modelSha256} ≠ ${reference.modelSha256}`);
+      if (o.reportedSha256 !== o.modelSha256)
+        fail(`${who} round ${i + 1}: train.model.sha256 does not match its bytes`);
+      if (o.labelCounts !== reference.labelCounts)
+        fail(`${who} round ${i + 1}: label counts ${o.labelCounts} ≠ ${reference.labelCounts}`);
+      if (o.silverCounts !== reference.silverCounts)
+        fail(`${who} round ${i + 1}: silver counts differ:\n${o.silverCounts}\n${reference.silverCounts}`);
       if (o.datasetSha256 !== reference.datasetSha256) fail(`${who} round ${i + 1}: training set differs`);
       if (o.split !== reference.split) fail(`${who} round ${i + 1}: patient split differs`);
-      if (o.testAuroc !== reference.testAuroc) fail(`${who} round ${i + 1}: test AUROC ${o.testAuroc} ≠ ${reference.testAuroc}`);
+      if (o.testAuroc !== reference.testAuroc)
+        fail(`${who} round ${i + 1}: test AUROC ${o.testAuroc} ≠ ${reference.testAuroc}`);
       if (o.steps !== reference.steps) fail(`${who} round ${i + 1}: ${o.steps} steps ≠ ${reference.steps}`);
     });
   }
@@ -263,11 +281,15 @@ try {
   console.log(
     `  the runner's own work inside its runs (wall time with no step function running: hashing, encoding and decoding outputs, step records, cache files, lineage, fingerprints): ${(own / 1000).toFixed(2)} s median = ${((own / (r - own)) * 100).toFixed(1)} % of the steps' time (rounds: ${runner.map((o) => `${((o.ownMs ?? 0) / 1000).toFixed(2)} s`).join(', ')})`,
   );
-  console.log('  per step, median ms (runner: its own step record, incl. encoding outputs; features and label run concurrently under the runner):');
+  console.log(
+    '  per step, median ms (runner: its own step record, incl. encoding outputs; features and label run concurrently under the runner):',
+  );
   for (const name of Object.keys(reference.stepMs)) {
     const rs = median(runner.map((o) => o.stepMs[name] ?? 0));
     const ds = median(plain.map((o) => o.stepMs[name] ?? 0));
-    console.log(`    ${name.padEnd(14)} runner ${rs.toFixed(0).padStart(7)}  direct ${ds.toFixed(0).padStart(7)}  diff ${(rs - ds).toFixed(0).padStart(6)}`);
+    console.log(
+      `    ${name.padEnd(14)} runner ${rs.toFixed(0).padStart(7)}  direct ${ds.toFixed(0).padStart(7)}  diff ${(rs - ds).toFixed(0).padStart(6)}`,
+    );
   }
   console.log(
     `  outputs checked: yes — ${runner.length + plain.length} runs, model sha256 ${reference.modelSha256.slice(0, 16)}…, label ${reference.labelCounts}, AUROC ${reference.testAuroc.toFixed(4)}`,

@@ -55,7 +55,9 @@ const fail = (what: string): never => {
   throw new Error(`output check failed: ${what}`);
 };
 const sameBytes = (a: Uint8Array | null | undefined, b: Uint8Array) =>
-  a != null && a.byteLength === b.byteLength && Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
+  a != null &&
+  a.byteLength === b.byteLength &&
+  Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
 
 /** Every object read back must be the bytes written to that path; checked outside the timings. */
 function checkReads(c: Contender, phase: string, read: (Uint8Array | null)[]): void {
@@ -82,7 +84,8 @@ async function run(c: Contender): Promise<Record<string, number>> {
     .map((k) => k.slice(k.lastIndexOf('bench/')))
     .sort();
   const expected = Array.from({ length: objects }, (_, i) => pathOf(i));
-  if (names.join('\n') !== expected.join('\n')) fail(`${c.name}: listed ${names.length} paths, not exactly the ${objects} put`);
+  if (names.join('\n') !== expected.join('\n'))
+    fail(`${c.name}: listed ${names.length} paths, not exactly the ${objects} put`);
   const read: (Uint8Array | null)[] = [];
   await time('get', () =>
     pool(objects, async (i) => {
