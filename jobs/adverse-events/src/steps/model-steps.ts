@@ -31,6 +31,17 @@ type ModelSlice = {
   samples: number;
 };
 
+/** What training depends on: the algorithm, its params (or their defaults), the seed, evaluation settings. */
+function modelSlice(c: AdverseEventsConfig): ModelSlice {
+  return {
+    algorithm: c.job.model.algorithm,
+    params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
+    seed: c.seed,
+    targetRecall: c.job.model.targetRecall,
+    samples: c.job.model.gate.samples,
+  };
+}
+
 /** Held-out evaluation: discrimination with a CI, calibration, and the operating point chosen on validation. */
 export interface Evaluation {
   auroc: number;
@@ -57,13 +68,7 @@ export const trainStep = (tuned: boolean) =>
     inputs: ['training-set.dataset', 'training-set.split', ...(tuned ? ['tune.best'] : [])],
     outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
     requires: ['trainer'],
-    config: (c) => ({
-      algorithm: c.job.model.algorithm,
-      params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
-      seed: c.seed,
-      targetRecall: c.job.model.targetRecall,
-      samples: c.job.model.gate.samples,
-    }),
+    config: modelSlice,
     async run(ctx, inputs) {
       const trainer = ctx.port('trainer');
       const dataset = inputs['training-set.dataset'] as StoredDataset;
@@ -390,15 +395,7 @@ export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
   inputs: ['training-set.dataset', 'training-set.split', 'training-set.sites'],
   outputs: ['cv'],
   requires: ['trainer'],
-  config: (c) => ({
-    algorithm: c.job.model.algorithm,
-    params: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
-    seed: c.seed,
-    targetRecall: c.job.model.targetRecall,
-    samples: c.job.model.gate.samples,
-    folds: c.job.model.cv.folds,
-    siteGrouped: c.job.model.cv.siteGrouped,
-  }),
+  config: (c) => ({ ...modelSlice(c), folds: c.job.model.cv.folds, siteGrouped: c.job.model.cv.siteGrouped }),
   async run(ctx, inputs) {
     const c = ctx.config;
     if (c.folds < 2)
