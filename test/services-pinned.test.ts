@@ -18,6 +18,13 @@ async function script(name: string): Promise<string> {
 }
 
 describe('scripts/services pins every server', () => {
+  it('installs Python services with == pins and a constraints file for everything they pull in', async () => {
+    const main = await readFile(join(dir, '..', 'services'), 'utf8');
+    const helper = main.slice(main.indexOf('pinned_venv_install() {'));
+    expect(helper).toContain('--constraint "$constraints"');
+    expect(helper).toContain('"$package==$version"');
+  });
+
   it('builds nothing from @latest', async () => {
     for (const file of (await readdir(dir)).filter((f) => f.endsWith('.sh'))) {
       expect(await readFile(join(dir, file), 'utf8'), file).not.toMatch(/@latest|:-latest/);
@@ -53,15 +60,14 @@ describe('scripts/services pins every server', () => {
     expect(await script('redis')).toMatch(/REDIS_VERSION="\$\{VIGIL_REDIS_VERSION:-\d+\.\d+\.\d+\}"/);
     const feast = await script('feast');
     expect(feast).toMatch(/VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+/);
-    expect(feast).toContain('--constraint');
+    expect(feast).toMatch(/pinned_venv_install feast 'feast\[redis\]' "\$\{VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+\}"/);
   });
 
   it('pins MLflow and every package of its venv', async () => {
     const mlflow = await script('mlflow');
     const version = /VIGIL_MLFLOW_VERSION:-(\d+\.\d+\.\d+)\}/.exec(mlflow)?.[1];
     expect(version).toBeDefined();
-    expect(mlflow).toContain('--constraint');
-    expect(mlflow).toContain('"mlflow==$version"');
+    expect(mlflow).toMatch(/pinned_venv_install mlflow mlflow "\$version"/);
     const pins = (await readFile(join(dir, `mlflow-${version}-constraints.txt`), 'utf8'))
       .split('\n')
       .filter((line) => line.trim() !== '' && !line.startsWith('#'));

@@ -20,35 +20,7 @@ svc_feast_port() { printf '%s' "${VIGIL_FEAST_PORT:-6566}"; }
 feast_venv() { printf '%s/venv' "$(cache_dir feast)"; }
 
 svc_feast_install() {
-  local venv version py stamp
-  venv="$(feast_venv)"
-  version="${VIGIL_FEAST_VERSION:-0.66.0}"
-  local constraints="$REPO_ROOT/scripts/services.d/feast-$version-constraints.txt" pins=()
-  if [[ -f $constraints ]]; then
-    pins=(--constraint "$constraints")
-    stamp="$venv/.vigil-feast-$version-$(sha256sum "$constraints" | cut -c1-12)"
-  else
-    log "feast: no pinned constraints for $version ($constraints); only feast itself is pinned"
-    stamp="$venv/.vigil-feast-$version"
-  fi
-  [[ -f $stamp && -x $venv/bin/feast ]] && return 0
-  py="${VIGIL_FEAST_PYTHON:-python3}"
-  command -v "$py" >/dev/null || die "feast: no $py on the PATH (set VIGIL_FEAST_PYTHON)"
-  if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
-    apt_install python3-venv || die "feast: $py cannot create venvs and python3-venv did not install"
-  fi
-  log "feast: creating $venv with feast[redis]==$version (pip cache in $(cache_dir feast)/pip; first time takes minutes)"
-  [[ -x $venv/bin/python ]] || "$py" -m venv "$venv" || die "feast: could not create $venv"
-  local out="$VIGIL_SERVICES_DIR/feast-pip.log"
-  mkdir -p "$VIGIL_SERVICES_DIR"
-  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    --cache-dir "$(cache_dir feast)/pip" "${pins[@]}" "feast[redis]==$version" >"$out" 2>&1; then
-    log "feast: pip install failed; last lines of $out:"
-    tail -n 20 "$out" >&2
-    return 1
-  fi
-  rm -f "$venv"/.vigil-feast-*
-  touch "$stamp"
+  pinned_venv_install feast 'feast[redis]' "${VIGIL_FEAST_VERSION:-0.66.0}" feast "${VIGIL_FEAST_PYTHON:-python3}"
 }
 
 # Nothing to run: the venv is the service.

@@ -23,37 +23,11 @@ svc_mlflow_port() { printf '%s' "${VIGIL_MLFLOW_PORT:-5000}"; }
 mlflow_venv() { printf '%s/venv' "$(cache_dir mlflow)"; }
 
 svc_mlflow_install() {
-  local venv version py stamp
+  local version="${VIGIL_MLFLOW_VERSION:-3.17.2}" venv
   venv="$(mlflow_venv)"
-  version="${VIGIL_MLFLOW_VERSION:-3.17.2}"
-  local constraints="$REPO_ROOT/scripts/services.d/mlflow-$version-constraints.txt" pins=()
-  if [[ -f $constraints ]]; then
-    pins=(--constraint "$constraints")
-    stamp="$venv/.vigil-mlflow-$version-$(sha256sum "$constraints" | cut -c1-12)"
-  else
-    log "mlflow: no pinned constraints for $version ($constraints); only mlflow itself is pinned"
-    stamp="$venv/.vigil-mlflow-$version"
-  fi
-  [[ -f $stamp && -x $venv/bin/mlflow ]] && return 0
-  py="${VIGIL_MLFLOW_PYTHON:-python3}"
-  command -v "$py" >/dev/null || die "mlflow: no $py on the PATH (set VIGIL_MLFLOW_PYTHON)"
-  if ! "$py" -c 'import venv, ensurepip' 2>/dev/null; then
-    apt_install python3-venv || die "mlflow: $py cannot create venvs and python3-venv did not install"
-  fi
-  log "mlflow: installing mlflow==$version into $venv (pip cache in $(cache_dir mlflow)/pip; the first time takes minutes)"
-  [[ -x $venv/bin/python ]] || "$py" -m venv "$venv" || die "mlflow: could not create $venv"
-  local out="$VIGIL_SERVICES_DIR/mlflow-pip.log"
-  mkdir -p "$VIGIL_SERVICES_DIR"
-  if ! "$venv/bin/python" -m pip install -q --disable-pip-version-check \
-    --cache-dir "$(cache_dir mlflow)/pip" "${pins[@]}" "mlflow==$version" >"$out" 2>&1; then
-    log "mlflow: pip install failed; last lines of $out:"
-    tail -n 20 "$out" >&2
-    return 1
-  fi
+  pinned_venv_install mlflow mlflow "$version" mlflow "${VIGIL_MLFLOW_PYTHON:-python3}"
   [[ $("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("mlflow"))' 2>/dev/null) == "$version" ]] ||
-    die "mlflow: the venv at $venv does not hold mlflow $version after pip install (see $out)"
-  rm -f "$venv"/.vigil-mlflow-*
-  touch "$stamp"
+    die "mlflow: the venv at $venv does not hold mlflow $version after pip install (see $VIGIL_SERVICES_DIR/mlflow-pip.log)"
 }
 
 svc_mlflow_start() {
