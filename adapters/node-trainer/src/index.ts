@@ -6,6 +6,17 @@ export {
   modelInputs,
   modelOutputs,
 } from './artifact/model-artifact.js';
+export {
+  CALIBRATION_KEY,
+  modelTail,
+  type ScoreKind,
+} from './calibration/calibration-onnx.js';
+export { type Calibrator, calibratedProbability } from './calibration/calibrator.js';
+export { fitIsotonic, type IsotonicCalibrator, isotonicProbability } from './calibration/isotonic.js';
+export { fitPlatt, type PlattCalibrator, plattProbability } from './calibration/platt.js';
+export { CART_SAMPLES_KEY, cartOnnx } from './cart/cart-onnx.js';
+export { type CartRule, cartRules, cartRules as rules, type RuleCondition } from './cart/cart-rules.js';
+export { type CartTree, PRESENCE_THRESHOLD } from './cart/cart-tree.js';
 export { ONNX_ML_OPSET } from './gbt/gbt-onnx.js';
 export {
   FEATURE_NAMES_KEY,
@@ -29,6 +40,15 @@ export {
   ONNX_PRODUCER,
   type OnnxModelInput,
 } from './onnx/onnx-codec.js';
+export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 export * from './onnx/onnx-graph.js';
 export { OnnxAttributeType, OnnxDataType } from './onnx/onnx-schema.js';
-export { ALGORITHMS, GBT_PARAMS, LOGISTIC_PARAMS } from './spec/train-params.js';
+export {
+  ALGORITHMS,
+  CALIBRATION_METHODS,
+  CART_MAX_DEPTH,
+  CART_PARAMS,
+  type CalibrationMethod,
+  GBT_PARAMS,
+  LOGISTIC_PARAMS,
+} from './spec/train-params.js';

@@ -1,5 +1,6 @@
 import {
   auroc,
+  expectedCalibrationError,
   type ComponentContext,
   defineAdapter,
   type Metrics,
@@ -13,6 +14,11 @@ import {
   VigilError,
 } from '@vigil/core';
 import { z } from 'zod';
+import type { Calibrator } from './calibration/calibrator.js';
+import { fitIsotonic } from './calibration/isotonic.js';
+import { fitPlatt } from './calibration/platt.js';
+import { cartOnnx } from './cart/cart-onnx.js';
+import { trainCart } from './cart/train-cart.js';
 import { validateTrainingSet } from './dataset/validate-training-set.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
@@ -44,13 +50,15 @@ export type NodeTrainerConfig = z.output<typeof nodeTrainerConfig>;
 
 export const nodeTrainerCapabilities: TrainerCapabilities = {
   gpu: false,
-  algorithms: ['gbt', 'logistic'],
+  algorithms: ['gbt', 'logistic', 'cart'],
   cancellable: true,
 };
 
 /**
- * In-process CPU trainer: histogram gradient-boosted trees (`gbt`) and L2 logistic regression
- * (`logistic`), both exported as ONNX following Vigil's model I/O contract. `predict` scores
+ * In-process CPU trainer: histogram gradient-boosted trees (`gbt`), L2 logistic regression
+ * (`logistic`) and a CART backup tree (`cart`, depth ≤ 4), exported as ONNX following Vigil's
+ * model I/O contract, optionally with a Platt or isotonic calibrator (fitted on
+ * `options.validation`) inside the graph. `predict` scores
  * with the same numbers as onnxruntime (to 1e-5) by decoding the artifact's own ONNX graph.
  */
 export class NodeTrainer implements Trainer {
@@ -79,6 +87,24 @@ export class NodeTrainer implements Trainer {
       });
     }
     const resolved = resolveSpec(spec);
+    const calibration = resolved.params.calibration;
+    if (calibration !== 'none') {
+      if (!options.validation) {
+        throw new VigilError(
+          'VIGIL_TRAINER_INVALID_SPEC',
+          `spec.params.calibration '${calibration}' needs options.validation: the calibrator is fitted on the validation rows`,
+        );
+      }
+      const v = options.validation.y;
+      let pos = 0;
+      for (let i = 0; i < v.length; i++) pos += v[i]!;
+      if (pos === 0 || pos === v.length) {
+        throw new VigilError(
+          'VIGIL_TRAINER_INVALID_DATASET',
+          `validation.y must hold both classes to fit the '${calibration}' calibrator (spec.params.calibration)`,
+        );
+      }
+    }
     const control = new RunControl({
       signals: [options.signal, this.#ctx?.signal],
       onProgress: options.onProgress,
@@ -86,17 +112,50 @@ export class NodeTrainer implements Trainer {
     });
     control.throwIfAborted();
     const started = performance.now();
-    let artifact: ModelArtifact;
+    let build: (calibration?: Calibrator) => ModelArtifact;
     const metrics: Metrics = {};
     if (resolved.algorithm === 'gbt') {
       const outcome = await trainGbt(data, resolved.params, spec.seed, options.validation, control);
-      artifact = outcome.artifact;
+      build = outcome.build;
       metrics.n_trees = outcome.trees;
       if (options.validation) metrics.best_iteration = outcome.trees;
-    } else {
+    } else if (resolved.algorithm === 'logistic') {
       const outcome = await trainLogistic(data, resolved.params, control);
-      artifact = outcome.artifact;
+      build = outcome.build;
       metrics.iterations = outcome.iterations;
+    } else {
+      const tree = await trainCart(data, resolved.params, control);
+      build = (c) => cartOnnx(tree, data.featureNames, c);
+      let leaves = 0;
+      let depth = 0;
+      const depthOf = new Int32Array(tree.tree.feature.length);
+      for (let i = 0; i < tree.tree.feature.length; i++) {
+        if (tree.tree.feature[i]! < 0) {
+          leaves++;
+          depth = Math.max(depth, depthOf[i]!);
+        } else {
+          depthOf[tree.tree.left[i]!] = depthOf[i]! + 1;
+          depthOf[tree.tree.right[i]!] = depthOf[i]! + 1;
+        }
+      }
+      metrics.n_leaves = leaves;
+      metrics.depth = depth;
+    }
+    let artifact = build();
+    if (calibration !== 'none' && options.validation) {
+      control.throwIfAborted();
+      const v = options.validation;
+      const raw = this.#compile(artifact).rawScore(v.x, v.y.length);
+      const calibrator = calibration === 'platt' ? fitPlatt(raw, v.y) : fitIsotonic(raw, v.y);
+      const uncalibrated = this.#compile(artifact).score(v.x, v.y.length);
+      metrics.val_ece_uncalibrated = expectedCalibrationError(uncalibrated, v.y);
+      if (calibrator.method === 'platt') {
+        metrics.platt_a = calibrator.a;
+        metrics.platt_b = calibrator.b;
+      } else {
+        metrics.isotonic_knots = calibrator.x.length;
+      }
+      artifact = build(calibrator);
     }
     control.throwIfAborted();
     const scorer = this.#compile(artifact);
@@ -108,6 +167,7 @@ export class NodeTrainer implements Trainer {
       const v = options.validation;
       const valScores = scorer.score(v.x, v.y.length);
       metrics.val_logloss = logloss(valScores, v.y);
+      metrics.val_ece = expectedCalibrationError(valScores, v.y);
       const valAuroc = auroc(valScores, v.y);
       if (valAuroc !== null) metrics.val_auroc = valAuroc;
     }
@@ -174,7 +234,7 @@ export const nodeTrainer = defineAdapter({
   version: '0.1.0',
   core: '^0.1.0',
   description:
-    'In-process CPU trainer: histogram gradient-boosted trees and L2 logistic regression, exported to ONNX.',
+    'In-process CPU trainer: histogram gradient-boosted trees, L2 logistic regression and a CART backup tree, exported to ONNX with optional Platt or isotonic calibration inside the graph.',
   config: nodeTrainerConfig,
   capabilities: nodeTrainerCapabilities,
   async create(config, ctx) {

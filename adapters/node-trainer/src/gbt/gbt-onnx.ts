@@ -1,9 +1,10 @@
 import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
-import { probabilityHead } from '../artifact/probability-head.js';
+import type { Calibrator } from '../calibration/calibrator.js';
+import { modelTail } from '../calibration/calibration-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY, ONNX_OPSET } from '../logistic/logistic-regression-onnx.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
-import { attr, node, tensorValueInfo } from '../onnx/onnx-graph.js';
+import { attr, node, type OnnxNodeMessage, tensorValueInfo } from '../onnx/onnx-graph.js';
 import { OnnxDataType } from '../onnx/onnx-schema.js';
 import type { RegressionTree } from './regression-tree.js';
 
@@ -11,16 +12,15 @@ import type { RegressionTree } from './regression-tree.js';
 export const ONNX_ML_OPSET = 3;
 
 /**
- * Export boosted trees as ONNX: `logit = TreeEnsembleRegressor(input)` (`ai.onnx.ml`, SUM of
- * leaf weights plus `base_values` = the initial log-odds, `BRANCH_LEQ` splits,
- * `nodes_missing_value_tracks_true` for the learned NaN direction), then the shared
- * probability head. Follows the Vigil I/O contract (see {@link createModelArtifact}).
+ * One `ai.onnx.ml` `TreeEnsembleRegressor` node (SUM of leaf values plus `base_values`,
+ * `BRANCH_LEQ` splits, `nodes_missing_value_tracks_true` for each split's learned NaN
+ * direction) from `input` to `[N, 1]` `output`.
  */
-export function gbtOnnx(
+export function treeEnsembleNode(
   trees: readonly RegressionTree[],
-  baseLogit: number,
-  featureNames: string[],
-): ModelArtifact {
+  baseValue: number,
+  output: string,
+): OnnxNodeMessage {
   const treeIds: number[] = [];
   const nodeIds: number[] = [];
   const featureIds: number[] = [];
@@ -57,12 +57,11 @@ export function gbtOnnx(
       }
     }
   });
-  const head = probabilityHead('logit');
-  const ensemble = node('TreeEnsembleRegressor', [MODEL_INPUT_NAME], ['logit'], {
+  return node('TreeEnsembleRegressor', [MODEL_INPUT_NAME], [output], {
     domain: 'ai.onnx.ml',
     attributes: [
       attr.string('aggregate_function', 'SUM'),
-      attr.floats('base_values', [baseLogit]),
+      attr.floats('base_values', [baseValue]),
       attr.int('n_targets', 1),
       attr.ints('nodes_falsenodeids', falseIds),
       attr.ints('nodes_featureids', featureIds),
@@ -79,6 +78,22 @@ export function gbtOnnx(
       attr.floats('target_weights', targetWeights),
     ],
   });
+}
+
+/**
+ * Export boosted trees as ONNX: `logit = TreeEnsembleRegressor(input)` (see
+ * {@link treeEnsembleNode}; `base_values` = the initial log-odds), then the shared tail
+ * (optionally calibrated, see {@link modelTail}). Follows the Vigil I/O contract (see
+ * {@link createModelArtifact}).
+ */
+export function gbtOnnx(
+  trees: readonly RegressionTree[],
+  baseLogit: number,
+  featureNames: string[],
+  calibration?: Calibrator,
+): ModelArtifact {
+  const head = modelTail('logit', 'logit', calibration);
+  const ensemble = treeEnsembleNode(trees, baseLogit, 'logit');
   const bytes = encodeOnnxModel({
     graph: {
       name: 'vigil_gbt',
@@ -91,7 +106,11 @@ export function gbtOnnx(
       { domain: '', version: ONNX_OPSET },
       { domain: 'ai.onnx.ml', version: ONNX_ML_OPSET },
     ],
-    metadata: { [MODEL_KIND_KEY]: 'gbt', [FEATURE_NAMES_KEY]: JSON.stringify(featureNames) },
+    metadata: {
+      ...head.metadata,
+      [MODEL_KIND_KEY]: 'gbt',
+      [FEATURE_NAMES_KEY]: JSON.stringify(featureNames),
+    },
     docString: `Vigil gradient-boosted trees (${trees.length} trees, logistic loss); NaN follows each split's learned default.`,
   });
   return createModelArtifact(bytes, featureNames);

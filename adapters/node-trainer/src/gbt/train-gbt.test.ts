@@ -88,6 +88,7 @@ describe('gbt', () => {
       subsample: 1,
       colsample: 1,
       earlyStoppingRounds: 30,
+      calibration: 'none',
     });
     expect(result.metrics.train_auroc).toBeGreaterThan(0.5);
     expect(result.metrics.n_trees).toBe(5);

@@ -1,4 +1,5 @@
 import { createRng, type ModelArtifact, type Rng, type TrainingSet } from '@vigil/core';
+import type { Calibrator } from '../calibration/calibrator.js';
 import type { GbtParams } from '../spec/train-params.js';
 import type { RunControl } from '../training/run-control.js';
 import { gbtOnnx } from './gbt-onnx.js';
@@ -8,6 +9,8 @@ import { type RegressionTree, treeValue, treeValueBinned } from './regression-tr
 
 export interface GbtTrainOutcome {
   artifact: ModelArtifact;
+  /** The same model exported again, with a calibrator inside the graph. */
+  build(calibration?: Calibrator): ModelArtifact;
   /** Trees in the exported model (the best round when early stopping ran). */
   trees: number;
   /** Rounds trained before stopping. */
@@ -113,8 +116,11 @@ export async function trainGbt(
     if (stop) break;
   }
   const kept = validation ? bestRound + 1 : trees.length;
+  const build = (calibration?: Calibrator) =>
+    gbtOnnx(trees.slice(0, kept), baseLogit, data.featureNames, calibration);
   return {
-    artifact: gbtOnnx(trees.slice(0, kept), baseLogit, data.featureNames),
+    artifact: build(),
+    build,
     trees: kept,
     rounds: trees.length,
     validationLoss,

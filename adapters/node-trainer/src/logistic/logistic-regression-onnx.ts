@@ -1,6 +1,7 @@
 import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
-import { probabilityHead } from '../artifact/probability-head.js';
+import type { Calibrator } from '../calibration/calibrator.js';
+import { modelTail } from '../calibration/calibration-onnx.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import { floatTensor, node, tensorValueInfo } from '../onnx/onnx-graph.js';
 import { OnnxDataType } from '../onnx/onnx-schema.js';
@@ -21,6 +22,8 @@ export interface LogisticRegressionOnnxOptions {
   imputeValues?: number[];
   /** Extra `metadata_props` (e.g. training provenance); keys must not start with `vigil.`. */
   metadata?: Record<string, string>;
+  /** A calibrator of the logit, put inside the graph (see {@link modelTail}). */
+  calibration?: Calibrator;
 }
 
 /**
@@ -55,7 +58,7 @@ export function logisticRegressionOnnx(options: LogisticRegressionOnnxOptions): 
       throw new RangeError(`logisticRegressionOnnx: ${name} must be finite numbers`);
     }
   }
-  const head = probabilityHead('logit');
+  const head = modelTail('logit', 'logit', options.calibration);
   const graph = {
     name: 'vigil_logistic',
     node: [
@@ -82,7 +85,7 @@ export function logisticRegressionOnnx(options: LogisticRegressionOnnxOptions): 
   const bytes = encodeOnnxModel({
     graph,
     opsets: [{ domain: '', version: ONNX_OPSET }],
-    metadata: { ...extra, [MODEL_KIND_KEY]: 'logistic', [FEATURE_NAMES_KEY]: JSON.stringify(featureNames) },
+    metadata: { ...extra, ...head.metadata, [MODEL_KIND_KEY]: 'logistic', [FEATURE_NAMES_KEY]: JSON.stringify(featureNames) },
     docString: 'Vigil logistic regression: P(adverse event) = sigmoid(x·w + b), NaN imputed.',
   });
   return createModelArtifact(bytes, featureNames);

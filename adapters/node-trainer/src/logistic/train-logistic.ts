@@ -1,4 +1,5 @@
 import type { ModelArtifact, TrainingSet } from '@vigil/core';
+import type { Calibrator } from '../calibration/calibrator.js';
 import type { LogisticParams } from '../spec/train-params.js';
 import type { RunControl } from '../training/run-control.js';
 import { lbfgs } from './lbfgs.js';
@@ -6,6 +7,8 @@ import { logisticRegressionOnnx } from './logistic-regression-onnx.js';
 
 export interface LogisticTrainOutcome {
   artifact: ModelArtifact;
+  /** The same model exported again, with a calibrator inside the graph. */
+  build(calibration?: Calibrator): ModelArtifact;
   iterations: number;
   converged: boolean;
 }
@@ -101,11 +104,13 @@ export async function trainLogistic(
     weights.push(w);
     bias -= w * mean[j]!;
   }
-  const artifact = logisticRegressionOnnx({
-    weights,
-    bias,
-    featureNames: data.featureNames,
-    imputeValues: Array.from(mean),
-  });
-  return { artifact, iterations: result.iterations, converged: result.converged };
+  const build = (calibration?: Calibrator) =>
+    logisticRegressionOnnx({
+      weights,
+      bias,
+      featureNames: data.featureNames,
+      imputeValues: Array.from(mean),
+      ...(calibration ? { calibration } : {}),
+    });
+  return { artifact: build(), build, iterations: result.iterations, converged: result.converged };
 }

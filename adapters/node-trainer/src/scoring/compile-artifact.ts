@@ -1,12 +1,31 @@
 import { type ModelArtifact, VigilError } from '@vigil/core';
+import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
 import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
 
+export type ModelKind = 'logistic' | 'gbt' | 'cart';
+
 /** Scores rows with a model decoded from its own ONNX bytes; returns P(adverse event) per row. */
 export interface CompiledModel {
-  readonly kind: 'logistic' | 'gbt';
+  readonly kind: ModelKind;
   readonly featureCount: number;
+  /** What the model body hands the tail: a logit (gbt, logistic) or P(event) (cart). */
+  readonly scoreKind: ScoreKind;
+  /** The calibrator inside the graph, if any. */
+  readonly calibration: 'platt' | 'isotonic' | undefined;
+  /** The body's score per row (before Sigmoid and calibration), float32 as onnxruntime computes it. */
+  rawScore(x: Float32Array, rows: number): Float32Array;
+  /** The graph's tail: one raw score to the served P(adverse event), float32 as onnxruntime computes it. */
+  toProbability(score: number): number;
+  /** P(adverse event) per row. */
   score(x: Float32Array, rows: number): Float32Array;
+}
+
+interface Body {
+  kind: ModelKind;
+  featureCount: number;
+  scoreKind: ScoreKind;
+  rawScore(x: Float32Array, rows: number): Float32Array;
 }
 
 const f32 = Math.fround;
@@ -23,7 +42,7 @@ function invalidArtifact(reason: string): VigilError {
   );
 }
 
-function compileLogistic(model: DecodedModel, d: number): CompiledModel {
+function compileLogistic(model: DecodedModel, d: number): Body {
   const coef = model.initializers.get('coef')?.values;
   const impute = model.initializers.get('impute')?.values;
   const intercept = model.initializers.get('intercept')?.values[0];
@@ -35,7 +54,8 @@ function compileLogistic(model: DecodedModel, d: number): CompiledModel {
   return {
     kind: 'logistic',
     featureCount: d,
-    score(x, rows) {
+    scoreKind: 'logit',
+    rawScore(x, rows) {
       const out = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
         const base = r * d;
@@ -45,7 +65,7 @@ function compileLogistic(model: DecodedModel, d: number): CompiledModel {
           // float32 multiply-add, as onnxruntime's MatMul accumulates.
           z = f32(z + w[j]! * (Number.isNaN(v) ? m[j]! : v));
         }
-        out[r] = sigmoid(f32(z + intercept));
+        out[r] = f32(z + intercept);
       }
       return out;
     },
@@ -56,7 +76,7 @@ function ints(n: DecodedNode, name: string): number[] {
   return n.attributes.get(name)?.ints ?? [];
 }
 
-function compileGbt(model: DecodedModel, d: number): CompiledModel {
+function compileTrees(model: DecodedModel, d: number, kind: 'gbt' | 'cart'): Body {
   const ensemble = model.nodes.find((n) => n.opType === 'TreeEnsembleRegressor');
   if (!ensemble) throw invalidArtifact('no TreeEnsembleRegressor node');
   const treeIds = ints(ensemble, 'nodes_treeids');
@@ -113,9 +133,10 @@ function compileGbt(model: DecodedModel, d: number): CompiledModel {
   }
   if (roots.some((r) => r < 0)) throw invalidArtifact('a tree has no root node 0');
   return {
-    kind: 'gbt',
+    kind,
     featureCount: d,
-    score(x, rows) {
+    scoreKind: kind === 'gbt' ? 'logit' : 'probability',
+    rawScore(x, rows) {
       const out = new Float32Array(rows);
       for (let r = 0; r < rows; r++) {
         const rowBase = r * d;
@@ -132,14 +153,57 @@ function compileGbt(model: DecodedModel, d: number): CompiledModel {
           }
           z = f32(z + leafValue[i]!);
         }
-        out[r] = sigmoid(f32(z + base));
+        out[r] = f32(z + base);
       }
       return out;
     },
   };
 }
 
-/** Decode an artifact built by this package (logistic or GBT) into a TypeScript scorer. */
+function initializer(model: DecodedModel, name: string): number[] {
+  const values = model.initializers.get(name)?.values;
+  if (!values || values.length === 0) throw invalidArtifact(`calibration initializer ${name} is missing`);
+  return values;
+}
+
+/** The graph's tail (see modelTail): a raw score to P(adverse event), in float32 steps. */
+function compileTail(model: DecodedModel, scoreKind: ScoreKind): Pick<CompiledModel, 'calibration' | 'toProbability'> {
+  const method = model.metadata.get(CALIBRATION_KEY);
+  if (method === undefined) {
+    return {
+      calibration: undefined,
+      toProbability: scoreKind === 'logit' ? sigmoid : (s) => s,
+    };
+  }
+  if (method === 'platt') {
+    const slope = initializer(model, 'platt_slope')[0]!;
+    const intercept = initializer(model, 'platt_intercept')[0]!;
+    return { calibration: 'platt', toProbability: (s) => sigmoid(f32(f32(s * slope) + intercept)) };
+  }
+  if (method === 'isotonic') {
+    const lo = initializer(model, 'iso_lo');
+    const hi = initializer(model, 'iso_hi');
+    const slope = initializer(model, 'iso_slope');
+    const base = initializer(model, 'iso_base')[0]!;
+    if (hi.length !== lo.length || slope.length !== lo.length) {
+      throw invalidArtifact('isotonic initializers iso_lo/iso_hi/iso_slope differ in length');
+    }
+    return {
+      calibration: 'isotonic',
+      toProbability(s) {
+        let rise = 0;
+        for (let k = 0; k < lo.length; k++) {
+          const ramp = f32(Math.min(Math.max(s, lo[k]!), hi[k]!) - lo[k]!);
+          rise = f32(rise + f32(ramp * slope[k]!));
+        }
+        return Math.min(Math.max(f32(rise + base), 0), 1);
+      },
+    };
+  }
+  throw invalidArtifact(`unknown ${CALIBRATION_KEY} '${method}'`);
+}
+
+/** Decode an artifact built by this package (logistic, GBT or CART, calibrated or not) into a TypeScript scorer. */
 export function compileArtifact(artifact: ModelArtifact): CompiledModel {
   if (artifact.format !== 'onnx' || !(artifact.bytes instanceof Uint8Array)) {
     throw invalidArtifact('format must be onnx with bytes');
@@ -158,7 +222,19 @@ export function compileArtifact(artifact: ModelArtifact): CompiledModel {
   if (d === 0 || d !== artifact.featureNames.length) {
     throw invalidArtifact(`its ${FEATURE_NAMES_KEY} metadata disagrees with artifact.featureNames`);
   }
-  if (kind === 'logistic') return compileLogistic(model, d);
-  if (kind === 'gbt') return compileGbt(model, d);
-  throw invalidArtifact(`unknown ${MODEL_KIND_KEY} '${kind}'`);
+  let body: Body;
+  if (kind === 'logistic') body = compileLogistic(model, d);
+  else if (kind === 'gbt' || kind === 'cart') body = compileTrees(model, d, kind);
+  else throw invalidArtifact(`unknown ${MODEL_KIND_KEY} '${kind}'`);
+  const tail = compileTail(model, body.scoreKind);
+  const { toProbability } = tail;
+  return {
+    ...body,
+    ...tail,
+    score(x, rows) {
+      const raw = body.rawScore(x, rows);
+      for (let r = 0; r < rows; r++) raw[r] = toProbability(raw[r]!);
+      return raw;
+    },
+  };
 }

@@ -18,6 +18,7 @@ describe('resolveSpec', () => {
       c: 1,
       maxIter: 500,
       tol: 1e-6,
+      calibration: 'none',
     });
     const gbt = resolveSpec({ algorithm: 'gbt', params: { maxDepth: 6 }, seed: 0 });
     expect(gbt.algorithm === 'gbt' && gbt.params.maxDepth).toBe(6);

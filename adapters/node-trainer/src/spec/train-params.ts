@@ -10,6 +10,29 @@ interface NumericParam {
   description: string;
 }
 
+/** A parameter that takes one of a fixed set of strings. */
+interface EnumParam<V extends string = string> {
+  default: V;
+  values: readonly V[];
+  description: string;
+}
+
+type ParamDef = NumericParam | EnumParam;
+
+/** How the model's score is mapped to a calibrated probability inside the exported graph. */
+export const CALIBRATION_METHODS = ['none', 'platt', 'isotonic'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+/** Every algorithm takes this parameter. */
+const CALIBRATION_PARAM = {
+  calibration: {
+    default: 'none',
+    values: CALIBRATION_METHODS,
+    description:
+      "calibrator fitted on options.validation and exported inside the ONNX graph: 'none', 'platt' (sigmoid of an affine map of the score) or 'isotonic' (piecewise-linear)",
+  } satisfies EnumParam<CalibrationMethod>,
+};
+
 /** Hyper-parameters of histogram gradient boosting with logistic loss. */
 export const GBT_PARAMS = {
   nEstimators: { default: 200, integer: true, min: 1, max: 100_000, description: 'boosting rounds (trees)' },
@@ -32,7 +55,8 @@ export const GBT_PARAMS = {
     max: 100_000,
     description: 'rounds without validation-logloss improvement before stopping',
   },
-} satisfies Record<string, NumericParam>;
+  ...CALIBRATION_PARAM,
+} satisfies Record<string, ParamDef>;
 
 /** Hyper-parameters of L2-regularised logistic regression (sklearn's `C` convention). */
 export const LOGISTIC_PARAMS = {
@@ -45,21 +69,63 @@ export const LOGISTIC_PARAMS = {
     max: 1,
     description: 'gradient-norm convergence tolerance',
   },
-} satisfies Record<string, NumericParam>;
+  ...CALIBRATION_PARAM,
+} satisfies Record<string, ParamDef>;
 
-export const ALGORITHMS = { gbt: GBT_PARAMS, logistic: LOGISTIC_PARAMS } as const;
+/** Deepest CART tree this trainer grows (a backup tree must stay readable as rules). */
+export const CART_MAX_DEPTH = 4;
+export const CART_CRITERIA = ['gini', 'log_loss'] as const;
+export type CartCriterion = (typeof CART_CRITERIA)[number];
+
+/** Hyper-parameters of a single CART classification tree (the readable backup model). */
+export const CART_PARAMS = {
+  maxDepth: {
+    default: CART_MAX_DEPTH,
+    integer: true,
+    min: 1,
+    max: CART_MAX_DEPTH,
+    description: `depth of the tree (at most ${CART_MAX_DEPTH})`,
+  },
+  minSamplesLeaf: {
+    default: 20,
+    integer: true,
+    min: 1,
+    max: 1_000_000_000,
+    description: 'minimum training rows in each leaf (missing-value rows included)',
+  },
+  minImpurityDecrease: {
+    default: 0,
+    min: 0,
+    max: 1,
+    description: "a node is split only if the weighted impurity decreases by at least this (sklearn's convention)",
+  },
+  criterion: {
+    default: 'gini',
+    values: CART_CRITERIA,
+    description: "split criterion: 'gini' impurity or 'log_loss' (entropy, base 2)",
+  } satisfies EnumParam<CartCriterion>,
+  ...CALIBRATION_PARAM,
+} satisfies Record<string, ParamDef>;
+
+export const ALGORITHMS = { gbt: GBT_PARAMS, logistic: LOGISTIC_PARAMS, cart: CART_PARAMS } as const;
 export type Algorithm = keyof typeof ALGORITHMS;
-export type GbtParams = { [K in keyof typeof GBT_PARAMS]: number };
-export type LogisticParams = { [K in keyof typeof LOGISTIC_PARAMS]: number };
+type Resolved<T> = {
+  [K in keyof T]: T[K] extends EnumParam<infer V> ? V : number;
+};
+export type GbtParams = Resolved<typeof GBT_PARAMS>;
+export type LogisticParams = Resolved<typeof LOGISTIC_PARAMS>;
+export type CartParams = Resolved<typeof CART_PARAMS>;
+export type ResolvedSpec =
+  | { algorithm: 'gbt'; params: GbtParams }
+  | { algorithm: 'logistic'; params: LogisticParams }
+  | { algorithm: 'cart'; params: CartParams };
 
 function invalid(message: string): VigilError {
   return new VigilError('VIGIL_TRAINER_INVALID_SPEC', message);
 }
 
 /** Validate a spec and fill in defaults; every problem names the offending field. */
-export function resolveSpec(
-  spec: TrainSpec,
-): { algorithm: 'gbt'; params: GbtParams } | { algorithm: 'logistic'; params: LogisticParams } {
+export function resolveSpec(spec: TrainSpec): ResolvedSpec {
   if (!spec || typeof spec !== 'object') throw invalid('spec must be an object');
   const algorithm = spec.algorithm;
   if (!Object.hasOwn(ALGORITHMS, algorithm)) {
@@ -68,7 +134,7 @@ export function resolveSpec(
     );
   }
   if (!Number.isInteger(spec.seed)) throw invalid(`spec.seed must be an integer, got ${String(spec.seed)}`);
-  const defs: Record<string, NumericParam> = ALGORITHMS[algorithm as Algorithm];
+  const defs: Record<string, ParamDef> = ALGORITHMS[algorithm as Algorithm];
   const given = spec.params ?? {};
   if (typeof given !== 'object') throw invalid('spec.params must be an object');
   for (const key of Object.keys(given)) {
@@ -78,9 +144,18 @@ export function resolveSpec(
       );
     }
   }
-  const params: Record<string, number> = {};
+  const params: Record<string, number | string> = {};
   for (const [key, def] of Object.entries(defs)) {
     const value = given[key] ?? def.default;
+    if ('values' in def) {
+      if (typeof value !== 'string' || !def.values.includes(value)) {
+        throw invalid(
+          `spec.params.${key} must be one of ${def.values.map((v) => `'${v}'`).join(', ')} (${def.description.split(':')[0]}), got ${JSON.stringify(value)}`,
+        );
+      }
+      params[key] = value;
+      continue;
+    }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw invalid(
         `spec.params.${key} must be a finite number (${def.description}), got ${JSON.stringify(value)}`,
@@ -95,7 +170,5 @@ export function resolveSpec(
     }
     params[key] = value;
   }
-  return algorithm === 'gbt'
-    ? { algorithm, params: params as GbtParams }
-    : { algorithm: 'logistic', params: params as LogisticParams };
+  return { algorithm, params } as ResolvedSpec;
 }
