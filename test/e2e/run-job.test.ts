@@ -93,7 +93,6 @@ describe('vigil run (local preset, end to end)', () => {
     expect(s2.runId).not.toBe(s.runId);
     expect(statuses(s2)).toEqual({
       ...Object.fromEntries(STEPS.map((x) => [x, 'cached'])),
-      serve: 'ran',
       monitor: 'ran',
     });
     expect(s2.produced).toBe(0);

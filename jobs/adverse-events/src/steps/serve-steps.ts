@@ -22,8 +22,15 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
   ],
   outputs: ['url', 'requests', 'latencyMs', 'online', 'servedVersion', 'shadowVersion', 'versions'],
   requires: ['server', 'monitor', 'feature-store', 'registry'],
-  cache: false,
+  // Served once per model, inputs and config: a rerun that changes none of them reuses the check
+  // instead of feeding the monitor the same predictions again — while the monitor still holds them.
   config: (c) => ({ name: c.job.model.name, requests: c.job.serve.requests }),
+  stillValid: async (ctx, out) => {
+    const version = out.servedVersion as string | null;
+    if (version === null) return true;
+    const held = await ctx.port('monitor').evaluate({ model: ctx.config.name, version });
+    return held.predictions >= Number(out.requests);
+  },
   async run(ctx, inputs) {
     const server = ctx.port('server');
     const features = ctx.port('feature-store');
