@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { nodeTrainer } from './node-trainer.js';
 
-function factory(algorithm: 'gbt' | 'logistic', params: Record<string, number>) {
+function factory(algorithm: 'gbt' | 'logistic' | 'cart', params: Record<string, number | string>) {
   return async (): Promise<TrainerFixture> => {
     const ctx = await createTestContext({ seed: 3 });
     const impl = await nodeTrainer.create(nodeTrainer.config.parse({}), ctx);
@@ -32,9 +32,11 @@ const gbt = factory('gbt', {
   colsample: 0.75,
 });
 const logistic = factory('logistic', { c: 1 });
+const cart = factory('cart', { maxDepth: 4, minSamplesLeaf: 5, criterion: 'gini' });
 
 describeContract(trainerContract, 'node (gbt)', gbt);
 describeContract(trainerContract, 'node (logistic)', logistic);
+describeContract(trainerContract, 'node (cart)', cart);
 
 describe('trainer contract catches a bug injected into the node trainer', () => {
   it('fails the missing-values case when NaN rows score NaN', async () => {

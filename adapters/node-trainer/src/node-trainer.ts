@@ -22,6 +22,7 @@ import { trainCart } from './cart/train-cart.js';
 import { validateTrainingSet } from './dataset/validate-training-set.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
+import { trainTcn } from './tcn/train-tcn.js';
 import { logloss } from './metrics/logloss.js';
 import { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 import { resolveSpec } from './spec/train-params.js';
@@ -50,7 +51,7 @@ export type NodeTrainerConfig = z.output<typeof nodeTrainerConfig>;
 
 export const nodeTrainerCapabilities: TrainerCapabilities = {
   gpu: false,
-  algorithms: ['gbt', 'logistic', 'cart'],
+  algorithms: ['gbt', 'logistic', 'cart', 'tcn'],
   cancellable: true,
 };
 
@@ -114,6 +115,9 @@ export class NodeTrainer implements Trainer {
     const started = performance.now();
     let build: (calibration?: Calibrator) => ModelArtifact;
     const metrics: Metrics = {};
+    // What the model scores: the rows themselves, or (tcn) their sequences.
+    let trainX = data.x;
+    let valX = options.validation?.x;
     if (resolved.algorithm === 'gbt') {
       const outcome = await trainGbt(data, resolved.params, spec.seed, options.validation, control);
       build = outcome.build;
@@ -123,6 +127,15 @@ export class NodeTrainer implements Trainer {
       const outcome = await trainLogistic(data, resolved.params, control);
       build = outcome.build;
       metrics.iterations = outcome.iterations;
+    } else if (resolved.algorithm === 'tcn') {
+      // The TCN scores sequences [rows, L·d] built from each row's patient history.
+      const outcome = await trainTcn(data, resolved.params, spec.seed, options.validation, control);
+      build = outcome.build;
+      trainX = outcome.sequences.train;
+      valX = outcome.sequences.validation;
+      metrics.epochs = outcome.epochs;
+      metrics.epoch_seconds = outcome.epochSeconds;
+      if (options.validation) metrics.best_epoch = outcome.bestEpoch;
     } else {
       const tree = await trainCart(data, resolved.params, control);
       build = (c) => cartOnnx(tree, data.featureNames, c);
@@ -145,9 +158,9 @@ export class NodeTrainer implements Trainer {
     if (calibration !== 'none' && options.validation) {
       control.throwIfAborted();
       const v = options.validation;
-      const raw = this.#compile(artifact).rawScore(v.x, v.y.length);
+      const raw = this.#compile(artifact).rawScore(valX ?? v.x, v.y.length);
       const calibrator = calibration === 'platt' ? fitPlatt(raw, v.y) : fitIsotonic(raw, v.y);
-      const uncalibrated = this.#compile(artifact).score(v.x, v.y.length);
+      const uncalibrated = this.#compile(artifact).score(valX ?? v.x, v.y.length);
       metrics.val_ece_uncalibrated = expectedCalibrationError(uncalibrated, v.y);
       if (calibrator.method === 'platt') {
         metrics.platt_a = calibrator.a;
@@ -159,13 +172,13 @@ export class NodeTrainer implements Trainer {
     }
     control.throwIfAborted();
     const scorer = this.#compile(artifact);
-    const trainScores = scorer.score(data.x, rows);
+    const trainScores = scorer.score(trainX, rows);
     metrics.train_logloss = logloss(trainScores, data.y);
     const trainAuroc = auroc(trainScores, data.y);
     if (trainAuroc !== null) metrics.train_auroc = trainAuroc;
     if (options.validation) {
       const v = options.validation;
-      const valScores = scorer.score(v.x, v.y.length);
+      const valScores = scorer.score(valX ?? v.x, v.y.length);
       metrics.val_logloss = logloss(valScores, v.y);
       metrics.val_ece = expectedCalibrationError(valScores, v.y);
       const valAuroc = auroc(valScores, v.y);
@@ -211,14 +224,16 @@ export class NodeTrainer implements Trainer {
     }
     if (!(x instanceof Float32Array))
       throw new VigilError('VIGIL_TRAINER_INVALID_DATASET', 'x must be a Float32Array');
-    const d = artifact.featureNames?.length ?? 0;
+    const compiled = this.#compile(artifact);
+    // Columns per row: d, or L·d for a TCN (see the artifact's input shape).
+    const d = compiled.featureCount;
     if (x.length !== rows * d) {
       throw new VigilError(
         'VIGIL_TRAINER_INVALID_DATASET',
         `x has ${x.length} values but rows × features = ${rows} × ${d} = ${rows * d}`,
       );
     }
-    return this.#compile(artifact).score(x, rows);
+    return compiled.score(x, rows);
   }
 
   async close(): Promise<void> {

@@ -1,13 +1,15 @@
 import { type ModelArtifact, VigilError } from '@vigil/core';
 import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
+import { compileTcn } from '../tcn/tcn-scorer.js';
 import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
 
-export type ModelKind = 'logistic' | 'gbt' | 'cart';
+export type ModelKind = 'logistic' | 'gbt' | 'cart' | 'tcn';
 
 /** Scores rows with a model decoded from its own ONNX bytes; returns P(adverse event) per row. */
 export interface CompiledModel {
   readonly kind: ModelKind;
+  /** Input columns per row: d, or L·d for a TCN (its flattened sequence). */
   readonly featureCount: number;
   /** What the model body hands the tail: a logit (gbt, logistic) or P(event) (cart). */
   readonly scoreKind: ScoreKind;
@@ -225,6 +227,7 @@ export function compileArtifact(artifact: ModelArtifact): CompiledModel {
   let body: Body;
   if (kind === 'logistic') body = compileLogistic(model, d);
   else if (kind === 'gbt' || kind === 'cart') body = compileTrees(model, d, kind);
+  else if (kind === 'tcn') body = compileTcn(model, d);
   else throw invalidArtifact(`unknown ${MODEL_KIND_KEY} '${kind}'`);
   const tail = compileTail(model, body.scoreKind);
   const { toProbability } = tail;

@@ -7,7 +7,17 @@ import { syntheticSet } from '../testing/synthetic-set.js';
 const trainSet = syntheticSet(11, 1500, 6, (r, rng) => r[0]! * r[1]! + 0.8 * r[2]! + 0.3 * rng.normal() > 0, {
   nanRate: 0.15,
 });
-const scoreSet = syntheticSet(12, 700, 6, () => false, { nanRate: 0.2 });
+const validationSet = syntheticSet(
+  13,
+  800,
+  6,
+  (r, rng) => r[0]! * r[1]! + 0.8 * r[2]! + 0.3 * rng.normal() > 0,
+  { nanRate: 0.15 },
+);
+// Held-out rows (never trained or calibrated on), labelled by the same rule.
+const scoreSet = syntheticSet(12, 700, 6, (r, rng) => r[0]! * r[1]! + 0.8 * r[2]! + 0.3 * rng.normal() > 0, {
+  nanRate: 0.2,
+});
 // Values outside the training range and whole missing rows.
 scoreSet.x.fill(Number.NaN, 0, 6);
 scoreSet.x[6] = 1e6;
@@ -27,12 +37,26 @@ describe('predict matches onnxruntime-node to 1e-5', () => {
   const trainer = new NodeTrainer();
   const rows = scoreSet.y.length;
 
+  const gbt = { nEstimators: 80, learningRate: 0.2, maxDepth: 4, subsample: 0.8, colsample: 0.7 };
   for (const [algorithm, params] of [
-    ['gbt', { nEstimators: 80, learningRate: 0.2, maxDepth: 4, subsample: 0.8, colsample: 0.7 }],
+    ['gbt', gbt],
     ['logistic', { c: 0.5 }],
+    ['cart', { minSamplesLeaf: 10 }],
+    ['cart', { criterion: 'log_loss', maxDepth: 3 }],
+    ['gbt', { ...gbt, calibration: 'platt' }],
+    ['gbt', { ...gbt, calibration: 'isotonic' }],
+    ['logistic', { c: 0.5, calibration: 'platt' }],
+    ['logistic', { c: 0.5, calibration: 'isotonic' }],
+    ['cart', { minSamplesLeaf: 10, calibration: 'platt' }],
+    ['cart', { minSamplesLeaf: 10, calibration: 'isotonic' }],
   ] as const) {
-    it(`${algorithm}: probabilities, labels and shapes`, async () => {
-      const { artifact } = await trainer.train(trainSet, { algorithm, params, seed: 5 });
+    it(`${algorithm} ${JSON.stringify(params)}: probabilities, labels and shapes`, async () => {
+      const calibrated = 'calibration' in params;
+      const { artifact } = await trainer.train(
+        trainSet,
+        { algorithm, params, seed: 5 },
+        calibrated ? { validation: validationSet } : {},
+      );
       const ours = await trainer.predict(artifact, scoreSet.x, rows);
       const theirs = await runtimeScores(artifact.bytes, scoreSet.x, rows, 6);
       expect(theirs.probabilities.type).toBe('float32');
@@ -48,8 +72,8 @@ describe('predict matches onnxruntime-node to 1e-5', () => {
         expect(labels[i]).toBe(p[2 * i + 1]! > 0.5 ? 1n : 0n);
       }
       expect(maxDiff).toBeLessThanOrEqual(1e-5);
-      // The scores are not trivially equal: the model separates rows.
-      expect(new Set(ours).size).toBeGreaterThan(20);
+      // The scores are not trivially equal: the model separates rows (a tree has one per leaf).
+      expect(new Set(ours).size).toBeGreaterThan(algorithm === 'cart' ? 5 : 20);
     });
   }
 

@@ -107,7 +107,39 @@ export const CART_PARAMS = {
   ...CALIBRATION_PARAM,
 } satisfies Record<string, ParamDef>;
 
-export const ALGORITHMS = { gbt: GBT_PARAMS, logistic: LOGISTIC_PARAMS, cart: CART_PARAMS } as const;
+/**
+ * Hyper-parameters of the temporal convolutional network (adapters/node-trainer README, "TCN").
+ * The PyTorch trainer takes the same names with the same meaning.
+ */
+export const TCN_PARAMS = {
+  sequenceLength: {
+    default: 14,
+    integer: true,
+    min: 1,
+    max: 1000,
+    description: "L: time steps per sequence (the row and its patient's L − 1 earlier rows); the model's input is [N, L·d]",
+  },
+  blocks: { default: 3, integer: true, min: 1, max: 16, description: 'residual blocks; block b has dilation 2^b' },
+  kernelSize: { default: 3, integer: true, min: 1, max: 32, description: 'kernel size of every causal convolution' },
+  hidden: { default: 32, integer: true, min: 1, max: 1024, description: 'channels of every block' },
+  dropout: { default: 0.1, min: 0, max: 0.9, description: 'dropout rate after each ReLU inside a block (training only)' },
+  learningRate: { default: 0.001, min: 0, minExclusive: true, max: 1, description: 'Adam step size' },
+  beta1: { default: 0.9, min: 0, max: 0.999999, description: "Adam's first-moment decay" },
+  beta2: { default: 0.999, min: 0, max: 0.99999999, description: "Adam's second-moment decay" },
+  epsilon: { default: 1e-8, min: 0, minExclusive: true, max: 1, description: "Adam's denominator epsilon" },
+  batchSize: { default: 256, integer: true, min: 1, max: 1_000_000, description: 'sequences per mini-batch' },
+  maxEpochs: { default: 50, integer: true, min: 1, max: 100_000, description: 'passes over the training set' },
+  patience: {
+    default: 5,
+    integer: true,
+    min: 1,
+    max: 100_000,
+    description: 'epochs without validation-logloss improvement before stopping (with options.validation)',
+  },
+  ...CALIBRATION_PARAM,
+} satisfies Record<string, ParamDef>;
+
+export const ALGORITHMS = { gbt: GBT_PARAMS, logistic: LOGISTIC_PARAMS, cart: CART_PARAMS, tcn: TCN_PARAMS } as const;
 export type Algorithm = keyof typeof ALGORITHMS;
 type Resolved<T> = {
   [K in keyof T]: T[K] extends EnumParam<infer V> ? V : number;
@@ -115,10 +147,12 @@ type Resolved<T> = {
 export type GbtParams = Resolved<typeof GBT_PARAMS>;
 export type LogisticParams = Resolved<typeof LOGISTIC_PARAMS>;
 export type CartParams = Resolved<typeof CART_PARAMS>;
+export type TcnParams = Resolved<typeof TCN_PARAMS>;
 export type ResolvedSpec =
   | { algorithm: 'gbt'; params: GbtParams }
   | { algorithm: 'logistic'; params: LogisticParams }
-  | { algorithm: 'cart'; params: CartParams };
+  | { algorithm: 'cart'; params: CartParams }
+  | { algorithm: 'tcn'; params: TcnParams };
 
 function invalid(message: string): VigilError {
   return new VigilError('VIGIL_TRAINER_INVALID_SPEC', message);
