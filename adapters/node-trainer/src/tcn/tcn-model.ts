@@ -214,7 +214,8 @@ export class TcnWorkspace {
    * each ReLU inside the blocks (training); otherwise no dropout (inference).
    */
   forward(x: FloatArray, n: number, params: FloatArray, dropout = 0, uniform?: () => number): Float64Array {
-    if (n > this.#capacity) throw new RangeError(`batch of ${n} exceeds workspace capacity ${this.#capacity}`);
+    if (n > this.#capacity)
+      throw new RangeError(`batch of ${n} exceeds workspace capacity ${this.#capacity}`);
     const { steps: T, hidden: H } = this.#layout.shape;
     const m = n * T * H;
     const keep = 1 / (1 - dropout);

@@ -1,7 +1,7 @@
 import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
-import type { Calibrator } from '../calibration/calibrator.js';
 import { modelTail } from '../calibration/calibration-onnx.js';
+import type { Calibrator } from '../calibration/calibrator.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY, ONNX_OPSET } from '../logistic/logistic-regression-onnx.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import {
@@ -50,7 +50,8 @@ export function convWeightsOnnxOrder(c: ConvSlot, params: ArrayLike<number>): Fl
   const out = new Float32Array(c.cout * c.cin * c.k);
   for (let o = 0; o < c.cout; o++)
     for (let j = 0; j < c.k; j++)
-      for (let i = 0; i < c.cin; i++) out[(o * c.cin + i) * c.k + j] = params[c.w + (o * c.k + j) * c.cin + i]!;
+      for (let i = 0; i < c.cin; i++)
+        out[(o * c.cin + i) * c.k + j] = params[c.w + (o * c.k + j) * c.cin + i]!;
   return out;
 }
 
@@ -80,7 +81,8 @@ export function tcnOnnx(options: {
 }): ModelArtifact {
   const { layout, params, standardizer, featureNames } = options;
   const { steps: L, features: d, hidden: H } = layout.shape;
-  if (featureNames.length !== d) throw new RangeError(`tcnOnnx: ${featureNames.length} feature names, d = ${d}`);
+  if (featureNames.length !== d)
+    throw new RangeError(`tcnOnnx: ${featureNames.length} feature names, d = ${d}`);
   const nodes: OnnxNodeMessage[] = [
     node('Reshape', [MODEL_INPUT_NAME], ['tcn_steps']),
     node('IsNaN', ['tcn_steps'], ['tcn_isnan']),

@@ -2,13 +2,16 @@ import { VigilError } from '@vigil/core';
 import type { DecodedModel } from '../onnx/onnx-codec.js';
 import type { Standardizer } from './standardizer.js';
 import { standardize } from './standardizer.js';
-import { convNames, TCN_ARCHITECTURE_KEY, type TcnArchitecture } from './tcn-onnx.js';
 import { type ConvSlot, type TcnLayout, TcnWorkspace, tcnLayout } from './tcn-model.js';
+import { convNames, TCN_ARCHITECTURE_KEY, type TcnArchitecture } from './tcn-onnx.js';
 
 const CHUNK = 256;
 
 function invalid(reason: string): VigilError {
-  return new VigilError('VIGIL_TRAINER_INVALID_DATASET', `artifact is not a Vigil node-trainer model: ${reason}`);
+  return new VigilError(
+    'VIGIL_TRAINER_INVALID_DATASET',
+    `artifact is not a Vigil node-trainer model: ${reason}`,
+  );
 }
 
 /** The TCN's logits for `[rows, L·d]` raw sequences (NaN = missing), computed in float32 chunks. */
@@ -26,7 +29,12 @@ export function tcnLogits(
   const buffer = new Float32Array(Math.min(CHUNK, Math.max(rows, 1)) * width);
   for (let from = 0; from < rows; from += CHUNK) {
     const n = Math.min(CHUNK, rows - from);
-    const z = standardize(x.subarray(from * width, (from + n) * width), d, standardizer, buffer.subarray(0, n * width));
+    const z = standardize(
+      x.subarray(from * width, (from + n) * width),
+      d,
+      standardizer,
+      buffer.subarray(0, n * width),
+    );
     const logits = workspace.forward(z, n, params);
     for (let s = 0; s < n; s++) out[from + s] = logits[s]!;
   }
@@ -37,11 +45,17 @@ export function tcnLogits(
 export function compileTcn(
   model: DecodedModel,
   d: number,
-): { kind: 'tcn'; featureCount: number; scoreKind: 'logit'; rawScore(x: Float32Array, rows: number): Float32Array } {
+): {
+  kind: 'tcn';
+  featureCount: number;
+  scoreKind: 'logit';
+  rawScore(x: Float32Array, rows: number): Float32Array;
+} {
   const json = model.metadata.get(TCN_ARCHITECTURE_KEY);
   if (json === undefined) throw invalid(`no ${TCN_ARCHITECTURE_KEY} metadata`);
   const arch = JSON.parse(json) as TcnArchitecture;
-  if (arch.features !== d) throw invalid(`${TCN_ARCHITECTURE_KEY}.features ${arch.features} ≠ ${d} feature names`);
+  if (arch.features !== d)
+    throw invalid(`${TCN_ARCHITECTURE_KEY}.features ${arch.features} ≠ ${d} feature names`);
   const layout = tcnLayout({
     features: d,
     steps: arch.sequenceLength,
@@ -59,7 +73,8 @@ export function compileTcn(
     const w = get(names.w, c.cout * c.cin * c.k);
     for (let o = 0; o < c.cout; o++)
       for (let j = 0; j < c.k; j++)
-        for (let i = 0; i < c.cin; i++) params[c.w + (o * c.k + j) * c.cin + i] = w[(o * c.cin + i) * c.k + j]!;
+        for (let i = 0; i < c.cin; i++)
+          params[c.w + (o * c.k + j) * c.cin + i] = w[(o * c.cin + i) * c.k + j]!;
     params.set(get(names.b, c.cout), c.b);
   };
   layout.blocks.forEach((block, b) => {

@@ -132,7 +132,11 @@ export async function trainTcn(
     const metrics: Record<string, number> = { epoch, train_loss: lossSum / rows };
     let stop = false;
     if (valZ && validation) {
-      const valLoss = loglossFromLogits(logitsOf(workspace, batchSize, valZ, valRows, width, theta), validation.y, valRows);
+      const valLoss = loglossFromLogits(
+        logitsOf(workspace, batchSize, valZ, valRows, width, theta),
+        validation.y,
+        valRows,
+      );
       metrics.val_loss = valLoss;
       if (valLoss < bestLoss) {
         bestLoss = valLoss;
