@@ -40,9 +40,9 @@ export {
   ONNX_PRODUCER,
   type OnnxModelInput,
 } from './onnx/onnx-codec.js';
-export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 export * from './onnx/onnx-graph.js';
 export { OnnxAttributeType, OnnxDataType } from './onnx/onnx-schema.js';
+export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 export {
   ALGORITHMS,
   CALIBRATION_METHODS,
@@ -52,3 +52,5 @@ export {
   GBT_PARAMS,
   LOGISTIC_PARAMS,
 } from './spec/train-params.js';
+export { type SequenceSource, toSequences } from './tcn/sequences.js';
+export { TCN_ARCHITECTURE_KEY, type TcnArchitecture, tcnOnnx } from './tcn/tcn-onnx.js';

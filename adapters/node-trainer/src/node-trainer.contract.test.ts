@@ -8,7 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { nodeTrainer } from './node-trainer.js';
 
-function factory(algorithm: 'gbt' | 'logistic' | 'cart', params: Record<string, number | string>) {
+function factory(algorithm: 'gbt' | 'logistic' | 'cart' | 'tcn', params: Record<string, number | string>) {
   return async (): Promise<TrainerFixture> => {
     const ctx = await createTestContext({ seed: 3 });
     const impl = await nodeTrainer.create(nodeTrainer.config.parse({}), ctx);
@@ -37,6 +37,16 @@ const cart = factory('cart', { maxDepth: 4, minSamplesLeaf: 5, criterion: 'gini'
 describeContract(trainerContract, 'node (gbt)', gbt);
 describeContract(trainerContract, 'node (logistic)', logistic);
 describeContract(trainerContract, 'node (cart)', cart);
+// The contract's rows carry no history and its input shape is [-1, d]: the TCN with L = 1.
+const tcn = factory('tcn', {
+  sequenceLength: 1,
+  blocks: 2,
+  hidden: 8,
+  maxEpochs: 30,
+  batchSize: 32,
+  learningRate: 0.01,
+});
+describeContract(trainerContract, 'node (tcn, sequenceLength 1)', tcn);
 
 describe('trainer contract catches a bug injected into the node trainer', () => {
   it('fails the missing-values case when NaN rows score NaN', async () => {

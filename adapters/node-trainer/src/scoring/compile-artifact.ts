@@ -1,8 +1,8 @@
 import { type ModelArtifact, VigilError } from '@vigil/core';
 import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
-import { compileTcn } from '../tcn/tcn-scorer.js';
 import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
+import { compileTcn } from '../tcn/tcn-scorer.js';
 
 export type ModelKind = 'logistic' | 'gbt' | 'cart' | 'tcn';
 
@@ -169,7 +169,10 @@ function initializer(model: DecodedModel, name: string): number[] {
 }
 
 /** The graph's tail (see modelTail): a raw score to P(adverse event), in float32 steps. */
-function compileTail(model: DecodedModel, scoreKind: ScoreKind): Pick<CompiledModel, 'calibration' | 'toProbability'> {
+function compileTail(
+  model: DecodedModel,
+  scoreKind: ScoreKind,
+): Pick<CompiledModel, 'calibration' | 'toProbability'> {
   const method = model.metadata.get(CALIBRATION_KEY);
   if (method === undefined) {
     return {

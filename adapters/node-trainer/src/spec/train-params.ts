@@ -97,7 +97,8 @@ export const CART_PARAMS = {
     default: 0,
     min: 0,
     max: 1,
-    description: "a node is split only if the weighted impurity decreases by at least this (sklearn's convention)",
+    description:
+      "a node is split only if the weighted impurity decreases by at least this (sklearn's convention)",
   },
   criterion: {
     default: 'gini',
@@ -117,18 +118,42 @@ export const TCN_PARAMS = {
     integer: true,
     min: 1,
     max: 1000,
-    description: "L: time steps per sequence (the row and its patient's L − 1 earlier rows); the model's input is [N, L·d]",
+    description:
+      "L: time steps per sequence (the row and its patient's L − 1 earlier rows); the model's input is [N, L·d]",
   },
-  blocks: { default: 3, integer: true, min: 1, max: 16, description: 'residual blocks; block b has dilation 2^b' },
-  kernelSize: { default: 3, integer: true, min: 1, max: 32, description: 'kernel size of every causal convolution' },
+  blocks: {
+    default: 3,
+    integer: true,
+    min: 1,
+    max: 16,
+    description: 'residual blocks; block b has dilation 2^b',
+  },
+  kernelSize: {
+    default: 3,
+    integer: true,
+    min: 1,
+    max: 32,
+    description: 'kernel size of every causal convolution',
+  },
   hidden: { default: 32, integer: true, min: 1, max: 1024, description: 'channels of every block' },
-  dropout: { default: 0.1, min: 0, max: 0.9, description: 'dropout rate after each ReLU inside a block (training only)' },
+  dropout: {
+    default: 0.1,
+    min: 0,
+    max: 0.9,
+    description: 'dropout rate after each ReLU inside a block (training only)',
+  },
   learningRate: { default: 0.001, min: 0, minExclusive: true, max: 1, description: 'Adam step size' },
   beta1: { default: 0.9, min: 0, max: 0.999999, description: "Adam's first-moment decay" },
   beta2: { default: 0.999, min: 0, max: 0.99999999, description: "Adam's second-moment decay" },
   epsilon: { default: 1e-8, min: 0, minExclusive: true, max: 1, description: "Adam's denominator epsilon" },
   batchSize: { default: 256, integer: true, min: 1, max: 1_000_000, description: 'sequences per mini-batch' },
-  maxEpochs: { default: 50, integer: true, min: 1, max: 100_000, description: 'passes over the training set' },
+  maxEpochs: {
+    default: 50,
+    integer: true,
+    min: 1,
+    max: 100_000,
+    description: 'passes over the training set',
+  },
   patience: {
     default: 5,
     integer: true,
@@ -139,7 +164,12 @@ export const TCN_PARAMS = {
   ...CALIBRATION_PARAM,
 } satisfies Record<string, ParamDef>;
 
-export const ALGORITHMS = { gbt: GBT_PARAMS, logistic: LOGISTIC_PARAMS, cart: CART_PARAMS, tcn: TCN_PARAMS } as const;
+export const ALGORITHMS = {
+  gbt: GBT_PARAMS,
+  logistic: LOGISTIC_PARAMS,
+  cart: CART_PARAMS,
+  tcn: TCN_PARAMS,
+} as const;
 export type Algorithm = keyof typeof ALGORITHMS;
 type Resolved<T> = {
   [K in keyof T]: T[K] extends EnumParam<infer V> ? V : number;
