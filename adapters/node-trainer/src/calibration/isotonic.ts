@@ -18,7 +18,8 @@ const RESOLUTION = 1e-15;
 
 export function fitIsotonic(scores: ArrayLike<number>, labels: ArrayLike<number>): IsotonicCalibrator {
   const n = scores.length;
-  if (n === 0 || labels.length !== n) throw new RangeError(`fitIsotonic: ${n} scores, ${labels.length} labels`);
+  if (n === 0 || labels.length !== n)
+    throw new RangeError(`fitIsotonic: ${n} scores, ${labels.length} labels`);
   // np.lexsort((y, X)): by score, then label.
   const order = Array.from({ length: n }, (_, i) => i).sort(
     (i, j) => scores[i]! - scores[j]! || labels[i]! - labels[j]! || i - j,

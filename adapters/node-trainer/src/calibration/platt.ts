@@ -75,7 +75,8 @@ export function fitPlatt(scores: ArrayLike<number>, labels: ArrayLike<number>): 
     b += step * db;
     const improved = loss - next;
     loss = next;
-    if (improved <= 1e-16 * Math.max(1, Math.abs(loss)) && Math.abs(step * da) + Math.abs(step * db) < 1e-15) break;
+    if (improved <= 1e-16 * Math.max(1, Math.abs(loss)) && Math.abs(step * da) + Math.abs(step * db) < 1e-15)
+      break;
   }
   return { method: 'platt', a: a / scale, b };
 }

@@ -40,7 +40,11 @@ interface Candidate {
  * `minImpurityDecrease`. Ties go to the lower feature index, then the lower threshold, then
  * missing-right: there is no randomness, so the seed does not change the tree.
  */
-export async function trainCart(data: TrainingSet, params: CartParams, control: RunControl): Promise<CartTree> {
+export async function trainCart(
+  data: TrainingSet,
+  params: CartParams,
+  control: RunControl,
+): Promise<CartTree> {
   const n = data.y.length;
   const d = data.featureNames.length;
   const { x, y } = data;
@@ -79,7 +83,9 @@ export async function trainCart(data: TrainingSet, params: CartParams, control: 
     });
     if (open.length === 0) break;
     const slotOf = new Map<number, number>();
-    open.forEach((id, s) => slotOf.set(id, s));
+    open.forEach((id, s) => {
+      slotOf.set(id, s);
+    });
     const slots = open.length;
     const nodeN = Float64Array.from(open, (id) => samples[id]!);
     const nodeP = Float64Array.from(open, (id) => positives[id]!);
@@ -143,7 +149,10 @@ export async function trainCart(data: TrainingSet, params: CartParams, control: 
       await control.checkpoint();
     }
 
-    const childOf = new Map<number, { feature: number; threshold: number; missingLeft: boolean; left: number; right: number }>();
+    const childOf = new Map<
+      number,
+      { feature: number; threshold: number; missingLeft: boolean; left: number; right: number }
+    >();
     const next: number[] = [];
     for (let s = 0; s < slots; s++) {
       const split = best[s];

@@ -1,7 +1,7 @@
 import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
-import type { Calibrator } from '../calibration/calibrator.js';
 import { modelTail } from '../calibration/calibration-onnx.js';
+import type { Calibrator } from '../calibration/calibrator.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY, ONNX_OPSET } from '../logistic/logistic-regression-onnx.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import { attr, node, type OnnxNodeMessage, tensorValueInfo } from '../onnx/onnx-graph.js';

@@ -1,7 +1,7 @@
 import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
-import type { Calibrator } from '../calibration/calibrator.js';
 import { modelTail } from '../calibration/calibration-onnx.js';
+import type { Calibrator } from '../calibration/calibrator.js';
 import { encodeOnnxModel } from '../onnx/onnx-codec.js';
 import { floatTensor, node, tensorValueInfo } from '../onnx/onnx-graph.js';
 import { OnnxDataType } from '../onnx/onnx-schema.js';
@@ -85,7 +85,12 @@ export function logisticRegressionOnnx(options: LogisticRegressionOnnxOptions): 
   const bytes = encodeOnnxModel({
     graph,
     opsets: [{ domain: '', version: ONNX_OPSET }],
-    metadata: { ...extra, ...head.metadata, [MODEL_KIND_KEY]: 'logistic', [FEATURE_NAMES_KEY]: JSON.stringify(featureNames) },
+    metadata: {
+      ...extra,
+      ...head.metadata,
+      [MODEL_KIND_KEY]: 'logistic',
+      [FEATURE_NAMES_KEY]: JSON.stringify(featureNames),
+    },
     docString: 'Vigil logistic regression: P(adverse event) = sigmoid(x·w + b), NaN imputed.',
   });
   return createModelArtifact(bytes, featureNames);

@@ -20,7 +20,10 @@ const python = join(venv, 'bin', 'python');
 export async function ensureSklearn(): Promise<string | undefined> {
   const ready = async () =>
     existsSync(python) &&
-    (await run(python, ['-c', `import sklearn, numpy; assert sklearn.__version__ == '${SKLEARN_VERSION}'`]).then(
+    (await run(python, [
+      '-c',
+      `import sklearn, numpy; assert sklearn.__version__ == '${SKLEARN_VERSION}'`,
+    ]).then(
       () => true,
       () => false,
     ));
