@@ -9,6 +9,7 @@ import { runCli } from './cli.js';
 interface Report {
   config: { seed: number; patients: number; days: number; sites: number; start: string; horizonDays: number };
   bayesAuroc: number;
+  ceilingAuroc: number;
   stats: { events: number; malformed: number; malformedByKind: Record<string, number>; prevalence: number };
   topics: Record<string, number>;
   output?: { path: string; format: string; events: number; bytes: number; sha256: string };
@@ -52,6 +53,10 @@ describe('vigil simulate', () => {
     });
     expect(report.bayesAuroc).toBeGreaterThan(0.5);
     expect(report.bayesAuroc).toBeLessThanOrEqual(1);
+    // The present-state ceiling: future shocks unknown, so below the oracle (100 patients: not strictly).
+    expect(report.ceilingAuroc).toBeGreaterThan(0.5);
+    expect(report.ceilingAuroc).toBeLessThanOrEqual(report.bayesAuroc + 0.02);
+    expect(Object.keys(report).slice(0, 3)).toEqual(['config', 'bayesAuroc', 'ceilingAuroc']);
     expect(report.stats.events).toBeGreaterThanOrEqual(20_000);
     expect(report.stats.malformed).toBe(
       Object.values(report.stats.malformedByKind).reduce((x, y) => x + y, 0),
@@ -63,6 +68,9 @@ describe('vigil simulate', () => {
     });
     // Human report on stdout, progress on stderr (a large run).
     expect(a.stdout).toMatch(/Bayes-optimal AUROC\s+0\.\d{4}/);
+    expect(/ceiling AUROC\s+(0\.\d{4}) \(present state\)/.exec(a.stdout)?.[1]).toBe(
+      report.ceilingAuroc.toFixed(4),
+    );
     expect(b.stdout).toMatch(/prevalence\s+\d+\.\d %/);
     expect(b.stdout).toContain(`sha256 ${report.output!.sha256}`);
     expect(a.stderr).toMatch(/simulate: wrote \d+\/\d+ events/);

@@ -160,6 +160,7 @@ function render(
     ['horizon', `${trial.horizonDays} days`],
     ['', ''],
     ['Bayes-optimal AUROC', sim.bayesAuroc.toFixed(4)],
+    ['ceiling AUROC', `${sim.ceilingAuroc.toFixed(4)} (present state)`],
     ['prediction times', String(s.predictionTimes)],
     ['prevalence', percent(s.prevalence)],
     ['', ''],
@@ -181,8 +182,10 @@ function render(
 
 /**
  * `vigil simulate`: generate the seeded trial, print its config, the Bayes-optimal AUROC of
- * the task and the mess statistics; optionally write the events to a file (same seed →
- * identical bytes) or produce them into the configured Source. Returns the exit code.
+ * the task (an oracle that knows the coming shocks), its present-state ceiling (the best any
+ * model can do from perfect knowledge of the latent state at prediction time) and the mess
+ * statistics; optionally write the events to a file (same seed → identical bytes) or produce
+ * them into the configured Source. Returns the exit code.
  */
 async function simulate(host: CommandHost, options: SimulateOptions): Promise<number> {
   if (options.out && options.to) {
@@ -265,6 +268,7 @@ async function simulate(host: CommandHost, options: SimulateOptions): Promise<nu
       `${JSON.stringify({
         config: trial,
         bayesAuroc: sim.bayesAuroc,
+        ceilingAuroc: sim.ceilingAuroc,
         stats: sim.stats,
         topics: byTopic,
         ...(output ? { output } : {}),
@@ -279,7 +283,7 @@ async function simulate(host: CommandHost, options: SimulateOptions): Promise<nu
 export const simulateCommand: JobCommand = {
   name: 'simulate',
   description:
-    'Generate the seeded trial: print its config, Bayes-optimal AUROC and mess stats; write the events to a file or produce them into a Source',
+    'Generate the seeded trial: print its config, Bayes-optimal and present-state ceiling AUROC and mess stats; write the events to a file or produce them into a Source',
   options: [
     {
       flags: '--seed <n>',
@@ -324,7 +328,8 @@ export const simulateCommand: JobCommand = {
     { flags: '--workdir <dir>', description: 'directory for run state (default ./.vigil)' },
     {
       flags: '--json',
-      description: 'print config, AUROC and stats as one JSON object on the last line of stdout',
+      description:
+        'print config, AUROCs (bayesAuroc, ceilingAuroc) and stats as one JSON object on the last line of stdout',
     },
   ],
   run: (host, _args, options) => simulate(host, options as SimulateOptions),

@@ -128,11 +128,13 @@ export interface PresentState {
 }
 
 /**
- * Random futures shared by every prediction point of a trial (common random numbers): for each
- * of `draws` futures and each of `steps` days, a uniform that decides whether the day's dose is
- * taken (taken when below the patient's adherence) and the day's inflammatory shock (0 or an
- * episode's size). Stratified per day (Latin hypercube), so each day sees episodes and missed
- * doses in exactly their proportions.
+ * Random futures shared by every prediction point of a trial (common random numbers, so that the
+ * Monte-Carlo error is smooth in the state and barely reorders points): for each of `draws`
+ * futures and each of `steps` days, a uniform that decides whether the day's dose is taken (taken
+ * when below the patient's adherence) and the day's shock to inflammation (0, or an episode's
+ * size). Each day is stratified over the draws (a Latin hypercube): its dose, episode and size
+ * uniforms each fall once in every `[k/draws, (k+1)/draws)`, in an order shuffled per day, so a
+ * day sees missed doses and episodes in their proportions and each draw stays an exact sample.
  */
 export interface FutureDraws {
   draws: number;
@@ -158,6 +160,9 @@ function stratified(n: number, rng: Rng): Float64Array {
 
 /** Draw `draws` futures of `steps` days each from `rng` (see {@link FutureDraws}). */
 export function drawFutures(model: RiskModel, steps: number, draws: number, rng: Rng): FutureDraws {
+  if (!Number.isInteger(draws) || draws < 1) {
+    throw new RangeError(`draws must be a positive integer, got ${draws}`);
+  }
   const dose = new Float64Array(draws * steps);
   const shock = new Float64Array(draws * steps);
   for (let j = 0; j < steps; j++) {
@@ -188,7 +193,8 @@ export function presentStateProbability(
   futures: FutureDraws,
 ): number {
   const { draws, steps, dose, shock } = futures;
-  if (steps < horizon - 1) throw new RangeError(`futures have ${steps} steps; a ${horizon}-day window needs ${horizon - 1}`);
+  if (steps < horizon - 1)
+    throw new RangeError(`futures have ${steps} steps; a ${horizon}-day window needs ${horizon - 1}`);
   const load =
     traits.arm === 'treatment'
       ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)

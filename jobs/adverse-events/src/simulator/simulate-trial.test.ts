@@ -28,6 +28,7 @@ describe('simulateTrial', () => {
     const c = simulateTrial({ ...small, seed: 8 });
     expect(JSON.stringify(a)).toBe(JSON.stringify(b));
     expect(a.bayesAuroc).toBe(b.bayesAuroc);
+    expect(a.ceilingAuroc).toBe(b.ceilingAuroc);
     expect(JSON.stringify(c.events)).not.toBe(JSON.stringify(a.events));
   });
 
@@ -79,6 +80,9 @@ describe('simulateTrial', () => {
     expect(sim.horizonDays).toBe(7);
     expect(sim.bayesAuroc).toBeGreaterThan(0.83);
     expect(sim.bayesAuroc).toBeLessThan(0.95);
+    // The present-state ceiling: below the oracle that knows the coming shocks, well above chance.
+    expect(sim.ceilingAuroc).toBeGreaterThan(0.8);
+    expect(sim.ceilingAuroc).toBeLessThan(sim.bayesAuroc - 0.01);
     expect(sim.stats.prevalence).toBeGreaterThan(0.05);
     expect(sim.stats.prevalence).toBeLessThan(0.2);
     expect(sim.stats.events).toBeGreaterThan(150_000);
@@ -108,6 +112,27 @@ describe('simulateTrial', () => {
     expect(defaultRiskModel.liver).toBeGreaterThan(0);
   });
 
+  it('puts the present-state ceiling below the Bayes oracle', () => {
+    for (const seed of [2, 3, 4]) {
+      const options = { seed, patients: 300, days: 60, sites: 2 };
+      const sim = simulateTrial(options);
+      expect(sim.ceilingAuroc, `seed ${seed}`).toBeGreaterThan(0.75);
+      expect(sim.ceilingAuroc, `seed ${seed}`).toBeLessThan(sim.bayesAuroc);
+    }
+    // A one-day window has no future to integrate over: the ceiling is the oracle.
+    const oneDay = simulateTrial({ seed: 2, patients: 200, days: 30, sites: 2, horizonDays: 1 });
+    expect(oneDay.ceilingAuroc).toBe(oneDay.bayesAuroc);
+    // With no risk factor every probability ties: a coin toss, like the oracle.
+    const flat = simulateTrial({
+      seed: 1,
+      patients: 100,
+      days: 30,
+      sites: 2,
+      risk: { liver: 0, inflammation: 0, age: 0, intercept: -4 },
+    });
+    expect(flat.ceilingAuroc).toBe(0.5);
+  });
+
   it('does not let the mess change the latent trial', () => {
     const clean = simulateTrial({
       ...small,
@@ -125,6 +150,7 @@ describe('simulateTrial', () => {
       mess: { malformedRate: 0.1, duplicateRate: 0.2, lateRate: 0.1 },
     });
     expect(messy.bayesAuroc).toBe(clean.bayesAuroc);
+    expect(messy.ceilingAuroc).toBe(clean.ceilingAuroc);
     expect(messy.stats.adverseEvents).toBe(clean.stats.adverseEvents);
     for (const key of ['malformed', 'duplicates', 'late', 'resent', 'missedVisits'] as const) {
       expect(clean.stats[key]).toBe(0);
@@ -137,7 +163,9 @@ describe('simulateTrial', () => {
     const sim = simulateTrial({ seed: 5, patients: 60, days: 30, sites: 4, mess });
     const { injected, stats, events } = sim;
     // The events hash as they did before the ground truth was recorded (seed 7, `small`).
-    const hash = createHash('sha256').update(JSON.stringify(simulateTrial(small).events)).digest('hex');
+    const hash = createHash('sha256')
+      .update(JSON.stringify(simulateTrial(small).events))
+      .digest('hex');
     expect(hash).toBe('b7bc82eefacd3355ea5f6604cbdc723a5782efbe94ef4f93ab569250ac474f4b');
 
     expect(injected.events).toBe(events.length);

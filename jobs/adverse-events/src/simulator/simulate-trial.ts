@@ -116,7 +116,7 @@ const DEFAULT_START = Date.UTC(2026, 0, 5);
  * Futures averaged over for the present-state probability behind `ceilingAuroc`: shared by every
  * prediction point and stratified per day, enough for the AUROC to be stable to about 1e-3.
  */
-export const CEILING_DRAWS = Number(process.env.XD ?? 256);
+export const CEILING_DRAWS = 256;
 /** First prediction day: predictions are made at 00:00 UTC of every day from this one. */
 export const FIRST_PREDICTION_DAY = 7;
 
@@ -229,7 +229,8 @@ function validate(options: SimulationOptions): void {
  *
  * The same options always give the same output. Each patient draws from its own random
  * stream, forked in patient order, so adding patients leaves the earlier ones unchanged.
- * `bayesAuroc` is computed from the true hazards of the latent risk model (README.md).
+ * `bayesAuroc` is computed from the true hazards of the latent risk model, `ceilingAuroc` from the
+ * latent state at each prediction time with the future integrated out (README.md).
  */
 export function simulateTrial(options: SimulationOptions): SimulationResult {
   validate(options);
@@ -240,7 +241,7 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   const root = createRng(options.seed);
   const patientStreams = root.fork('patients');
   // Forked after the patients' streams and drawn from nowhere else, so the events never change.
-  const futures = drawFutures(model, horizon - 1, CEILING_DRAWS, root.fork('ceiling' + (process.env.XS ?? '')));
+  const futures = drawFutures(model, horizon - 1, CEILING_DRAWS, root.fork('ceiling'));
   const stats: SimulationStats = {
     patients: options.patients,
     sites: options.sites,

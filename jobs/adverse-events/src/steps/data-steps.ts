@@ -27,10 +27,10 @@ async function held(source: Source, topics: readonly string[]): Promise<{ total:
 /** generate (simulate mode): the seeded trial, produced into the Source once. */
 export const generateStep = defineStep<AdverseEventsConfig, { seed: number; trial: unknown; topicPrefix: string }>({
   name: 'generate',
-  version: 1,
+  version: 2,
   description: 'Simulate the seeded multi-site trial and produce its events into the Source (once per trial).',
   inputs: [],
-  outputs: ['topics', 'events', 'produced', 'injected', 'bayesAuroc'],
+  outputs: ['topics', 'events', 'produced', 'injected', 'bayesAuroc', 'ceilingAuroc'],
   requires: ['source'],
   config: (c) => ({ seed: c.seed, trial: c.job.trial, topicPrefix: c.job.topicPrefix }),
   // The events must still be in the Source for the cached outputs to hold.
@@ -53,7 +53,14 @@ export const generateStep = defineStep<AdverseEventsConfig, { seed: number; tria
       // Once per trial: a rerun without the cache finds the trial already in the Source.
       marker: join(ctx.workdir, 'generated', `${hashOf(ctx.config).slice(0, 16)}.json`),
     });
-    return { topics, events: sim.events.length, produced, injected: sim.injected, bayesAuroc: sim.bayesAuroc };
+    return {
+      topics,
+      events: sim.events.length,
+      produced,
+      injected: sim.injected,
+      bayesAuroc: sim.bayesAuroc,
+      ceilingAuroc: sim.ceilingAuroc,
+    };
   },
 });
 
