@@ -44,8 +44,16 @@ export function renderSummary(s: Obj): string {
     ]);
     rows.push([
       'held-out AUROC',
-      `${fmt(model.auroc)} on ${model.testPatients} unseen patients${model.bayesAuroc !== undefined ? ` (Bayes-optimal ${fmt(model.bayesAuroc)})` : ''}`,
+      `${fmt(model.auroc)} on ${model.testPatients} unseen patients${model.ceiling !== undefined ? ` (present-state ceiling ${fmt(model.ceiling)}` : ''}${model.bayesAuroc !== undefined ? `${model.ceiling !== undefined ? ', ' : ' ('}Bayes-optimal ${fmt(model.bayesAuroc)})` : model.ceiling !== undefined ? ')' : ''}`,
     ]);
+  }
+  if (model?.cv) {
+    const cv = obj(model.cv)!;
+    if (Number(cv.folds) > 0) rows.push(['cross-validation', `AUROC ${fmt(cv.aurocMean)} ± ${fmt(cv.aurocSd)} over ${cv.folds} patient-grouped folds`]);
+  }
+  if (model?.gate) {
+    const g = obj(model.gate)!;
+    rows.push(['gate', `${g.decision}${g.champion ? ` against v${g.champion}` : ''}${typeof g.delta === 'number' ? `, ΔAUROC ${g.delta >= 0 ? '+' : ''}${g.delta.toFixed(4)}` : ''}; ECE ${fmt(model.ece, 4)}; serving v${model.served ?? '-'}`]);
   }
   const latency = obj(s.latencyMs);
   if (latency) rows.push(['predict latency p50 / p99', `${fmt(latency.p50, 2)} ms / ${fmt(latency.p99, 2)} ms (OIP over HTTP)`]);

@@ -136,6 +136,8 @@ export const adverseEventsJob = defineJob({
               : undefined,
             served: serve.servedVersion ?? null,
             ...(generate.bayesAuroc !== undefined ? { bayesAuroc: generate.bayesAuroc } : {}),
+            // The best any model could do knowing each patient's present state (future shocks unknown).
+            ...(generate.ceilingAuroc !== undefined ? { ceiling: generate.ceilingAuroc } : {}),
             trainRows: rows?.train,
             testRows: rows?.test,
             testPatients: rows?.testPatients,
