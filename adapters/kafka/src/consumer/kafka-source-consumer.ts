@@ -210,7 +210,33 @@ export class KafkaSourceConsumer implements Consumer {
     if (this.#closed) return;
     const { error, restart } = event.payload;
     this.#deps.logger.warn({ group: this.group, restart, error: error.message }, 'kafka consumer crashed');
-    if (!restart) this.#fail(error);
+    if (restart) return;
+    // kafkajs gives up for good when the group coordinator cannot be found — which is what a
+    // broker restart looks like for a while. Rejoin with backoff instead of failing the consumer.
+    if (coordinatorMissing(error) && this.#rejoins < this.#deps.config.retries) {
+      void this.#rejoin();
+      return;
+    }
+    this.#fail(error);
+  }
+
+  #rejoins = 0;
+
+  async #rejoin(): Promise<void> {
+    const attempt = ++this.#rejoins;
+    const wait = Math.min(30_000, 300 * 2 ** attempt);
+    this.#deps.logger.warn({ group: this.group, attempt, waitMs: wait }, 'kafka group coordinator not found; rejoining');
+    await new Promise((r) => setTimeout(r, wait));
+    if (this.#closed) return;
+    try {
+      await this.#kjs.disconnect().catch(() => undefined);
+      await this.#begin();
+      this.#rejoins = 0;
+    } catch (error) {
+      if (this.#closed) return;
+      if (coordinatorMissing(error) && this.#rejoins < this.#deps.config.retries) return this.#rejoin();
+      this.#fail(error);
+    }
   }
 
   #fail(error: unknown): void {
@@ -469,4 +495,12 @@ export class KafkaSourceConsumer implements Consumer {
     })();
     return this.#closing;
   }
+}
+
+/** Whether kafkajs failed because the group coordinator could not be found (e.g. a broker restarting). */
+function coordinatorMissing(error: unknown): boolean {
+  for (let e = error as { name?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    if (e.name === 'KafkaJSGroupCoordinatorNotFound' || /group coordinator/i.test(e.message ?? '')) return true;
+  }
+  return false;
 }
