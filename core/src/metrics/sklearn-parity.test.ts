@@ -6,14 +6,9 @@
  * are checked by sending sklearn the very resamples (as per-row counts, i.e. sample
  * weights) that our seeded resampler draws.
  */
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, rmdir, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng } from '../random.js';
+import { ensureSklearn, runSklearn, SKLEARN_VERSION } from '../testing/sklearn.js';
 import { auroc } from './auroc.js';
 import { aurocCi } from './auroc-ci.js';
 import { averagePrecision } from './average-precision.js';
@@ -23,57 +18,8 @@ import { calibrationCurve, expectedCalibrationError } from './calibration.js';
 import { precisionRecallAt, thresholdForRecall } from './operating-threshold.js';
 import { pairedAurocDelta } from './paired-auroc-delta.js';
 
-const run = promisify(execFile);
-const SKLEARN = '1.9.1';
-const NUMPY = '2.4.6';
-const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'sklearn');
-const python = join(venv, 'bin', 'python');
 const TOL = 1e-9;
 const REPLICATES = 100;
-
-/** The venv's python, creating the venv once; a reason string when pip cannot reach the index. */
-async function ensureVenv(): Promise<string | undefined> {
-  const ready = async () =>
-    existsSync(python) &&
-    (await run(python, ['-c', `import sklearn, numpy; assert sklearn.__version__ == '${SKLEARN}'`]).then(
-      () => true,
-      () => false,
-    ));
-  if (await ready()) return undefined;
-  // one creator at a time across test processes: mkdir is atomic
-  const lock = `${venv}.lock`;
-  await mkdir(join(venv, '..'), { recursive: true });
-  const deadline = Date.now() + 600_000;
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`sklearn venv: ${lock} held for 10 min; remove it if stale`);
-      await new Promise((r) => setTimeout(r, 1000));
-    }
-  }
-  try {
-    if (await ready()) return undefined;
-    if (!existsSync(python)) await run('python3', ['-m', 'venv', venv]);
-    try {
-      await run(
-        join(venv, 'bin', 'pip'),
-        ['install', '--quiet', `scikit-learn==${SKLEARN}`, `numpy==${NUMPY}`],
-        {
-          timeout: 540_000,
-        },
-      );
-    } catch (error) {
-      return `pip could not install scikit-learn==${SKLEARN} into ${venv} (is the package index reachable?): ${
-        (error as { stderr?: string }).stderr?.trim().split('\n').at(-1) ?? String(error)
-      }`;
-    }
-    return (await ready()) ? undefined : `scikit-learn==${SKLEARN} did not import from ${venv}`;
-  } finally {
-    await rmdir(lock);
-  }
-}
 
 const REFERENCE = `
 import json, sys
@@ -166,29 +112,19 @@ const cases: Case[] = [
 ];
 cases[0]!.targetRecall = 0.9;
 
-describe(`metrics against scikit-learn ${SKLEARN}`, () => {
+describe(`metrics against scikit-learn ${SKLEARN_VERSION}`, () => {
   let skipReason: string | undefined;
   let reference: Record<string, number | number[]>[] = [];
 
   beforeAll(async () => {
-    skipReason = await ensureVenv();
+    skipReason = await ensureSklearn();
     if (skipReason) return;
-    const dir = await mkdtemp(join(tmpdir(), 'vigil-sklearn-'));
-    try {
-      const payload = cases.map((c) => {
-        const draw = stratifiedResampler(c.labels, c.seed);
-        const weights = Array.from({ length: REPLICATES }, () => Array.from(draw()));
-        return { ...c, weights };
-      });
-      await writeFile(join(dir, 'cases.json'), JSON.stringify(payload));
-      await writeFile(join(dir, 'reference.py'), REFERENCE);
-      const { stdout } = await run(python, [join(dir, 'reference.py'), join(dir, 'cases.json')], {
-        maxBuffer: 64 << 20,
-      });
-      reference = JSON.parse(stdout);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const payload = cases.map((c) => {
+      const draw = stratifiedResampler(c.labels, c.seed);
+      const weights = Array.from({ length: REPLICATES }, () => Array.from(draw()));
+      return { ...c, weights };
+    });
+    reference = await runSklearn(REFERENCE, payload);
   }, 600_000);
 
   cases.forEach((c, k) => {

@@ -12,3 +12,4 @@ export * from './server-contract.js';
 export * from './source-contract.js';
 export * from './trainer-contract.js';
 export * from './with-overrides.js';
+export * from './sklearn.js';

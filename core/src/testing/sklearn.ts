@@ -1,6 +1,6 @@
 /**
- * scikit-learn as the independent reference for tests, the way core's metric parity test uses
- * it: a pinned venv under ${VIGIL_CACHE:-~/.cache/vigil}/venvs/sklearn (created once, reused),
+ * scikit-learn as the independent reference for tests (metric parity, calibration parity):
+ * a pinned venv under ${VIGIL_CACHE:-~/.cache/vigil}/venvs/sklearn (created once, reused),
  * a Python script run on a JSON payload, its JSON stdout returned.
  */
 import { execFile } from 'node:child_process';
