@@ -60,6 +60,11 @@ export interface StepDescriptor<JC = unknown, C = unknown> {
    * When it answers false, the step runs again.
    */
   readonly stillValid?: (ctx: StepContext<C>, outputs: Record<string, unknown>) => Promise<boolean>;
+  /**
+   * A pool the step runs in: steps of one pool run one at a time even when the DAG would let
+   * them run together (like Airflow's pools) — e.g. CPU-bound steps that share one trainer.
+   */
+  readonly pool?: string;
   /** A step that may safely run twice; only those are retried. */
   readonly idempotent?: boolean;
   /** Attempts after the first for an idempotent step (default 2). */

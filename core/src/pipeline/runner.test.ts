@@ -220,6 +220,43 @@ describe('runPipeline', () => {
     expect(runs).toBe(2);
   });
 
+  it('runs the steps of one pool one at a time', async () => {
+    let running = 0;
+    let most = 0;
+    const step = (name: string, pool?: string) =>
+      defineStep<Cfg, null>({
+        name,
+        version: 1,
+        description: name,
+        inputs: [],
+        outputs: [],
+        requires: [],
+        ...(pool ? { pool } : {}),
+        async run() {
+          running++;
+          most = Math.max(most, running);
+          await new Promise((r) => setTimeout(r, 20));
+          running--;
+          return {};
+        },
+      });
+    await runPipeline({
+      pipeline: definePipeline<Cfg>({ name: 'p', steps: [step('a', 'cpu'), step('b', 'cpu'), step('c', 'cpu')] }),
+      jobConfig: { a: 1, b: 1 },
+      host: host('p1'),
+      noCache: true,
+    });
+    expect(most).toBe(1);
+    most = 0;
+    await runPipeline({
+      pipeline: definePipeline<Cfg>({ name: 'p', steps: [step('a'), step('b'), step('c')] }),
+      jobConfig: { a: 1, b: 1 },
+      host: host('p2'),
+      noCache: true,
+    });
+    expect(most).toBe(3);
+  });
+
   it('refuses a port the step did not declare', async () => {
     const step = defineStep({
       name: 'sneaky',

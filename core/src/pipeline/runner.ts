@@ -117,7 +117,8 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
     const add = (name: string) => {
       if (keep.has(name)) return;
       const node = nodes.find((n) => n.name === name);
-      if (!node) throw new VigilError('VIGIL_PIPELINE_INVALID', `no step '${name}' in pipeline '${pipeline.name}'`);
+      if (!node)
+        throw new VigilError('VIGIL_PIPELINE_INVALID', `no step '${name}' in pipeline '${pipeline.name}'`);
       keep.add(name);
       for (const d of node.needs) add(d);
     };
@@ -131,9 +132,20 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
   await mkdir(join(dir, 'steps'), { recursive: true });
   await writeFileAtomic(
     join(dir, 'run.json'),
-    JSON.stringify({ runId: host.runId, pipeline: pipeline.name, steps: selected.map((s) => s.name), resumedFrom: options.resume ?? null }, null, 2),
+    JSON.stringify(
+      {
+        runId: host.runId,
+        pipeline: pipeline.name,
+        steps: selected.map((s) => s.name),
+        resumedFrom: options.resume ?? null,
+      },
+      null,
+      2,
+    ),
   );
-  const previous = options.resume ? await readStepRecords(host.workdir, options.resume) : new Map<string, StepRecord>();
+  const previous = options.resume
+    ? await readStepRecords(host.workdir, options.resume)
+    : new Map<string, StepRecord>();
   const forced = new Set(options.force ?? []);
 
   const outputs: Record<string, StepOutputs> = {};
@@ -142,11 +154,35 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
   const settled = new Map<string, Promise<void>>();
   let failure: unknown;
 
-  const stillValid = async (step: AnyStep, ctx: StepContext<unknown>, record: StepRecord): Promise<boolean> => {
+  const stillValid = async (
+    step: AnyStep,
+    ctx: StepContext<unknown>,
+    record: StepRecord,
+  ): Promise<boolean> => {
     if (!step.stillValid) return true;
     const decoded: Record<string, unknown> = {};
     for (const [name, o] of Object.entries(record.outputs)) decoded[name] = await store.decode(o.value);
     return step.stillValid(ctx, decoded).catch(() => false);
+  };
+
+  // Pools: steps of one pool take turns (a chain of promises per pool).
+  const pools = new Map<string, Promise<void>>();
+  const inPool = async <T>(pool: string | undefined, work: () => Promise<T>): Promise<T> => {
+    if (!pool) return work();
+    const previous = pools.get(pool) ?? Promise.resolve();
+    let release!: () => void;
+    pools.set(
+      pool,
+      new Promise<void>((r) => {
+        release = r;
+      }),
+    );
+    await previous;
+    try {
+      return await work();
+    } finally {
+      release();
+    }
   };
 
   const runStep = async (step: AnyStep): Promise<void> => {
@@ -204,7 +240,13 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
       status = 'resumed';
     } else {
       const fingerprint = step.fingerprint ? await step.fingerprint(ctx) : null;
-      key = hashOf({ step: step.name, version: step.version, config: slice, inputs: inputHashes, fingerprint });
+      key = hashOf({
+        step: step.name,
+        version: step.version,
+        config: slice,
+        inputs: inputHashes,
+        fingerprint,
+      });
       const cacheFile = join(cacheDir, `${key}.json`);
       const cached =
         step.cache !== false && !options.noCache && !forced.has(step.name)
@@ -224,21 +266,41 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
           attempt++;
           try {
             await mkdir(scratch, { recursive: true });
-            produced = await step.run(ctx, inputs);
+            produced = await inPool(step.pool, () => step.run(ctx, inputs));
             break;
           } catch (error) {
             if (attempt >= attempts || host.signal.aborted) {
               const tagged = tagError(error, `step:${step.name}`, 'run');
               await writeFileAtomic(
                 stepRecordPath(host.workdir, host.runId, step.name),
-                JSON.stringify({ name: step.name, version: step.version, key, configHash: hashOf(slice), status: 'failed', startedAt, ms: performance.now() - began, attempts: attempt, inputs: inputHashes, outputs: {}, error: String((error as Error)?.message ?? error) } satisfies StepRecord, null, 2),
+                JSON.stringify(
+                  {
+                    name: step.name,
+                    version: step.version,
+                    key,
+                    configHash: hashOf(slice),
+                    status: 'failed',
+                    startedAt,
+                    ms: performance.now() - began,
+                    attempts: attempt,
+                    inputs: inputHashes,
+                    outputs: {},
+                    error: String((error as Error)?.message ?? error),
+                  } satisfies StepRecord,
+                  null,
+                  2,
+                ),
               );
               emit({ step: step.name, phase: 'failed', message: String((error as Error)?.message ?? error) });
               throw tagged;
             }
             const wait = 200 * 2 ** (attempt - 1);
             ctx.logger.warn({ err: error, attempt, waitMs: wait }, 'idempotent step failed; retrying');
-            emit({ step: step.name, phase: 'retry', message: `attempt ${attempt} failed; retrying in ${wait} ms` });
+            emit({
+              step: step.name,
+              phase: 'retry',
+              message: `attempt ${attempt} failed; retrying in ${wait} ms`,
+            });
             await sleep(wait, host.signal);
           } finally {
             await rm(scratch, { recursive: true, force: true });

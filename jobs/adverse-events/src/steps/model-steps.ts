@@ -68,6 +68,8 @@ export const trainStep = (tuned: boolean) =>
     inputs: ['training-set.dataset', 'training-set.split', ...(tuned ? ['tune.best'] : [])],
     outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
     requires: ['trainer'],
+    // The in-process trainer works on the main thread: its steps take turns.
+    pool: 'trainer',
     config: modelSlice,
     async run(ctx, inputs) {
       const trainer = ctx.port('trainer');
@@ -395,6 +397,7 @@ export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
   inputs: ['training-set.dataset', 'training-set.split', 'training-set.sites'],
   outputs: ['cv'],
   requires: ['trainer'],
+  pool: 'trainer',
   config: (c) => ({ ...modelSlice(c), folds: c.job.model.cv.folds, siteGrouped: c.job.model.cv.siteGrouped }),
   async run(ctx, inputs) {
     const c = ctx.config;

@@ -42,6 +42,7 @@ export const tuneStep = defineStep<AdverseEventsConfig, TuneSlice>({
   inputs: ['training-set.dataset', 'training-set.split'],
   outputs: ['best', 'trials', 'parentRunId'],
   requires: ['trainer', 'registry'],
+  pool: 'trainer',
   config: (c) => ({
     algorithm: c.job.model.algorithm,
     base: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
