@@ -179,7 +179,11 @@ describe('vigil run (local preset, end to end)', () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const s = lastJson(resumed.stdout);
     expect(s.runId).toBe(runId);
-    expect(statuses(s)).toEqual({
+    // cross-validate (no folds in this fixture) shares the trainer's pool with train: it finished
+    // before the interruption or had not started, whichever took the pool first.
+    const { 'cross-validate': cv, ...rest } = statuses(s);
+    expect(['resumed', 'ran']).toContain(cv);
+    expect(rest).toEqual({
       generate: 'resumed',
       ingest: 'resumed',
       silver: 'resumed',
@@ -187,7 +191,6 @@ describe('vigil run (local preset, end to end)', () => {
       features: 'resumed',
       label: 'resumed',
       'training-set': 'resumed',
-      'cross-validate': 'resumed',
       train: 'ran',
       register: 'ran',
       serve: 'ran',
@@ -196,8 +199,8 @@ describe('vigil run (local preset, end to end)', () => {
     const lineage = JSON.parse(await readFile(join(workdir, 'runs', runId!, 'lineage.json'), 'utf8')) as {
       steps: { step: string; status: string }[];
     };
-    expect(lineage.steps.filter((x) => x.status === 'resumed').map((x) => x.step).sort()).toEqual(
-      ['cross-validate', 'features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort(),
+    expect(lineage.steps.filter((x) => x.status === 'resumed' && x.step !== 'cross-validate').map((x) => x.step).sort()).toEqual(
+      ['features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort(),
     );
   }, 400_000);
 
