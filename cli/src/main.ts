@@ -9,8 +9,15 @@ import {
 } from './commands/models.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { runCommand } from './commands/run.js';
+import { serveCommand } from './commands/serve.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { registerJobCommands } from './job-commands.js';
+
+function positiveIntArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
 
 function seedArg(value: string): number {
   const n = Number(value);
@@ -86,7 +93,9 @@ pipeline
 
 const models = program
   .command('models')
-  .description('The registered versions of the job’s model and its champion alias (which the server follows)');
+  .description(
+    'The registered versions of the job’s model and its champion alias (which the server follows)',
+  );
 const modelOptions = (c: ReturnType<typeof models.command>) =>
   c
     .option('--config <file>', 'YAML config file (its registry port and job)')
@@ -103,16 +112,44 @@ modelOptions(models.command('show <version>').description('One version: tags, me
   .action(async (version: string, opts) => {
     process.exitCode = await modelsShowCommand(version, opts);
   });
-modelOptions(models.command('promote <version>').description('Make a version champion by hand (recorded on it, with who and why)'))
+modelOptions(
+  models
+    .command('promote <version>')
+    .description('Make a version champion by hand (recorded on it, with who and why)'),
+)
   .requiredOption('--reason <text>', 'why this version is promoted by hand')
   .action(async (version: string, opts) => {
     process.exitCode = await modelsPromoteCommand(version, opts);
   });
-modelOptions(models.command('rollback').description('Bring back the previous champion, or --to one of the last 5'))
+modelOptions(
+  models.command('rollback').description('Bring back the previous champion, or --to one of the last 5'),
+)
   .option('--to <version>', 'the past champion to bring back')
   .option('--json', 'one line of JSON: {model, from, to, ms}')
   .action(async (opts) => {
     process.exitCode = await modelsRollbackCommand(opts);
+  });
+
+program
+  .command('serve')
+  .description(
+    'Serve the registered model’s alias (default champion) over the Open Inference Protocol; follow alias changes without a restart; drain on SIGTERM',
+  )
+  .option('--config <file>', 'YAML config file (its registry and server ports)')
+  .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
+  .option('--workdir <dir>', 'directory for run state (default ./.vigil)')
+  .option('--model <name>', 'registered model (default: the job’s)')
+  .option('--alias <alias>', 'the alias to serve and follow (default champion)')
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--port <n>', 'port (default 8080; 0 picks a free one)', (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > 65535)
+      throw new InvalidArgumentError('expected a port number 0–65535');
+    return n;
+  })
+  .option('--poll-ms <n>', 'how often to check the alias (default 2000)', positiveIntArg)
+  .action(async (opts) => {
+    process.exitCode = await serveCommand(opts);
   });
 
 program

@@ -1,5 +1,23 @@
 import { VigilError } from '../errors.js';
+import type { ModelArtifact } from '../domain/model.js';
 import type { ModelVersion, Registry } from '../ports/registry.js';
+
+/** Registry artifact (in a version's run) describing its ONNX model: format, tensors, feature names. */
+export const MODEL_SIGNATURE = 'model/signature.json';
+
+/** A registered version as a loadable model artifact (its ONNX bytes and signature). */
+export async function versionArtifact(
+  registry: Registry,
+  name: string,
+  version: string,
+): Promise<ModelArtifact> {
+  const v = await registry.getModelVersion(name, version);
+  const bytes = await registry.getArtifact(v.runId, v.source);
+  const signature = JSON.parse(
+    new TextDecoder().decode(await registry.getArtifact(v.runId, MODEL_SIGNATURE)),
+  ) as Omit<ModelArtifact, 'bytes' | 'sha256'>;
+  return { ...signature, bytes, sha256: v.tags.sha256 ?? 'unknown' };
+}
 
 /** The alias the server follows. */
 export const CHAMPION = 'champion';
@@ -19,7 +37,8 @@ export interface VersionSummary {
   tags: Record<string, string>;
 }
 
-const byVersion = (a: ModelVersion, b: ModelVersion) => Number(a.version) - Number(b.version) || a.version.localeCompare(b.version);
+const byVersion = (a: ModelVersion, b: ModelVersion) =>
+  Number(a.version) - Number(b.version) || a.version.localeCompare(b.version);
 
 /** Every version of a model, oldest first, with aliases, gate decision and its run's metrics. */
 export async function listVersions(registry: Registry, name: string): Promise<VersionSummary[]> {
@@ -41,7 +60,11 @@ export async function listVersions(registry: Registry, name: string): Promise<Ve
 }
 
 /** Past and present champions, most recent first (at most `limit`). */
-export async function championHistory(registry: Registry, name: string, limit = CHAMPION_HISTORY): Promise<ModelVersion[]> {
+export async function championHistory(
+  registry: Registry,
+  name: string,
+  limit = CHAMPION_HISTORY,
+): Promise<ModelVersion[]> {
   const versions = await registry.searchModelVersions(name);
   return versions
     .filter((v) => v.tags[CHAMPION_SINCE] !== undefined)
@@ -68,7 +91,8 @@ export async function promote(
   evidence: Record<string, string> = {},
 ): Promise<void> {
   await registry.getModelVersion(name, version);
-  for (const [key, value] of Object.entries(evidence)) await registry.setModelVersionTag(name, version, key, value);
+  for (const [key, value] of Object.entries(evidence))
+    await registry.setModelVersionTag(name, version, key, value);
   await registry.setModelVersionTag(name, version, CHAMPION_SINCE, new Date().toISOString());
   await registry.setAlias(name, CHAMPION, version);
 }
@@ -96,7 +120,10 @@ export async function rollback(
   } else {
     target = history.find((v) => v.version !== current?.version)?.version;
     if (target === undefined) {
-      throw new VigilError('VIGIL_REGISTRY_INVALID_REQUEST', `'${name}' has no earlier champion to roll back to`);
+      throw new VigilError(
+        'VIGIL_REGISTRY_INVALID_REQUEST',
+        `'${name}' has no earlier champion to roll back to`,
+      );
     }
   }
   await promote(registry, name, target, {

@@ -6,6 +6,7 @@ import {
   calibrationCurve,
   currentChampion,
   defineStep,
+  MODEL_SIGNATURE,
   expectedCalibrationError,
   type FeatureStore,
   type ModelArtifact,
@@ -269,6 +270,19 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       run.runId,
       'model/features.json',
       new TextEncoder().encode(JSON.stringify(model.featureNames)),
+    );
+    // What a server needs to load the ONNX bytes without this run: tensors and feature names.
+    await registry.logArtifact(
+      run.runId,
+      MODEL_SIGNATURE,
+      new TextEncoder().encode(
+        JSON.stringify({
+          format: model.format,
+          inputs: model.inputs,
+          outputs: model.outputs,
+          featureNames: model.featureNames,
+        }),
+      ),
     );
     await registry.logArtifact(
       run.runId,

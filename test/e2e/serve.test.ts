@@ -1,0 +1,82 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli, spawnCli } from './cli.js';
+
+/** One OIP request with every feature missing; the answer names the version that served it. */
+async function servedVersion(url: string, features: number): Promise<string> {
+  const response = await fetch(`${url}/v2/models/adverse-event/infer`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      inputs: [{ name: 'input', shape: [1, features], datatype: 'FP32', data: Array(features).fill(null) }],
+    }),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { model_version: string }).model_version;
+}
+
+async function until(what: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await what())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('vigil serve', () => {
+  it('serves the champion, follows a promotion and a rollback without a restart, and drains on SIGTERM', async () => {
+    const workdir = await mkdtemp(join(tmpdir(), 'vigil-serve-'));
+    const run = async (fixture: string) => {
+      const r = await runCli([
+        'run',
+        '--config',
+        `test/e2e/fixtures/${fixture}`,
+        '--workdir',
+        workdir,
+        '--json',
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+    };
+    await run('small.yaml');
+    const server = spawnCli([
+      'serve',
+      '--config',
+      'test/e2e/fixtures/small.yaml',
+      '--workdir',
+      workdir,
+      '--port',
+      '0',
+      '--poll-ms',
+      '300',
+    ]);
+    let stdout = '';
+    let stderr = '';
+    server.stdout!.on('data', (d) => {
+      stdout += d;
+    });
+    server.stderr!.on('data', (d) => {
+      stderr += d;
+    });
+    const exited = new Promise<number | null>((r) => server.on('close', (code) => r(code)));
+    try {
+      await until(async () => /at (http:\/\/[^\s]+)/.test(stdout), 60_000);
+      const url = /at (http:\/\/[^\s]+)/.exec(stdout)![1]!;
+      // The small fixture's model reads the job's built-in daily features and age.
+      const d = 35;
+      expect(await servedVersion(url, d)).toBe('1');
+
+      await run('stumps-model.yaml'); // promoted: v2 becomes champion
+      await until(async () => (await servedVersion(url, d)) === '2', 15_000);
+
+      const back = await runCli(['models', 'rollback', '--workdir', workdir, '--preset', 'local']);
+      expect(back.code, back.stderr).toBe(0);
+      await until(async () => (await servedVersion(url, d)) === '1', 15_000);
+      expect(stderr).toMatch(/now serving adverse-event@champion = v2 \(was v1\)/);
+    } finally {
+      server.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+  }, 300_000);
+});
