@@ -60,7 +60,9 @@ describe('scripts/services pins every server', () => {
     expect(await script('redis')).toMatch(/REDIS_VERSION="\$\{VIGIL_REDIS_VERSION:-\d+\.\d+\.\d+\}"/);
     const feast = await script('feast');
     expect(feast).toMatch(/VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+/);
-    expect(feast).toMatch(/pinned_venv_install feast 'feast\[redis\]' "\$\{VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+\}"/);
+    expect(feast).toMatch(
+      /pinned_venv_install feast 'feast\[redis\]' "\$\{VIGIL_FEAST_VERSION:-\d+\.\d+\.\d+\}"/,
+    );
   });
 
   it('pins MLflow and every package of its venv', async () => {

@@ -4,8 +4,9 @@
  *
  *   npx tsx --conditions=@vigil/source bench/tcn-epoch/tcn-epoch.ts [epochs]
  */
-import { createRng } from '@vigil/core';
+
 import { NodeTrainer } from '@vigil/adapter-node-trainer';
+import { createRng } from '@vigil/core';
 
 const rows = 50_000;
 const d = 20;
@@ -24,13 +25,34 @@ const epochs = Number(process.argv[2] ?? 2);
 const trainer = new NodeTrainer({}, undefined);
 const started = performance.now();
 const result = await trainer.train(
-  { featureNames: Array.from({ length: d }, (_, j) => `f${j}`), x, y, groups, lineage: { lakeCommit: 'bench', featureViews: [] } },
-  { algorithm: 'tcn', params: { sequenceLength: L, hidden: 32, blocks: 3, kernelSize: 3, maxEpochs: epochs, batchSize: 256 }, seed: 1 },
+  {
+    featureNames: Array.from({ length: d }, (_, j) => `f${j}`),
+    x,
+    y,
+    groups,
+    lineage: { lakeCommit: 'bench', featureViews: [] },
+  },
+  {
+    algorithm: 'tcn',
+    params: { sequenceLength: L, hidden: 32, blocks: 3, kernelSize: 3, maxEpochs: epochs, batchSize: 256 },
+    seed: 1,
+  },
   {
     onProgress: (p) => {
-      if (p.message?.startsWith('epoch')) console.log(p.message, ((performance.now() - started) / 1000).toFixed(1), 's');
+      if (p.message?.startsWith('epoch'))
+        console.log(p.message, ((performance.now() - started) / 1000).toFixed(1), 's');
     },
   },
 );
 const seconds = (performance.now() - started) / 1000;
-console.log(JSON.stringify({ rows, d, L, epochs, seconds, bytes: result.artifact.bytes.length, trainAuroc: result.metrics.train_auroc }));
+console.log(
+  JSON.stringify({
+    rows,
+    d,
+    L,
+    epochs,
+    seconds,
+    bytes: result.artifact.bytes.length,
+    trainAuroc: result.metrics.train_auroc,
+  }),
+);

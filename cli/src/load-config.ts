@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import type { z } from 'zod';
 import {
   type ComponentRegistry,
   loadConfig,
@@ -9,6 +8,7 @@ import {
   type VigilConfig,
   VigilError,
 } from '@vigil/core';
+import type { z } from 'zod';
 
 /** The config sections of every registered job (for the JSON Schema of the config file). */
 export function jobSections(registry: ComponentRegistry): Record<string, z.ZodType> {

@@ -20,7 +20,13 @@ export class ProgressDisplay {
 
   /** A plain progress report (commands that are not pipelines). */
   update(progress: { stage: string; done: number; total: number; message?: string }): void {
-    this.event({ step: progress.stage, phase: 'progress', done: progress.done, total: progress.total, ...(progress.message ? { message: progress.message } : {}) });
+    this.event({
+      step: progress.stage,
+      phase: 'progress',
+      done: progress.done,
+      total: progress.total,
+      ...(progress.message ? { message: progress.message } : {}),
+    });
   }
 
   event(e: StepEvent): void {
@@ -33,7 +39,9 @@ export class ProgressDisplay {
       this.#bar!.update(e.done ?? 0, { message: e.message ?? '' });
     } else if (e.phase === 'end') {
       if (this.#barStep === e.step) this.#stopBar();
-      this.#stream.write(`✓ ${e.step.padEnd(13)} ${(e.status ?? '').padEnd(8)} ${((e.ms ?? 0) / 1000).toFixed(1)}s\n`);
+      this.#stream.write(
+        `✓ ${e.step.padEnd(13)} ${(e.status ?? '').padEnd(8)} ${((e.ms ?? 0) / 1000).toFixed(1)}s\n`,
+      );
     } else if (e.phase === 'retry' || e.phase === 'failed') {
       if (this.#barStep === e.step) this.#stopBar();
       this.#stream.write(`${e.phase === 'failed' ? '✗' : '↻'} ${e.step.padEnd(13)} ${e.message ?? ''}\n`);

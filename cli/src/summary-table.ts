@@ -10,7 +10,14 @@ export function renderSummary(s: Obj): string {
   if (s.job) rows.push(['job', `${s.job}${s.mode ? ` (${s.mode})` : ''}`]);
   const steps = s.steps as { name: string; status: string; ms: number }[] | undefined;
   if (steps) {
-    rows.push(['steps', steps.map((st) => `${st.name} ${st.status === 'ran' ? '' : `(${st.status}) `}${(st.ms / 1000).toFixed(1)}s`).join(', ')]);
+    rows.push([
+      'steps',
+      steps
+        .map(
+          (st) => `${st.name} ${st.status === 'ran' ? '' : `(${st.status}) `}${(st.ms / 1000).toFixed(1)}s`,
+        )
+        .join(', '),
+    ]);
   }
   if (s.events !== undefined) {
     rows.push(['events in', `${s.events}${s.produced ? ` (${s.produced} sent this run)` : ''}`]);
@@ -22,7 +29,13 @@ export function renderSummary(s: Obj): string {
     const reasons = obj(s.quarantineReasons) ?? {};
     rows.push([
       'quarantined',
-      `${layers.quarantined}${Object.keys(reasons).length ? ` (${Object.entries(reasons).map(([k, v]) => `${k}: ${v}`).join(', ')})` : ''}`,
+      `${layers.quarantined}${
+        Object.keys(reasons).length
+          ? ` (${Object.entries(reasons)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(', ')})`
+          : ''
+      }`,
     ]);
   }
   const rec = obj(s.reconciliation);
@@ -35,7 +48,8 @@ export function renderSummary(s: Obj): string {
   }
   if (layers) rows.push(['gold patient-days', String(layers.goldPatientDays)]);
   const label = obj(s.label);
-  if (label) rows.push(['label', `${label.points} points, ${label.positives} positive, ${label.censored} censored`]);
+  if (label)
+    rows.push(['label', `${label.points} points, ${label.positives} positive, ${label.censored} censored`]);
   const model = obj(s.model);
   if (model) {
     rows.push([
@@ -49,16 +63,31 @@ export function renderSummary(s: Obj): string {
   }
   if (model?.cv) {
     const cv = obj(model.cv)!;
-    if (Number(cv.folds) > 0) rows.push(['cross-validation', `AUROC ${fmt(cv.aurocMean)} ± ${fmt(cv.aurocSd)} over ${cv.folds} patient-grouped folds`]);
+    if (Number(cv.folds) > 0)
+      rows.push([
+        'cross-validation',
+        `AUROC ${fmt(cv.aurocMean)} ± ${fmt(cv.aurocSd)} over ${cv.folds} patient-grouped folds`,
+      ]);
   }
   if (model?.gate) {
     const g = obj(model.gate)!;
-    rows.push(['gate', `${g.decision}${g.champion ? ` against v${g.champion}` : ''}${typeof g.delta === 'number' ? `, ΔAUROC ${g.delta >= 0 ? '+' : ''}${g.delta.toFixed(4)}` : ''}; ECE ${fmt(model.ece, 4)}; serving v${model.served ?? '-'}`]);
+    rows.push([
+      'gate',
+      `${g.decision}${g.champion ? ` against v${g.champion}` : ''}${typeof g.delta === 'number' ? `, ΔAUROC ${g.delta >= 0 ? '+' : ''}${g.delta.toFixed(4)}` : ''}; ECE ${fmt(model.ece, 4)}; serving v${model.served ?? '-'}`,
+    ]);
   }
   const latency = obj(s.latencyMs);
-  if (latency) rows.push(['predict latency p50 / p99', `${fmt(latency.p50, 2)} ms / ${fmt(latency.p99, 2)} ms (OIP over HTTP)`]);
+  if (latency)
+    rows.push([
+      'predict latency p50 / p99',
+      `${fmt(latency.p50, 2)} ms / ${fmt(latency.p99, 2)} ms (OIP over HTTP)`,
+    ]);
   const monitor = obj(s.monitor);
-  if (monitor) rows.push(['monitor', `${monitor.predictions} predictions, ${monitor.labelled} labelled, AUROC ${fmt(monitor.auroc)}`]);
+  if (monitor)
+    rows.push([
+      'monitor',
+      `${monitor.predictions} predictions, ${monitor.labelled} labelled, AUROC ${fmt(monitor.auroc)}`,
+    ]);
   const online = obj(s.online);
   if (online) rows.push(['online scoring', `${online.scored} of ${online.patients} patients`]);
   if (s.lakeCommit) rows.push(['lake commit', String(s.lakeCommit)]);

@@ -29,29 +29,35 @@ export const ErrorCodes = {
   SOURCE_UNKNOWN_TOPIC: 'The topic does not exist.',
   SOURCE_INVALID_OFFSET: 'The offset is outside the partition.',
   SOURCE_CONSUMER_CLOSED: 'The consumer was used after close().',
-  SOURCE_READ_ONLY: 'The source is read-only (capability `produce: false`): it cannot produce or create topics.',
+  SOURCE_READ_ONLY:
+    'The source is read-only (capability `produce: false`): it cannot produce or create topics.',
   SOURCE_INVALID_REQUEST: 'A topic name, partition, record or option given to a source is invalid.',
   LAKE_NOT_FOUND: 'The ref, branch, commit or object does not exist.',
   LAKE_CONFLICT: 'A merge or branch operation conflicts with the current state.',
   LAKE_NO_CHANGES: 'A commit was requested with nothing staged.',
   LAKE_UNSUPPORTED: 'The lake store lacks the capability for this operation.',
-  LAKE_INVALID_REQUEST: 'A branch name, object path, message or metadata given to the lake store is malformed.',
+  LAKE_INVALID_REQUEST:
+    'A branch name, object path, message or metadata given to the lake store is malformed.',
   FEATURE_UNKNOWN_VIEW: 'The feature view or feature is not registered.',
   FEATURE_INVALID_REQUEST: 'A feature request is malformed.',
-  FEATURE_UNSUPPORTED: 'The feature store lacks the capability for this operation (e.g. materialize on an online-only store), or a stored value has a type it cannot read.',
+  FEATURE_UNSUPPORTED:
+    'The feature store lacks the capability for this operation (e.g. materialize on an online-only store), or a stored value has a type it cannot read.',
   TRAINER_INVALID_DATASET: 'The training set is empty, single-class or malformed.',
   TRAINER_CANCELLED: 'Training was cancelled.',
-  TRAINER_INVALID_SPEC: 'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
+  TRAINER_INVALID_SPEC:
+    'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
   REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
   REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
-  REGISTRY_INVALID_REQUEST: 'A registry request is malformed or conflicts with stored state (a param logged again with another value, an artifact path outside the run).',
+  REGISTRY_INVALID_REQUEST:
+    'A registry request is malformed or conflicts with stored state (a param logged again with another value, an artifact path outside the run).',
   SERVER_UNKNOWN_MODEL: 'No model (or version) of that name is loaded.',
   SERVER_INVALID_REQUEST: 'The inference request is malformed.',
   SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
   SERVER_INVALID_MODEL: 'The model artifact cannot be loaded or does not match its declared tensors.',
   MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
   DATA_INVALID_EVENT: 'An event failed validation; it was quarantined with a reason.',
-  QUEUE_INVALID_REQUEST: 'A queue name, message or transport option given to a queue transport (MQ bridge) is invalid, or the broker refused the queue.',
+  QUEUE_INVALID_REQUEST:
+    'A queue name, message or transport option given to a queue transport (MQ bridge) is invalid, or the broker refused the queue.',
 } as const;
 
 export type ErrorCode = `VIGIL_${keyof typeof ErrorCodes}`;

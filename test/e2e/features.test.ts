@@ -16,9 +16,12 @@ describe('vigil features (end to end, after vigil run)', () => {
   beforeAll(async () => {
     workdir = await mkdtemp(join(tmpdir(), 'vigil-features-e2e-'));
     // The same trial with the job's built-in views: the config's own views are new to the store.
-    const run = await runCli(['run', '--config', join(repoRoot, 'test/e2e/fixtures/small.yaml'), '--workdir', workdir, '--json'], {
-      timeoutMs: 240_000,
-    });
+    const run = await runCli(
+      ['run', '--config', join(repoRoot, 'test/e2e/fixtures/small.yaml'), '--workdir', workdir, '--json'],
+      {
+        timeoutMs: 240_000,
+      },
+    );
     expect(run.code, run.stderr).toBe(0);
   }, 250_000);
   afterAll(async () => {

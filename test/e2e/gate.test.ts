@@ -18,7 +18,14 @@ describe('champion/challenger gate, enforced (local preset)', () => {
   it('promotes a stronger challenger, refuses a weaker one and never serves it, and rolls back in seconds', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'vigil-gate-'));
     const run = async (fixture: string) => {
-      const r = await runCli(['run', '--config', `test/e2e/fixtures/${fixture}`, '--workdir', workdir, '--json']);
+      const r = await runCli([
+        'run',
+        '--config',
+        `test/e2e/fixtures/${fixture}`,
+        '--workdir',
+        workdir,
+        '--json',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       return model(r.stdout);
     };
@@ -62,7 +69,16 @@ describe('champion/challenger gate, enforced (local preset)', () => {
     expect(back.ms).toBeLessThan(5000);
     const again = JSON.parse(await models('rollback', '--to', '2', '--json')) as { to: string; ms: number };
     expect(again.to).toBe('2');
-    const refused = await runCli(['models', 'rollback', '--to', '3', '--workdir', workdir, '--preset', 'local']);
+    const refused = await runCli([
+      'models',
+      'rollback',
+      '--to',
+      '3',
+      '--workdir',
+      workdir,
+      '--preset',
+      'local',
+    ]);
     expect(refused.code).not.toBe(0);
     expect(refused.stderr).toMatch(/not one of its last 5 champions/);
   }, 400_000);

@@ -93,7 +93,13 @@ describe('public trials from their extracts (file-import, source mode)', () => {
       (f: { path: string; topic: string }) => f.path === 'patients.csv' && f.topic === 'labs',
     );
     labs.unpivot.columns.push({ column: 'age', as: 'age_years' });
-    config.job.data.measures.push({ name: 'age_years', kind: 'lab', unit: '1', range: [0, 120], static: true });
+    config.job.data.measures.push({
+      name: 'age_years',
+      kind: 'lab',
+      unit: '1',
+      range: [0, 120],
+      static: true,
+    });
     config.features.views
       .find((v: { name: string }) => v.name === 'baseline_covariates')
       .features.push({ name: 'age_years', transform: { kind: 'static', of: 'age_years' } });
@@ -104,16 +110,25 @@ describe('public trials from their extracts (file-import, source mode)', () => {
     const rerun = await runCli(['run', '--config', changed, '--workdir', join(workdir, 'changed'), '--json']);
     expect(rerun.code, rerun.stderr).toBe(0);
     const s2 = lastJson(rerun.stdout);
-    expect(await modelInputs(join(workdir, 'changed'), s2.runId)).toEqual(
-      [...inputs.filter((f) => f.startsWith('baseline_')), 'baseline_covariates__age_years', ...inputs.filter((f) => !f.startsWith('baseline_'))],
-    );
+    expect(await modelInputs(join(workdir, 'changed'), s2.runId)).toEqual([
+      ...inputs.filter((f) => f.startsWith('baseline_')),
+      'baseline_covariates__age_years',
+      ...inputs.filter((f) => !f.startsWith('baseline_')),
+    ]);
     expect(s2.label).toEqual(await cgdLabels([0, 60, 120, 180, 240, 300], 180));
     expect(s2.model.sha256).not.toBe(s.model.sha256);
   }, 300_000);
 
   it('medicaldata::indo_rct: one point per patient at the procedure, positives are the pancreatitis cases', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'vigil-indo-'));
-    const run = await runCli(['run', '--config', 'examples/indo-rct/vigil.yaml', '--workdir', workdir, '--json']);
+    const run = await runCli([
+      'run',
+      '--config',
+      'examples/indo-rct/vigil.yaml',
+      '--workdir',
+      workdir,
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const s = lastJson(run.stdout);
     const outcomes = await csv('examples/indo-rct/data/outcomes.csv');

@@ -78,10 +78,20 @@ describe('vigil run (local preset, end to end)', () => {
     expect(s.lakeCommit).toMatch(/^[0-9a-f]{64}$/);
     // The runner writes lineage: every step with its status and the hashes of its inputs and outputs.
     const lineage = JSON.parse(await readFile(join(workdir, 'runs', s.runId, 'lineage.json'), 'utf8')) as {
-      steps: { step: string; status: string; inputs: Record<string, string>; outputs: Record<string, string> }[];
+      steps: {
+        step: string;
+        status: string;
+        inputs: Record<string, string>;
+        outputs: Record<string, string>;
+      }[];
     };
     // Adapters may add their own records (the feature store's reads); every step is there once.
-    expect(lineage.steps.filter((x) => STEPS.includes(x.step)).map((x) => x.step).sort()).toEqual([...STEPS].sort());
+    expect(
+      lineage.steps
+        .filter((x) => STEPS.includes(x.step))
+        .map((x) => x.step)
+        .sort(),
+    ).toEqual([...STEPS].sort());
     const train = lineage.steps.find((x) => x.step === 'train')!;
     expect(Object.keys(train.inputs).sort()).toEqual(['training-set.dataset', 'training-set.split']);
     expect(train.outputs.model).toMatch(/^[0-9a-f]{64}$/);
@@ -199,9 +209,12 @@ describe('vigil run (local preset, end to end)', () => {
     const lineage = JSON.parse(await readFile(join(workdir, 'runs', runId!, 'lineage.json'), 'utf8')) as {
       steps: { step: string; status: string }[];
     };
-    expect(lineage.steps.filter((x) => x.status === 'resumed' && x.step !== 'cross-validate').map((x) => x.step).sort()).toEqual(
-      ['features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort(),
-    );
+    expect(
+      lineage.steps
+        .filter((x) => x.status === 'resumed' && x.step !== 'cross-validate')
+        .map((x) => x.step)
+        .sort(),
+    ).toEqual(['features', 'generate', 'gold', 'ingest', 'label', 'silver', 'training-set'].sort());
   }, 400_000);
 
   it('closes components in reverse order on SIGTERM and exits cleanly; the next run succeeds', async () => {

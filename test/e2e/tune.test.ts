@@ -13,19 +13,35 @@ interface Trial {
 }
 
 const stepOutputs = async (workdir: string, runId: string, step: string) =>
-  (JSON.parse(await readFile(join(workdir, 'runs', runId, 'steps', `${step}.json`), 'utf8')) as {
-    outputs: Record<string, { value: unknown }>;
-  }).outputs;
+  (
+    JSON.parse(await readFile(join(workdir, 'runs', runId, 'steps', `${step}.json`), 'utf8')) as {
+      outputs: Record<string, { value: unknown }>;
+    }
+  ).outputs;
 
 describe('tuning (successive halving on grouped inner folds)', () => {
   it('tries the configured trials, halves them over boosting rounds, and trains the best', async () => {
     const workdir = await mkdtemp(join(tmpdir(), 'vigil-tune-'));
-    const run = await runCli(['run', '--config', 'test/e2e/fixtures/tune.yaml', '--workdir', workdir, '--json']);
+    const run = await runCli([
+      'run',
+      '--config',
+      'test/e2e/fixtures/tune.yaml',
+      '--workdir',
+      workdir,
+      '--json',
+    ]);
     expect(run.code, run.stderr).toBe(0);
     const s = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
       runId: string;
       steps: { name: string }[];
-      model: { tune: { trials: number; bestCvAuroc: number; bestParams: Record<string, number>; parentRunId: string } };
+      model: {
+        tune: {
+          trials: number;
+          bestCvAuroc: number;
+          bestParams: Record<string, number>;
+          parentRunId: string;
+        };
+      };
     };
     expect(s.steps.map((x) => x.name)).toContain('tune');
     const tune = await stepOutputs(workdir, s.runId, 'tune');
@@ -44,7 +60,10 @@ describe('tuning (successive halving on grouped inner folds)', () => {
     expect(new Set(trials.map((t) => t.runId)).size).toBe(6);
     for (const t of trials) {
       const tags = JSON.parse(
-        await readFile(join(workdir, 'registry/experiments/adverse-events/runs', t.runId, 'tags.json'), 'utf8'),
+        await readFile(
+          join(workdir, 'registry/experiments/adverse-events/runs', t.runId, 'tags.json'),
+          'utf8',
+        ),
       ) as Record<string, string>;
       expect(tags['mlflow.parentRunId']).toBe(s.model.tune.parentRunId);
     }

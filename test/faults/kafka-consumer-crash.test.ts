@@ -152,7 +152,6 @@ describe('Kafka → bronze survives consumer SIGKILLs and a broker restart', () 
       topicPrefix: `${prefix}-`,
     });
     try {
-
       // Bronze holds every produced record exactly once, payloads intact, nothing left staged.
       const bronze = await bronzeCounts(lake, lake.defaultBranch, join(workdir, 'bronze-check'));
       expect(bronze).toEqual({

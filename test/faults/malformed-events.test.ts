@@ -10,8 +10,8 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { fileLogSource } from '@vigil/adapter-file-log';
 import { LocalLakeStore } from '@vigil/adapter-local-lake';
 import { createRng, type Source } from '@vigil/core';
-import type { ClinicalEvent } from '@vigil/job-adverse-events';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
+import type { ClinicalEvent } from '@vigil/job-adverse-events';
 import {
   createMedallion,
   MAX_PAYLOAD_BYTES,

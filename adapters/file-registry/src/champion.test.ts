@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
 import { championHistory, currentChampion, listVersions, promote, rollback } from '@vigil/core';
 import { createTestContext } from '@vigil/core/testing';
+import { describe, expect, it } from 'vitest';
 import { fileRegistry } from './index.js';
 
 async function registryWith(versions: number) {

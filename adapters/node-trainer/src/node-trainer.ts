@@ -250,7 +250,7 @@ export const nodeTrainer = defineAdapter({
   version: '0.1.0',
   core: '^0.1.0',
   description:
-    'In-process CPU trainer: histogram gradient-boosted trees, L2 logistic regression, a CART backup tree and a dilated causal TCN over each patient\'s recent sequence, exported to ONNX with optional Platt or isotonic calibration inside the graph.',
+    "In-process CPU trainer: histogram gradient-boosted trees, L2 logistic regression, a CART backup tree and a dilated causal TCN over each patient's recent sequence, exported to ONNX with optional Platt or isotonic calibration inside the graph.",
   config: nodeTrainerConfig,
   capabilities: nodeTrainerCapabilities,
   async create(config, ctx) {

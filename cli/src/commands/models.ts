@@ -77,14 +77,20 @@ export async function modelsShowCommand(version: string, options: ModelsOptions)
   return withRegistry(options, async (registry, name) => {
     const found = (await listVersions(registry, name)).find((v) => v.version === version);
     if (!found) throw new VigilError('VIGIL_REGISTRY_NOT_FOUND', `'${name}' has no version ${version}`);
-    process.stdout.write(`${JSON.stringify({ model: name, ...found }, null, options.json ? undefined : 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ model: name, ...found }, null, options.json ? undefined : 2)}\n`,
+    );
     return 0;
   });
 }
 
 /** `vigil models promote VERSION --reason TEXT`: move the champion alias by hand (recorded on the version). */
 export async function modelsPromoteCommand(version: string, options: ModelsOptions): Promise<number> {
-  if (!options.reason) throw new VigilError('VIGIL_CONFIG_INVALID', '--reason is required: say why this version is promoted by hand');
+  if (!options.reason)
+    throw new VigilError(
+      'VIGIL_CONFIG_INVALID',
+      '--reason is required: say why this version is promoted by hand',
+    );
   return withRegistry(options, async (registry, name) => {
     const before = await currentChampion(registry, name);
     await promote(registry, name, version, {
@@ -101,10 +107,14 @@ export async function modelsPromoteCommand(version: string, options: ModelsOptio
 export async function modelsRollbackCommand(options: ModelsOptions): Promise<number> {
   return withRegistry(options, async (registry, name) => {
     const began = performance.now();
-    const moved = await rollback(registry, name, { ...(options.to ? { to: options.to } : {}), by: operator() });
+    const moved = await rollback(registry, name, {
+      ...(options.to ? { to: options.to } : {}),
+      by: operator(),
+    });
     const ms = performance.now() - began;
     if (options.json) process.stdout.write(`${JSON.stringify({ model: name, ...moved, ms })}\n`);
-    else process.stdout.write(`${name}: champion v${moved.from ?? '-'} → v${moved.to} (${ms.toFixed(0)} ms)\n`);
+    else
+      process.stdout.write(`${name}: champion v${moved.from ?? '-'} → v${moved.to} (${ms.toFixed(0)} ms)\n`);
     return 0;
   });
 }

@@ -43,7 +43,10 @@ export async function pipelineShowCommand(options: PipelineShowOptions): Promise
       );
     }
   } else {
-    throw new VigilError('VIGIL_CONFIG_INVALID', `--format: expected text, json or mermaid, not '${options.format}'`);
+    throw new VigilError(
+      'VIGIL_CONFIG_INVALID',
+      `--format: expected text, json or mermaid, not '${options.format}'`,
+    );
   }
   return 0;
 }
@@ -68,7 +71,10 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
   const recorded = await readStepRecords(workdir, runId);
   const original = recorded.get(target);
   if (!original || original.status === 'failed') {
-    throw new VigilError('VIGIL_PIPELINE_RUN_UNKNOWN', `run '${runId}' has no finished step '${target}' to rebuild`);
+    throw new VigilError(
+      'VIGIL_PIPELINE_RUN_UNKNOWN',
+      `run '${runId}' has no finished step '${target}' to rebuild`,
+    );
   }
   // Everything the target is built from runs again, back to the data the run read: a step
   // whose outputs include a lake commit pins data the lake keeps immutable, so its recorded
@@ -83,7 +89,13 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
   };
   visit(target);
   const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
-  const kernel = new Kernel({ registry, config, logger, codeVersion: codeVersion(), ...(job.schema ? { schema: job.schema } : {}) });
+  const kernel = new Kernel({
+    registry,
+    config,
+    logger,
+    codeVersion: codeVersion(),
+    ...(job.schema ? { schema: job.schema } : {}),
+  });
   const progress = new ProgressDisplay();
   try {
     await kernel.start({ ports: pipelinePorts(pipeline) as PortName[] });
@@ -98,7 +110,10 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
       onEvent: (e) => progress.event(e),
     });
     progress.stop();
-    const lineage = (await import('node:fs/promises')).readFile(join(workdir, 'runs', runId, 'lineage.json'), 'utf8');
+    const lineage = (await import('node:fs/promises')).readFile(
+      join(workdir, 'runs', runId, 'lineage.json'),
+      'utf8',
+    );
     const past = JSON.parse(await lineage.catch(() => '{}')) as { codeVersion?: string };
     const comparison = Object.entries(original.outputs).map(([name, o]) => ({
       output: `${target}.${name}`,
@@ -121,8 +136,14 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
     if (options.json) process.stdout.write(`${JSON.stringify(report)}\n`);
     else {
       for (const c of comparison)
-        process.stdout.write(`${c.recorded === c.rebuilt ? '✓' : '✗'} ${c.output}  recorded ${c.recorded.slice(0, 16)}  rebuilt ${String(c.rebuilt).slice(0, 16)}\n`);
-      process.stdout.write(identical ? `identical: run ${runId}'s ${target} rebuilt byte for byte\n` : `NOT identical: run ${runId}'s ${target} differs when rebuilt\n`);
+        process.stdout.write(
+          `${c.recorded === c.rebuilt ? '✓' : '✗'} ${c.output}  recorded ${c.recorded.slice(0, 16)}  rebuilt ${String(c.rebuilt).slice(0, 16)}\n`,
+        );
+      process.stdout.write(
+        identical
+          ? `identical: run ${runId}'s ${target} rebuilt byte for byte\n`
+          : `NOT identical: run ${runId}'s ${target} differs when rebuilt\n`,
+      );
     }
     return identical ? 0 : 1;
   } catch (error) {

@@ -32,7 +32,11 @@ export function codeVersion(): string {
 export function configuredJob(
   registry: ComponentRegistry,
   config: VigilConfig,
-): { job: AnyJob; pipeline: PipelineDescriptor<unknown>; jobConfig: { job: unknown; sections: unknown; seed: number } } {
+): {
+  job: AnyJob;
+  pipeline: PipelineDescriptor<unknown>;
+  jobConfig: { job: unknown; sections: unknown; seed: number };
+} {
   if (!config.job) {
     throw new VigilError(
       'VIGIL_JOB_UNKNOWN',
@@ -41,7 +45,11 @@ export function configuredJob(
   }
   const job = registry.job(config.job);
   const jobConfig = { job: config.sections.job, sections: config.sections, seed: config.seed };
-  return { job, pipeline: job.pipeline(config.sections.job, config.sections) as PipelineDescriptor<unknown>, jobConfig };
+  return {
+    job,
+    pipeline: job.pipeline(config.sections.job, config.sections) as PipelineDescriptor<unknown>,
+    jobConfig,
+  };
 }
 
 export interface RunOptions extends ConfigOverrides {
@@ -111,7 +119,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
     await kernel.emit('runEnd', { runId: kernel.runId, ok: false });
     const runDir = join(workdir, 'runs', kernel.runId);
     await mkdir(runDir, { recursive: true }).catch(() => undefined);
-    await writeFile(join(runDir, 'lineage.json'), JSON.stringify(kernel.lineage.snapshot(), null, 2)).catch(() => undefined);
+    await writeFile(join(runDir, 'lineage.json'), JSON.stringify(kernel.lineage.snapshot(), null, 2)).catch(
+      () => undefined,
+    );
     await kernel.close();
     if (interrupted) {
       process.stderr.write(
@@ -119,7 +129,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
       );
       return interrupted === 'SIGINT' ? 130 : 143;
     }
-    process.stderr.write(`run ${kernel.runId} failed; after fixing the cause, continue with: vigil run --resume ${kernel.runId}\n`);
+    process.stderr.write(
+      `run ${kernel.runId} failed; after fixing the cause, continue with: vigil run --resume ${kernel.runId}\n`,
+    );
     throw error;
   }
 }

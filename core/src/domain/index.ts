@@ -1,6 +1,6 @@
-export * from './record-schema.js';
 export * from './dataset.js';
 export * from './feature.js';
 export * from './lineage.js';
 export * from './model.js';
 export * from './prediction.js';
+export * from './record-schema.js';

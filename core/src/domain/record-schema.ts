@@ -14,7 +14,10 @@ export interface RecordSchema {
   /** Fields filled by default when a mapping leaves them out (documented by the adapter). */
   readonly defaulted?: readonly string[];
   /** The field that tells record kinds apart, and the fields each kind needs besides `required`. */
-  readonly discriminator?: { readonly field: string; readonly kinds: Readonly<Record<string, readonly string[]>> };
+  readonly discriminator?: {
+    readonly field: string;
+    readonly kinds: Readonly<Record<string, readonly string[]>>;
+  };
   /** Fields whose values come from a fixed set. */
   readonly enums?: Readonly<Record<string, readonly string[]>>;
 }

@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { VigilError } from '../errors.js';
-import { PORT_NAMES, type PortName } from '../ports/index.js';
 import type { JobDescriptor } from '../pipeline/define.js';
+import { PORT_NAMES, type PortName } from '../ports/index.js';
 import type { AdapterDescriptor, PluginDescriptor, PresetDescriptor } from './define.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: descriptors are stored type-erased
@@ -57,7 +57,8 @@ export class ComponentRegistry {
   registerJob(job: AnyJob): this {
     const existing = this.#jobs.get(job.name);
     if (existing === job) return this;
-    if (existing) throw new VigilError('VIGIL_REGISTRY_DUPLICATE', `a job '${job.name}' is already registered`);
+    if (existing)
+      throw new VigilError('VIGIL_REGISTRY_DUPLICATE', `a job '${job.name}' is already registered`);
     this.#jobs.set(job.name, job);
     return this;
   }

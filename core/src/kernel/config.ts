@@ -242,7 +242,10 @@ export function loadConfig(input: unknown, options: LoadConfigOptions): VigilCon
       issues.push({ path: 'job.name', message: (error as Error).message });
     }
   } else if (jobs.length > 1 && doc.job !== undefined && !sectionSchemas.job) {
-    issues.push({ path: 'job.name', message: `required when several jobs are registered: ${jobs.join(', ')}` });
+    issues.push({
+      path: 'job.name',
+      message: `required when several jobs are registered: ${jobs.join(', ')}`,
+    });
   }
   const sectionShape = Object.fromEntries(
     Object.keys(sectionSchemas).map((k) => [k, z.unknown().optional()]),

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Container } from 'inversify';
-import { tagError, VigilError } from '../errors.js';
 import type { RecordSchema } from '../domain/record-schema.js';
+import { tagError, VigilError } from '../errors.js';
 import type { PortMap, PortName } from '../ports/index.js';
 import type { AnyAdapter, AnyPlugin, ComponentRegistry } from './component-registry.js';
 import type { VigilConfig } from './config.js';
@@ -97,7 +97,10 @@ function neededUnits(units: Unit[], ports: readonly PortName[]): Unit[] {
   };
   for (const port of ports) {
     if (!byId.has(port)) {
-      throw new VigilError('VIGIL_REGISTRY_MISSING_DEPENDENCY', `port '${port}' is needed but not configured`);
+      throw new VigilError(
+        'VIGIL_REGISTRY_MISSING_DEPENDENCY',
+        `port '${port}' is needed but not configured`,
+      );
     }
     add(port);
   }

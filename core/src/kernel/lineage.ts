@@ -7,7 +7,13 @@ export function createLineageRecorder(runId: string, codeVersion = 'dev', config
   const startedAt = new Date().toISOString();
   return {
     record(step, inputs, outputs, meta) {
-      steps.push({ step, at: new Date().toISOString(), inputs: { ...inputs }, outputs: { ...outputs }, ...meta });
+      steps.push({
+        step,
+        at: new Date().toISOString(),
+        inputs: { ...inputs },
+        outputs: { ...outputs },
+        ...meta,
+      });
     },
     snapshot(): LineageRecord {
       return { runId, startedAt, codeVersion, configHash, steps: steps.map((s) => ({ ...s })) };

@@ -1,5 +1,5 @@
-import { VigilError } from '../errors.js';
 import type { ModelArtifact } from '../domain/model.js';
+import { VigilError } from '../errors.js';
 import type { ModelVersion, Registry } from '../ports/registry.js';
 
 /** Registry artifact (in a version's run) describing its ONNX model: format, tensors, feature names. */

@@ -88,7 +88,10 @@ export interface PipelineDescriptor<JC = unknown> {
 }
 
 /** A DAG of steps: edges come from inputs naming another step's outputs. */
-export function definePipeline<JC>(pipeline: { name: string; steps: readonly AnyStep<JC>[] }): PipelineDescriptor<JC> {
+export function definePipeline<JC>(pipeline: {
+  name: string;
+  steps: readonly AnyStep<JC>[];
+}): PipelineDescriptor<JC> {
   return Object.freeze({ ...pipeline, kind: 'pipeline' as const });
 }
 
@@ -108,7 +111,10 @@ export interface JobDescriptor<S extends z.ZodType = z.ZodType> {
   /** Shape of the records the job consumes; handed to adapters in their context. */
   readonly schema?: RecordSchema;
   /** The pipeline for this config (steps may depend on config, e.g. simulate vs source). */
-  pipeline(config: z.output<S>, sections: Readonly<Record<string, unknown>>): PipelineDescriptor<JobConfigOf<S>>;
+  pipeline(
+    config: z.output<S>,
+    sections: Readonly<Record<string, unknown>>,
+  ): PipelineDescriptor<JobConfigOf<S>>;
   /** The registered models the job's runs produce (what `vigil models` manages); the first is the default. */
   models?(config: z.output<S>): string[];
   /** Build the run summary from the steps' outputs. */

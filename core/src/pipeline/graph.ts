@@ -22,7 +22,10 @@ export function parseInput(ref: string): { step: string; output: string } {
  * Check a pipeline (unique names, inputs naming declared outputs of other steps, no
  * cycles) and return its steps in a dependency order, each with the steps it needs.
  */
-export function pipelineGraph<JC>(pipeline: PipelineDescriptor<JC>): { order: AnyStep<JC>[]; nodes: PipelineNode[] } {
+export function pipelineGraph<JC>(pipeline: PipelineDescriptor<JC>): {
+  order: AnyStep<JC>[];
+  nodes: PipelineNode[];
+} {
   const byName = new Map<string, AnyStep<JC>>();
   const problems: string[] = [];
   for (const step of pipeline.steps) {
@@ -37,7 +40,9 @@ export function pipelineGraph<JC>(pipeline: PipelineDescriptor<JC>): { order: An
       const source = byName.get(from);
       if (!source) problems.push(`step '${step.name}' reads '${ref}', but there is no step '${from}'`);
       else if (!source.outputs.includes(output))
-        problems.push(`step '${step.name}' reads '${ref}', but '${from}' outputs only ${source.outputs.join(', ')}`);
+        problems.push(
+          `step '${step.name}' reads '${ref}', but '${from}' outputs only ${source.outputs.join(', ')}`,
+        );
       else deps.add(from);
     }
     needs.set(step.name, [...deps]);

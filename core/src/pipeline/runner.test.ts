@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLineageRecorder } from '../kernel/lineage.js';
 import { createLogger } from '../kernel/logger.js';
 import type { PortMap, PortName } from '../ports/index.js';
-import { defineStep, definePipeline, type StepDescriptor } from './define.js';
+import { definePipeline, defineStep, type StepDescriptor } from './define.js';
 import { pipelineGraph, pipelineMermaid, pipelinePorts } from './graph.js';
 import { type PipelineHost, runPipeline } from './runner.js';
 
@@ -42,7 +42,10 @@ function host(
 type Cfg = { a: number; b: number; failTrain?: boolean };
 
 /** load → (left, right) → join, counting the calls of each step. */
-function diamond(calls: Record<string, number>, options: { failOnce?: string; failAlways?: string; idempotent?: boolean; meet?: boolean } = {}) {
+function diamond(
+  calls: Record<string, number>,
+  options: { failOnce?: string; failAlways?: string; idempotent?: boolean; meet?: boolean } = {},
+) {
   const failed = new Set<string>();
   // left and right meet here: each waits (up to 5 s) until the other has started, so they
   // finish only if the runner runs them at the same time.
@@ -52,7 +55,8 @@ function diamond(calls: Record<string, number>, options: { failOnce?: string; fa
     started.add(name);
     const until = Date.now() + 5000;
     while (!(started.has('left') && started.has('right'))) {
-      if (Date.now() > until) throw new Error(`${name} ran alone: the runner did not run left and right concurrently`);
+      if (Date.now() > until)
+        throw new Error(`${name} ran alone: the runner did not run left and right concurrently`);
       await new Promise((r) => setTimeout(r, 5));
     }
   };
@@ -136,7 +140,9 @@ describe('runPipeline', () => {
     });
     expect(result.outputs.join!.product).toBe((2 + 4 + 6) * 10);
     expect(events.indexOf('end:load')).toBeLessThan(events.indexOf('start:left'));
-    expect(events.indexOf('start:join')).toBeGreaterThan(Math.max(events.indexOf('end:left'), events.indexOf('end:right')));
+    expect(events.indexOf('start:join')).toBeGreaterThan(
+      Math.max(events.indexOf('end:left'), events.indexOf('end:right')),
+    );
     // left and right overlap: both start before either ends (and each waited for the other).
     expect(events.indexOf('start:right')).toBeLessThan(events.indexOf('end:left'));
     expect(events.indexOf('start:left')).toBeLessThan(events.indexOf('end:right'));
@@ -153,11 +159,19 @@ describe('runPipeline', () => {
   it('caches unchanged steps and reruns only what is downstream of a change', async () => {
     const calls: Record<string, number> = {};
     await runPipeline({ pipeline: diamond(calls), jobConfig: { a: 2, b: 10 }, host: host('c1') });
-    const again = await runPipeline({ pipeline: diamond(calls), jobConfig: { a: 2, b: 10 }, host: host('c2') });
+    const again = await runPipeline({
+      pipeline: diamond(calls),
+      jobConfig: { a: 2, b: 10 },
+      host: host('c2'),
+    });
     expect(again.steps.every((s) => s.status === 'cached')).toBe(true);
     expect(again.outputs.load!.xs).toEqual(Float64Array.from([2, 4, 6]));
     expect(calls).toEqual({ load: 1, left: 1, right: 1, join: 1 });
-    const changed = await runPipeline({ pipeline: diamond(calls), jobConfig: { a: 2, b: 20 }, host: host('c3') });
+    const changed = await runPipeline({
+      pipeline: diamond(calls),
+      jobConfig: { a: 2, b: 20 },
+      host: host('c3'),
+    });
     expect(Object.fromEntries(changed.steps.map((s) => [s.name, s.status]))).toEqual({
       load: 'cached',
       left: 'cached',
@@ -165,16 +179,32 @@ describe('runPipeline', () => {
       join: 'ran',
     });
     expect(changed.outputs.join!.product).toBe(240);
-    const forced = await runPipeline({ pipeline: diamond(calls), jobConfig: { a: 2, b: 20 }, host: host('c4'), noCache: true });
+    const forced = await runPipeline({
+      pipeline: diamond(calls),
+      jobConfig: { a: 2, b: 20 },
+      host: host('c4'),
+      noCache: true,
+    });
     expect(forced.steps.every((s) => s.status === 'ran')).toBe(true);
   });
 
   it('resumes a failed run from its first unfinished step', async () => {
     const calls: Record<string, number> = {};
     await expect(
-      runPipeline({ pipeline: diamond(calls, { failAlways: 'join' }), jobConfig: { a: 1, b: 1 }, host: host('f1'), noCache: true }),
+      runPipeline({
+        pipeline: diamond(calls, { failAlways: 'join' }),
+        jobConfig: { a: 1, b: 1 },
+        host: host('f1'),
+        noCache: true,
+      }),
     ).rejects.toThrow(/join broke/);
-    const resumed = await runPipeline({ pipeline: diamond(calls), jobConfig: { a: 1, b: 1 }, host: host('f1'), resume: 'f1', noCache: true });
+    const resumed = await runPipeline({
+      pipeline: diamond(calls),
+      jobConfig: { a: 1, b: 1 },
+      host: host('f1'),
+      resume: 'f1',
+      noCache: true,
+    });
     expect(Object.fromEntries(resumed.steps.map((s) => [s.name, s.status]))).toEqual({
       load: 'resumed',
       left: 'resumed',
@@ -186,12 +216,20 @@ describe('runPipeline', () => {
 
   it('retries an idempotent step with backoff, and never a step that is not', async () => {
     const calls: Record<string, number> = {};
-    const ok = await runPipeline({ pipeline: diamond(calls, { failOnce: 'right', idempotent: true }), jobConfig: { a: 1, b: 3 }, host: host('i1') });
+    const ok = await runPipeline({
+      pipeline: diamond(calls, { failOnce: 'right', idempotent: true }),
+      jobConfig: { a: 1, b: 3 },
+      host: host('i1'),
+    });
     expect(ok.outputs.join!.product).toBe(18);
     expect(calls.right).toBe(2);
     const calls2: Record<string, number> = {};
     await expect(
-      runPipeline({ pipeline: diamond(calls2, { failOnce: 'right' }), jobConfig: { a: 1, b: 4 }, host: host('i2') }),
+      runPipeline({
+        pipeline: diamond(calls2, { failOnce: 'right' }),
+        jobConfig: { a: 1, b: 4 },
+        host: host('i2'),
+      }),
     ).rejects.toThrow(/right broke once/);
     expect(calls2.right).toBe(1);
   });
@@ -214,9 +252,13 @@ describe('runPipeline', () => {
     });
     const pipeline = definePipeline<Cfg>({ name: 'p', steps: [step] });
     await runPipeline({ pipeline, jobConfig: { a: 1, b: 1 }, host: host('v1') });
-    expect((await runPipeline({ pipeline, jobConfig: { a: 1, b: 1 }, host: host('v2') })).steps[0]!.status).toBe('cached');
+    expect(
+      (await runPipeline({ pipeline, jobConfig: { a: 1, b: 1 }, host: host('v2') })).steps[0]!.status,
+    ).toBe('cached');
     valid = false;
-    expect((await runPipeline({ pipeline, jobConfig: { a: 1, b: 1 }, host: host('v3') })).steps[0]!.status).toBe('ran');
+    expect(
+      (await runPipeline({ pipeline, jobConfig: { a: 1, b: 1 }, host: host('v3') })).steps[0]!.status,
+    ).toBe('ran');
     expect(runs).toBe(2);
   });
 
@@ -241,7 +283,10 @@ describe('runPipeline', () => {
         },
       });
     await runPipeline({
-      pipeline: definePipeline<Cfg>({ name: 'p', steps: [step('a', 'cpu'), step('b', 'cpu'), step('c', 'cpu')] }),
+      pipeline: definePipeline<Cfg>({
+        name: 'p',
+        steps: [step('a', 'cpu'), step('b', 'cpu'), step('c', 'cpu')],
+      }),
       jobConfig: { a: 1, b: 1 },
       host: host('p1'),
       noCache: true,
@@ -271,7 +316,11 @@ describe('runPipeline', () => {
       },
     }) as StepDescriptor<Cfg>;
     await expect(
-      runPipeline({ pipeline: definePipeline<Cfg>({ name: 'p', steps: [step] }), jobConfig: { a: 1, b: 1 }, host: host('u1') }),
+      runPipeline({
+        pipeline: definePipeline<Cfg>({ name: 'p', steps: [step] }),
+        jobConfig: { a: 1, b: 1 },
+        host: host('u1'),
+      }),
     ).rejects.toMatchObject({ code: 'VIGIL_PIPELINE_UNDECLARED_PORT', component: 'step:sneaky' });
   });
 });
@@ -288,13 +337,23 @@ describe('pipelineGraph', () => {
 
   it('reports an input no step outputs, a duplicate name and a cycle', () => {
     const step = (name: string, inputs: string[]) =>
-      defineStep({ name, version: 1, description: name, inputs, outputs: ['o'], requires: [], run: async () => ({ o: 1 }) });
-    expect(() => pipelineGraph(definePipeline({ name: 'x', steps: [step('a', ['b.missing']), step('b', [])] }))).toThrow(
-      /'b' outputs only o/,
+      defineStep({
+        name,
+        version: 1,
+        description: name,
+        inputs,
+        outputs: ['o'],
+        requires: [],
+        run: async () => ({ o: 1 }),
+      });
+    expect(() =>
+      pipelineGraph(definePipeline({ name: 'x', steps: [step('a', ['b.missing']), step('b', [])] })),
+    ).toThrow(/'b' outputs only o/);
+    expect(() => pipelineGraph(definePipeline({ name: 'x', steps: [step('a', []), step('a', [])] }))).toThrow(
+      /defined twice/,
     );
-    expect(() => pipelineGraph(definePipeline({ name: 'x', steps: [step('a', []), step('a', [])] }))).toThrow(/defined twice/);
-    expect(() => pipelineGraph(definePipeline({ name: 'x', steps: [step('a', ['b.o']), step('b', ['a.o'])] }))).toThrow(
-      /cycle/,
-    );
+    expect(() =>
+      pipelineGraph(definePipeline({ name: 'x', steps: [step('a', ['b.o']), step('b', ['a.o'])] })),
+    ).toThrow(/cycle/);
   });
 });

@@ -9,7 +9,7 @@ export * from './monitor-contract.js';
 export * from './queue-sink-contract.js';
 export * from './registry-contract.js';
 export * from './server-contract.js';
+export * from './sklearn.js';
 export * from './source-contract.js';
 export * from './trainer-contract.js';
 export * from './with-overrides.js';
-export * from './sklearn.js';

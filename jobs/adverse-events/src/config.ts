@@ -21,30 +21,37 @@ export const DEFAULT_PARAMS: Readonly<Record<string, Record<string, number | str
 };
 
 const duration = (what: string) =>
-  z
-    .union([z.string(), z.number().nonnegative()])
-    .refine((v) => durationSeconds(v) !== undefined, {
-      message: `${what}: expected a duration such as 12h, 7d, 90d, 1y or a number of seconds`,
-    });
+  z.union([z.string(), z.number().nonnegative()]).refine((v) => durationSeconds(v) !== undefined, {
+    message: `${what}: expected a duration such as 12h, 7d, 90d, 1y or a number of seconds`,
+  });
 
 const COMPARISONS = ['>=', '>', '<=', '<', '==', '!='] as const;
 export type Comparison = (typeof COMPARISONS)[number];
 
 const eventPredicate = z
   .strictObject({
-    kind: z.string().min(1).describe('Event kind the outcome is (adverse_event, lab, vital, symptom, dose, …).'),
+    kind: z
+      .string()
+      .min(1)
+      .describe('Event kind the outcome is (adverse_event, lab, vital, symptom, dose, …).'),
     measure: z.string().min(1).optional().describe('For measurements: the measure (e.g. platelets).'),
     symptom: z.string().min(1).optional().describe('For symptoms: the sign (e.g. nausea).'),
     field: z
       .enum(['grade', 'value', 'severity', 'dose_mg'])
       .optional()
-      .describe('Silver column compared (grade of an adverse event, value of a measurement, severity of a symptom).'),
+      .describe(
+        'Silver column compared (grade of an adverse event, value of a measurement, severity of a symptom).',
+      ),
     op: z.enum(COMPARISONS).optional().describe('Comparison with `value`.'),
     value: z.number().optional().describe('Threshold the field is compared with.'),
   })
-  .refine((p) => (p.field === undefined) === (p.op === undefined) && (p.op === undefined) === (p.value === undefined), {
-    message: 'field, op and value go together: give all three or none',
-  });
+  .refine(
+    (p) =>
+      (p.field === undefined) === (p.op === undefined) && (p.op === undefined) === (p.value === undefined),
+    {
+      message: 'field, op and value go together: give all three or none',
+    },
+  );
 export type EventPredicate = z.output<typeof eventPredicate>;
 
 /** The `job` section of the config: what the adverse-event job ingests, labels, trains and serves. */
@@ -77,7 +84,9 @@ export const jobConfigSchema = z
           .array(z.string().min(1))
           .min(1)
           .optional()
-          .describe('Topics to ingest (default: the job’s six event topics, with topicPrefix, that exist in the Source).'),
+          .describe(
+            'Topics to ingest (default: the job’s six event topics, with topicPrefix, that exist in the Source).',
+          ),
         measures: measuresConfigSchema.optional(),
         signs: signsConfigSchema.optional(),
         expectations: expectationsConfigSchema.optional(),
@@ -86,12 +95,19 @@ export const jobConfigSchema = z
       .superRefine((data, ctx) => {
         // The catalogue and the suite are checked together (an expectation must name a known measure).
         try {
-          buildExpectationSuite(data.expectations ?? [], buildCatalog(data, { path: '' }), { path: 'expectations' });
+          buildExpectationSuite(data.expectations ?? [], buildCatalog(data, { path: '' }), {
+            path: 'expectations',
+          });
         } catch (error) {
-          const issues = (error as { details?: { issues?: { path: string; message: string }[] } }).details?.issues;
+          const issues = (error as { details?: { issues?: { path: string; message: string }[] } }).details
+            ?.issues;
           if (!issues) throw error;
           for (const issue of issues)
-            ctx.addIssue({ code: 'custom', path: issue.path.split('.').filter(Boolean), message: issue.message });
+            ctx.addIssue({
+              code: 'custom',
+              path: issue.path.split('.').filter(Boolean),
+              message: issue.message,
+            });
         }
       })
       .describe('Where the events come from.'),
@@ -113,7 +129,9 @@ export const jobConfigSchema = z
         grid: z
           .enum(['daily', 'observations', 'offsets'])
           .default('daily')
-          .describe('daily: every day at 00:00 UTC; observations: every event matching `observation`; offsets: fixed offsets from enrolment.'),
+          .describe(
+            'daily: every day at 00:00 UTC; observations: every event matching `observation`; offsets: fixed offsets from enrolment.',
+          ),
         warmup: duration('warmup')
           .default('7d')
           .describe('daily and observations grids: no point earlier than this after enrolment.'),
@@ -178,7 +196,9 @@ export const jobConfigSchema = z
               .min(0)
               .max(1)
               .default(0.02)
-              .describe('A challenger must beat the champion’s AUROC by at least this on the same held-out patients.'),
+              .describe(
+                'A challenger must beat the champion’s AUROC by at least this on the same held-out patients.',
+              ),
             maxEce: z
               .number()
               .gt(0)
@@ -191,10 +211,14 @@ export const jobConfigSchema = z
               .min(100)
               .max(100_000)
               .default(1000)
-              .describe('Paired bootstrap replicates of the AUROC difference (evidence recorded on the version).'),
+              .describe(
+                'Paired bootstrap replicates of the AUROC difference (evidence recorded on the version).',
+              ),
           })
           .default({ margin: 0.02, maxEce: 0.05, samples: 1000 })
-          .describe('Champion/challenger gate, enforced: a refused challenger is never served beyond shadow.'),
+          .describe(
+            'Champion/challenger gate, enforced: a refused challenger is never served beyond shadow.',
+          ),
         cv: z
           .strictObject({
             folds: z
@@ -204,7 +228,10 @@ export const jobConfigSchema = z
               .max(20)
               .default(5)
               .describe('Patient-grouped stratified k-fold CV on the non-test patients (0 = off).'),
-            siteGrouped: z.boolean().default(false).describe('Put whole sites in folds, not just whole patients.'),
+            siteGrouped: z
+              .boolean()
+              .default(false)
+              .describe('Put whole sites in folds, not just whole patients.'),
           })
           .default({ folds: 5, siteGrouped: false })
           .describe('Cross-validation for model selection; the held-out test patients never reach it.'),
@@ -238,7 +265,13 @@ export const jobConfigSchema = z
           .enum(['random', 'halving'])
           .default('halving')
           .describe('random: every trial at full resource; halving: successive halving over `resource`.'),
-        folds: z.number().int().min(2).max(10).default(3).describe('Patient-grouped inner folds each trial is scored on.'),
+        folds: z
+          .number()
+          .int()
+          .min(2)
+          .max(10)
+          .default(3)
+          .describe('Patient-grouped inner folds each trial is scored on.'),
         space: z
           .record(z.string(), paramRangeSchema)
           .default({
@@ -254,7 +287,12 @@ export const jobConfigSchema = z
             param: z.string().default('nEstimators').describe('The parameter halving grows.'),
             min: z.number().int().min(1).default(25).describe('Resource of the first rung.'),
             max: z.number().int().min(1).default(400).describe('Resource of the last rung.'),
-            eta: z.number().int().min(2).default(3).describe('Keep the best 1/eta at each rung; grow the resource eta×.'),
+            eta: z
+              .number()
+              .int()
+              .min(2)
+              .default(3)
+              .describe('Keep the best 1/eta at each rung; grow the resource eta×.'),
           })
           .default({ param: 'nEstimators', min: 25, max: 400, eta: 3 })
           .describe('What successive halving spends.'),
@@ -272,7 +310,9 @@ export const jobConfigSchema = z
         },
         resource: { param: 'nEstimators', min: 25, max: 400, eta: 3 },
       })
-      .describe('Hyper-parameter tuning on the non-test patients; the best configuration is what `train` fits.'),
+      .describe(
+        'Hyper-parameter tuning on the non-test patients; the best configuration is what `train` fits.',
+      ),
     serve: z
       .strictObject({
         requests: z

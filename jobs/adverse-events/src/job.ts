@@ -1,4 +1,4 @@
-import { definePipeline, defineJob, type StepOutputs } from '@vigil/core';
+import { defineJob, definePipeline, type StepOutputs } from '@vigil/core';
 import { featuresCommand } from './commands/features.js';
 import { simulateCommand } from './commands/simulate.js';
 import { jobConfigSchema } from './config.js';
@@ -10,7 +10,6 @@ import type { InjectedCounts } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
 import type { AdverseEventsConfig } from './steps/job-config.js';
-import { tuneStep } from './tuning/tune-step.js';
 import {
   type CvResult,
   crossValidateStep,
@@ -20,6 +19,7 @@ import {
   trainStep,
 } from './steps/model-steps.js';
 import { monitorStep, serveStep } from './steps/serve-steps.js';
+import { tuneStep } from './tuning/tune-step.js';
 
 /** The steps of the adverse-event pipeline for a config (generate only when simulating). */
 export function adverseEventsPipeline(mode: 'simulate' | 'source', tuned = false) {
@@ -107,7 +107,9 @@ export const adverseEventsJob = defineJob({
             ...(generate.injected ? { injected: generate.injected as InjectedCounts } : {}),
           })
         : undefined,
-      label: counts ? { points: counts.points, positives: counts.positives, censored: counts.censored } : undefined,
+      label: counts
+        ? { points: counts.points, positives: counts.positives, censored: counts.censored }
+        : undefined,
       model: register.version
         ? {
             name: config.model.name,
@@ -132,7 +134,12 @@ export const adverseEventsJob = defineJob({
               : undefined,
             operatingPoint: evaluation?.operatingPoint ?? null,
             gate: gate
-              ? { decision: gate.decision, champion: gate.champion, challenger: gate.challenger, delta: gate.delta }
+              ? {
+                  decision: gate.decision,
+                  champion: gate.champion,
+                  challenger: gate.challenger,
+                  delta: gate.delta,
+                }
               : undefined,
             served: serve.servedVersion ?? null,
             ...(generate.bayesAuroc !== undefined ? { bayesAuroc: generate.bayesAuroc } : {}),

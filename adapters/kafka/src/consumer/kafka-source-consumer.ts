@@ -225,7 +225,10 @@ export class KafkaSourceConsumer implements Consumer {
   async #rejoin(): Promise<void> {
     const attempt = ++this.#rejoins;
     const wait = Math.min(30_000, 300 * 2 ** attempt);
-    this.#deps.logger.warn({ group: this.group, attempt, waitMs: wait }, 'kafka group coordinator not found; rejoining');
+    this.#deps.logger.warn(
+      { group: this.group, attempt, waitMs: wait },
+      'kafka group coordinator not found; rejoining',
+    );
     await new Promise((r) => setTimeout(r, wait));
     if (this.#closed) return;
     try {
@@ -499,8 +502,13 @@ export class KafkaSourceConsumer implements Consumer {
 
 /** Whether kafkajs failed because the group coordinator could not be found (e.g. a broker restarting). */
 function coordinatorMissing(error: unknown): boolean {
-  for (let e = error as { name?: string; message?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
-    if (e.name === 'KafkaJSGroupCoordinatorNotFound' || /group coordinator/i.test(e.message ?? '')) return true;
+  for (
+    let e = error as { name?: string; message?: string; cause?: unknown } | undefined;
+    e;
+    e = e.cause as typeof e
+  ) {
+    if (e.name === 'KafkaJSGroupCoordinatorNotFound' || /group coordinator/i.test(e.message ?? ''))
+      return true;
   }
   return false;
 }

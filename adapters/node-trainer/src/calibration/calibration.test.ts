@@ -1,9 +1,9 @@
 import { createRng, expectedCalibrationError, type TrainingSet } from '@vigil/core';
+import { ensureSklearn, runSklearn, SKLEARN_VERSION } from '@vigil/core/testing';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NodeTrainer } from '../node-trainer.js';
 import { compileArtifact } from '../scoring/compile-artifact.js';
-import { ensureSklearn, runSklearn, SKLEARN_VERSION } from '@vigil/core/testing';
 import { syntheticSet } from '../testing/synthetic-set.js';
 import { calibratedProbability } from './calibrator.js';
 import { fitIsotonic } from './isotonic.js';

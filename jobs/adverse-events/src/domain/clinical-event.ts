@@ -3,7 +3,15 @@
  * `patientId` is a pseudonymous trial identifier; it is still treated as an identifier
  * and never written to logs, metrics or traces.
  */
-export const EVENT_KINDS = ['vital', 'lab', 'dose', 'symptom', 'adverse_event', 'enrolment', 'visit'] as const;
+export const EVENT_KINDS = [
+  'vital',
+  'lab',
+  'dose',
+  'symptom',
+  'adverse_event',
+  'enrolment',
+  'visit',
+] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** Where a measurement came from; ranked by reliability when deduplicating (ehr > device > app). */

@@ -1,6 +1,13 @@
 import type { EventKind } from './clinical-event.js';
 
-export type EventTopic = 'vitals' | 'labs' | 'doses' | 'symptoms' | 'adverse-events' | 'enrolments' | 'visits';
+export type EventTopic =
+  | 'vitals'
+  | 'labs'
+  | 'doses'
+  | 'symptoms'
+  | 'adverse-events'
+  | 'enrolments'
+  | 'visits';
 
 /** Topic each event kind is produced to (before any deployment prefix). */
 export const TOPIC_OF_KIND: Readonly<Record<EventKind, EventTopic>> = {

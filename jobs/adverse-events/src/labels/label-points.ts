@@ -43,7 +43,9 @@ function candidateTimes(p: PatientTimeline, grid: PointGrid): number[] {
       return out;
     }
     case 'observations':
-      return [...new Set(p.observations.map((d) => d.getTime()).filter((t) => t >= enrolled + grid.warmupMs))];
+      return [
+        ...new Set(p.observations.map((d) => d.getTime()).filter((t) => t >= enrolled + grid.warmupMs)),
+      ];
     case 'offsets':
       return grid.offsetsMs.map((o) => enrolled + o).filter((t) => t <= last);
   }
@@ -61,7 +63,9 @@ export function labelPoints(
 ): { entities: LabelledEntity[]; counts: LabelCounts } {
   const entities: LabelledEntity[] = [];
   const counts: LabelCounts = { points: 0, positives: 0, censored: 0, afterOutcome: 0, patients: 0 };
-  const sorted = [...patients].sort((a, b) => (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0));
+  const sorted = [...patients].sort((a, b) =>
+    a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0,
+  );
   for (const p of sorted) {
     const onset = p.outcomes.length > 0 ? Math.min(...p.outcomes.map((d) => d.getTime())) : undefined;
     const last = p.lastSeen.getTime();

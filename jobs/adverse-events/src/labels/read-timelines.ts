@@ -25,7 +25,10 @@ export function predicateSql(p: EventPredicate): string {
 
 export function silverTableOf(kind: string): SilverTable {
   const table = TABLE_OF_KIND[kind];
-  if (!table) throw new RangeError(`no silver table holds events of kind '${kind}'; kinds: ${Object.keys(TABLE_OF_KIND).join(', ')}`);
+  if (!table)
+    throw new RangeError(
+      `no silver table holds events of kind '${kind}'; kinds: ${Object.keys(TABLE_OF_KIND).join(', ')}`,
+    );
   return table;
 }
 
@@ -49,7 +52,8 @@ export async function readTimelines(options: {
   try {
     const from = async (table: SilverTable, columns: string) => {
       const paths = await files.parquetPaths(options.ref, `silver/${table}/`);
-      if (paths.length === 0) return `(SELECT NULL::VARCHAR AS patient_id, NULL::TIMESTAMP AS observed_at WHERE false)`;
+      if (paths.length === 0)
+        return `(SELECT NULL::VARCHAR AS patient_id, NULL::TIMESTAMP AS observed_at WHERE false)`;
       return `(SELECT ${columns} FROM read_parquet([${paths.map(sqlString).join(', ')}], union_by_name = true))`;
     };
     const all: string[] = [];

@@ -314,7 +314,8 @@ export async function ingestToBronze(options: IngestOptions): Promise<IngestResu
       if (records.length === 0) continue;
       const written = await medallion.writeBronze(branch, records);
       bronzeRows += written.rows;
-      for (const k of ['dedupe', 'append', 'encode', 'put', 'ledger'] as const) phases[k] += written.phases[k];
+      for (const k of ['dedupe', 'append', 'encode', 'put', 'ledger'] as const)
+        phases[k] += written.phases[k];
       redelivered += written.skipped;
       consumed += records.length;
       staged += records.length;

@@ -1,13 +1,13 @@
 import { auroc, createRng, type Rng, VigilError } from '@vigil/core';
-import {
-  type AdverseEvent,
-  type ClinicalEvent,
-  type DoseEvent,
-  type EnrolmentEvent,
-  type EventOrigin,
-  type LabEvent,
-  type SymptomEvent,
-  type VitalEvent,
+import type {
+  AdverseEvent,
+  ClinicalEvent,
+  DoseEvent,
+  EnrolmentEvent,
+  EventOrigin,
+  LabEvent,
+  SymptomEvent,
+  VitalEvent,
 } from '../domain/clinical-event.js';
 import { type EventTopic, TOPIC_OF_KIND } from '../domain/topics.js';
 import { fromCanonical, MEASURES, type MeasureName } from '../medallion/measure-catalog.js';
@@ -18,8 +18,8 @@ import {
   type FutureDraws,
   logistic,
   type PatientTraits,
-  type RiskModel,
   presentStateProbability,
+  type RiskModel,
   simulateLatentPath,
   windowProbability,
 } from './risk-model.js';

@@ -10,7 +10,10 @@ import type { AdverseEventsConfig } from './job-config.js';
 import { lakeHolds, onLakeBranch } from './lake-branch.js';
 
 /** Records the Source holds on `topics` (sum of end offsets); topics that do not exist hold none. */
-async function held(source: Source, topics: readonly string[]): Promise<{ total: number; byPartition: string }> {
+async function held(
+  source: Source,
+  topics: readonly string[],
+): Promise<{ total: number; byPartition: string }> {
   let total = 0;
   const parts: string[] = [];
   for (const topic of topics) {
@@ -25,16 +28,21 @@ async function held(source: Source, topics: readonly string[]): Promise<{ total:
 }
 
 /** generate (simulate mode): the seeded trial, produced into the Source once. */
-export const generateStep = defineStep<AdverseEventsConfig, { seed: number; trial: unknown; topicPrefix: string }>({
+export const generateStep = defineStep<
+  AdverseEventsConfig,
+  { seed: number; trial: unknown; topicPrefix: string }
+>({
   name: 'generate',
   version: 2,
-  description: 'Simulate the seeded multi-site trial and produce its events into the Source (once per trial).',
+  description:
+    'Simulate the seeded multi-site trial and produce its events into the Source (once per trial).',
   inputs: [],
   outputs: ['topics', 'events', 'produced', 'injected', 'bayesAuroc', 'ceilingAuroc'],
   requires: ['source'],
   config: (c) => ({ seed: c.seed, trial: c.job.trial, topicPrefix: c.job.topicPrefix }),
   // The events must still be in the Source for the cached outputs to hold.
-  stillValid: async (ctx, out) => (await held(ctx.port('source'), out.topics as string[])).total >= Number(out.events),
+  stillValid: async (ctx, out) =>
+    (await held(ctx.port('source'), out.topics as string[])).total >= Number(out.events),
   async run(ctx) {
     const c = ctx.config as { seed: number; trial: AdverseEventsConfig['job']['trial']; topicPrefix: string };
     const sim = simulateTrial({
@@ -71,10 +79,14 @@ function ingestTopics(c: AdverseEventsConfig): string[] {
 
 /** ingest: the Source's topics into bronze, the shipped recovery path included. */
 export const ingestStep = (mode: 'simulate' | 'source') =>
-  defineStep<AdverseEventsConfig, { topics: string[] | null; group: string; batchSize: number; topicPrefix: string }>({
+  defineStep<
+    AdverseEventsConfig,
+    { topics: string[] | null; group: string; batchSize: number; topicPrefix: string }
+  >({
     name: 'ingest',
     version: 1,
-    description: 'Drain the Source into bronze on the lake’s default branch: a lake commit per batch, offsets committed after it.',
+    description:
+      'Drain the Source into bronze on the lake’s default branch: a lake commit per batch, offsets committed after it.',
     inputs: mode === 'simulate' ? ['generate.topics'] : [],
     outputs: ['lakeCommit', 'eventsIn', 'consumed', 'batches', 'bronzeRows', 'offsets'],
     requires: ['source', 'lake-store'],
@@ -95,8 +107,20 @@ export const ingestStep = (mode: 'simulate' | 'source') =>
       const lake = ctx.port('lake-store');
       const wanted = (inputs['generate.topics'] as string[] | undefined) ?? ctx.config.topics ?? [];
       const topics: string[] = [];
-      for (const t of wanted) if (await source.describeTopic(t).then(() => true, () => false)) topics.push(t);
-      const medallion = await createMedallion({ lake, workdir: ctx.scratch, logger: ctx.logger, topicPrefix: ctx.config.topicPrefix });
+      for (const t of wanted)
+        if (
+          await source.describeTopic(t).then(
+            () => true,
+            () => false,
+          )
+        )
+          topics.push(t);
+      const medallion = await createMedallion({
+        lake,
+        workdir: ctx.scratch,
+        logger: ctx.logger,
+        topicPrefix: ctx.config.topicPrefix,
+      });
       try {
         const eventsIn = (await held(source, topics)).total;
         const result = await ingestToBronze({
@@ -130,7 +154,8 @@ type SilverSlice = { topicPrefix: string; measures: unknown; signs: unknown; exp
 export const silverStep = defineStep<AdverseEventsConfig, SilverSlice>({
   name: 'silver',
   version: 1,
-  description: 'Bronze → silver on a lake branch (expectations, units, dedupe, quarantine), merged atomically.',
+  description:
+    'Bronze → silver on a lake branch (expectations, units, dedupe, quarantine), merged atomically.',
   inputs: ['ingest.lakeCommit'],
   outputs: ['lakeCommit', 'counts'],
   requires: ['lake-store'],
@@ -159,7 +184,12 @@ export const silverStep = defineStep<AdverseEventsConfig, SilverSlice>({
       let counts: Awaited<ReturnType<typeof medallion.buildSilver>> | undefined;
       const lakeCommit = await onLakeBranch(
         lake,
-        { name: 'silver', from: inputs['ingest.lakeCommit'] as string, message: 'silver: validated, normalised, deduplicated', runId: ctx.runId },
+        {
+          name: 'silver',
+          from: inputs['ingest.lakeCommit'] as string,
+          message: 'silver: validated, normalised, deduplicated',
+          runId: ctx.runId,
+        },
         async (branch) => {
           counts = await medallion.buildSilver(branch);
         },
@@ -175,7 +205,8 @@ export const silverStep = defineStep<AdverseEventsConfig, SilverSlice>({
 export const goldStep = defineStep<AdverseEventsConfig, null>({
   name: 'gold',
   version: 1,
-  description: 'Silver → gold tables (patient-day features, outcomes, patients) on a lake branch, merged atomically.',
+  description:
+    'Silver → gold tables (patient-day features, outcomes, patients) on a lake branch, merged atomically.',
   inputs: ['silver.lakeCommit'],
   outputs: ['lakeCommit', 'patientDays'],
   requires: ['lake-store'],
@@ -187,7 +218,12 @@ export const goldStep = defineStep<AdverseEventsConfig, null>({
       let patientDays = 0;
       const lakeCommit = await onLakeBranch(
         lake,
-        { name: 'gold', from: inputs['silver.lakeCommit'] as string, message: 'gold: patient-day features, outcomes, patients', runId: ctx.runId },
+        {
+          name: 'gold',
+          from: inputs['silver.lakeCommit'] as string,
+          message: 'gold: patient-day features, outcomes, patients',
+          runId: ctx.runId,
+        },
         async (branch) => {
           patientDays = (await medallion.buildGold(branch)).patientDays;
         },

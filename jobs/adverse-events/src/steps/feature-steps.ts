@@ -3,11 +3,11 @@ import { defineStep, type FeatureRef, type TrainingSet } from '@vigil/core';
 import { durationSeconds } from '../features/duration.js';
 import { compileFeatureDefinitions } from '../features/feature-definitions.js';
 import type { FeaturesConfig } from '../features/features-config.js';
-import { buildCatalog } from '../medallion/catalog-config.js';
 import { featureRefs } from '../features/views.js';
 import { buildWindowTables } from '../features/window-table.js';
 import { labelPoints, type PointGrid } from '../labels/label-points.js';
 import { readTimelines } from '../labels/read-timelines.js';
+import { buildCatalog } from '../medallion/catalog-config.js';
 import { buildTrainingSet, splitPatients } from '../pipeline/training-set.js';
 import { type AdverseEventsConfig, featuresSection } from './job-config.js';
 import { lakeHolds, onLakeBranch } from './lake-branch.js';
@@ -16,7 +16,8 @@ import { lakeHolds, onLakeBranch } from './lake-branch.js';
 export const featuresStep = defineStep<AdverseEventsConfig, unknown>({
   name: 'features',
   version: 1,
-  description: 'Apply the feature views (config or built-in) and build windowed feature tables from silver, on a lake branch.',
+  description:
+    'Apply the feature views (config or built-in) and build windowed feature tables from silver, on a lake branch.',
   inputs: ['gold.lakeCommit'],
   outputs: ['lakeCommit', 'refs', 'views'],
   requires: ['feature-store', 'lake-store'],
@@ -29,7 +30,11 @@ export const featuresStep = defineStep<AdverseEventsConfig, unknown>({
   async run(ctx, inputs) {
     const lake = ctx.port('lake-store');
     const store = ctx.port('feature-store');
-    const { features, measures, signs } = ctx.config as { features: FeaturesConfig | null; measures: unknown; signs: unknown };
+    const { features, measures, signs } = ctx.config as {
+      features: FeaturesConfig | null;
+      measures: unknown;
+      signs: unknown;
+    };
     const catalog = buildCatalog({ measures: measures ?? undefined, signs: signs ?? undefined });
     const definitions = compileFeatureDefinitions(features ?? undefined, catalog);
     await store.apply(definitions.views);
@@ -37,7 +42,12 @@ export const featuresStep = defineStep<AdverseEventsConfig, unknown>({
     if (definitions.windowed.length > 0) {
       lakeCommit = await onLakeBranch(
         lake,
-        { name: 'features', from: lakeCommit, message: `features: ${definitions.windowed.map((w) => `${w.view.name}@${w.view.version}`).join(', ')}`, runId: ctx.runId },
+        {
+          name: 'features',
+          from: lakeCommit,
+          message: `features: ${definitions.windowed.map((w) => `${w.view.name}@${w.view.version}`).join(', ')}`,
+          runId: ctx.runId,
+        },
         async (branch) => {
           await buildWindowTables({ lake, branch, windowed: definitions.windowed, scratch: ctx.scratch });
         },
@@ -57,7 +67,8 @@ type LabelSlice = Pick<AdverseEventsConfig['job'], 'label' | 'points'>;
 export const labelStep = defineStep<AdverseEventsConfig, LabelSlice>({
   name: 'label',
   version: 2,
-  description: 'Prediction points and labels from silver: outcome predicate, horizon, grid; censored points excluded and counted.',
+  description:
+    'Prediction points and labels from silver: outcome predicate, horizon, grid; censored points excluded and counted.',
   inputs: ['gold.lakeCommit'],
   outputs: ['entities', 'counts', 'end', 'horizonMs', 'sites'],
   requires: ['lake-store'],
@@ -123,7 +134,8 @@ function splitBy(patientIds: string[], testFraction: number, seed: number): Pati
 export const trainingSetStep = defineStep<AdverseEventsConfig, { seed: number; testFraction: number }>({
   name: 'training-set',
   version: 2,
-  description: 'Point-in-time join of the feature views at the lake commit for every labelled point; patient-grouped split.',
+  description:
+    'Point-in-time join of the feature views at the lake commit for every labelled point; patient-grouped split.',
   inputs: ['features.lakeCommit', 'features.refs', 'label.entities', 'label.sites'],
   outputs: ['dataset', 'split', 'sites'],
   requires: ['feature-store'],

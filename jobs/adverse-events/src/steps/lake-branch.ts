@@ -12,7 +12,12 @@ export async function onLakeBranch(
 ): Promise<string> {
   if (!lake.capabilities.branching) {
     await work(lake.defaultBranch);
-    return (await lake.commit(lake.defaultBranch, options.message, { metadata: { runId: options.runId }, allowEmpty: true })).id;
+    return (
+      await lake.commit(lake.defaultBranch, options.message, {
+        metadata: { runId: options.runId },
+        allowEmpty: true,
+      })
+    ).id;
   }
   const branch = `${options.name}-${options.runId}`;
   await lake.deleteBranch(branch).catch(() => undefined);
@@ -20,7 +25,9 @@ export async function onLakeBranch(
   try {
     await work(branch);
     await lake.commit(branch, options.message, { metadata: { runId: options.runId }, allowEmpty: true });
-    const merged = await lake.merge(branch, lake.defaultBranch, { message: `${options.message} (run ${options.runId})` });
+    const merged = await lake.merge(branch, lake.defaultBranch, {
+      message: `${options.message} (run ${options.runId})`,
+    });
     return merged.id;
   } finally {
     await lake.deleteBranch(branch).catch(() => undefined);

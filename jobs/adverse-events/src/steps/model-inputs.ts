@@ -21,7 +21,10 @@ export async function matrixFor(
   ref: string,
 ): Promise<Float32Array> {
   const result = await store.getHistoricalFeatures({
-    entityRows: rows.patientIds.map((patient_id, i) => ({ patient_id, event_timestamp: new Date(rows.at[i]!) })),
+    entityRows: rows.patientIds.map((patient_id, i) => ({
+      patient_id,
+      event_timestamp: new Date(rows.at[i]!),
+    })),
     features: refsOf(featureNames),
     ref,
     fullFeatureNames: true,
@@ -30,7 +33,10 @@ export async function matrixFor(
 }
 
 /** The held-out test rows of a stored dataset: their patients and prediction times. */
-export function testRows(dataset: { groups: readonly string[]; at: ArrayLike<number> }, test: ReadonlySet<string>) {
+export function testRows(
+  dataset: { groups: readonly string[]; at: ArrayLike<number> },
+  test: ReadonlySet<string>,
+) {
   const patientIds: string[] = [];
   const at: number[] = [];
   dataset.groups.forEach((g, i) => {

@@ -6,9 +6,9 @@ import {
   calibrationCurve,
   currentChampion,
   defineStep,
-  MODEL_SIGNATURE,
   expectedCalibrationError,
   type FeatureStore,
+  MODEL_SIGNATURE,
   type ModelArtifact,
   pairedAurocDelta,
   precisionRecallAt,
@@ -21,8 +21,8 @@ import { groupedStratifiedFolds } from '../evaluation/grouped-folds.js';
 import { withoutTestPatients } from '../evaluation/without-test-patients.js';
 import { splitPatients, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
-import { matrixFor, testRows } from './model-inputs.js';
 import type { AdverseEventsConfig } from './job-config.js';
+import { matrixFor, testRows } from './model-inputs.js';
 
 type ModelSlice = {
   algorithm: string;

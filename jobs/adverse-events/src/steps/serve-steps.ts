@@ -9,7 +9,8 @@ import { matrixFor, refsOf, testRows } from './model-inputs.js';
 export const serveStep = defineStep<AdverseEventsConfig, { name: string; requests: number }>({
   name: 'serve',
   version: 2,
-  description: 'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
+  description:
+    'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
   inputs: [
     'register.version',
     'register.served',
@@ -83,7 +84,11 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     // The served model reads its own features: a champion trained on other views is fed by them.
     const test = sameInputs
       ? held
-      : { ...held, featureNames: served_.featureNames, x: await matrixFor(features, served_.featureNames, rows, ref) };
+      : {
+          ...held,
+          featureNames: served_.featureNames,
+          x: await matrixFor(features, served_.featureNames, rows, ref),
+        };
     const replay = await replayOverHttp({
       url,
       model: name,
@@ -137,6 +142,12 @@ export const monitorStep = defineStep<AdverseEventsConfig, { name: string }>({
     const version = inputs['serve.servedVersion'] as string | null;
     if (version === null) return { evaluation: { predictions: 0, labelled: 0, auroc: null } };
     const evaluation = await ctx.port('monitor').evaluate({ model: ctx.config.name, version });
-    return { evaluation: { predictions: evaluation.predictions, labelled: evaluation.labelled, auroc: evaluation.auroc } };
+    return {
+      evaluation: {
+        predictions: evaluation.predictions,
+        labelled: evaluation.labelled,
+        auroc: evaluation.auroc,
+      },
+    };
   },
 });
