@@ -4,10 +4,11 @@ import {
   type CommandHost,
   type ComponentRegistry,
   createLogger,
-  Kernel,
+  type Kernel,
   type PortName,
   type VigilConfig,
 } from '@vigil/core';
+import { createCliKernel } from './cli-kernel.js';
 import { resolveConfig } from './load-config.js';
 import { ProgressDisplay } from './progress-display.js';
 
@@ -74,11 +75,7 @@ export function createCommandHost(registry: ComponentRegistry, job: AnyJob): Cli
         seed: options.seed,
       }),
     async kernel(config: VigilConfig, ports: readonly PortName[]) {
-      const logger = createLogger({
-        level: config.log.level,
-        file: join(resolve(config.workdir), 'logs', 'vigil.log'),
-      });
-      const kernel = new Kernel({ registry, config, logger, ...(job.schema ? { schema: job.schema } : {}) });
+      const kernel = createCliKernel(registry, config, { job });
       kernels.push(kernel);
       await kernel.start({ ports });
       return kernel;

@@ -10,6 +10,7 @@ import {
   rollback,
   VigilError,
 } from '@vigil/core';
+import { createCliKernel, modelName } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
 
@@ -28,15 +29,8 @@ async function withRegistry<T>(
 ): Promise<T> {
   const components = createDefaultRegistry();
   const config = await resolveConfig(components, options.config, options);
-  const job = config.job ? components.job(config.job) : undefined;
-  const name = options.model ?? job?.models?.(config.sections.job)[0];
-  if (!name) throw new VigilError('VIGIL_CONFIG_INVALID', 'no model: pass --model NAME');
-  const workdir = resolve(config.workdir);
-  const kernel = new Kernel({
-    registry: components,
-    config,
-    logger: createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') }),
-  });
+  const name = modelName(components, config, options.model);
+  const kernel = createCliKernel(components, config);
   try {
     await kernel.start({ ports: ['registry'] });
     return await work(kernel.port('registry'), name);

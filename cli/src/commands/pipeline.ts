@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   createLogger,
@@ -11,10 +12,11 @@ import {
   runPipeline,
   VigilError,
 } from '@vigil/core';
+import { codeVersion, createCliKernel } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
 import { ProgressDisplay } from '../progress-display.js';
-import { codeVersion, configuredJob } from './run.js';
+import { configuredJob } from './run.js';
 
 export interface PipelineShowOptions extends ConfigOverrides {
   config?: string;
@@ -88,14 +90,7 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
     for (const d of node.needs) visit(d);
   };
   visit(target);
-  const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
-  const kernel = new Kernel({
-    registry,
-    config,
-    logger,
-    codeVersion: codeVersion(),
-    ...(job.schema ? { schema: job.schema } : {}),
-  });
+  const kernel = createCliKernel(registry, config, { job });
   const progress = new ProgressDisplay();
   try {
     await kernel.start({ ports: pipelinePorts(pipeline) as PortName[] });
@@ -110,11 +105,9 @@ export async function rebuildCommand(runId: string, options: RebuildOptions): Pr
       onEvent: (e) => progress.event(e),
     });
     progress.stop();
-    const lineage = (await import('node:fs/promises')).readFile(
-      join(workdir, 'runs', runId, 'lineage.json'),
-      'utf8',
-    );
-    const past = JSON.parse(await lineage.catch(() => '{}')) as { codeVersion?: string };
+    const past = JSON.parse(
+      await readFile(join(workdir, 'runs', runId, 'lineage.json'), 'utf8').catch(() => '{}'),
+    ) as { codeVersion?: string };
     const comparison = Object.entries(original.outputs).map(([name, o]) => ({
       output: `${target}.${name}`,
       recorded: o.hash,

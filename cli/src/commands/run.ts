@@ -1,11 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type AnyJob,
   type ComponentRegistry,
-  createLogger,
-  Kernel,
   type PipelineDescriptor,
   type PortName,
   pipelinePorts,
@@ -13,20 +10,11 @@ import {
   type VigilConfig,
   VigilError,
 } from '@vigil/core';
+import { createCliKernel } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
 import { ProgressDisplay } from '../progress-display.js';
 import { renderSummary } from '../summary-table.js';
-
-export function codeVersion(): string {
-  try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { stdio: ['ignore', 'pipe', 'ignore'] })
-      .toString()
-      .trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** The configured job and its pipeline for this config. */
 export function configuredJob(
@@ -68,14 +56,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const { job, pipeline, jobConfig } = configuredJob(registry, config);
   const workdir = resolve(config.workdir);
   // Structured logs go to a file; the terminal shows progress and the summary.
-  const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
-  const kernel = new Kernel({
-    registry,
-    config,
-    logger,
-    codeVersion: codeVersion(),
+  const kernel = createCliKernel(registry, config, {
+    job,
     ...(options.resume ? { runId: options.resume } : {}),
-    ...(job.schema ? { schema: job.schema } : {}),
   });
   let interrupted: NodeJS.Signals | undefined;
   kernel.handleSignals((signal) => {

@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import { CHAMPION, createLogger, Kernel, VigilError, versionArtifact } from '@vigil/core';
+import { createCliKernel, modelName } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
 
@@ -21,13 +22,10 @@ export interface ServeOptions extends ConfigOverrides {
 export async function serveCommand(options: ServeOptions): Promise<number> {
   const components = createDefaultRegistry();
   const config = await resolveConfig(components, options.config, options);
-  const job = config.job ? components.job(config.job) : undefined;
-  const name = options.model ?? job?.models?.(config.sections.job)[0];
-  if (!name) throw new VigilError('VIGIL_CONFIG_INVALID', 'no model to serve: pass --model NAME');
+  const name = modelName(components, config, options.model);
   const alias = options.alias ?? CHAMPION;
-  const workdir = resolve(config.workdir);
-  const logger = createLogger({ level: config.log.level, file: join(workdir, 'logs', 'vigil.log') });
-  const kernel = new Kernel({ registry: components, config, logger });
+  const kernel = createCliKernel(components, config);
+  const logger = kernel.logger;
   let stop!: () => void;
   const stopped = new Promise<void>((r) => {
     stop = r;

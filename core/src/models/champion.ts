@@ -10,12 +10,18 @@ export async function versionArtifact(
   registry: Registry,
   name: string,
   version: string,
+  /** For versions registered before signatures were: tensors like this model's, over their own feature list. */
+  like?: ModelArtifact,
 ): Promise<ModelArtifact> {
   const v = await registry.getModelVersion(name, version);
   const bytes = await registry.getArtifact(v.runId, v.source);
-  const signature = JSON.parse(
-    new TextDecoder().decode(await registry.getArtifact(v.runId, MODEL_SIGNATURE)),
-  ) as Omit<ModelArtifact, 'bytes' | 'sha256'>;
+  const json = async (path: string) => JSON.parse(new TextDecoder().decode(await registry.getArtifact(v.runId, path)));
+  const signature = (await json(MODEL_SIGNATURE).catch(async (error: unknown) => {
+    if (!like) throw error;
+    const featureNames = (await json('model/features.json')) as string[];
+    const inputs = like.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
+    return { format: like.format, inputs, outputs: like.outputs, featureNames };
+  })) as Omit<ModelArtifact, 'bytes' | 'sha256'>;
   return { ...signature, bytes, sha256: v.tags.sha256 ?? 'unknown' };
 }
 

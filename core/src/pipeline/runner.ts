@@ -154,15 +154,24 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
   const settled = new Map<string, Promise<void>>();
   let failure: unknown;
 
+  // A reused record's outputs are decoded once: for `stillValid`, then handed on.
+  const decodedOf = new WeakMap<StepRecord, StepOutputs>();
+  const decodeOutputs = async (record: StepRecord): Promise<StepOutputs> => {
+    const known = decodedOf.get(record);
+    if (known) return known;
+    const decoded: StepOutputs = {};
+    for (const [name, o] of Object.entries(record.outputs)) decoded[name] = await store.decode(o.value);
+    decodedOf.set(record, decoded);
+    return decoded;
+  };
+
   const stillValid = async (
     step: AnyStep,
     ctx: StepContext<unknown>,
     record: StepRecord,
   ): Promise<boolean> => {
     if (!step.stillValid) return true;
-    const decoded: Record<string, unknown> = {};
-    for (const [name, o] of Object.entries(record.outputs)) decoded[name] = await store.decode(o.value);
-    return step.stillValid(ctx, decoded).catch(() => false);
+    return step.stillValid(ctx, await decodeOutputs(record)).catch(() => false);
   };
 
   // Pools: steps of one pool take turns (a chain of promises per pool).
@@ -236,7 +245,7 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
       hashOf(prior.inputs) === hashOf(inputHashes) &&
       (await stillValid(step, ctx, prior))
     ) {
-      record = { ...prior, status: 'resumed' };
+      record = prior;
       status = 'resumed';
     } else {
       const fingerprint = step.fingerprint ? await step.fingerprint(ctx) : null;
@@ -255,7 +264,7 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
               .catch(() => undefined)
           : undefined;
       if (cached && (await stillValid(step, ctx, cached))) {
-        record = { ...cached, status: 'cached' };
+        record = cached;
         status = 'cached';
       } else {
         status = 'ran';
@@ -336,12 +345,8 @@ export async function runPipeline<JC>(options: RunPipelineOptions<JC>): Promise<
         }
       }
     }
-    const decoded: StepOutputs = {};
-    for (const [name, o] of Object.entries(record.outputs)) {
-      decoded[name] = await store.decode(o.value);
-      hashes[`${step.name}.${name}`] = o.hash;
-    }
-    outputs[step.name] = decoded;
+    for (const [name, o] of Object.entries(record.outputs)) hashes[`${step.name}.${name}`] = o.hash;
+    outputs[step.name] = await decodeOutputs(record);
     const ms = performance.now() - began;
     await writeFileAtomic(
       stepRecordPath(host.workdir, host.runId, step.name),

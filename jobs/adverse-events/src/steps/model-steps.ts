@@ -15,6 +15,7 @@ import {
   promote,
   type Registry,
   thresholdForRecall,
+  versionArtifact,
 } from '@vigil/core';
 import { DEFAULT_PARAMS } from '../config.js';
 import { groupedStratifiedFolds } from '../evaluation/grouped-folds.js';
@@ -166,24 +167,16 @@ async function championScores(
   registry: Registry,
   trainer: { predict(a: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> },
   store: FeatureStore,
-  champion: { runId: string; source: string },
+  champion: { name: string; version: string },
   challenger: ModelArtifact,
   test: { x: Float32Array; y: Uint8Array },
   rows: { patientIds: string[]; at: number[] },
   ref: string,
 ): Promise<Float32Array> {
-  const featureNames = JSON.parse(
-    new TextDecoder().decode(await registry.getArtifact(champion.runId, 'model/features.json')),
-  ) as string[];
-  const bytes = await registry.getArtifact(champion.runId, champion.source);
-  const same = JSON.stringify(featureNames) === JSON.stringify(challenger.featureNames);
-  const x = same ? test.x : await matrixFor(store, featureNames, rows, ref);
-  const spec = challenger.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
-  return trainer.predict(
-    { ...challenger, inputs: spec, featureNames, bytes, sha256: 'champion' },
-    x,
-    test.y.length,
-  );
+  const theirs = await versionArtifact(registry, champion.name, champion.version, challenger);
+  const same = JSON.stringify(theirs.featureNames) === JSON.stringify(challenger.featureNames);
+  const x = same ? test.x : await matrixFor(store, theirs.featureNames, rows, ref);
+  return trainer.predict(theirs, x, test.y.length);
 }
 
 /**

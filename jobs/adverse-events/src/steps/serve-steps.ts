@@ -1,4 +1,4 @@
-import { defineStep, type ModelArtifact } from '@vigil/core';
+import { defineStep, type ModelArtifact, versionArtifact } from '@vigil/core';
 import { matrixRequest, replayOverHttp } from '../pipeline/serve.js';
 import { denseMatrix, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
@@ -57,17 +57,7 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     // The champion answers; a refused challenger only shadows it (its answers are discarded).
     const registry = ctx.port('registry');
     const ref = inputs['features.lakeCommit'] as string;
-    const artifactOf = async (version: string): Promise<ModelArtifact> => {
-      if (version === challenger) return model;
-      const v = await registry.getModelVersion(name, version);
-      const bytes = await registry.getArtifact(v.runId, v.source);
-      const featureNames = JSON.parse(
-        new TextDecoder().decode(await registry.getArtifact(v.runId, 'model/features.json')),
-      ) as string[];
-      const inputs = model.inputs.map((t) => ({ ...t, shape: [-1, featureNames.length] }));
-      return { ...model, inputs, featureNames, bytes, sha256: v.tags.sha256 ?? 'unknown' };
-    };
-    const served_ = await artifactOf(served);
+    const served_ = served === challenger ? model : await versionArtifact(registry, name, served, model);
     await server.load({ name, version: served, artifact: served_ });
     const sameInputs = JSON.stringify(served_.featureNames) === JSON.stringify(model.featureNames);
     // A shadow sees the champion's requests, so it can only shadow a champion with the same inputs.
