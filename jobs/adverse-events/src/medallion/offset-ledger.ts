@@ -42,12 +42,6 @@ export class OffsetLedger {
     return partitions;
   }
 
-  /** Whether bronze already holds the record. */
-  async has(topic: string, partition: number, offset: bigint): Promise<boolean> {
-    await this.#load(topic);
-    return this.holds(topic, partition, offset);
-  }
-
   /** Load the ledgers of these topics, so `holds` can answer without waiting. */
   async preload(topics: Iterable<string>): Promise<void> {
     for (const topic of new Set(topics)) await this.#load(topic);
