@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname, extname, resolve } from 'node:path';
 import { type CommandHost, type JobCommand, type VigilConfig, VigilError } from '@vigil/core';
 import { type JobConfig, jobConfigSchema } from '../config.js';
+import { produceBySite } from '../pipeline/ingest.js';
 import type { SimulatedEvent, SimulationResult } from '../simulator/simulate-trial.js';
 import { simulateTrial } from '../simulator/simulate-trial.js';
 import { isoOption, positiveIntOption, seedOption } from './option-parsers.js';
@@ -97,7 +98,7 @@ async function produceEvents(
   target: string,
   config: VigilConfig,
   events: readonly SimulatedEvent[],
-  partitions: number,
+  { sites, partitions }: { sites: number; partitions: number },
   progress: Progress | undefined,
 ): Promise<{
   adapter: string;
@@ -119,14 +120,12 @@ async function produceEvents(
       );
     }
     const topics = [...new Set(events.map((e) => e.topic))].sort();
-    for (const topic of topics) await source.ensureTopic(topic, { partitions });
-    for (let i = 0; i < events.length; i += CHUNK) {
-      if (kernel.signal.aborted) throw new VigilError('VIGIL_KERNEL_CLOSED', 'interrupted while producing');
-      await source.produce(
-        events.slice(i, i + CHUNK).map((e) => ({ topic: e.topic, key: e.key, value: e.value })),
-      );
-      progress?.(Math.min(i + CHUNK, events.length), events.length);
-    }
+    await produceBySite(source, events, {
+      sites,
+      partitions,
+      signal: kernel.signal,
+      ...(progress ? { onProgress: progress } : {}),
+    });
     const described: Record<string, { partitions: number; endOffsets: string[] }> = {};
     for (const topic of topics) {
       const info = await source.describeTopic(topic);
@@ -243,7 +242,7 @@ async function simulate(host: CommandHost, options: SimulateOptions): Promise<nu
         options.to,
         config,
         sim.events,
-        options.partitions ?? trial.sites,
+        { sites: trial.sites, partitions: options.partitions ?? trial.sites },
         progress,
       );
     }

@@ -36,11 +36,37 @@ export async function produceEvents(
       held += (await source.describeTopic(topic)).endOffsets.reduce((a, o) => a + Number(o), 0);
     if (held >= previous.events) return { produced: 0, topics, reused: true };
   }
-  // `partitions` is the number of sites: each site's events go to the site's own partition.
+  await produceBySite(source, events, {
+    sites: options.partitions,
+    partitions: options.partitions,
+    signal: options.signal,
+    onProgress: (done, total) => options.onProgress({ stage: 'generate', done, total }),
+  });
+  await mkdir(dirname(options.marker), { recursive: true });
+  const marker: GenerationMarker = { topics, events: events.length, producedAt: new Date().toISOString() };
+  await writeFile(options.marker, JSON.stringify(marker));
+  return { produced: events.length, topics, reused: false };
+}
+
+/**
+ * Produce events keyed by site id, each site to its own partition (`sitePartitions`): topics are
+ * created with `partitions` partitions (an existing topic keeps its own count), in chunks.
+ */
+export async function produceBySite(
+  source: Source,
+  events: readonly { topic: string; key: string; value: string }[],
+  options: {
+    sites: number;
+    partitions: number;
+    signal: AbortSignal;
+    onProgress?: (done: number, total: number) => void;
+  },
+): Promise<void> {
+  const topics = [...new Set(events.map((e) => e.topic))].sort();
   const partitionOf = new Map<string, Map<string, number>>();
   for (const topic of topics) {
-    const held = (await source.describeTopic(topic)).partitions;
-    partitionOf.set(topic, sitePartitions(options.partitions, held));
+    await source.ensureTopic(topic, { partitions: options.partitions });
+    partitionOf.set(topic, sitePartitions(options.sites, (await source.describeTopic(topic)).partitions));
   }
   for (let i = 0; i < events.length; i += PRODUCE_CHUNK) {
     checkAborted(options.signal);
@@ -53,16 +79,8 @@ export async function produceEvents(
         partition: partitionOf.get(e.topic)!.get(e.key),
       })),
     );
-    options.onProgress({
-      stage: 'generate',
-      done: Math.min(i + PRODUCE_CHUNK, events.length),
-      total: events.length,
-    });
+    options.onProgress?.(Math.min(i + PRODUCE_CHUNK, events.length), events.length);
   }
-  await mkdir(dirname(options.marker), { recursive: true });
-  const marker: GenerationMarker = { topics, events: events.length, producedAt: new Date().toISOString() };
-  await writeFile(options.marker, JSON.stringify(marker));
-  return { produced: events.length, topics, reused: false };
 }
 
 export interface IngestResult {
