@@ -372,15 +372,13 @@ describe('MQ bridge inbound under faults (Artemis → file-log, shipped code pat
         const byReason = Object.fromEntries(Object.keys(POISON).map((k) => [k, 0])) as Record<Reason, number>;
         for (const reason of reasons.values()) byReason[reason as Reason] += 1;
         assert.deepEqual(byReason, POISON);
-        // Reconciliation against what was sent.
-        assert.equal(
-          sent.messages.length,
-          good.length + dead.length + GOOD_RESENDS + POISON_RESENDS,
-          'sent = landed + injected duplicates',
-        );
-        // Redeliveries happened and were dropped: the acknowledged batches dropped more than the injected resends.
+        // Redeliveries happened and were dropped: besides the injected resends, the acknowledged
+        // batches dropped the messages a killed consumer had produced but not acknowledged.
         const dropped = sum(all, 'duplicates');
-        assert.ok(dropped > 0, 'duplicates were dropped');
+        assert.ok(
+          dropped > GOOD_RESENDS + POISON_RESENDS,
+          `dropped ${dropped} duplicates: more than the ${GOOD_RESENDS + POISON_RESENDS} injected resends`,
+        );
         process.stdout.write(
           `mq-bridge inbound fault test (seed ${seed}): sent ${sent.messages.length}, topic ${good.length}, DLQ ${dead.length}, ` +
             `acknowledged batches ${all.length}, received in them ${sum(all, 'received')}, redelivered ${sum(all, 'redelivered')}, ` +
