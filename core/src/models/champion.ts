@@ -15,7 +15,8 @@ export async function versionArtifact(
 ): Promise<ModelArtifact> {
   const v = await registry.getModelVersion(name, version);
   const bytes = await registry.getArtifact(v.runId, v.source);
-  const json = async (path: string) => JSON.parse(new TextDecoder().decode(await registry.getArtifact(v.runId, path)));
+  const json = async (path: string) =>
+    JSON.parse(new TextDecoder().decode(await registry.getArtifact(v.runId, path)));
   const signature = (await json(MODEL_SIGNATURE).catch(async (error: unknown) => {
     if (!like) throw error;
     const featureNames = (await json('model/features.json')) as string[];
