@@ -15,3 +15,4 @@ export * from './kernel/component-registry.js';
 export * from './kernel/config.js';
 export * from './kernel/kernel.js';
 export * from './kernel/lineage.js';
+export * from './models/sequences.js';
