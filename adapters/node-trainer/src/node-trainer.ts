@@ -20,11 +20,12 @@ import { fitPlatt } from './calibration/platt.js';
 import { cartOnnx } from './cart/cart-onnx.js';
 import { trainCart } from './cart/train-cart.js';
 import { validateTrainingSet } from './dataset/validate-training-set.js';
+import { trainEnsemble } from './ensemble/train-ensemble.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
 import { logloss } from './metrics/logloss.js';
 import { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
-import { resolveSpec } from './spec/train-params.js';
+import { flatParams, resolveSpec } from './spec/train-params.js';
 import { trainTcn } from './tcn/train-tcn.js';
 import { RunControl } from './training/run-control.js';
 
@@ -51,7 +52,7 @@ export type NodeTrainerConfig = z.output<typeof nodeTrainerConfig>;
 
 export const nodeTrainerCapabilities: TrainerCapabilities = {
   gpu: false,
-  algorithms: ['gbt', 'logistic', 'cart', 'tcn'],
+  algorithms: ['gbt', 'logistic', 'cart', 'tcn', 'ensemble'],
   cancellable: true,
 };
 
@@ -137,6 +138,19 @@ export class NodeTrainer implements Trainer {
       // Wall time is not a metric: metrics must be deterministic like the bytes.
       this.#ctx?.logger.info({ epochSeconds: outcome.epochSeconds }, 'node trainer: tcn mean epoch time');
       if (options.validation) metrics.best_epoch = outcome.bestEpoch;
+    } else if (resolved.algorithm === 'ensemble') {
+      // Scores sequences [rows, L·d], like the TCN; its GBT reads the last step.
+      const outcome = await trainEnsemble(data, resolved.params, spec.seed, options.validation, control);
+      build = outcome.build;
+      trainX = outcome.sequences.train;
+      valX = outcome.sequences.validation;
+      metrics.stack_weight_gbt = outcome.stacker.weights[0]!;
+      metrics.stack_weight_tcn = outcome.stacker.weights[1]!;
+      metrics.stack_intercept = outcome.stacker.intercept;
+      if (outcome.oofAuroc.gbt !== null) metrics.oof_auroc_gbt = outcome.oofAuroc.gbt;
+      if (outcome.oofAuroc.tcn !== null) metrics.oof_auroc_tcn = outcome.oofAuroc.tcn;
+      metrics.epochs = outcome.epochs;
+      metrics.n_trees = outcome.trees;
     } else {
       const tree = await trainCart(data, resolved.params, control);
       build = (c) => cartOnnx(tree, data.featureNames, c);
@@ -198,7 +212,7 @@ export class NodeTrainer implements Trainer {
       },
       'node trainer: model trained',
     );
-    return { artifact, metrics, params: { ...resolved.params } };
+    return { artifact, metrics, params: flatParams(resolved) };
   }
 
   #compile(artifact: ModelArtifact): CompiledModel {

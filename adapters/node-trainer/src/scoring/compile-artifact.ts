@@ -1,10 +1,11 @@
 import { type ModelArtifact, VigilError } from '@vigil/core';
 import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx.js';
+import { STACK_NAMES } from '../ensemble/stack-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
 import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
 import { compileTcn } from '../tcn/tcn-scorer.js';
 
-export type ModelKind = 'logistic' | 'gbt' | 'cart' | 'tcn';
+export type ModelKind = 'logistic' | 'gbt' | 'cart' | 'tcn' | 'ensemble';
 
 /** Scores rows with a model decoded from its own ONNX bytes; returns P(adverse event) per row. */
 export interface CompiledModel {
@@ -162,6 +163,39 @@ function compileTrees(model: DecodedModel, d: number, kind: 'gbt' | 'cart'): Bod
   };
 }
 
+/**
+ * The stacked ensemble (see stackOnnx): the TCN on the whole `[rows, L·d]` input, the GBT on its
+ * last d columns, `logit = gbt · w_gbt + tcn · w_tcn + b` in float32 steps as the graph's
+ * Mul, Mul, Add, Add compute it.
+ */
+function compileEnsemble(model: DecodedModel, d: number): Body {
+  const tcn = compileTcn(model, d);
+  const gbt = compileTrees(model, d, 'gbt');
+  const weight = (name: string) => {
+    const v = model.initializers.get(name)?.values[0];
+    if (v === undefined) throw invalidArtifact(`ensemble initializer ${name} is missing`);
+    return v;
+  };
+  const wGbt = weight(STACK_NAMES.gbt);
+  const wTcn = weight(STACK_NAMES.tcn);
+  const b = weight(STACK_NAMES.intercept);
+  const width = tcn.featureCount;
+  return {
+    kind: 'ensemble',
+    featureCount: width,
+    scoreKind: 'logit',
+    rawScore(x, rows) {
+      const last = new Float32Array(rows * d);
+      for (let r = 0; r < rows; r++) last.set(x.subarray(r * width + width - d, (r + 1) * width), r * d);
+      const g = gbt.rawScore(last, rows);
+      const t = tcn.rawScore(x, rows);
+      const out = new Float32Array(rows);
+      for (let r = 0; r < rows; r++) out[r] = f32(f32(f32(g[r]! * wGbt) + f32(t[r]! * wTcn)) + b);
+      return out;
+    },
+  };
+}
+
 function initializer(model: DecodedModel, name: string): number[] {
   const values = model.initializers.get(name)?.values;
   if (!values || values.length === 0) throw invalidArtifact(`calibration initializer ${name} is missing`);
@@ -231,6 +265,7 @@ export function compileArtifact(artifact: ModelArtifact): CompiledModel {
   if (kind === 'logistic') body = compileLogistic(model, d);
   else if (kind === 'gbt' || kind === 'cart') body = compileTrees(model, d, kind);
   else if (kind === 'tcn') body = compileTcn(model, d);
+  else if (kind === 'ensemble') body = compileEnsemble(model, d);
   else throw invalidArtifact(`unknown ${MODEL_KIND_KEY} '${kind}'`);
   const tail = compileTail(model, body.scoreKind);
   const { toProbability } = tail;

@@ -39,6 +39,14 @@ export const GBT_PARAMS = {
   learningRate: { default: 0.05, min: 0, minExclusive: true, max: 10, description: 'shrinkage per tree' },
   maxDepth: { default: 4, integer: true, min: 1, max: 16, description: 'depth of each tree' },
   minChildWeight: { default: 1, min: 0, max: Number.MAX_VALUE, description: 'minimum hessian sum per child' },
+  minSamplesLeaf: {
+    default: 1,
+    integer: true,
+    min: 1,
+    max: 1_000_000_000,
+    description:
+      "minimum training rows per child, missing-value rows included (scikit-learn HGB's min_samples_leaf, whose default is 20)",
+  },
   lambda: { default: 1, min: 0, max: Number.MAX_VALUE, description: 'L2 penalty on leaf values' },
   subsample: { default: 1, min: 0, minExclusive: true, max: 1, description: 'row fraction sampled per tree' },
   colsample: {
@@ -164,11 +172,30 @@ export const TCN_PARAMS = {
   ...CALIBRATION_PARAM,
 } satisfies Record<string, ParamDef>;
 
+/**
+ * Parameters of the stacked ensemble (TCN + GBT, adapters/node-trainer README, "Ensemble").
+ * Its members' parameters are given with a prefix: `gbt.maxDepth`, `tcn.hidden`, …
+ */
+export const ENSEMBLE_PARAMS = {
+  folds: {
+    default: 5,
+    integer: true,
+    min: 2,
+    max: 20,
+    description: 'patient-grouped folds whose out-of-fold logits the stacker is fitted on',
+  },
+  ...CALIBRATION_PARAM,
+} satisfies Record<string, ParamDef>;
+
+/** The ensemble's members, by the prefix of their parameters. */
+export const ENSEMBLE_MEMBERS = ['gbt', 'tcn'] as const;
+
 export const ALGORITHMS = {
   gbt: GBT_PARAMS,
   logistic: LOGISTIC_PARAMS,
   cart: CART_PARAMS,
   tcn: TCN_PARAMS,
+  ensemble: ENSEMBLE_PARAMS,
 } as const;
 export type Algorithm = keyof typeof ALGORITHMS;
 type Resolved<T> = {
@@ -178,11 +205,13 @@ export type GbtParams = Resolved<typeof GBT_PARAMS>;
 export type LogisticParams = Resolved<typeof LOGISTIC_PARAMS>;
 export type CartParams = Resolved<typeof CART_PARAMS>;
 export type TcnParams = Resolved<typeof TCN_PARAMS>;
+export type EnsembleParams = Resolved<typeof ENSEMBLE_PARAMS> & { gbt: GbtParams; tcn: TcnParams };
 export type ResolvedSpec =
   | { algorithm: 'gbt'; params: GbtParams }
   | { algorithm: 'logistic'; params: LogisticParams }
   | { algorithm: 'cart'; params: CartParams }
-  | { algorithm: 'tcn'; params: TcnParams };
+  | { algorithm: 'tcn'; params: TcnParams }
+  | { algorithm: 'ensemble'; params: EnsembleParams };
 
 function invalid(message: string): VigilError {
   return new VigilError('VIGIL_TRAINER_INVALID_SPEC', message);
@@ -198,13 +227,65 @@ export function resolveSpec(spec: TrainSpec): ResolvedSpec {
     );
   }
   if (!Number.isInteger(spec.seed)) throw invalid(`spec.seed must be an integer, got ${String(spec.seed)}`);
-  const defs: Record<string, ParamDef> = ALGORITHMS[algorithm as Algorithm];
   const given = spec.params ?? {};
   if (typeof given !== 'object') throw invalid('spec.params must be an object');
+  if (algorithm === 'ensemble') return resolveEnsemble(given);
+  return {
+    algorithm,
+    params: resolveParams(ALGORITHMS[algorithm as Algorithm], given, algorithm, 'spec.params'),
+  } as ResolvedSpec;
+}
+
+/** The ensemble's own parameters, and each member's under its prefix (`gbt.…`, `tcn.…`). */
+function resolveEnsemble(given: TrainSpec['params']): ResolvedSpec {
+  const own: TrainSpec['params'] = {};
+  const members: Record<string, TrainSpec['params']> = { gbt: {}, tcn: {} };
+  for (const [key, value] of Object.entries(given)) {
+    const dot = key.indexOf('.');
+    const member = dot > 0 ? key.slice(0, dot) : '';
+    if (dot < 0) own[key] = value;
+    else if (member in members) {
+      const name = key.slice(dot + 1);
+      if (name === 'calibration') {
+        throw invalid(
+          `spec.params.${key}: members are not calibrated on their own; calibrate the ensemble with spec.params.calibration`,
+        );
+      }
+      members[member]![name] = value;
+    } else {
+      throw invalid(
+        `spec.params.${key} is not a parameter of 'ensemble'; member parameters start with ${ENSEMBLE_MEMBERS.map((m) => `'${m}.'`).join(' or ')}`,
+      );
+    }
+  }
+  const params = {
+    ...(resolveParams(ENSEMBLE_PARAMS, own, 'ensemble', 'spec.params') as Resolved<typeof ENSEMBLE_PARAMS>),
+    gbt: resolveParams(GBT_PARAMS, members.gbt!, 'gbt', 'spec.params.gbt') as unknown as GbtParams,
+    tcn: resolveParams(TCN_PARAMS, members.tcn!, 'tcn', 'spec.params.tcn') as unknown as TcnParams,
+  };
+  return { algorithm: 'ensemble', params };
+}
+
+/** A resolved spec's parameters as one flat record (an ensemble's members under `gbt.` / `tcn.`). */
+export function flatParams(resolved: ResolvedSpec): Record<string, number | string> {
+  if (resolved.algorithm !== 'ensemble') return { ...resolved.params };
+  const { gbt, tcn, ...own } = resolved.params;
+  const out: Record<string, number | string> = { ...own };
+  for (const [k, v] of Object.entries(gbt)) if (k !== 'calibration') out[`gbt.${k}`] = v;
+  for (const [k, v] of Object.entries(tcn)) if (k !== 'calibration') out[`tcn.${k}`] = v;
+  return out;
+}
+
+function resolveParams(
+  defs: Record<string, ParamDef>,
+  given: TrainSpec['params'],
+  algorithm: string,
+  path: string,
+): Record<string, number | string> {
   for (const key of Object.keys(given)) {
     if (!Object.hasOwn(defs, key)) {
       throw invalid(
-        `spec.params.${key} is not a parameter of '${algorithm}'; known: ${Object.keys(defs).join(', ')}`,
+        `${path}.${key} is not a parameter of '${algorithm}'; known: ${Object.keys(defs).join(', ')}`,
       );
     }
   }
@@ -214,7 +295,7 @@ export function resolveSpec(spec: TrainSpec): ResolvedSpec {
     if ('values' in def) {
       if (typeof value !== 'string' || !def.values.includes(value)) {
         throw invalid(
-          `spec.params.${key} must be one of ${def.values.map((v) => `'${v}'`).join(', ')} (${def.description.split(':')[0]}), got ${JSON.stringify(value)}`,
+          `${path}.${key} must be one of ${def.values.map((v) => `'${v}'`).join(', ')} (${def.description.split(':')[0]}), got ${JSON.stringify(value)}`,
         );
       }
       params[key] = value;
@@ -222,17 +303,17 @@ export function resolveSpec(spec: TrainSpec): ResolvedSpec {
     }
     if (typeof value !== 'number' || !Number.isFinite(value)) {
       throw invalid(
-        `spec.params.${key} must be a finite number (${def.description}), got ${JSON.stringify(value)}`,
+        `${path}.${key} must be a finite number (${def.description}), got ${JSON.stringify(value)}`,
       );
     }
     if (def.integer && !Number.isInteger(value))
-      throw invalid(`spec.params.${key} must be an integer, got ${value}`);
+      throw invalid(`${path}.${key} must be an integer, got ${value}`);
     const belowMin = def.minExclusive ? value <= def.min : value < def.min;
     if (belowMin || value > def.max) {
       const lower = def.minExclusive ? `> ${def.min}` : `>= ${def.min}`;
-      throw invalid(`spec.params.${key} must be ${lower} and <= ${def.max}, got ${value}`);
+      throw invalid(`${path}.${key} must be ${lower} and <= ${def.max}, got ${value}`);
     }
     params[key] = value;
   }
-  return { algorithm, params } as ResolvedSpec;
+  return params;
 }

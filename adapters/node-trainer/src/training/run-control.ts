@@ -49,4 +49,18 @@ export class RunControl {
     if (metrics !== undefined) report.metrics = metrics;
     this.#onProgress(report);
   }
+
+  /**
+   * A control for one part of this run (a fold, a member): same abort signals and yield interval,
+   * its progress 0..1 mapped onto `from..to` of this one, its messages prefixed with `label`.
+   */
+  child(from: number, to: number, label: string): RunControl {
+    const child = new RunControl({
+      signals: this.#signals,
+      onProgress: (p) =>
+        this.progress(from + (to - from) * p.fraction, `${label}: ${p.message ?? ''}`, p.metrics),
+      yieldIntervalMs: this.#yieldIntervalMs,
+    });
+    return child;
+  }
 }
