@@ -46,6 +46,8 @@ export const ErrorCodes = {
   TRAINER_CANCELLED: 'Training was cancelled.',
   TRAINER_INVALID_SPEC:
     'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
+  TRAINER_WORKER_FAILED:
+    "A trainer's worker process could not start, crashed, stopped answering or returned no model; the message holds its last stderr lines.",
   REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
   REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
   REGISTRY_INVALID_REQUEST:

@@ -17,6 +17,7 @@ export { fitPlatt, type PlattCalibrator, plattProbability } from './calibration/
 export { CART_SAMPLES_KEY, cartOnnx } from './cart/cart-onnx.js';
 export { type CartRule, cartRules, cartRules as rules, type RuleCondition } from './cart/cart-rules.js';
 export { type CartTree, PRESENCE_THRESHOLD } from './cart/cart-tree.js';
+export { validateTrainingSet } from './dataset/validate-training-set.js';
 export { ONNX_ML_OPSET } from './gbt/gbt-onnx.js';
 export {
   FEATURE_NAMES_KEY,
@@ -25,6 +26,7 @@ export {
   MODEL_KIND_KEY,
   ONNX_OPSET,
 } from './logistic/logistic-regression-onnx.js';
+export { logloss } from './metrics/logloss.js';
 export {
   NodeTrainer,
   type NodeTrainerConfig,
@@ -41,7 +43,7 @@ export {
   type OnnxModelInput,
 } from './onnx/onnx-codec.js';
 export * from './onnx/onnx-graph.js';
-export { OnnxAttributeType, OnnxDataType } from './onnx/onnx-schema.js';
+export { OnnxAttributeType, OnnxDataType, onnxModelType } from './onnx/onnx-schema.js';
 export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 export {
   ALGORITHMS,
@@ -51,6 +53,11 @@ export {
   type CalibrationMethod,
   GBT_PARAMS,
   LOGISTIC_PARAMS,
+  type ResolvedSpec,
+  resolveSpec,
+  TCN_PARAMS,
+  type TcnParams,
 } from './spec/train-params.js';
 export { type SequenceSource, toSequences } from './tcn/sequences.js';
-export { TCN_ARCHITECTURE_KEY, type TcnArchitecture, tcnOnnx } from './tcn/tcn-onnx.js';
+export { fitStandardizer, type Standardizer, standardize } from './tcn/standardizer.js';
+export { convNames, TCN_ARCHITECTURE_KEY, type TcnArchitecture, tcnOnnx } from './tcn/tcn-onnx.js';
