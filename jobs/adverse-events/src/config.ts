@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationSeconds } from './features/duration.js';
 import { buildCatalog, measuresConfigSchema, signsConfigSchema } from './medallion/catalog-config.js';
 import { buildExpectationSuite, expectationsConfigSchema } from './medallion/expectations.js';
-import { paramRangeSchema } from './tuning/search-space.js';
+import { tuneConfigSchema } from './tuning/tune-config.js';
 
 /**
  * Regularised boosting for a rare, patient-correlated label: larger leaves, row and column
@@ -252,67 +252,7 @@ export const jobConfigSchema = z
         targetRecall: 0.8,
       })
       .describe('Training and registration.'),
-    tune: z
-      .strictObject({
-        trials: z
-          .number()
-          .int()
-          .min(0)
-          .max(1000)
-          .default(0)
-          .describe('Configurations tried (0 = no tuning: train with model.params).'),
-        method: z
-          .enum(['random', 'halving'])
-          .default('halving')
-          .describe('random: every trial at full resource; halving: successive halving over `resource`.'),
-        folds: z
-          .number()
-          .int()
-          .min(2)
-          .max(10)
-          .default(3)
-          .describe('Patient-grouped inner folds each trial is scored on.'),
-        space: z
-          .record(z.string(), paramRangeSchema)
-          .default({
-            learningRate: { low: 0.01, high: 0.3, log: true, integer: false },
-            maxDepth: { low: 2, high: 6, log: false, integer: true },
-            minChildWeight: { low: 1, high: 50, log: true, integer: false },
-            subsample: { low: 0.5, high: 1, log: false, integer: false },
-            colsample: { low: 0.5, high: 1, log: false, integer: false },
-          })
-          .describe('Hyper-parameter ranges, merged over model.params (default: a GBT space).'),
-        resource: z
-          .strictObject({
-            param: z.string().default('nEstimators').describe('The parameter halving grows.'),
-            min: z.number().int().min(1).default(25).describe('Resource of the first rung.'),
-            max: z.number().int().min(1).default(400).describe('Resource of the last rung.'),
-            eta: z
-              .number()
-              .int()
-              .min(2)
-              .default(3)
-              .describe('Keep the best 1/eta at each rung; grow the resource eta×.'),
-          })
-          .default({ param: 'nEstimators', min: 25, max: 400, eta: 3 })
-          .describe('What successive halving spends.'),
-      })
-      .default({
-        trials: 0,
-        method: 'halving',
-        folds: 3,
-        space: {
-          learningRate: { low: 0.01, high: 0.3, log: true, integer: false },
-          maxDepth: { low: 2, high: 6, log: false, integer: true },
-          minChildWeight: { low: 1, high: 50, log: true, integer: false },
-          subsample: { low: 0.5, high: 1, log: false, integer: false },
-          colsample: { low: 0.5, high: 1, log: false, integer: false },
-        },
-        resource: { param: 'nEstimators', min: 25, max: 400, eta: 3 },
-      })
-      .describe(
-        'Hyper-parameter tuning on the non-test patients; the best configuration is what `train` fits.',
-      ),
+    tune: tuneConfigSchema,
     serve: z
       .strictObject({
         requests: z

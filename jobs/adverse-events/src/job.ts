@@ -83,6 +83,12 @@ export const adverseEventsJob = defineJob({
       ? {
           best: tuneOut.best as { params: Record<string, unknown>; auroc: number | null },
           parentRunId: tuneOut.parentRunId as string,
+          strategy: tuneOut.strategy as { sampler: string; scheduler: string; jobs: number } | undefined,
+          nested: tuneOut.nested as {
+            folds: number;
+            aurocMean: number | null;
+            aurocSd: number | null;
+          } | null,
         }
       : undefined;
     return {
@@ -125,11 +131,21 @@ export const adverseEventsJob = defineJob({
             cv: cv ? { folds: cv.folds, aurocMean: cv.aurocMean, aurocSd: cv.aurocSd } : undefined,
             tune: tune
               ? {
-                  method: config.tune.method,
+                  sampler: tune.strategy?.sampler,
+                  scheduler: tune.strategy?.scheduler,
                   trials: config.tune.trials,
+                  jobs: tune.strategy?.jobs,
                   bestCvAuroc: tune.best.auroc,
                   bestParams: tune.best.params,
                   parentRunId: tune.parentRunId,
+                  // Nested CV of tune-then-fit: outer grouped folds the tuning never saw.
+                  nested: tune.nested
+                    ? {
+                        folds: tune.nested.folds,
+                        aurocMean: tune.nested.aurocMean,
+                        aurocSd: tune.nested.aurocSd,
+                      }
+                    : null,
                 }
               : undefined,
             operatingPoint: evaluation?.operatingPoint ?? null,

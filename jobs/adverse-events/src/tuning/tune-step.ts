@@ -1,174 +1,284 @@
-import { auroc, defineStep, type Registry } from '@vigil/core';
+import { defineStep, type Registry, VigilError } from '@vigil/core';
 import { DEFAULT_PARAMS } from '../config.js';
-import { groupedStratifiedFolds } from '../evaluation/grouped-folds.js';
+import { groupedStratifiedFolds, nestedGroupedFolds } from '../evaluation/grouped-folds.js';
 import { withoutTestPatients } from '../evaluation/without-test-patients.js';
-import { splitPatients, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from '../steps/feature-steps.js';
 import type { AdverseEventsConfig } from '../steps/job-config.js';
-import { halvingSchedule, type ParamRange, type Params, sampleConfigurations } from './search-space.js';
+import type { SchedulerKind } from './rung-scheduler.js';
+import type { Params } from './search-space.js';
+import type { TrialJob } from './study.js';
+import { resolveStrategy, resourceParam, type SamplerKind, type TuneConfig } from './tune-config.js';
+import { makeScheduler, type NestedResult, nestedTuning, type TuneSettings, tuneOnFolds } from './tuner.js';
 
-type TuneSlice = {
+type TuneSlice = Omit<TuneConfig, 'method' | 'sampler' | 'scheduler' | 'resource'> & {
   algorithm: string;
   base: Params;
   seed: number;
   experiment: string;
-  trials: number;
-  method: 'random' | 'halving';
-  folds: number;
-  space: Record<string, ParamRange>;
-  resource: { param: string; min: number; max: number; eta: number };
+  sampler: SamplerKind;
+  scheduler: SchedulerKind;
+  resource: { param: string | undefined; min: number; max: number; eta: number };
 };
 
 export interface TrialResult {
   trial: number;
+  /** Hyperband bracket (0 for the other schedulers). */
+  bracket: number;
+  /** Params at the trial's last rung (base, sampled, and the resource). */
   params: Params;
-  /** Resource (e.g. boosting rounds) of the trial's last rung. */
-  resource: number | null;
+  /** Resource (boosting rounds, epochs) of the trial's last rung. */
+  resource: number;
   /** Mean AUROC over the inner folds at that resource. */
   auroc: number | null;
+  /** Every rung the trial finished, lowest first. */
+  rungs: { resource: number; auroc: number | null }[];
   runId: string;
 }
 
 /**
- * tune: seeded random search, or successive halving over a resource (boosting rounds), on
- * patient-grouped inner folds of the non-test patients. Each trial is a child run of the
- * tuning run in the registry (`mlflow.parentRunId`). The test patients never reach it.
+ * tune: a sampler (random or TPE) proposes configurations, a scheduler (none, synchronous
+ * halving, ASHA or Hyperband) early-stops them over a resource (boosting rounds, epochs), on
+ * patient-grouped inner folds of the non-test patients; optionally nested CV estimates how
+ * the tuned model generalises. Each trial is a child run of the tuning run in the registry
+ * (`mlflow.parentRunId`); each nested outer fold is a child run with its own trials under
+ * it. The test patients never reach it.
  */
 export const tuneStep = defineStep<AdverseEventsConfig, TuneSlice>({
   name: 'tune',
-  version: 1,
+  version: 2,
   description:
-    'Hyper-parameter search (random or successive halving) on grouped inner folds; trials as child runs.',
+    'Hyper-parameter search (random/TPE sampler; none/halving/ASHA/Hyperband scheduler) on grouped inner folds, optional nested CV; trials as child runs.',
   inputs: ['training-set.dataset', 'training-set.split'],
-  outputs: ['best', 'trials', 'parentRunId'],
+  outputs: ['best', 'trials', 'parentRunId', 'strategy', 'nested'],
   requires: ['trainer', 'registry'],
   pool: 'trainer',
-  config: (c) => ({
-    algorithm: c.job.model.algorithm,
-    base: c.job.model.params ?? DEFAULT_PARAMS[c.job.model.algorithm] ?? {},
-    seed: c.seed,
-    experiment: c.job.model.experiment,
-    ...c.job.tune,
-  }),
+  config: (c) => {
+    const { method: _method, sampler: _sampler, scheduler: _scheduler, ...tune } = c.job.tune;
+    const algorithm = c.job.model.algorithm;
+    return {
+      ...tune,
+      ...resolveStrategy(c.job.tune),
+      resource: { ...tune.resource, param: resourceParam(c.job.tune, algorithm) },
+      algorithm,
+      base: c.job.model.params ?? DEFAULT_PARAMS[algorithm] ?? {},
+      seed: c.seed,
+      experiment: c.job.model.experiment,
+    };
+  },
   async run(ctx, inputs) {
     const c = ctx.config;
+    if (c.scheduler !== 'none' && c.resource.param === undefined)
+      throw new VigilError(
+        'VIGIL_CONFIG_INVALID',
+        `job.tune.resource.param: algorithm '${c.algorithm}' has no default resource for scheduler '${c.scheduler}'; name the parameter to grow, or use scheduler none`,
+        { details: { issues: [{ path: 'job.tune.resource.param', message: 'no default resource' }] } },
+      );
     const trainer = ctx.port('trainer');
     const registry = ctx.port('registry');
     const split = inputs['training-set.split'] as PatientSplit;
     const rest = withoutTestPatients(inputs['training-set.dataset'] as StoredDataset, split);
+    const settings: TuneSettings = {
+      algorithm: c.algorithm,
+      base: c.base,
+      seed: c.seed,
+      trials: c.trials,
+      sampler: c.sampler,
+      scheduler: c.scheduler,
+      concurrency: c.concurrency,
+      space: c.space,
+      resource: { min: c.resource.min, max: c.resource.max, eta: c.resource.eta },
+      resourceParam: c.resource.param,
+      tpe: c.tpe,
+    };
     const folds = groupedStratifiedFolds(rest.groups, rest.y, {
       k: c.folds,
       seed: c.seed,
       testPatients: split.test,
     });
-    const configurations = sampleConfigurations(c.space, c.trials, c.seed);
     const parent = await registry.createRun({
       experiment: c.experiment,
       name: `tune-${ctx.runId.slice(0, 8)}`,
-      tags: { 'vigil.runId': ctx.runId, 'vigil.tune.method': c.method },
+      tags: {
+        'vigil.runId': ctx.runId,
+        'vigil.tune.sampler': c.sampler,
+        'vigil.tune.scheduler': c.scheduler,
+      },
     });
-    const total =
-      c.method === 'halving'
-        ? halvingSchedule(c.trials, {
-            minResource: c.resource.min,
-            maxResource: c.resource.max,
-            eta: c.resource.eta,
-          }).reduce((a, r) => a + r.keep, 0)
-        : c.trials;
+    const total = makeScheduler(settings).estimatedJobs() * (1 + (c.nested ? c.outerFolds : 0));
     let done = 0;
-    /** Mean inner-fold AUROC of one configuration. */
-    const score = async (params: Params): Promise<number | null> => {
-      const aurocs: number[] = [];
-      for (let fold = 0; fold < folds.k; fold++) {
-        const testPatients = new Set([...folds.patientFold].filter(([, f]) => f === fold).map(([p]) => p));
-        const trainPatients = [...folds.patientFold.keys()].filter((p) => !testPatients.has(p));
-        const [validation, train] = splitPatients(trainPatients, [0.15], c.seed) as [string[], string[]];
-        const result = await trainer.train(
-          subset(rest, new Set(train)),
-          { algorithm: c.algorithm, params, seed: c.seed },
-          { validation: subset(rest, new Set(validation)), signal: ctx.signal },
-        );
-        const test = subset(rest, testPatients);
-        const a = auroc(await trainer.predict(result.artifact, test.x, test.y.length), test.y);
-        if (a !== null) aurocs.push(a);
-      }
-      ctx.progress(++done, total, `trial ${done}/${total}`);
-      return aurocs.length ? aurocs.reduce((x, y) => x + y, 0) / aurocs.length : null;
-    };
-    const results: TrialResult[] = [];
-    const log = async (trial: number, params: Params, resource: number | null, value: number | null) => {
-      const run = await childRun(registry, c.experiment, parent.runId, trial, ctx.runId);
-      await registry.logParams(run, params);
-      if (value !== null) await registry.logMetrics(run, [{ key: 'cv_auroc', value, step: resource ?? 0 }]);
-      await registry.endRun(run, 'FINISHED');
-      return run;
-    };
-    if (c.method === 'random') {
-      for (const [i, p] of configurations.entries()) {
-        const params = { ...c.base, ...p };
-        const value = await score(params);
-        results.push({
-          trial: i,
-          params,
-          resource: null,
-          auroc: value,
-          runId: await log(i, params, null, value),
-        });
-      }
-    } else {
-      let alive = configurations.map((p, i) => ({
-        trial: i,
-        params: { ...c.base, ...p } as Params,
-        auroc: null as number | null,
-      }));
-      const rungs = halvingSchedule(c.trials, {
-        minResource: c.resource.min,
-        maxResource: c.resource.max,
-        eta: c.resource.eta,
+    const progressed = () => ctx.progress(++done, Math.max(total, done), `tuning job ${done}`);
+
+    const main = new TrialRuns(registry, c.experiment, parent.runId, ctx.runId, c.resource.param, 'trial');
+    const study = await tuneOnFolds(
+      trainer,
+      rest,
+      folds.splits.map((s) => ({ train: s.train, test: s.test })),
+      settings,
+      main.hooks(progressed, ctx.signal),
+    );
+    await main.finish();
+
+    let nested: NestedResult | null = null;
+    if (c.nested) {
+      const outerFolds = nestedGroupedFolds(rest.groups, rest.y, {
+        outerK: c.outerFolds,
+        innerK: c.folds,
+        seed: c.seed,
+        testPatients: split.test,
       });
-      for (const [r, rung] of rungs.entries()) {
-        for (const t of alive) t.auroc = await score({ ...t.params, [c.resource.param]: rung.resource });
-        alive.sort((a, b) => (b.auroc ?? -1) - (a.auroc ?? -1) || a.trial - b.trial);
-        const next = rungs[r + 1];
-        const stopped = next ? alive.slice(next.keep) : [];
-        for (const t of next ? stopped : alive) {
-          const params = { ...t.params, [c.resource.param]: rung.resource };
-          results.push({
-            trial: t.trial,
-            params,
-            resource: rung.resource,
-            auroc: t.auroc,
-            runId: await log(t.trial, params, rung.resource, t.auroc),
+      const outerRuns = new Map<number, { runId: string; trials: TrialRuns }>();
+      nested = await nestedTuning(trainer, rest, outerFolds, settings, {
+        signal: ctx.signal,
+        forFold: async (fold) => {
+          const run = await registry.createRun({
+            experiment: c.experiment,
+            name: `tune-outer-${fold}`,
+            tags: {
+              'mlflow.parentRunId': parent.runId,
+              'vigil.runId': ctx.runId,
+              'vigil.tune.outerFold': String(fold),
+            },
           });
-        }
-        if (next) alive = alive.slice(0, next.keep);
+          const trials = new TrialRuns(
+            registry,
+            c.experiment,
+            run.runId,
+            ctx.runId,
+            c.resource.param,
+            `outer-${fold}-trial`,
+          );
+          outerRuns.set(fold, { runId: run.runId, trials });
+          return trials.hooks(progressed, ctx.signal);
+        },
+      });
+      for (const o of nested.outer) {
+        const r = outerRuns.get(o.fold)!;
+        await r.trials.finish();
+        await registry.logParams(r.runId, { best_trial: o.best.trial });
+        await registry.logMetrics(r.runId, [
+          ...(o.best.cvAuroc !== null ? [{ key: 'best_cv_auroc', value: o.best.cvAuroc }] : []),
+          ...(o.auroc !== null ? [{ key: 'outer_auroc', value: o.auroc }] : []),
+        ]);
+        await registry.endRun(r.runId, 'FINISHED');
       }
     }
-    results.sort((a, b) => a.trial - b.trial);
-    const best = [...results].sort((a, b) => (b.auroc ?? -1) - (a.auroc ?? -1) || a.trial - b.trial)[0]!;
-    await registry.logParams(parent.runId, { best_trial: best.trial, method: c.method, trials: c.trials });
-    if (best.auroc !== null)
-      await registry.logMetrics(parent.runId, [{ key: 'best_cv_auroc', value: best.auroc }]);
+
+    const trials = study.trials.map(
+      (t): TrialResult => ({
+        trial: t.trial,
+        bracket: t.bracket,
+        params: {
+          ...c.base,
+          ...t.sampled,
+          ...(c.resource.param !== undefined && t.rungs.length
+            ? { [c.resource.param]: t.rungs.at(-1)!.resource }
+            : {}),
+        },
+        resource: t.rungs.at(-1)?.resource ?? c.resource.max,
+        auroc: t.rungs.at(-1)?.value ?? null,
+        rungs: t.rungs.map((r) => ({ resource: r.resource, auroc: r.value })),
+        runId: main.runId(t.trial)!,
+      }),
+    );
+    await registry.logParams(parent.runId, {
+      best_trial: study.best.trial,
+      sampler: c.sampler,
+      scheduler: c.scheduler,
+      trials: c.trials,
+      jobs: study.jobs,
+    });
+    await registry.logMetrics(parent.runId, [
+      ...(study.best.value !== null ? [{ key: 'best_cv_auroc', value: study.best.value }] : []),
+      ...(nested?.aurocMean != null ? [{ key: 'nested_auroc_mean', value: nested.aurocMean }] : []),
+      ...(nested?.aurocSd != null ? [{ key: 'nested_auroc_sd', value: nested.aurocSd }] : []),
+    ]);
     await registry.endRun(parent.runId, 'FINISHED');
     return {
-      best: { params: best.params, auroc: best.auroc, trial: best.trial },
-      trials: results,
+      best: {
+        params: study.best.params,
+        auroc: study.best.value,
+        trial: study.best.trial,
+        resource: study.best.resource,
+      },
+      trials,
       parentRunId: parent.runId,
+      strategy: { sampler: c.sampler, scheduler: c.scheduler, jobs: study.jobs, concurrency: c.concurrency },
+      nested,
     };
   },
 });
 
-async function childRun(
-  registry: Registry,
-  experiment: string,
-  parent: string,
-  trial: number,
-  runId: string,
-): Promise<string> {
-  const run = await registry.createRun({
-    experiment,
-    name: `trial-${trial}`,
-    tags: { 'mlflow.parentRunId': parent, 'vigil.runId': runId, 'vigil.trial': String(trial) },
-  });
-  return run.runId;
+/**
+ * One registry run per trial, a child of `parent`: created when the trial starts (params
+ * without the resource, which changes as it is promoted), `cv_auroc` logged at each rung
+ * with the rung's resource as the step, ended when the study ends with its last rung tagged.
+ */
+class TrialRuns {
+  readonly #runs = new Map<number, string>();
+  readonly #registry: Registry;
+  readonly #experiment: string;
+  readonly #parent: string;
+  readonly #vigilRunId: string;
+  readonly #resourceParam: string | undefined;
+  readonly #prefix: string;
+  readonly #last = new Map<number, TrialJob>();
+
+  constructor(
+    registry: Registry,
+    experiment: string,
+    parent: string,
+    vigilRunId: string,
+    resourceParam: string | undefined,
+    prefix: string,
+  ) {
+    this.#registry = registry;
+    this.#experiment = experiment;
+    this.#parent = parent;
+    this.#vigilRunId = vigilRunId;
+    this.#resourceParam = resourceParam;
+    this.#prefix = prefix;
+  }
+
+  runId(trial: number): string | undefined {
+    return this.#runs.get(trial);
+  }
+
+  hooks(progressed: () => void, signal: AbortSignal) {
+    return {
+      signal,
+      onStart: async (job: TrialJob) => {
+        this.#last.set(job.trial, job);
+        if (this.#runs.has(job.trial)) return;
+        const run = await this.#registry.createRun({
+          experiment: this.#experiment,
+          name: `${this.#prefix}-${job.trial}`,
+          tags: {
+            'mlflow.parentRunId': this.#parent,
+            'vigil.runId': this.#vigilRunId,
+            'vigil.trial': String(job.trial),
+            'vigil.tune.bracket': String(job.bracket),
+          },
+        });
+        this.#runs.set(job.trial, run.runId);
+        const { [this.#resourceParam ?? '']: _resource, ...params } = job.params;
+        await this.#registry.logParams(run.runId, params);
+      },
+      onResult: async (job: TrialJob, value: number | null) => {
+        progressed();
+        if (value !== null)
+          await this.#registry.logMetrics(this.#runs.get(job.trial)!, [
+            { key: 'cv_auroc', value, step: job.resource },
+          ]);
+      },
+    };
+  }
+
+  async finish(): Promise<void> {
+    for (const [trial, runId] of [...this.#runs].sort(([a], [b]) => a - b)) {
+      const last = this.#last.get(trial)!;
+      await this.#registry.setRunTag(runId, 'vigil.tune.rung', String(last.rung));
+      await this.#registry.setRunTag(runId, 'vigil.tune.resource', String(last.resource));
+      await this.#registry.endRun(runId, 'FINISHED');
+    }
+  }
 }
