@@ -44,7 +44,9 @@ describe('job.tune config', () => {
     expect(resourceParam(t, 'gbt')).toBe('nEstimators');
     expect(resourceParam(t, 'tcn')).toBe('maxEpochs');
     expect(resourceParam(t, 'logistic')).toBeUndefined();
-    expect(resourceParam(tuneConfigSchema.parse({ resource: { param: 'maxIter' } }), 'logistic')).toBe('maxIter');
+    expect(resourceParam(tuneConfigSchema.parse({ resource: { param: 'maxIter' } }), 'logistic')).toBe(
+      'maxIter',
+    );
   });
 
   it('names the field of every mistake, all at once', () => {
@@ -56,7 +58,9 @@ describe('job.tune config', () => {
         resource: { min: 50, max: 10 },
         tpe: { gamma: 1.5 },
         concurrency: 0,
-      }).map((i) => i.path).sort(),
+      })
+        .map((i) => i.path)
+        .sort(),
     ).toEqual([
       'tune.concurrency',
       'tune.method',
@@ -64,11 +68,19 @@ describe('job.tune config', () => {
       'tune.space.nEstimators',
       'tune.tpe.gamma',
     ]);
-    const cross = issues({ method: 'asha', sampler: 'random', space: { nEstimators: { low: 10, high: 100 } } });
+    const cross = issues({
+      method: 'asha',
+      sampler: 'random',
+      space: { nEstimators: { low: 10, high: 100 } },
+    });
     expect(cross.map((i) => i.path).sort()).toEqual(['tune.method', 'tune.space.nEstimators']);
-    expect(cross.find((i) => i.path === 'tune.method')!.message).toMatch(/either method or sampler\/scheduler/);
+    expect(cross.find((i) => i.path === 'tune.method')!.message).toMatch(
+      /either method or sampler\/scheduler/,
+    );
     expect(issues({ method: 'bayes' })[0]!.path).toBe('tune.method');
     // a range over the resource is fine without a scheduler
-    expect(issues({ scheduler: 'none', space: { nEstimators: { low: 10, high: 100, integer: true } } })).toEqual([]);
+    expect(
+      issues({ scheduler: 'none', space: { nEstimators: { low: 10, high: 100, integer: true } } }),
+    ).toEqual([]);
   });
 });
