@@ -4,10 +4,14 @@ import { type RegressionTree, RegressionTreeBuilder } from './regression-tree.js
 /** Slots per (feature, bin): gradient sum, hessian sum, row count. */
 const STRIDE = 3;
 const BINS = 256;
+/** Slots of one feature's histogram. */
+const FEATURE_SLOTS = BINS * STRIDE;
 
 export interface TreeGrowthParams {
   maxDepth: number;
   minChildWeight: number;
+  /** Minimum training rows in each child (1: any non-empty child). */
+  minSamplesLeaf: number;
   lambda: number;
   learningRate: number;
 }
@@ -32,6 +36,161 @@ interface OpenNode {
 }
 
 /**
+ * Add the node's rows (`rows[start, start + m)`, their gradients and hessians gathered in the
+ * same order into `gh`, interleaved) to the histograms of eight features at once, given by
+ * their column offsets `c*` into the column-major `binned` and their histogram offsets `o*`.
+ * Eight independent histograms per pass share the row's index and gradient loads and let the
+ * CPU overlap the read-add-write chains of different features. Each bin adds its rows in
+ * `rows` order, so the sums are the same however the features are grouped.
+ */
+function histogram8(
+  hist: Float64Array,
+  binned: Uint8Array,
+  rows: Uint32Array,
+  start: number,
+  m: number,
+  gh: Float64Array,
+  c: Int32Array,
+  o: Int32Array,
+  k: number,
+): void {
+  const c0 = c[k]!;
+  const c1 = c[k + 1]!;
+  const c2 = c[k + 2]!;
+  const c3 = c[k + 3]!;
+  const c4 = c[k + 4]!;
+  const c5 = c[k + 5]!;
+  const c6 = c[k + 6]!;
+  const c7 = c[k + 7]!;
+  const o0 = o[k]!;
+  const o1 = o[k + 1]!;
+  const o2 = o[k + 2]!;
+  const o3 = o[k + 3]!;
+  const o4 = o[k + 4]!;
+  const o5 = o[k + 5]!;
+  const o6 = o[k + 6]!;
+  const o7 = o[k + 7]!;
+  for (let i = 0; i < m; i++) {
+    const r = rows[start + i]!;
+    const gr = gh[2 * i]!;
+    const hr = gh[2 * i + 1]!;
+    let j = o0 + binned[c0 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o1 + binned[c1 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o2 + binned[c2 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o3 + binned[c3 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o4 + binned[c4 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o5 + binned[c5 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o6 + binned[c6 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o7 + binned[c7 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+  }
+}
+
+/** {@link histogram8} for four features. */
+function histogram4(
+  hist: Float64Array,
+  binned: Uint8Array,
+  rows: Uint32Array,
+  start: number,
+  m: number,
+  gh: Float64Array,
+  c: Int32Array,
+  o: Int32Array,
+  k: number,
+): void {
+  const c0 = c[k]!;
+  const c1 = c[k + 1]!;
+  const c2 = c[k + 2]!;
+  const c3 = c[k + 3]!;
+  const o0 = o[k]!;
+  const o1 = o[k + 1]!;
+  const o2 = o[k + 2]!;
+  const o3 = o[k + 3]!;
+  for (let i = 0; i < m; i++) {
+    const r = rows[start + i]!;
+    const gr = gh[2 * i]!;
+    const hr = gh[2 * i + 1]!;
+    let j = o0 + binned[c0 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o1 + binned[c1 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o2 + binned[c2 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+    j = o3 + binned[c3 + r]! * STRIDE;
+    hist[j] = hist[j]! + gr;
+    hist[j + 1] = hist[j + 1]! + hr;
+    hist[j + 2] = hist[j + 2]! + 1;
+  }
+}
+
+/** {@link histogram8} for one feature. */
+function histogram1(
+  hist: Float64Array,
+  binned: Uint8Array,
+  rows: Uint32Array,
+  start: number,
+  m: number,
+  gh: Float64Array,
+  c: Int32Array,
+  o: Int32Array,
+  k: number,
+): void {
+  const c0 = c[k]!;
+  const o0 = o[k]!;
+  for (let i = 0; i < m; i++) {
+    const j = o0 + binned[c0 + rows[start + i]!]! * STRIDE;
+    hist[j] = hist[j]! + gh[2 * i]!;
+    hist[j + 1] = hist[j + 1]! + gh[2 * i + 1]!;
+    hist[j + 2] = hist[j + 2]! + 1;
+  }
+}
+
+/** `gh[2i]`, `gh[2i + 1]` = gradient and hessian of row `rows[start + i]`. */
+function gather(
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  g: Float64Array,
+  h: Float64Array,
+  gh: Float64Array,
+): void {
+  for (let i = start, j = 0; i < end; i++, j += 2) {
+    const r = rows[i]!;
+    gh[j] = g[r]!;
+    gh[j + 1] = h[r]!;
+  }
+}
+
+/**
  * Depth-wise histogram tree growth with XGBoost's logistic-loss split gain
  * `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)`, a learned default direction for missing values,
  * and the histogram subtraction trick (build the smaller child, subtract for the larger).
@@ -42,17 +201,28 @@ export class HistogramTreeGrower {
   readonly #params: TreeGrowthParams;
   readonly #pool: Float64Array[] = [];
   readonly #scratch: Uint32Array;
+  /** A node's gradients and hessians, interleaved, in the order of its rows. */
+  readonly #gh: Float64Array;
+  /** Of the features the current tree uses: column offsets into `binned`, histogram offsets. */
+  readonly #columns: Int32Array;
+  readonly #offsets: Int32Array;
+  #featureCount = 0;
+  /** Leaves of the last grown tree: row range [start, end) in its `rows` and value, flattened. */
+  #leaves: number[] = [];
 
   constructor(bins: QuantileBins, params: TreeGrowthParams) {
     this.#bins = bins;
     this.#params = params;
     this.#scratch = new Uint32Array(bins.rows);
+    this.#gh = new Float64Array(2 * bins.rows);
+    this.#columns = new Int32Array(bins.features);
+    this.#offsets = new Int32Array(bins.features);
   }
 
   #acquire(): Float64Array {
     const hist = this.#pool.pop();
     if (hist) return hist.fill(0);
-    return new Float64Array(this.#bins.features * BINS * STRIDE);
+    return new Float64Array(this.#bins.features * FEATURE_SLOTS);
   }
 
   #build(
@@ -62,38 +232,33 @@ export class HistogramTreeGrower {
     end: number,
     g: Float64Array,
     h: Float64Array,
-    features: Int32Array,
   ): void {
-    const d = this.#bins.features;
+    const gh = this.#gh;
+    gather(rows, start, end, g, h, gh);
+    const m = end - start;
     const binned = this.#bins.binned;
-    const nf = features.length;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      const gr = g[r]!;
-      const hr = h[r]!;
-      const base = r * d;
-      for (let k = 0; k < nf; k++) {
-        const f = features[k]!;
-        const o = (f * BINS + binned[base + f]!) * STRIDE;
-        hist[o] = hist[o]! + gr;
-        hist[o + 1] = hist[o + 1]! + hr;
-        hist[o + 2] = hist[o + 2]! + 1;
-      }
-    }
+    const columns = this.#columns;
+    const offsets = this.#offsets;
+    const nf = this.#featureCount;
+    let k = 0;
+    for (; k + 8 <= nf; k += 8) histogram8(hist, binned, rows, start, m, gh, columns, offsets, k);
+    for (; k + 4 <= nf; k += 4) histogram4(hist, binned, rows, start, m, gh, columns, offsets, k);
+    for (; k < nf; k++) histogram1(hist, binned, rows, start, m, gh, columns, offsets, k);
   }
 
   #bestSplit(node: OpenNode, hist: Float64Array, features: Int32Array): Split | undefined {
-    const { lambda, minChildWeight } = this.#params;
+    const { lambda, minChildWeight, minSamplesLeaf } = this.#params;
     const G = node.grad;
     const H = node.hess;
     const C = node.end - node.start;
+    if (C < 2 * minSamplesLeaf) return undefined;
     const parent = (G * G) / (H + lambda);
     let best: Split | undefined;
     let bestGain = 1e-12;
     for (let k = 0; k < features.length; k++) {
       const f = features[k]!;
       const nb = this.#bins.edges[f]!.length;
-      const o = f * BINS * STRIDE;
+      const o = f * FEATURE_SLOTS;
       const mo = o + MISSING_BIN * STRIDE;
       const mG = hist[mo]!;
       const mH = hist[mo + 1]!;
@@ -116,7 +281,8 @@ export class HistogramTreeGrower {
           const cL = option === 1 ? cl + mC : cl;
           const cR = C - cL;
           const hR = H - hL;
-          if (cL === 0 || cR === 0 || hL < minChildWeight || hR < minChildWeight) continue;
+          if (cL < minSamplesLeaf || cR < minSamplesLeaf || hL < minChildWeight || hR < minChildWeight)
+            continue;
           const gR = G - gL;
           const gain = (gL * gL) / (hL + lambda) + (gR * gR) / (hR + lambda) - parent;
           if (gain > bestGain) {
@@ -133,15 +299,15 @@ export class HistogramTreeGrower {
 
   /** Partition rows[start, end) stably into left then right; returns the boundary. */
   #partition(rows: Uint32Array, start: number, end: number, split: Split): number {
-    const d = this.#bins.features;
     const binned = this.#bins.binned;
     const scratch = this.#scratch;
-    const { feature, bin, missingLeft } = split;
+    const { bin, missingLeft } = split;
+    const col = split.feature * this.#bins.rows;
     let write = start;
     let spill = 0;
     for (let i = start; i < end; i++) {
       const r = rows[i]!;
-      const b = binned[r * d + feature]!;
+      const b = binned[col + r]!;
       const goLeft = b === MISSING_BIN ? missingLeft : b <= bin;
       if (goLeft) rows[write++] = r;
       else scratch[spill++] = r;
@@ -166,8 +332,15 @@ export class HistogramTreeGrower {
     features: Int32Array,
   ): RegressionTree {
     const tree = new RegressionTreeBuilder();
+    const leaves: number[] = [];
+    this.#leaves = leaves;
+    this.#featureCount = features.length;
+    for (let k = 0; k < features.length; k++) {
+      this.#columns[k] = features[k]! * this.#bins.rows;
+      this.#offsets[k] = features[k]! * FEATURE_SLOTS;
+    }
     const rootHist = this.#acquire();
-    this.#build(rootHist, rows, 0, count, g, h, features);
+    this.#build(rootHist, rows, 0, count, g, h);
     let grad = 0;
     let hess = 0;
     for (let i = 0; i < count; i++) {
@@ -181,7 +354,9 @@ export class HistogramTreeGrower {
         const split =
           depth < this.#params.maxDepth && node.hist ? this.#bestSplit(node, node.hist, features) : undefined;
         if (!split) {
-          tree.leaf(node.id, this.#leafValue(node.grad, node.hess));
+          const value = this.#leafValue(node.grad, node.hess);
+          tree.leaf(node.id, value);
+          leaves.push(node.start, node.end, value);
           if (node.hist) this.#pool.push(node.hist);
           continue;
         }
@@ -216,17 +391,33 @@ export class HistogramTreeGrower {
         }
         const [small, large] = mid - node.start <= node.end - mid ? [left, right] : [right, left];
         small.hist = this.#acquire();
-        this.#build(small.hist, rows, small.start, small.end, g, h, features);
+        this.#build(small.hist, rows, small.start, small.end, g, h);
         // The parent's histogram minus the smaller child's is the larger child's.
         const smallHist = small.hist;
         large.hist = parentHist;
         for (let k = 0; k < features.length; k++) {
-          const o = features[k]! * BINS * STRIDE;
-          for (let j = o; j < o + BINS * STRIDE; j++) parentHist[j] = parentHist[j]! - smallHist[j]!;
+          const o = features[k]! * FEATURE_SLOTS;
+          for (let j = o; j < o + FEATURE_SLOTS; j++) parentHist[j] = parentHist[j]! - smallHist[j]!;
         }
       }
       level = next;
     }
     return tree.build();
+  }
+
+  /**
+   * Add the last grown tree's leaf values to `margin` for the rows it was grown on (`rows`, as
+   * `grow` left them): each leaf's rows are one range of `rows`, so no traversal is needed.
+   */
+  addToMargin(margin: Float64Array, rows: Uint32Array): void {
+    const leaves = this.#leaves;
+    for (let l = 0; l < leaves.length; l += 3) {
+      const end = leaves[l + 1]!;
+      const value = leaves[l + 2]!;
+      for (let i = leaves[l]!; i < end; i++) {
+        const r = rows[i]!;
+        margin[r] = margin[r]! + value;
+      }
+    }
   }
 }

@@ -11,7 +11,10 @@ export const MAX_VALUE_BINS = 255;
 export interface QuantileBins {
   rows: number;
   features: number;
-  /** rows × features, row-major; {@link MISSING_BIN} for NaN. */
+  /**
+   * features × rows, column-major: feature `f` of row `r` is at `f * rows + r` (one contiguous
+   * column per feature, which the histogram loop walks); {@link MISSING_BIN} for NaN.
+   */
   binned: Uint8Array;
   /** Upper edge (inclusive) of each value bin, per feature; float32 data values. */
   edges: Float32Array[];
@@ -41,11 +44,11 @@ export function quantileBins(x: Float32Array, rows: number, features: number): Q
     }
     const featureEdges = Float32Array.from(cut);
     edges.push(featureEdges);
+    const out = f * rows;
     for (let r = 0; r < rows; r++) {
-      const i = r * features + f;
-      const v = x[i]!;
+      const v = x[r * features + f]!;
       if (Number.isNaN(v)) {
-        binned[i] = MISSING_BIN;
+        binned[out + r] = MISSING_BIN;
         continue;
       }
       // First edge >= v.
@@ -56,7 +59,7 @@ export function quantileBins(x: Float32Array, rows: number, features: number): Q
         if (featureEdges[mid]! >= v) hi = mid;
         else lo = mid + 1;
       }
-      binned[i] = lo;
+      binned[out + r] = lo;
     }
   }
   return { rows, features, binned, edges };

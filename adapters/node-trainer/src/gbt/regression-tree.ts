@@ -72,11 +72,11 @@ export class RegressionTreeBuilder {
   }
 }
 
-/** Leaf value for a training row given by its bins (row-major offset `base`). */
-export function treeValueBinned(tree: RegressionTree, binned: Uint8Array, base: number): number {
+/** Leaf value for training row `r` of `rows`, given by its column-major bins. */
+export function treeValueBinned(tree: RegressionTree, binned: Uint8Array, rows: number, r: number): number {
   let i = 0;
   while (tree.feature[i]! >= 0) {
-    const bin = binned[base + tree.feature[i]!]!;
+    const bin = binned[tree.feature[i]! * rows + r]!;
     const goLeft = bin === 255 ? tree.missingLeft[i] === 1 : bin <= tree.binThreshold[i]!;
     i = goLeft ? tree.left[i]! : tree.right[i]!;
   }

@@ -84,6 +84,7 @@ describe('gbt', () => {
       learningRate: 0.05,
       maxDepth: 4,
       minChildWeight: 1,
+      minSamplesLeaf: 1,
       lambda: 1,
       subsample: 1,
       colsample: 1,

@@ -95,7 +95,11 @@ export async function trainGbt(
     const features = sampleFeatures(columnRng, d, params.colsample);
     const tree = grower.grow(grad, hess, sample, count, features);
     trees.push(tree);
-    for (let r = 0; r < rows; r++) margin[r] = margin[r]! + treeValueBinned(tree, bins.binned, r * d);
+    if (count === rows) {
+      grower.addToMargin(margin, sample);
+    } else {
+      for (let r = 0; r < rows; r++) margin[r] = margin[r]! + treeValueBinned(tree, bins.binned, rows, r);
+    }
 
     let metrics: Record<string, number> | undefined;
     let stop = false;
