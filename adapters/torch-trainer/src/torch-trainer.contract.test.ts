@@ -1,4 +1,9 @@
-import { createTestContext, describeContract, type TrainerFixture, trainerContract } from '@vigil/core/testing';
+import {
+  createTestContext,
+  describeContract,
+  type TrainerFixture,
+  trainerContract,
+} from '@vigil/core/testing';
 import { describe, it } from 'vitest';
 import { torchUnavailable } from './testing/torch-available.js';
 import { torchTrainer } from './torch-trainer.js';

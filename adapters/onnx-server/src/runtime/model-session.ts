@@ -71,9 +71,10 @@ export class ModelSession implements InputSignature {
     }
     const declaredWidth = input.shape[1]!;
     const featureCount = artifact.featureNames.length;
-    if (declaredWidth > 0 && featureCount > 0 && declaredWidth !== featureCount) {
+    // A row model reads d features per row; a sequence model (TCN) L steps of them, L·d.
+    if (declaredWidth > 0 && featureCount > 0 && declaredWidth % featureCount !== 0) {
       throw invalid(
-        `artifact.inputs[0].shape: width ${declaredWidth} differs from ${featureCount} featureNames`,
+        `artifact.inputs[0].shape: width ${declaredWidth} is neither ${featureCount} featureNames nor a multiple of them (L·d, a sequence model)`,
       );
     }
     const width = declaredWidth > 0 ? declaredWidth : featureCount;

@@ -12,8 +12,10 @@ export function torchUnavailable(python = defaultTorchPython()): string | undefi
     ['-c', 'import importlib.util as u, sys, pyarrow; sys.exit(0 if u.find_spec("torch") else 3)'],
     { encoding: 'utf8', timeout: 60_000 },
   );
-  if (probe.error) return `torch is not installed: cannot run ${python} (${probe.error.message}); run \`bash scripts/services up torch\``;
-  if (probe.status === 3) return `torch is not installed: ${python} cannot find torch; run \`bash scripts/services up torch\``;
+  if (probe.error)
+    return `torch is not installed: cannot run ${python} (${probe.error.message}); run \`bash scripts/services up torch\``;
+  if (probe.status === 3)
+    return `torch is not installed: ${python} cannot find torch; run \`bash scripts/services up torch\``;
   if (probe.status !== 0) {
     return `torch is not installed: ${python} cannot import pyarrow (${probe.stderr.trim().split('\n').at(-1)}); run \`bash scripts/services up torch\``;
   }
