@@ -28,7 +28,7 @@ describe('TCN backward pass matches finite differences', () => {
       const n = 5;
       const x = Float64Array.from({ length: n * 7 * 3 }, () => rng.normal());
       const y = [1, 0, 1, 1, 0];
-      const ws = new TcnWorkspace(layout, n, Float64Array);
+      const ws = new TcnWorkspace(layout, n);
       // The same dropout masks on every evaluation: replay one seeded stream.
       const loss = () => bce(ws.forward(x, n, params, dropout, createRng(9).next), y);
       const { d } = loss();

@@ -92,171 +92,512 @@ export function initParams(layout: TcnLayout, params: FloatArray, uniform: () =>
   fill(layout.headW, layout.shape.hidden, Math.sqrt(3 / layout.shape.hidden));
 }
 
-/** out = causal dilated conv of x, for n sequences of T steps. */
-export function convForward(
-  x: FloatArray,
-  n: number,
-  T: number,
-  c: ConvSlot,
-  params: FloatArray,
-  out: FloatArray,
-): void {
-  const { cin, cout, k, dilation } = c;
-  for (let s = 0; s < n; s++) {
-    for (let t = 0; t < T; t++) {
-      const dst = (s * T + t) * cout;
-      for (let o = 0; o < cout; o++) {
-        let acc = params[c.b + o]!;
-        for (let j = 0; j < k; j++) {
-          const shift = (k - 1 - j) * dilation;
-          if (t < shift) continue;
-          const src = (s * T + t - shift) * cin;
-          const w = c.w + (o * k + j) * cin;
-          for (let i = 0; i < cin; i++) acc += params[w + i]! * x[src + i]!;
-        }
-        out[dst + o] = acc;
-      }
-    }
-  }
+/**
+ * The time steps each block computes. Only the last step feeds the head, so with causal
+ * convolutions a block needs its output only at the steps the final output depends on (the
+ * receptive-field cone): with L = 14, K = 3 and dilations 1, 2, 4 the top block's output is
+ * needed at step 13 only, its conv1 at {5, 9, 13}, and so on down. Steps are sorted ascending.
+ */
+export interface BlockCone {
+  /** Steps of the block's input that are kept (block 0: every step of the input). */
+  input: Int32Array;
+  /** Steps at which conv1 (= conv2's input) is computed. */
+  inner: Int32Array;
+  /** Steps at which conv2, the residual and the block output are computed. */
+  output: Int32Array;
 }
+
+/** Steps `t − (K − 1 − j)·δ ≥ 0` for every t in `steps` and every tap j, sorted. */
+function reach(steps: Int32Array, k: number, dilation: number): Int32Array {
+  const set = new Set<number>();
+  for (const t of steps) for (let j = 0; j < k; j++) if (t - j * dilation >= 0) set.add(t - j * dilation);
+  return Int32Array.from([...set].sort((a, b) => a - b));
+}
+
+export function tcnCone(layout: TcnLayout): BlockCone[] {
+  const { steps: L, kernelSize: K } = layout.shape;
+  const cones: BlockCone[] = [];
+  let output: Int32Array = Int32Array.of(L - 1);
+  for (let b = layout.blocks.length - 1; b >= 0; b--) {
+    const dilation = layout.blocks[b]!.conv1.dilation;
+    const inner = reach(output, K, dilation);
+    // reach(inner) ⊇ inner ⊇ output, so the residual's steps are included.
+    const input = b === 0 ? Int32Array.from({ length: L }, (_, t) => t) : reach(inner, K, dilation);
+    cones[b] = { input, inner, output };
+    output = input;
+  }
+  return cones;
+}
+
+/*
+ * Kernels. Every activation buffer is a Float64Array holding, after a leading all-zero row,
+ * `steps` rows of `width` values per sequence: row (s, p) lives at offset
+ * (1 + s·steps + p)·width. A convolution's taps are tabulated per output step for sequence 0
+ * (`tap[p·k + j]`: offset of the input row, −1 before the start of the sequence, i.e. causal zero
+ * padding); sequence s adds s·inStride. The kernels walk one step at a time over pairs of
+ * sequences, so both rows of a pair share the same taps and padding taps are skipped.
+ */
 
 /**
- * Backward of {@link convForward}: adds ∂L/∂W and ∂L/∂b into `grad`, and ∂L/∂x into `dx`
- * when given. `dOut` rows that are all zero are skipped cheaply (per output channel).
+ * `out[(s, p), o] (+)= bias[o] + Σ_j Σ_i inp[tap[p·taps + j] + s·inStride + i] · w[(j·depth + i)·width + o]`
+ * for n sequences of `steps` output rows: two sequences × four outputs at a time (eight
+ * accumulators in registers). With `accumulate`, adds to `out` and ignores `bias`.
  */
-export function convBackward(
-  x: FloatArray,
-  dOut: FloatArray,
+export function gatherGemm(
+  out: Float64Array,
   n: number,
-  T: number,
-  c: ConvSlot,
-  params: FloatArray,
-  grad: Float64Array,
-  dx: FloatArray | null,
+  steps: number,
+  width: number,
+  tap: Int32Array,
+  taps: number,
+  depth: number,
+  inp: Float64Array,
+  inStride: number,
+  w: Float64Array,
+  bias: Float64Array,
+  accumulate: boolean,
 ): void {
-  const { cin, cout, k, dilation } = c;
-  for (let s = 0; s < n; s++) {
-    for (let t = 0; t < T; t++) {
-      const dst = (s * T + t) * cout;
-      for (let o = 0; o < cout; o++) {
-        const g = dOut[dst + o]!;
-        if (g === 0) continue;
-        grad[c.b + o] = grad[c.b + o]! + g;
-        for (let j = 0; j < k; j++) {
-          const shift = (k - 1 - j) * dilation;
-          if (t < shift) continue;
-          const src = (s * T + t - shift) * cin;
-          const w = c.w + (o * k + j) * cin;
-          for (let i = 0; i < cin; i++) grad[w + i] = grad[w + i]! + g * x[src + i]!;
-          if (dx) for (let i = 0; i < cin; i++) dx[src + i] = dx[src + i]! + g * params[w + i]!;
+  const width4 = width - (width % 4);
+  const wStride = depth * width;
+  const outStride = steps * width;
+  for (let p = 0; p < steps; p++) {
+    const tp = p * taps;
+    for (let s = 0; s < n; s += 2) {
+      const two = s + 1 < n;
+      const da = (1 + s * steps + p) * width;
+      const db = da + outStride;
+      const base = s * inStride;
+      // The second sequence of an odd tail reads the zero row.
+      const second = two ? inStride : -base;
+      for (let o = 0; o < width4; o += 4) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        if (!accumulate) {
+          a0 = bias[o]!;
+          a1 = bias[o + 1]!;
+          a2 = bias[o + 2]!;
+          a3 = bias[o + 3]!;
+        }
+        let b0 = a0;
+        let b1 = a1;
+        let b2 = a2;
+        let b3 = a3;
+        for (let j = 0; j < taps; j++) {
+          const t = tap[tp + j]!;
+          if (t < 0) continue;
+          const sa = t + base;
+          const sb = two ? sa + second : 0;
+          let wp = j * wStride + o;
+          for (let i = 0; i < depth; i++) {
+            const xa = inp[sa + i]!;
+            const xb = inp[sb + i]!;
+            const w0 = w[wp]!;
+            const w1 = w[wp + 1]!;
+            const w2 = w[wp + 2]!;
+            const w3 = w[wp + 3]!;
+            wp += width;
+            a0 += xa * w0;
+            a1 += xa * w1;
+            a2 += xa * w2;
+            a3 += xa * w3;
+            b0 += xb * w0;
+            b1 += xb * w1;
+            b2 += xb * w2;
+            b3 += xb * w3;
+          }
+        }
+        if (accumulate) {
+          a0 += out[da + o]!;
+          a1 += out[da + o + 1]!;
+          a2 += out[da + o + 2]!;
+          a3 += out[da + o + 3]!;
+        }
+        out[da + o] = a0;
+        out[da + o + 1] = a1;
+        out[da + o + 2] = a2;
+        out[da + o + 3] = a3;
+        if (two) {
+          if (accumulate) {
+            b0 += out[db + o]!;
+            b1 += out[db + o + 1]!;
+            b2 += out[db + o + 2]!;
+            b3 += out[db + o + 3]!;
+          }
+          out[db + o] = b0;
+          out[db + o + 1] = b1;
+          out[db + o + 2] = b2;
+          out[db + o + 3] = b3;
+        }
+      }
+      for (let o = width4; o < width; o++) {
+        let a = accumulate ? 0 : bias[o]!;
+        let b = a;
+        for (let j = 0; j < taps; j++) {
+          const t = tap[tp + j]!;
+          if (t < 0) continue;
+          const sa = t + base;
+          const sb = two ? sa + second : 0;
+          let wp = j * wStride + o;
+          for (let i = 0; i < depth; i++) {
+            a += inp[sa + i]! * w[wp]!;
+            b += inp[sb + i]! * w[wp]!;
+            wp += width;
+          }
+        }
+        out[da + o] = accumulate ? out[da + o]! + a : a;
+        if (two) out[db + o] = accumulate ? out[db + o]! + b : b;
+      }
+    }
+  }
+}
+
+/** Sequences per chunk of {@link reduceGemm}, so a chunk's operands stay in the L1/L2 cache. */
+const REDUCE_SEQUENCES = 16;
+
+/**
+ * Weight and bias gradients of a convolution laid out as in {@link gatherGemm}: adds
+ * `Σ_(s,p) dOut[(s, p), o] · inp[tap[p·taps + j] + s·inStride + i]` to
+ * `grad[wAt + (o·taps + j)·depth + i]` (our `[Cout, K, Cin]` layout) and `Σ dOut[(s, p), o]` to
+ * `grad[bAt + o]`; four outputs × two inputs at a time, over chunks of {@link REDUCE_SEQUENCES}
+ * sequences in order (a fixed summation order: deterministic).
+ */
+export function reduceGemm(
+  grad: Float64Array,
+  wAt: number,
+  bAt: number,
+  n: number,
+  steps: number,
+  tap: Int32Array,
+  taps: number,
+  depth: number,
+  inp: Float64Array,
+  inStride: number,
+  dOut: Float64Array,
+  width: number,
+): void {
+  const width4 = width - (width % 4);
+  const depth2 = depth - (depth % 2);
+  const outStride = steps * width;
+  for (let from = 0; from < n; from += REDUCE_SEQUENCES) {
+    const to = Math.min(n, from + REDUCE_SEQUENCES);
+    for (let o = 0; o < width; o++) {
+      let sum = 0;
+      for (let s = from; s < to; s++) {
+        const row = (1 + s * steps) * width + o;
+        for (let p = 0; p < steps; p++) sum += dOut[row + p * width]!;
+      }
+      grad[bAt + o] = grad[bAt + o]! + sum;
+    }
+    for (let o = 0; o < width; o += 4) {
+      const four = o < width4;
+      for (let j = 0; j < taps; j++) {
+        const g0 = wAt + (o * taps + j) * depth;
+        const gStride = taps * depth;
+        for (let i = 0; i < depth; i += 2) {
+          const pair = i < depth2;
+          let a0 = 0;
+          let a1 = 0;
+          let a2 = 0;
+          let a3 = 0;
+          let b0 = 0;
+          let b1 = 0;
+          let b2 = 0;
+          let b3 = 0;
+          if (four && pair) {
+            for (let p = 0; p < steps; p++) {
+              const t = tap[p * taps + j]!;
+              if (t < 0) continue;
+              let x = t + from * inStride + i;
+              let d = (1 + from * steps + p) * width + o;
+              for (let s = from; s < to; s++) {
+                const xa = inp[x]!;
+                const xb = inp[x + 1]!;
+                const d0 = dOut[d]!;
+                const d1 = dOut[d + 1]!;
+                const d2 = dOut[d + 2]!;
+                const d3 = dOut[d + 3]!;
+                x += inStride;
+                d += outStride;
+                a0 += d0 * xa;
+                a1 += d1 * xa;
+                a2 += d2 * xa;
+                a3 += d3 * xa;
+                b0 += d0 * xb;
+                b1 += d1 * xb;
+                b2 += d2 * xb;
+                b3 += d3 * xb;
+              }
+            }
+            grad[g0 + i] = grad[g0 + i]! + a0;
+            grad[g0 + gStride + i] = grad[g0 + gStride + i]! + a1;
+            grad[g0 + 2 * gStride + i] = grad[g0 + 2 * gStride + i]! + a2;
+            grad[g0 + 3 * gStride + i] = grad[g0 + 3 * gStride + i]! + a3;
+            grad[g0 + i + 1] = grad[g0 + i + 1]! + b0;
+            grad[g0 + gStride + i + 1] = grad[g0 + gStride + i + 1]! + b1;
+            grad[g0 + 2 * gStride + i + 1] = grad[g0 + 2 * gStride + i + 1]! + b2;
+            grad[g0 + 3 * gStride + i + 1] = grad[g0 + 3 * gStride + i + 1]! + b3;
+          } else {
+            // Ragged edge (width not a multiple of 4 or odd depth): one output × one input.
+            for (let oo = o; oo < Math.min(o + 4, width); oo++) {
+              for (let ii = i; ii < Math.min(i + 2, depth); ii++) {
+                let a = 0;
+                for (let p = 0; p < steps; p++) {
+                  const t = tap[p * taps + j]!;
+                  if (t < 0) continue;
+                  for (let s = from; s < to; s++)
+                    a += dOut[(1 + s * steps + p) * width + oo]! * inp[t + s * inStride + ii]!;
+                }
+                const g = wAt + (oo * taps + j) * depth + ii;
+                grad[g] = grad[g]! + a;
+              }
+            }
+          }
         }
       }
     }
   }
 }
 
-/** What the forward pass keeps for the backward pass, per block. */
-interface BlockCache {
-  x: FloatArray;
-  a1: FloatArray;
-  h1: FloatArray;
-  a2: FloatArray;
-  h2: FloatArray;
-  r: FloatArray | null;
-  y: FloatArray;
-  mask1: FloatArray | null;
-  mask2: FloatArray | null;
+/** One convolution restricted to its cone. */
+interface ConvPlan {
+  slot: ConvSlot;
+  /** Output rows (steps) per sequence. */
+  outSteps: number;
+  /** Input rows per sequence. */
+  inSteps: number;
+  /** `[outSteps, k]`: offset of each tap's input row for sequence 0 (−1 before the start). */
+  tap: Int32Array;
+  /** `[inSteps, k]`: offset of the output row (sequence 0) that read this input row through tap j, or −1. */
+  back: Int32Array;
+  /** Weights packed for the forward pass, `[k, cin, cout]`. */
+  wf: Float64Array;
+  /** Weights packed for ∂L/∂input, `[k, cout, cin]`. */
+  wt: Float64Array;
+  bias: Float64Array;
+}
+
+function convPlan(slot: ConvSlot, inSteps: Int32Array, outSteps: Int32Array): ConvPlan {
+  const { k, dilation, cin, cout } = slot;
+  const indexIn = new Map<number, number>();
+  for (let q = 0; q < inSteps.length; q++) indexIn.set(inSteps[q]!, q);
+  const indexOut = new Map<number, number>();
+  for (let p = 0; p < outSteps.length; p++) indexOut.set(outSteps[p]!, p);
+  const tap = new Int32Array(outSteps.length * k).fill(-1);
+  const back = new Int32Array(inSteps.length * k).fill(-1);
+  outSteps.forEach((step, p) => {
+    for (let j = 0; j < k; j++) {
+      const t = step - (k - 1 - j) * dilation;
+      if (t < 0) continue;
+      const q = indexIn.get(t);
+      if (q === undefined) throw new Error(`TCN cone: step ${t} is not computed`);
+      tap[p * k + j] = (1 + q) * cin;
+    }
+  });
+  inSteps.forEach((step, q) => {
+    for (let j = 0; j < k; j++) {
+      const p = indexOut.get(step + (k - 1 - j) * dilation);
+      if (p !== undefined) back[q * k + j] = (1 + p) * cout;
+    }
+  });
+  return {
+    slot,
+    outSteps: outSteps.length,
+    inSteps: inSteps.length,
+    tap,
+    back,
+    wf: new Float64Array(k * cin * cout),
+    wt: new Float64Array(k * cout * cin),
+    bias: new Float64Array(cout),
+  };
+}
+
+function packForward(c: ConvPlan, params: FloatArray): void {
+  const { w, b, k, cin, cout } = c.slot;
+  const wf = c.wf;
+  for (let o = 0; o < cout; o++)
+    for (let j = 0; j < k; j++)
+      for (let i = 0; i < cin; i++) wf[(j * cin + i) * cout + o] = params[w + (o * k + j) * cin + i]!;
+  for (let o = 0; o < cout; o++) c.bias[o] = params[b + o]!;
+}
+
+function packBackward(c: ConvPlan, params: FloatArray): void {
+  const { w, k, cin, cout } = c.slot;
+  const wt = c.wt;
+  for (let o = 0; o < cout; o++)
+    for (let j = 0; j < k; j++)
+      for (let i = 0; i < cin; i++) wt[(j * cout + o) * cin + i] = params[w + (o * k + j) * cin + i]!;
+}
+
+/** `buf = relu(buf)`, times the dropout mask when given, over `count` values after the zero row. */
+function activate(buf: Float64Array, from: number, count: number, mask: Float64Array | null): void {
+  const to = from + count;
+  if (mask) {
+    for (let i = from; i < to; i++) {
+      const v = buf[i]!;
+      buf[i] = v > 0 ? v * mask[i]! : 0;
+    }
+  } else {
+    for (let i = from; i < to; i++) {
+      const v = buf[i]!;
+      if (!(v > 0)) buf[i] = 0;
+    }
+  }
+}
+
+/** `d = h > 0 ? d · mask : 0` (the ReLU and dropout of the forward pass, backwards), in place. */
+function activateBack(
+  d: Float64Array,
+  h: Float64Array,
+  from: number,
+  count: number,
+  mask: Float64Array | null,
+): void {
+  const to = from + count;
+  if (mask) {
+    for (let i = from; i < to; i++) d[i] = h[i]! > 0 ? d[i]! * mask[i]! : 0;
+  } else {
+    for (let i = from; i < to; i++) if (!(h[i]! > 0)) d[i] = 0;
+  }
+}
+
+/** What one block keeps between the forward and backward passes, and its gradient buffers. */
+interface BlockState {
+  conv1: ConvPlan;
+  conv2: ConvPlan;
+  /** The 1×1 residual conv, or the identity's row map (a K = 1 plan without weights). */
+  residual: ConvPlan;
+  hasResidualConv: boolean;
+  /** Block input (block 0: the batch copied to float64). */
+  x: Float64Array;
+  h1: Float64Array;
+  h2: Float64Array;
+  y: Float64Array;
+  mask1: Float64Array;
+  mask2: Float64Array;
+  dA2: Float64Array;
+  dH1: Float64Array;
+  /** ∂L/∂(block input), which is the previous block's ∂L/∂output (null for block 0). */
+  dX: Float64Array | null;
 }
 
 /**
  * Reusable buffers for a batch of up to `capacity` sequences, and the forward/backward passes.
- * `ctor` chooses the float type of activations (Float32Array when training, Float64Array to
- * check gradients against finite differences).
+ * Activations are float64; weights are read from `params` (float32 or float64) on each call.
+ * Only the receptive-field cone of the last step is computed ({@link tcnCone}); the result is
+ * the full computation's, up to float rounding.
  */
 export class TcnWorkspace {
   readonly #layout: TcnLayout;
-  readonly #caches: BlockCache[];
+  readonly #blocks: BlockState[];
   readonly #capacity: number;
-  readonly #ctor: Float32ArrayConstructor | Float64ArrayConstructor;
+  readonly #zeros: Float64Array;
+  /** ∂L/∂(top block output). */
+  readonly #dTop: Float64Array;
+  #dropout = false;
   readonly logits: Float64Array;
-  readonly #dY: FloatArray;
-  readonly #dA: FloatArray;
-  readonly #dH: FloatArray;
-  readonly #dX: FloatArray;
 
-  constructor(layout: TcnLayout, capacity: number, ctor: Float32ArrayConstructor | Float64ArrayConstructor) {
+  constructor(layout: TcnLayout, capacity: number) {
     this.#layout = layout;
     this.#capacity = capacity;
-    this.#ctor = ctor;
-    const { steps: T, hidden: H } = layout.shape;
-    const size = capacity * T * H;
-    this.#caches = layout.blocks.map((block) => ({
-      x: new ctor(0),
-      a1: new ctor(size),
-      h1: new ctor(size),
-      a2: new ctor(size),
-      h2: new ctor(size),
-      r: block.residual ? new ctor(size) : null,
-      y: new ctor(size),
-      mask1: null,
-      mask2: null,
-    }));
+    const { steps: L, hidden: H, features: d } = layout.shape;
+    const cones = tcnCone(layout);
+    const buffer = (steps: number, width: number) => new Float64Array((capacity * steps + 1) * width);
+    let x: Float64Array = buffer(L, d);
+    this.#blocks = layout.blocks.map((block, b) => {
+      const cone = cones[b]!;
+      const hasResidualConv = block.residual !== null;
+      const identity: ConvSlot = { w: 0, b: 0, cin: H, cout: H, k: 1, dilation: 1 };
+      const state: BlockState = {
+        conv1: convPlan(block.conv1, cone.input, cone.inner),
+        conv2: convPlan(block.conv2, cone.inner, cone.output),
+        residual: convPlan(block.residual ?? identity, cone.input, cone.output),
+        hasResidualConv,
+        x,
+        h1: buffer(cone.inner.length, H),
+        h2: buffer(cone.output.length, H),
+        y: buffer(cone.output.length, H),
+        mask1: buffer(cone.inner.length, H),
+        mask2: buffer(cone.output.length, H),
+        dA2: buffer(cone.output.length, H),
+        dH1: buffer(cone.inner.length, H),
+        dX: b > 0 ? buffer(cone.input.length, H) : null,
+      };
+      x = state.y;
+      return state;
+    });
+    this.#zeros = new Float64Array(Math.max(H, d));
+    this.#dTop = new Float64Array((capacity + 1) * H);
     this.logits = new Float64Array(capacity);
-    this.#dY = new ctor(size);
-    this.#dA = new ctor(size);
-    this.#dH = new ctor(size);
-    this.#dX = new ctor(capacity * T * Math.max(H, layout.shape.features));
   }
 
   /**
    * Logits of n sequences `x` (`[n, T, d]`, already standardised with NaN → 0) into
    * `this.logits`. With `dropout` > 0 and `uniform`, inverted dropout masks are drawn after
-   * each ReLU inside the blocks (training); otherwise no dropout (inference).
+   * each ReLU inside the blocks (training), block by block, conv1's then conv2's, at the
+   * cone's steps only; otherwise no dropout (inference).
    */
   forward(x: FloatArray, n: number, params: FloatArray, dropout = 0, uniform?: () => number): Float64Array {
     if (n > this.#capacity)
       throw new RangeError(`batch of ${n} exceeds workspace capacity ${this.#capacity}`);
-    const { steps: T, hidden: H } = this.#layout.shape;
-    const m = n * T * H;
+    const { steps: L, hidden: H, features: d, kernelSize: K } = this.#layout.shape;
+    this.#dropout = dropout > 0 && uniform !== undefined;
     const keep = 1 / (1 - dropout);
-    const drawMask = (existing: FloatArray | null): FloatArray | null => {
-      if (!(dropout > 0 && uniform)) return null;
-      const mask = existing ?? new this.#ctor(this.#capacity * T * H);
-      for (let i = 0; i < m; i++) mask[i] = uniform() < dropout ? 0 : keep;
-      return mask;
+    const drawMask = (mask: Float64Array, count: number) => {
+      if (!this.#dropout || !uniform) return;
+      for (let i = H; i < H + count; i++) mask[i] = uniform() < dropout ? 0 : keep;
     };
-    let input = x;
-    this.#layout.blocks.forEach((block, b) => {
-      const c = this.#caches[b]!;
-      c.x = input;
-      convForward(input, n, T, block.conv1, params, c.a1);
-      c.mask1 = drawMask(c.mask1);
-      for (let i = 0; i < m; i++) {
-        const v = c.a1[i]! > 0 ? c.a1[i]! : 0;
-        c.h1[i] = c.mask1 ? v * c.mask1[i]! : v;
+    const first = this.#blocks[0]!;
+    first.x.set(x.subarray(0, n * L * d), d);
+    for (const st of this.#blocks) {
+      const { conv1, conv2, residual } = st;
+      const cin = conv1.slot.cin;
+      const inStride = conv1.inSteps * cin;
+      const innerStride = conv1.outSteps * H;
+      packForward(conv1, params);
+      packForward(conv2, params);
+      const rows1 = n * conv1.outSteps;
+      gatherGemm(st.h1, n, conv1.outSteps, H, conv1.tap, K, cin, st.x, inStride, conv1.wf, conv1.bias, false);
+      drawMask(st.mask1, rows1 * H);
+      activate(st.h1, H, rows1 * H, this.#dropout ? st.mask1 : null);
+      const steps2 = conv2.outSteps;
+      const rows2 = n * steps2;
+      gatherGemm(st.h2, n, steps2, H, conv2.tap, K, H, st.h1, innerStride, conv2.wf, conv2.bias, false);
+      drawMask(st.mask2, rows2 * H);
+      activate(st.h2, H, rows2 * H, this.#dropout ? st.mask2 : null);
+      const { y, h2 } = st;
+      if (st.hasResidualConv) {
+        packForward(residual, params);
+        gatherGemm(y, n, steps2, H, residual.tap, 1, cin, st.x, inStride, residual.wf, residual.bias, false);
+        for (let i = H; i < H + rows2 * H; i++) {
+          let sum = h2[i]! + y[i]!;
+          if (!(sum > 0)) sum = 0;
+          y[i] = sum;
+        }
+      } else {
+        const xin = st.x;
+        for (let p = 0; p < steps2; p++) {
+          const from0 = residual.tap[p]!;
+          for (let s = 0; s < n; s++) {
+            const from = from0 + s * inStride;
+            const to = (1 + s * steps2 + p) * H;
+            for (let h = 0; h < H; h++) {
+              let sum = h2[to + h]! + xin[from + h]!;
+              if (!(sum > 0)) sum = 0;
+              y[to + h] = sum;
+            }
+          }
+        }
       }
-      convForward(c.h1, n, T, block.conv2, params, c.a2);
-      c.mask2 = drawMask(c.mask2);
-      for (let i = 0; i < m; i++) {
-        const v = c.a2[i]! > 0 ? c.a2[i]! : 0;
-        c.h2[i] = c.mask2 ? v * c.mask2[i]! : v;
-      }
-      let res: FloatArray = input;
-      if (block.residual && c.r) {
-        convForward(input, n, T, block.residual, params, c.r);
-        res = c.r;
-      }
-      for (let i = 0; i < m; i++) {
-        const sum = c.h2[i]! + res[i]!;
-        c.y[i] = sum > 0 ? sum : 0;
-      }
-      input = c.y;
-    });
+    }
+    // The top block's cone is the last step alone: one row per sequence.
+    const top = this.#blocks[this.#blocks.length - 1]!.y;
     const { headW, headB } = this.#layout;
     for (let s = 0; s < n; s++) {
-      const last = (s * T + T - 1) * H;
+      const row = (s + 1) * H;
       let z = params[headB]!;
-      for (let h = 0; h < H; h++) z += params[headW + h]! * input[last + h]!;
+      for (let h = 0; h < H; h++) z += params[headW + h]! * top[row + h]!;
       this.logits[s] = z;
     }
     return this.logits;
@@ -267,52 +608,97 @@ export class TcnWorkspace {
    * s; adds ∂L/∂θ into `grad` (which the caller zeroes).
    */
   backward(dLogits: ArrayLike<number>, n: number, params: FloatArray, grad: Float64Array): void {
-    const { steps: T, hidden: H } = this.#layout.shape;
-    const m = n * T * H;
+    const { hidden: H, kernelSize: K } = this.#layout.shape;
     const { headW, headB } = this.#layout;
-    const blocks = this.#layout.blocks;
-    const lastY = this.#caches[blocks.length - 1]!.y;
-    const dY = this.#dY;
-    dY.fill(0, 0, m);
+    const blocks = this.#blocks;
+    const topY = blocks[blocks.length - 1]!.y;
+    let dS: Float64Array = this.#dTop;
     for (let s = 0; s < n; s++) {
       const g = dLogits[s]!;
-      const last = (s * T + T - 1) * H;
+      const row = (s + 1) * H;
       grad[headB] = grad[headB]! + g;
       for (let h = 0; h < H; h++) {
-        grad[headW + h] = grad[headW + h]! + g * lastY[last + h]!;
-        dY[last + h] = g * params[headW + h]!;
+        const y = topY[row + h]!;
+        grad[headW + h] = grad[headW + h]! + g * y;
+        // Through the block's final ReLU: S > 0 ⇔ y > 0.
+        dS[row + h] = y > 0 ? g * params[headW + h]! : 0;
       }
     }
     for (let b = blocks.length - 1; b >= 0; b--) {
-      const block = blocks[b]!;
-      const c = this.#caches[b]!;
-      const cin = block.conv1.cin;
-      const inputSize = n * T * cin;
-      // dS = dY ⊙ [S > 0]: reuse dY in place (S > 0 ⇔ y > 0).
-      for (let i = 0; i < m; i++) if (!(c.y[i]! > 0)) dY[i] = 0;
-      // Through the second conv: dA2 = dS ⊙ mask2 ⊙ [A2 > 0].
-      const dA = this.#dA;
-      for (let i = 0; i < m; i++) {
-        const g = c.a2[i]! > 0 ? dY[i]! : 0;
-        dA[i] = c.mask2 ? g * c.mask2[i]! : g;
+      const st = blocks[b]!;
+      const { conv1, conv2, residual } = st;
+      const cin = conv1.slot.cin;
+      const inStride = conv1.inSteps * cin;
+      const innerStride = conv1.outSteps * H;
+      const outStride = conv2.outSteps * H;
+      const rows1 = n * conv1.outSteps;
+      const rows2 = n * conv2.outSteps;
+      const mask1 = this.#dropout ? st.mask1 : null;
+      const mask2 = this.#dropout ? st.mask2 : null;
+      // dA2 = dS ⊙ mask2 ⊙ [A2 > 0] (h2 > 0 ⇔ A2 > 0 where the mask keeps the value).
+      const dA2 = st.dA2;
+      dA2.set(dS.subarray(H, H + rows2 * H), H);
+      activateBack(dA2, st.h2, H, rows2 * H, mask2);
+      reduceGemm(
+        grad,
+        conv2.slot.w,
+        conv2.slot.b,
+        n,
+        conv2.outSteps,
+        conv2.tap,
+        K,
+        H,
+        st.h1,
+        innerStride,
+        dA2,
+        H,
+      );
+      packBackward(conv2, params);
+      const dH1 = st.dH1;
+      gatherGemm(dH1, n, conv2.inSteps, H, conv2.back, K, H, dA2, outStride, conv2.wt, this.#zeros, false);
+      activateBack(dH1, st.h1, H, rows1 * H, mask1);
+      reduceGemm(
+        grad,
+        conv1.slot.w,
+        conv1.slot.b,
+        n,
+        conv1.outSteps,
+        conv1.tap,
+        K,
+        cin,
+        st.x,
+        inStride,
+        dH1,
+        H,
+      );
+      if (st.hasResidualConv) {
+        const r = residual;
+        reduceGemm(grad, r.slot.w, r.slot.b, n, r.outSteps, r.tap, 1, cin, st.x, inStride, dS, H);
       }
-      const dH = this.#dH;
-      dH.fill(0, 0, m);
-      convBackward(c.h1, dA, n, T, block.conv2, params, grad, dH);
-      for (let i = 0; i < m; i++) {
-        const g = c.a1[i]! > 0 ? dH[i]! : 0;
-        dA[i] = c.mask1 ? g * c.mask1[i]! : g;
+      const dX = st.dX;
+      if (!dX) continue;
+      const steps0 = conv1.inSteps;
+      const rows0 = n * steps0;
+      packBackward(conv1, params);
+      gatherGemm(dX, n, steps0, cin, conv1.back, K, H, dH1, innerStride, conv1.wt, this.#zeros, false);
+      if (st.hasResidualConv) {
+        packBackward(residual, params);
+        gatherGemm(dX, n, steps0, cin, residual.back, 1, H, dS, outStride, residual.wt, this.#zeros, true);
+      } else {
+        for (let q = 0; q < steps0; q++) {
+          const from0 = residual.back[q]!;
+          if (from0 < 0) continue;
+          for (let s = 0; s < n; s++) {
+            const from = from0 + s * outStride;
+            const to = (1 + s * steps0 + q) * H;
+            for (let h = 0; h < H; h++) dX[to + h] = dX[to + h]! + dS[from + h]!;
+          }
+        }
       }
-      const needDx = b > 0;
-      const dX = this.#dX;
-      if (needDx) dX.fill(0, 0, inputSize);
-      convBackward(c.x, dA, n, T, block.conv1, params, grad, needDx ? dX : null);
-      if (block.residual) {
-        convBackward(c.x, dY, n, T, block.residual, params, grad, needDx ? dX : null);
-      } else if (needDx) {
-        for (let i = 0; i < m; i++) dX[i] = dX[i]! + dY[i]!;
-      }
-      if (needDx) dY.set(dX.subarray(0, inputSize));
+      // Into the previous block's output ReLU.
+      const prevY = blocks[b - 1]!.y;
+      for (let i = H; i < H + rows0 * H; i++) if (!(prevY[i]! > 0)) dX[i] = 0;
+      dS = dX;
     }
   }
 }

@@ -25,7 +25,7 @@ export function tcnLogits(
   const { steps: L, features: d } = layout.shape;
   const width = L * d;
   const out = new Float32Array(rows);
-  const workspace = new TcnWorkspace(layout, Math.min(CHUNK, Math.max(rows, 1)), Float32Array);
+  const workspace = new TcnWorkspace(layout, Math.min(CHUNK, Math.max(rows, 1)));
   const buffer = new Float32Array(Math.min(CHUNK, Math.max(rows, 1)) * width);
   for (let from = 0; from < rows; from += CHUNK) {
     const n = Math.min(CHUNK, rows - from);

@@ -90,7 +90,7 @@ export async function trainTcn(
   const grad = new Float64Array(layout.size);
   const adam = new Adam(layout.size, params.learningRate, params.beta1, params.beta2, params.epsilon);
   const batchSize = Math.min(params.batchSize, rows);
-  const workspace = new TcnWorkspace(layout, batchSize, Float32Array);
+  const workspace = new TcnWorkspace(layout, batchSize);
   const batchX = new Float32Array(batchSize * width);
   const batchY = new Uint8Array(batchSize);
   const dLogits = new Float64Array(batchSize);
