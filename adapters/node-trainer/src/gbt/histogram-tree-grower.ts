@@ -191,6 +191,33 @@ function gather(
 }
 
 /**
+ * Stable partition of rows[start, end) by `goLeft[bin]` of column `col`, without branching on
+ * the data; returns the boundary.
+ */
+function partitionRows(
+  rows: Uint32Array,
+  start: number,
+  end: number,
+  binned: Uint8Array,
+  col: number,
+  goLeft: Uint8Array,
+  scratch: Uint32Array,
+): number {
+  let write = start;
+  let spill = 0;
+  for (let i = start; i < end; i++) {
+    const r = rows[i]!;
+    const left = goLeft[binned[col + r]!]!;
+    rows[write] = r;
+    scratch[spill] = r;
+    write += left;
+    spill += 1 - left;
+  }
+  rows.set(scratch.subarray(0, spill), write);
+  return write;
+}
+
+/**
  * Depth-wise histogram tree growth with XGBoost's logistic-loss split gain
  * `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)`, a learned default direction for missing values,
  * and the histogram subtraction trick (build the smaller child, subtract for the larger).
@@ -207,6 +234,8 @@ export class HistogramTreeGrower {
   readonly #columns: Int32Array;
   readonly #offsets: Int32Array;
   #featureCount = 0;
+  /** Per bin: 1 when the split being applied sends it left. */
+  readonly #goLeft = new Uint8Array(BINS);
   /** Leaves of the last grown tree: row range [start, end) in its `rows` and value, flattened. */
   #leaves: number[] = [];
 
@@ -299,21 +328,20 @@ export class HistogramTreeGrower {
 
   /** Partition rows[start, end) stably into left then right; returns the boundary. */
   #partition(rows: Uint32Array, start: number, end: number, split: Split): number {
-    const binned = this.#bins.binned;
-    const scratch = this.#scratch;
-    const { bin, missingLeft } = split;
-    const col = split.feature * this.#bins.rows;
-    let write = start;
-    let spill = 0;
-    for (let i = start; i < end; i++) {
-      const r = rows[i]!;
-      const b = binned[col + r]!;
-      const goLeft = b === MISSING_BIN ? missingLeft : b <= bin;
-      if (goLeft) rows[write++] = r;
-      else scratch[spill++] = r;
-    }
-    rows.set(scratch.subarray(0, spill), write);
-    return write;
+    // goLeft per bin, so the loop has no data-dependent branch: each row is written to both
+    // sides and only the side it belongs to advances.
+    const goLeft = this.#goLeft;
+    for (let b = 0; b < BINS; b++) goLeft[b] = b <= split.bin ? 1 : 0;
+    goLeft[MISSING_BIN] = split.missingLeft ? 1 : 0;
+    return partitionRows(
+      rows,
+      start,
+      end,
+      this.#bins.binned,
+      split.feature * this.#bins.rows,
+      goLeft,
+      this.#scratch,
+    );
   }
 
   #leafValue(grad: number, hess: number): number {
