@@ -65,6 +65,19 @@ describe('scripts/services pins every server', () => {
     );
   });
 
+  it("pins torch: Debian's python3-torch version, and pyarrow (with numpy < 2) in its venv", async () => {
+    const torch = await script('torch');
+    expect(torch).toMatch(/TORCH_DEB_VERSION="\$\{VIGIL_TORCH_DEB_VERSION:-\d+\.\d+\.\d+\+dfsg-\d+\}"/);
+    expect(torch).toContain('apt_install "python3-torch=$TORCH_DEB_VERSION"');
+    const version = /VIGIL_TORCH_PYARROW_VERSION:-(\d+\.\d+\.\d+)\}/.exec(torch)?.[1];
+    expect(version).toBeDefined();
+    expect(torch).toMatch(/pinned_venv_install torch pyarrow "\$\{VIGIL_TORCH_PYARROW_VERSION:-[\d.]+\}"/);
+    const pins = (await readFile(join(dir, `torch-${version}-constraints.txt`), 'utf8'))
+      .split('\n')
+      .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+    expect(pins).toEqual([`pyarrow==${version}`, 'numpy<2']);
+  });
+
   it('pins MLflow and every package of its venv', async () => {
     const mlflow = await script('mlflow');
     const version = /VIGIL_MLFLOW_VERSION:-(\d+\.\d+\.\d+)\}/.exec(mlflow)?.[1];

@@ -12,6 +12,8 @@
 #      a numpy 2 pulled into this venv would break Debian's torch, RECIPES.md).
 # A second `up torch` checks a stamp, imports pyarrow and finds torch: about a second.
 #
+#   VIGIL_TORCH_DEB_VERSION      Debian's python3-torch version (default 1.13.1+dfsg-4, Debian 12's);
+#                                `up` fails when another version is installed
 #   VIGIL_TORCH_PYARROW_VERSION  pyarrow release for the venv (default 25.0.1: 26 refuses numpy 1)
 #   VIGIL_TORCH_SYSTEM_PYTHON    interpreter that has Debian's torch (default /usr/bin/python3)
 #
@@ -43,14 +45,21 @@ torch_venv_works() {
   [[ -x $py ]] && "$py" -c 'import pyarrow, numpy, importlib.util as u, sys; sys.exit(u.find_spec("torch") is None)' 2>/dev/null
 }
 
+TORCH_DEB_VERSION="${VIGIL_TORCH_DEB_VERSION:-1.13.1+dfsg-4}"
+
 svc_torch_install() {
-  local py
+  local py installed
   py="$(torch_system_python)"
   if ! has_module "$py" torch; then
     [[ $py == /usr/bin/python3 ]] || die "torch: $py cannot import torch; install it there or unset VIGIL_TORCH_SYSTEM_PYTHON"
-    log "torch: installing Debian's python3-torch (about 650 MB; minutes the first time, the .deb files are cached)"
-    apt_install python3-torch || die "torch: apt-get could not install python3-torch"
+    log "torch: installing Debian's python3-torch $TORCH_DEB_VERSION (about 650 MB; the .deb files are cached)"
+    apt_install "python3-torch=$TORCH_DEB_VERSION" || die "torch: apt-get could not install python3-torch=$TORCH_DEB_VERSION"
     has_module "$py" torch || die "torch: python3-torch installed but $py still cannot find torch"
+  fi
+  if [[ $py == /usr/bin/python3 ]]; then
+    installed="$(dpkg-query -W -f='${Version}' python3-torch 2>/dev/null || true)"
+    [[ $installed == "$TORCH_DEB_VERSION" ]] ||
+      die "torch: python3-torch ${installed:-(not from apt)} is installed, not the pinned $TORCH_DEB_VERSION (VIGIL_TORCH_DEB_VERSION)"
   fi
   pinned_venv_install torch pyarrow "${VIGIL_TORCH_PYARROW_VERSION:-25.0.1}" python "$py" --system-site-packages
   torch_venv_works ||

@@ -6,6 +6,7 @@ import { localMonitor } from '@vigil/adapter-local-monitor';
 import { mlflowRegistry } from '@vigil/adapter-mlflow';
 import { nodeTrainer } from '@vigil/adapter-node-trainer';
 import { onnxServer } from '@vigil/adapter-onnx-server';
+import { torchTrainer } from '@vigil/adapter-torch-trainer';
 import { definePreset } from '@vigil/core';
 import { adverseEventsJob } from '@vigil/job-adverse-events';
 import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
@@ -59,6 +60,9 @@ export const stackPreset = definePreset({
     lakefsLake,
     duckdbFeatureStore,
     nodeTrainer,
+    // Available, not the default: `trainer: { adapter: torch }` trains the TCN with PyTorch
+    // (`bash scripts/services up torch`; CUDA when the machine has a GPU).
+    torchTrainer,
     fileRegistry,
     mlflowRegistry,
     onnxServer,
