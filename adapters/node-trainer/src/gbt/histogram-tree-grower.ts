@@ -1,5 +1,6 @@
 import { MISSING_BIN, type QuantileBins } from './quantile-bins.js';
 import { type RegressionTree, RegressionTreeBuilder } from './regression-tree.js';
+import { WasmHistogram } from './wasm-histogram.js';
 
 /** Slots per (feature, bin): gradient sum, hessian sum, row count. */
 const STRIDE = 3;
@@ -239,9 +240,17 @@ export class HistogramTreeGrower {
   /** Leaves of the last grown tree: row range [start, end) in its `rows` and value, flattened. */
   #leaves: number[] = [];
 
-  constructor(bins: QuantileBins, params: TreeGrowthParams) {
+  /** The WebAssembly histogram loop; undefined → the TypeScript loops (same sums). */
+  readonly #wasm: WasmHistogram | undefined;
+
+  /** `kernel` 'typescript' forces the TypeScript histogram loops (tests compare the two). */
+  constructor(bins: QuantileBins, params: TreeGrowthParams, kernel: 'auto' | 'typescript' = 'auto') {
     this.#bins = bins;
     this.#params = params;
+    this.#wasm =
+      kernel === 'auto'
+        ? (WasmHistogram.create(bins.binned, bins.rows, bins.features) ?? undefined)
+        : undefined;
     this.#scratch = new Uint32Array(bins.rows);
     this.#gh = new Float64Array(2 * bins.rows);
     this.#columns = new Int32Array(bins.features);
@@ -262,9 +271,23 @@ export class HistogramTreeGrower {
     g: Float64Array,
     h: Float64Array,
   ): void {
+    const wasm = this.#wasm;
+    const m = end - start;
+    if (wasm) {
+      gather(rows, start, end, g, h, wasm.gh);
+      const scratch = wasm.hist;
+      const offsets = this.#offsets;
+      const nf = this.#featureCount;
+      for (let k = 0; k < nf; k++) scratch.fill(0, offsets[k]!, offsets[k]! + FEATURE_SLOTS);
+      wasm.build(start, m);
+      for (let k = 0; k < nf; k++) {
+        const o = offsets[k]!;
+        hist.set(scratch.subarray(o, o + FEATURE_SLOTS), o);
+      }
+      return;
+    }
     const gh = this.#gh;
     gather(rows, start, end, g, h, gh);
-    const m = end - start;
     const binned = this.#bins.binned;
     const columns = this.#columns;
     const offsets = this.#offsets;
@@ -355,6 +378,21 @@ export class HistogramTreeGrower {
   grow(
     g: Float64Array,
     h: Float64Array,
+    sample: Uint32Array,
+    count: number,
+    features: Int32Array,
+  ): RegressionTree {
+    // With the WebAssembly loop the rows live in its memory while the tree grows.
+    const rows = this.#wasm ? this.#wasm.rows : sample;
+    if (rows !== sample) rows.set(sample.subarray(0, count));
+    const tree = this.#growOn(g, h, rows, count, features);
+    if (rows !== sample) sample.set(rows.subarray(0, count));
+    return tree;
+  }
+
+  #growOn(
+    g: Float64Array,
+    h: Float64Array,
     rows: Uint32Array,
     count: number,
     features: Int32Array,
@@ -367,6 +405,7 @@ export class HistogramTreeGrower {
       this.#columns[k] = features[k]! * this.#bins.rows;
       this.#offsets[k] = features[k]! * FEATURE_SLOTS;
     }
+    this.#wasm?.useFeatures(this.#columns, this.#offsets, features.length);
     const rootHist = this.#acquire();
     this.#build(rootHist, rows, 0, count, g, h);
     let grad = 0;

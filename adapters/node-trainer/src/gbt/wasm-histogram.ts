@@ -1,0 +1,365 @@
+/**
+ * The histogram loop as a small WebAssembly function with 128-bit SIMD, assembled here from
+ * opcodes (no toolchain, no binary blob): per row, the (gradient, hessian) pair is one `f64x2`
+ * added to the bin's pair with one load and one store, the count is an `f64` add, and memory
+ * accesses carry no bounds checks. The arithmetic is the same IEEE double additions in the same
+ * order as the TypeScript loop, so both give bit-identical histograms.
+ *
+ * Memory layout (byte offsets, 16-aligned): binned bins (features × rows, column-major) | rows
+ * (u32) | gradient/hessian pairs (f64 × 2 per row) | one histogram (features × 256 × 3 f64) |
+ * column offsets (i32 per feature) | histogram offsets (i32 per feature).
+ */
+
+const PAGE = 65536;
+
+/** The part of the WebAssembly JS API used here (the project's `lib` has no DOM/WebAssembly types). */
+interface WasmModule {
+  readonly kind?: 'module';
+}
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
+  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+}
+const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+
+// Opcodes used (WebAssembly core 2.0 + fixed-width SIMD).
+const BLOCK = 0x02;
+const LOOP = 0x03;
+const END = 0x0b;
+const BR = 0x0c;
+const BR_IF = 0x0d;
+const VOID = 0x40;
+const LOCAL_GET = 0x20;
+const LOCAL_SET = 0x21;
+const LOCAL_TEE = 0x22;
+const I32_CONST = 0x41;
+const F64_CONST = 0x44;
+const I32_LOAD = 0x28;
+const I32_LOAD8_U = 0x2d;
+const F64_LOAD = 0x2b;
+const F64_STORE = 0x39;
+const I32_ADD = 0x6a;
+const I32_SUB = 0x6b;
+const I32_MUL = 0x6c;
+const I32_GE_U = 0x4f;
+const I32_LT_S = 0x48;
+const F64_ADD = 0xa0;
+const SIMD = 0xfd;
+const V128_LOAD = [SIMD, 0x00];
+const V128_STORE = [SIMD, 0x0b];
+const F64X2_ADD = [SIMD, 0xf0, 0x01];
+const I32 = 0x7f;
+const V128 = 0x7b;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let byte = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (n !== 0);
+  return out;
+}
+
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const byte = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) {
+      out.push(byte);
+      return out;
+    }
+    out.push(byte | 0x80);
+  }
+}
+
+const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
+const vector = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const name = (s: string) => [...uleb(s.length), ...Array.from(s, (c) => c.charCodeAt(0))];
+const get = (l: number) => [LOCAL_GET, ...uleb(l)];
+const set = (l: number) => [LOCAL_SET, ...uleb(l)];
+const tee = (l: number) => [LOCAL_TEE, ...uleb(l)];
+const i32 = (v: number) => [I32_CONST, ...sleb(v)];
+const ONE = [F64_CONST, ...new Uint8Array(new Float64Array([1]).buffer)];
+
+// Parameters of `histogram(hist, binned, rows, count, gh, columns, offsets, features)`, then locals.
+const P_HIST = 0;
+const P_BINNED = 1;
+const P_ROWS = 2;
+const P_COUNT = 3;
+const P_GH = 4;
+const P_COLUMNS = 5;
+const P_OFFSETS = 6;
+const P_FEATURES = 7;
+const L_K = 8; // feature index
+const L_RP = 9; // pointer into rows
+const L_REND = 10; // end of rows
+const L_GP = 11; // pointer into gh
+const L_R = 12; // row
+const L_P = 13; // bin address
+const L_B = 14; // first of GROUP column bases (binned + column offset)
+const GROUP = 4;
+const L_H = L_B + GROUP; // first of GROUP histogram bases (hist + histogram offset)
+const L_GH = L_H + GROUP; // the row's (g, h) pair, v128
+const I32_LOCALS = L_GH - L_K;
+
+/** One feature's update for the row in L_R and pair in L_GH: column base local `b`, histogram base local `h`. */
+function update(b: number, h: number): number[] {
+  return [
+    // p = h + binned[b + r] * 24
+    ...get(h),
+    ...get(b),
+    ...get(L_R),
+    I32_ADD,
+    I32_LOAD8_U,
+    0,
+    0,
+    ...i32(24),
+    I32_MUL,
+    I32_ADD,
+    ...tee(L_P),
+    // v128 [p] += (g, h)
+    ...get(L_P),
+    ...V128_LOAD,
+    3,
+    0,
+    ...get(L_GH),
+    ...F64X2_ADD,
+    ...V128_STORE,
+    3,
+    0,
+    // f64 [p + 16] += 1
+    ...get(L_P),
+    ...get(L_P),
+    F64_LOAD,
+    3,
+    16,
+    ...ONE,
+    F64_ADD,
+    F64_STORE,
+    3,
+    16,
+  ];
+}
+
+/** Loop over the rows, updating the features whose bases are in locals L_B‥ and L_H‥ (`width` of them). */
+function rowLoop(width: number): number[] {
+  const body: number[] = [];
+  for (let j = 0; j < width; j++) body.push(...update(L_B + j, L_H + j));
+  return [
+    ...get(P_ROWS),
+    ...set(L_RP),
+    ...get(P_GH),
+    ...set(L_GP),
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    ...get(L_RP),
+    ...get(L_REND),
+    I32_GE_U,
+    BR_IF,
+    1,
+    ...get(L_RP),
+    I32_LOAD,
+    2,
+    0,
+    ...set(L_R),
+    ...get(L_GP),
+    ...V128_LOAD,
+    3,
+    0,
+    ...set(L_GH),
+    ...body,
+    ...get(L_RP),
+    ...i32(4),
+    I32_ADD,
+    ...set(L_RP),
+    ...get(L_GP),
+    ...i32(16),
+    I32_ADD,
+    ...set(L_GP),
+    BR,
+    0,
+    END,
+    END,
+  ];
+}
+
+/** Load the bases of features k‥k+width−1 into L_B‥ and L_H‥. */
+function loadBases(width: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < width; j++) {
+    // L_B+j = binned + columns[k + j]
+    out.push(...get(P_BINNED), ...get(P_COLUMNS), ...get(L_K), ...i32(4), I32_MUL, I32_ADD);
+    out.push(I32_LOAD, 2, 4 * j, I32_ADD, ...set(L_B + j));
+    out.push(...get(P_HIST), ...get(P_OFFSETS), ...get(L_K), ...i32(4), I32_MUL, I32_ADD);
+    out.push(I32_LOAD, 2, 4 * j, I32_ADD, ...set(L_H + j));
+  }
+  return out;
+}
+
+/** Loop over features in steps of `width` while at least `width` remain. */
+function featureLoop(width: number): number[] {
+  return [
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    // exit when features − k < width
+    ...get(P_FEATURES),
+    ...get(L_K),
+    I32_SUB,
+    ...i32(width),
+    I32_LT_S,
+    BR_IF,
+    1,
+    ...loadBases(width),
+    ...rowLoop(width),
+    ...get(L_K),
+    ...i32(width),
+    I32_ADD,
+    ...set(L_K),
+    BR,
+    0,
+    END,
+    END,
+  ];
+}
+
+function assemble(): Uint8Array {
+  const params = Array<number>(8).fill(I32);
+  const body = [
+    // locals: I32_LOCALS × i32, 1 × v128
+    ...vector([
+      [...uleb(I32_LOCALS), I32],
+      [1, V128],
+    ]),
+    ...i32(0),
+    ...set(L_K),
+    // rows end = rows + 4 · count
+    ...get(P_ROWS),
+    ...get(P_COUNT),
+    ...i32(4),
+    I32_MUL,
+    I32_ADD,
+    ...set(L_REND),
+    ...featureLoop(GROUP),
+    ...featureLoop(1),
+    END,
+  ];
+  const bytes = [
+    ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+    ...section(1, vector([[0x60, ...vector(params.map((p) => [p])), 0]])),
+    // import env.memory, min 1 page
+    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
+    ...section(3, vector([[0]])),
+    ...section(7, vector([[...name('histogram'), 0x00, 0]])),
+    ...section(10, vector([[...uleb(body.length), ...body]])),
+  ];
+  return Uint8Array.from(bytes);
+}
+
+let compiled: WasmModule | null | undefined;
+
+/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
+function histogramModule(): WasmModule | null {
+  if (compiled === undefined) {
+    const bytes = assemble();
+    compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+  }
+  return compiled;
+}
+
+const align = (n: number) => Math.ceil(n / 16) * 16;
+
+/**
+ * Histogram building in WebAssembly memory for one binned data set. `rows` and `gh` are views the
+ * caller fills (a node's rows and their gathered gradient/hessian pairs); `build` adds them to
+ * the in-memory histogram, which `hist` views.
+ */
+export class WasmHistogram {
+  readonly rows: Uint32Array;
+  readonly gh: Float64Array;
+  readonly hist: Float64Array;
+  readonly binned: Uint8Array;
+  readonly #columns: Int32Array;
+  readonly #offsets: Int32Array;
+  readonly #ptr: { rows: number; gh: number; hist: number; columns: number; offsets: number };
+  readonly #run: (...args: number[]) => void;
+  #featureCount = 0;
+
+  private constructor(api: WasmApi, module: WasmModule, binned: Uint8Array, rows: number, features: number) {
+    const sizes = {
+      binned: align(binned.length),
+      rows: align(4 * rows),
+      gh: align(16 * rows),
+      hist: align(8 * features * 256 * 3),
+      columns: align(4 * features),
+    };
+    const total = sizes.binned + sizes.rows + sizes.gh + sizes.hist + 2 * sizes.columns;
+    const memory = new api.Memory({ initial: Math.ceil(total / PAGE) });
+    const instance = new api.Instance(module, { env: { memory } });
+    this.#run = instance.exports.histogram as (...args: number[]) => void;
+    const buffer = memory.buffer;
+    let at = 0;
+    const take = (size: number) => {
+      const start = at;
+      at += size;
+      return start;
+    };
+    const binnedAt = take(sizes.binned);
+    this.#ptr = {
+      rows: take(sizes.rows),
+      gh: take(sizes.gh),
+      hist: take(sizes.hist),
+      columns: take(sizes.columns),
+      offsets: take(sizes.columns),
+    };
+    this.binned = new Uint8Array(buffer, binnedAt, binned.length);
+    this.binned.set(binned);
+    this.rows = new Uint32Array(buffer, this.#ptr.rows, rows);
+    this.gh = new Float64Array(buffer, this.#ptr.gh, 2 * rows);
+    this.hist = new Float64Array(buffer, this.#ptr.hist, features * 256 * 3);
+    this.#columns = new Int32Array(buffer, this.#ptr.columns, features);
+    this.#offsets = new Int32Array(buffer, this.#ptr.offsets, features);
+  }
+
+  /** Null where WebAssembly SIMD is unavailable or the data does not fit one 32-bit memory. */
+  static create(binned: Uint8Array, rows: number, features: number): WasmHistogram | null {
+    const module = histogramModule();
+    if (!module || !wasmApi) return null;
+    try {
+      return new WasmHistogram(wasmApi, module, binned, rows, features);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Set the features the next builds use: column byte offsets and histogram slot offsets. */
+  useFeatures(columns: ArrayLike<number>, slots: ArrayLike<number>, count: number): void {
+    for (let k = 0; k < count; k++) {
+      this.#columns[k] = columns[k]!;
+      this.#offsets[k] = slots[k]! * 8;
+    }
+    this.#featureCount = count;
+  }
+
+  /** Add `rows[start, start + count)` (pairs in `gh[0, 2·count)`) to `hist` for the features in use. */
+  build(start: number, count: number): void {
+    this.#run(
+      this.#ptr.hist,
+      this.binned.byteOffset,
+      this.#ptr.rows + 4 * start,
+      count,
+      this.#ptr.gh,
+      this.#ptr.columns,
+      this.#ptr.offsets,
+      this.#featureCount,
+    );
+  }
+}
