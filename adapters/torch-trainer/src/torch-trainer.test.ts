@@ -68,6 +68,12 @@ describe('torch trainer: descriptor and config', () => {
     });
     const line = env.split('\n').find((l) => l.startsWith('export VIGIL_TORCH_PYTHON='));
     expect(line).toBeDefined();
+    // With the service installed, the adapter's default is the interpreter `env` prints.
+    if (missing === undefined && !process.env.VIGIL_TORCH_PYTHON) {
+      expect(defaultTorchPython({ VIGIL_CACHE: process.env.VIGIL_CACHE })).toBe(
+        line!.slice(line!.indexOf('=') + 1),
+      );
+    }
   });
 
   it('maps torch state_dict names to the TS TCN initializer names', () => {
