@@ -191,6 +191,20 @@ function gather(
   }
 }
 
+/** `parent` −= `child` over the histograms of the features at `offsets[0, count)`. */
+function subtractHistogram(
+  parent: Float64Array,
+  child: Float64Array,
+  offsets: Int32Array,
+  count: number,
+): void {
+  for (let k = 0; k < count; k++) {
+    const o = offsets[k]!;
+    const end = o + FEATURE_SLOTS;
+    for (let j = o; j < end; j++) parent[j] = parent[j]! - child[j]!;
+  }
+}
+
 /**
  * Stable partition of rows[start, end) by `goLeft[bin]` of column `col`, without branching on
  * the data; returns the boundary.
@@ -356,6 +370,9 @@ export class HistogramTreeGrower {
     const goLeft = this.#goLeft;
     for (let b = 0; b < BINS; b++) goLeft[b] = b <= split.bin ? 1 : 0;
     goLeft[MISSING_BIN] = split.missingLeft ? 1 : 0;
+    if (this.#wasm && rows === this.#wasm.rows) {
+      return start + this.#wasm.partition(start, end - start, split.feature * this.#bins.rows, goLeft);
+    }
     return partitionRows(
       rows,
       start,
@@ -462,10 +479,7 @@ export class HistogramTreeGrower {
         // The parent's histogram minus the smaller child's is the larger child's.
         const smallHist = small.hist;
         large.hist = parentHist;
-        for (let k = 0; k < features.length; k++) {
-          const o = features[k]! * FEATURE_SLOTS;
-          for (let j = o; j < o + FEATURE_SLOTS; j++) parentHist[j] = parentHist[j]! - smallHist[j]!;
-        }
+        subtractHistogram(parentHist, smallHist, this.#offsets, this.#featureCount);
       }
       level = next;
     }

@@ -45,6 +45,11 @@ const I32_SUB = 0x6b;
 const I32_MUL = 0x6c;
 const I32_GE_U = 0x4f;
 const I32_LT_S = 0x48;
+const I32_STORE = 0x36;
+const I32_SHL = 0x74;
+const I32_SHR_U = 0x76;
+const I32_XOR = 0x73;
+const MEMORY_COPY = [0xfc, 0x0a, 0x00, 0x00];
 const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const V128_LOAD = [SIMD, 0x00];
@@ -231,9 +236,8 @@ function featureLoop(width: number): number[] {
   ];
 }
 
-function assemble(): Uint8Array {
-  const params = Array<number>(8).fill(I32);
-  const body = [
+function histogramBody(): number[] {
+  return [
     // locals: I32_LOCALS × i32, 1 × v128
     ...vector([
       [...uleb(I32_LOCALS), I32],
@@ -252,14 +256,137 @@ function assemble(): Uint8Array {
     ...featureLoop(1),
     END,
   ];
+}
+
+/**
+ * `partition(rows, count, column, goLeft, scratch) → left count`: stable partition of `count`
+ * u32 rows at `rows` by `goLeft[column[row]]` (bytes), left rows first. Each row is stored on
+ * both sides and only its own side's pointer advances (no data-dependent branch); the right
+ * side, gathered in `scratch`, is copied back after the left.
+ */
+function partitionBody(): number[] {
+  const [ROWS, COUNT, COLUMN, LUT, SCRATCH] = [0, 1, 2, 3, 4];
+  const [I, END_, W, S, R, LEFT] = [5, 6, 7, 8, 9, 10];
+  return [
+    ...vector([[6, I32]]),
+    ...get(ROWS),
+    ...set(I),
+    ...get(ROWS),
+    ...set(W),
+    ...get(SCRATCH),
+    ...set(S),
+    ...get(ROWS),
+    ...get(COUNT),
+    ...i32(4),
+    I32_MUL,
+    I32_ADD,
+    ...set(END_),
+    BLOCK,
+    VOID,
+    LOOP,
+    VOID,
+    ...get(I),
+    ...get(END_),
+    I32_GE_U,
+    BR_IF,
+    1,
+    ...get(I),
+    I32_LOAD,
+    2,
+    0,
+    ...set(R),
+    ...get(LUT),
+    ...get(COLUMN),
+    ...get(R),
+    I32_ADD,
+    I32_LOAD8_U,
+    0,
+    0,
+    I32_ADD,
+    I32_LOAD8_U,
+    0,
+    0,
+    ...set(LEFT),
+    ...get(W),
+    ...get(R),
+    I32_STORE,
+    2,
+    0,
+    ...get(S),
+    ...get(R),
+    I32_STORE,
+    2,
+    0,
+    ...get(W),
+    ...get(LEFT),
+    ...i32(2),
+    I32_SHL,
+    I32_ADD,
+    ...set(W),
+    ...get(S),
+    ...get(LEFT),
+    ...i32(1),
+    I32_XOR,
+    ...i32(2),
+    I32_SHL,
+    I32_ADD,
+    ...set(S),
+    ...get(I),
+    ...i32(4),
+    I32_ADD,
+    ...set(I),
+    BR,
+    0,
+    END,
+    END,
+    // memory.copy(w, scratch, s − scratch)
+    ...get(W),
+    ...get(SCRATCH),
+    ...get(S),
+    ...get(SCRATCH),
+    I32_SUB,
+    ...MEMORY_COPY,
+    // (w − rows) / 4
+    ...get(W),
+    ...get(ROWS),
+    I32_SUB,
+    ...i32(2),
+    I32_SHR_U,
+    END,
+  ];
+}
+
+function assemble(): Uint8Array {
+  const params = (n: number) => vector(Array.from({ length: n }, () => [I32]));
+  const histogram = histogramBody();
+  const partition = partitionBody();
   const bytes = [
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([[0x60, ...vector(params.map((p) => [p])), 0]])),
+    // types: 0 = (i32 × 8) → (), 1 = (i32 × 5) → i32
+    ...section(
+      1,
+      vector([
+        [0x60, ...params(8), 0],
+        [0x60, ...params(5), 1, I32],
+      ]),
+    ),
     // import env.memory, min 1 page
     ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
-    ...section(3, vector([[0]])),
-    ...section(7, vector([[...name('histogram'), 0x00, 0]])),
-    ...section(10, vector([[...uleb(body.length), ...body]])),
+    ...section(3, vector([[0], [1]])),
+    ...section(
+      7,
+      vector([
+        [...name('histogram'), 0x00, 0],
+        [...name('partition'), 0x00, 1],
+      ]),
+    ),
+    ...section(
+      10,
+      vector([
+        [...uleb(histogram.length), ...histogram],
+        [...uleb(partition.length), ...partition],
+      ]),
+    ),
   ];
   return Uint8Array.from(bytes);
 }
@@ -289,8 +416,18 @@ export class WasmHistogram {
   readonly binned: Uint8Array;
   readonly #columns: Int32Array;
   readonly #offsets: Int32Array;
-  readonly #ptr: { rows: number; gh: number; hist: number; columns: number; offsets: number };
-  readonly #run: (...args: number[]) => void;
+  readonly #ptr: {
+    rows: number;
+    gh: number;
+    hist: number;
+    columns: number;
+    offsets: number;
+    scratch: number;
+    lut: number;
+  };
+  readonly #lut: Uint8Array;
+  readonly #histogram: (...args: number[]) => void;
+  readonly #partition: (...args: number[]) => number;
   #featureCount = 0;
 
   private constructor(api: WasmApi, module: WasmModule, binned: Uint8Array, rows: number, features: number) {
@@ -300,11 +437,13 @@ export class WasmHistogram {
       gh: align(16 * rows),
       hist: align(8 * features * 256 * 3),
       columns: align(4 * features),
+      lut: 256,
     };
-    const total = sizes.binned + sizes.rows + sizes.gh + sizes.hist + 2 * sizes.columns;
+    const total = sizes.binned + 2 * sizes.rows + sizes.gh + sizes.hist + 2 * sizes.columns + sizes.lut;
     const memory = new api.Memory({ initial: Math.ceil(total / PAGE) });
     const instance = new api.Instance(module, { env: { memory } });
-    this.#run = instance.exports.histogram as (...args: number[]) => void;
+    this.#histogram = instance.exports.histogram as (...args: number[]) => void;
+    this.#partition = instance.exports.partition as (...args: number[]) => number;
     const buffer = memory.buffer;
     let at = 0;
     const take = (size: number) => {
@@ -319,7 +458,10 @@ export class WasmHistogram {
       hist: take(sizes.hist),
       columns: take(sizes.columns),
       offsets: take(sizes.columns),
+      scratch: take(sizes.rows),
+      lut: take(sizes.lut),
     };
+    this.#lut = new Uint8Array(buffer, this.#ptr.lut, 256);
     this.binned = new Uint8Array(buffer, binnedAt, binned.length);
     this.binned.set(binned);
     this.rows = new Uint32Array(buffer, this.#ptr.rows, rows);
@@ -351,7 +493,7 @@ export class WasmHistogram {
 
   /** Add `rows[start, start + count)` (pairs in `gh[0, 2·count)`) to `hist` for the features in use. */
   build(start: number, count: number): void {
-    this.#run(
+    this.#histogram(
       this.#ptr.hist,
       this.binned.byteOffset,
       this.#ptr.rows + 4 * start,
@@ -360,6 +502,21 @@ export class WasmHistogram {
       this.#ptr.columns,
       this.#ptr.offsets,
       this.#featureCount,
+    );
+  }
+
+  /**
+   * Stable partition of `rows[start, start + count)` by `goLeft[bin]` of the column at byte
+   * offset `column` of the bins; returns how many rows went left.
+   */
+  partition(start: number, count: number, column: number, goLeft: Uint8Array): number {
+    this.#lut.set(goLeft);
+    return this.#partition(
+      this.#ptr.rows + 4 * start,
+      count,
+      this.binned.byteOffset + column,
+      this.#ptr.lut,
+      this.#ptr.scratch,
     );
   }
 }
