@@ -1,10 +1,10 @@
-import { VigilError } from '../errors.js';
 import type { TrainingSet } from '../domain/dataset.js';
+import { VigilError } from '../errors.js';
 
 /** A row-per-point training set, optionally with each row's time (then rows may come in any order). */
 export type SequenceSource = Pick<TrainingSet, 'featureNames' | 'x' | 'groups'> & {
   /** Time of each row (Date or epoch ms). Without it, rows are taken to be in time order within a group. */
-  at?: readonly (Date | number)[];
+  at?: ArrayLike<Date | number>;
 };
 
 function invalid(message: string): VigilError {
@@ -38,9 +38,9 @@ export function toSequences(set: SequenceSource, sequenceLength: number): Float3
   const byGroup = new Map<string, number[]>();
   for (let r = 0; r < rows; r++) {
     const g = set.groups[r]!;
-    let list = byGroup.get(g);
-    if (!list) byGroup.set(g, (list = []));
-    list.push(r);
+    const list = byGroup.get(g);
+    if (list) list.push(r);
+    else byGroup.set(g, [r]);
   }
   const out = new Float32Array(rows * L * d).fill(Number.NaN);
   const width = L * d;

@@ -37,7 +37,8 @@ export async function replayOverHttp(options: {
   onProgress: ProgressListener;
 }): Promise<{ requests: number; p50: number; p99: number; versions: Record<string, number> }> {
   const { set } = options;
-  const d = set.featureNames.length;
+  // Values per row: d, or L·d for a sequence model's rows.
+  const d = set.y.length > 0 ? set.x.length / set.y.length : set.featureNames.length;
   const n = Math.min(options.requests, set.y.length);
   // Spread the replay over the whole held-out set.
   const step = set.y.length / n;

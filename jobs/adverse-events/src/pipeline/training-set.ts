@@ -68,8 +68,11 @@ export function denseMatrix(
   return x;
 }
 
-/** Rows of a training set whose group is in `keep`. */
-export function subset(set: TrainingSet, keep: Set<string>): TrainingSet {
+/** Rows of a training set whose group is in `keep` (with their times when the set has them). */
+export function subset(
+  set: TrainingSet & { at?: ArrayLike<number> },
+  keep: Set<string>,
+): TrainingSet & { at?: Float64Array } {
   const d = set.featureNames.length;
   const idx: number[] = [];
   set.groups.forEach((g, i) => {
@@ -85,5 +88,6 @@ export function subset(set: TrainingSet, keep: Set<string>): TrainingSet {
     y: Uint8Array.from(idx, (i) => set.y[i]!),
     groups: idx.map((i) => set.groups[i]!),
     lineage: set.lineage,
+    ...(set.at ? { at: Float64Array.from(idx, (i) => set.at![i]!) } : {}),
   };
 }

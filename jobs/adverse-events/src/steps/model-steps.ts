@@ -23,7 +23,7 @@ import { withoutTestPatients } from '../evaluation/without-test-patients.js';
 import { splitPatients, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
 import type { AdverseEventsConfig } from './job-config.js';
-import { matrixFor, testRows } from './model-inputs.js';
+import { matrixFor, modelInput, testRows } from './model-inputs.js';
 
 type ModelSlice = {
   algorithm: string;
@@ -91,8 +91,12 @@ export const trainStep = (tuned: boolean) =>
           onProgress: (p) => ctx.progress(Math.round(p.fraction * 1000), 1000, p.message),
         },
       );
-      const scores = await trainer.predict(result.artifact, test.x, test.y.length);
-      const validationScores = await trainer.predict(result.artifact, validation.x, validation.y.length);
+      const scores = await trainer.predict(result.artifact, modelInput(result.artifact, test), test.y.length);
+      const validationScores = await trainer.predict(
+        result.artifact,
+        modelInput(result.artifact, validation),
+        validation.y.length,
+      );
       const ci = aurocCi(scores, test.y, { seed: ctx.config.seed, samples: ctx.config.samples });
       const point = thresholdForRecall(validationScores, validation.y, ctx.config.targetRecall);
       const atTest = point ? precisionRecallAt(scores, test.y, point.threshold) : null;
@@ -176,7 +180,12 @@ async function championScores(
   const theirs = await versionArtifact(registry, champion.name, champion.version, challenger);
   const same = JSON.stringify(theirs.featureNames) === JSON.stringify(challenger.featureNames);
   const x = same ? test.x : await matrixFor(store, theirs.featureNames, rows, ref);
-  return trainer.predict(theirs, x, test.y.length);
+  // A sequence champion reads each row after its patient's earlier held-out rows.
+  return trainer.predict(
+    theirs,
+    modelInput(theirs, { x, groups: rows.patientIds, at: rows.at }),
+    test.y.length,
+  );
 }
 
 /**
@@ -441,7 +450,7 @@ export const crossValidateStep = defineStep<AdverseEventsConfig, CvSlice>({
         },
       );
       const test = subset(rest, testPatients);
-      const scores = await trainer.predict(result.artifact, test.x, test.y.length);
+      const scores = await trainer.predict(result.artifact, modelInput(result.artifact, test), test.y.length);
       aurocs.push(auroc(scores, test.y));
     }
     const ok = aurocs.filter((a): a is number => a !== null);

@@ -3,7 +3,7 @@ import { matrixRequest, replayOverHttp } from '../pipeline/serve.js';
 import { denseMatrix, subset } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from './feature-steps.js';
 import type { AdverseEventsConfig } from './job-config.js';
-import { matrixFor, refsOf, testRows } from './model-inputs.js';
+import { matrixFor, modelInput, onlineInput, refsOf, testRows } from './model-inputs.js';
 
 /** serve: load the version, route to it, replay held-out rows over HTTP and score patients online. */
 export const serveStep = defineStep<AdverseEventsConfig, { name: string; requests: number }>({
@@ -59,7 +59,10 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     const ref = inputs['features.lakeCommit'] as string;
     const served_ = served === challenger ? model : await versionArtifact(registry, name, served, model);
     await server.load({ name, version: served, artifact: served_ });
-    const sameInputs = JSON.stringify(served_.featureNames) === JSON.stringify(model.featureNames);
+    // Same features and the same input shape (a row model cannot read a sequence model's requests).
+    const sameFeatures = JSON.stringify(served_.featureNames) === JSON.stringify(model.featureNames);
+    const sameInputs =
+      sameFeatures && JSON.stringify(served_.inputs[0]?.shape) === JSON.stringify(model.inputs[0]?.shape);
     // A shadow sees the champion's requests, so it can only shadow a champion with the same inputs.
     const shadow = served !== challenger && sameInputs ? challenger : null;
     if (shadow) await server.load({ name, version: shadow, artifact: model });
@@ -72,7 +75,7 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     const held = subset(dataset, testIds);
     const rows = testRows(dataset, testIds);
     // The served model reads its own features: a champion trained on other views is fed by them.
-    const test = sameInputs
+    const test = sameFeatures
       ? held
       : {
           ...held,
@@ -82,7 +85,8 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
     const replay = await replayOverHttp({
       url,
       model: name,
-      set: test,
+      // A sequence model's requests carry each row's history: [1, L·d] per request.
+      set: { ...test, x: modelInput(served_, test) },
       at: rows.at.map((t) => new Date(t)),
       requests: Math.min(ctx.config.requests, Math.max(1, test.y.length)),
       horizonDays: (inputs['label.horizonMs'] as number) / 86_400_000,
@@ -99,11 +103,16 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
       entityRows: split.test.map((id) => ({ patient_id: id })),
       fullFeatureNames: true,
     });
-    const d = served_.featureNames.length;
+    const width = served_.inputs[0]?.shape[1] ?? served_.featureNames.length;
     let scored = 0;
     if (online.rows.length > 0) {
-      const x = denseMatrix(online.rows, served_.featureNames);
-      const answer = await server.infer(name, matrixRequest(x, d, 0, online.rows.length));
+      const x = onlineInput(
+        served_,
+        { x: denseMatrix(online.rows, served_.featureNames), patientIds: split.test },
+        { x: test.x, groups: test.groups, at: rows.at },
+        end.getTime(),
+      );
+      const answer = await server.infer(name, matrixRequest(x, width, 0, online.rows.length));
       scored = answer.outputs.find((o) => o.name === 'probabilities')?.shape[0] ?? 0;
     }
     return {
