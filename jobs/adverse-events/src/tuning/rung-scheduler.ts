@@ -111,7 +111,7 @@ export class RungScheduler {
   /** A job finished: `value` is the trial's score at `rung`. */
   report(trial: number, rung: number, value: number | null): void {
     const t = this.#trials[trial];
-    if (!t || !t.running || t.rung !== rung)
+    if (!t?.running || t.rung !== rung)
       throw new Error(`rung scheduler: trial ${trial} is not running at rung ${rung}`);
     t.running = false;
     t.values.set(rung, value);
