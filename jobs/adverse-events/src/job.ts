@@ -6,7 +6,7 @@ import { clinicalEventSchema } from './domain/event-schema.js';
 import { featuresConfigSchema } from './features/features-config.js';
 import type { SilverResult } from './medallion/silver.js';
 import { reconcile } from './pipeline/reconciliation.js';
-import type { InjectedCounts } from './simulator/simulate-trial.js';
+import { type InjectedCounts, type OraclePoints, oracleAurocs } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
 import type { AdverseEventsConfig } from './steps/job-config.js';
@@ -78,6 +78,10 @@ export const adverseEventsJob = defineJob({
     const evaluation = train.evaluation as Evaluation | undefined;
     const gate = register.gate as GateDecision | undefined;
     const cv = out(outputs, 'cross-validate').cv as CvResult | undefined;
+    // The oracles on the model's own held-out patients (same patients as `auroc`), and on all.
+    const split = out(outputs, 'training-set').split as { test: string[] } | undefined;
+    const oracle =
+      generate.oracle && split ? oracleAurocs(generate.oracle as OraclePoints, split.test) : undefined;
     const tuneOut = out(outputs, 'tune');
     const tune = tuneOut.best
       ? {
@@ -158,9 +162,13 @@ export const adverseEventsJob = defineJob({
                 }
               : undefined,
             served: serve.servedVersion ?? null,
-            ...(generate.bayesAuroc !== undefined ? { bayesAuroc: generate.bayesAuroc } : {}),
-            // The best any model could do knowing each patient's present state (future shocks unknown).
-            ...(generate.ceilingAuroc !== undefined ? { ceiling: generate.ceilingAuroc } : {}),
+            // The best any model could do knowing each patient's present state (future shocks
+            // unknown), on the held-out test patients; and the realised oracle (shocks known).
+            ...(oracle?.ceiling != null ? { ceiling: oracle.ceiling } : {}),
+            ...(oracle?.bayes != null ? { bayesAuroc: oracle.bayes } : {}),
+            ...(generate.ceilingAuroc !== undefined
+              ? { ceilingAllPatients: generate.ceilingAuroc, bayesAurocAllPatients: generate.bayesAuroc }
+              : {}),
             trainRows: rows?.train,
             testRows: rows?.test,
             testPatients: rows?.testPatients,

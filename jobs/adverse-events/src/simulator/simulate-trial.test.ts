@@ -3,7 +3,7 @@ import { isVigilError } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
 import { MEASURES } from '../medallion/measure-catalog.js';
 import { defaultRiskModel } from './risk-model.js';
-import { type SimulatedEvent, simulateTrial } from './simulate-trial.js';
+import { oracleAurocs, patientId, type SimulatedEvent, simulateTrial } from './simulate-trial.js';
 
 const small = { seed: 7, patients: 60, days: 30, sites: 4 };
 
@@ -83,6 +83,24 @@ describe('simulateTrial', () => {
     // The present-state ceiling: below the oracle that knows the coming shocks, well above chance.
     expect(sim.ceilingAuroc).toBeGreaterThan(0.8);
     expect(sim.ceilingAuroc).toBeLessThan(sim.bayesAuroc - 0.01);
+    // Per-point oracle scores: over every patient they give the same AUROCs; over half the
+    // patients, AUROCs of those patients' points only.
+    const all = oracleAurocs(
+      sim.oracle,
+      Array.from({ length: 400 }, (_, i) => patientId(i)),
+    );
+    expect(all).toEqual({
+      bayes: sim.bayesAuroc,
+      ceiling: sim.ceilingAuroc,
+      points: sim.stats.predictionTimes,
+    });
+    const half = oracleAurocs(
+      sim.oracle,
+      Array.from({ length: 200 }, (_, i) => patientId(i)),
+    );
+    expect(half.points).toBe(sim.oracle.patients.filter((p) => p <= patientId(199)).length);
+    expect(half.points).toBeLessThan(all.points);
+    expect(half.ceiling).not.toBe(all.ceiling);
     expect(sim.stats.prevalence).toBeGreaterThan(0.05);
     expect(sim.stats.prevalence).toBeLessThan(0.2);
     expect(sim.stats.events).toBeGreaterThan(150_000);

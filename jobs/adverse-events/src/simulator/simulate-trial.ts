@@ -105,8 +105,39 @@ export interface SimulationResult {
    * ceiling, at most `bayesAuroc` in expectation.
    */
   ceilingAuroc: number;
+  /**
+   * The oracle scores of every prediction point, by patient (in patient order), so the oracle and
+   * ceiling AUROCs can be computed on any set of patients (e.g. a model's held-out ones).
+   */
+  oracle: OraclePoints;
   horizonDays: number;
   stats: SimulationStats;
+}
+
+/** Per prediction point: the patient, both oracle probabilities and the realised label. */
+export interface OraclePoints {
+  patients: string[];
+  bayes: number[];
+  ceiling: number[];
+  labels: number[];
+}
+
+/** Oracle (`bayes`) and present-state (`ceiling`) AUROC on the points of the given patients. */
+export function oracleAurocs(
+  points: OraclePoints,
+  patients: Iterable<string>,
+): { bayes: number | null; ceiling: number | null; points: number } {
+  const keep = new Set(patients);
+  const bayes: number[] = [];
+  const ceiling: number[] = [];
+  const labels: number[] = [];
+  points.patients.forEach((p, i) => {
+    if (!keep.has(p)) return;
+    bayes.push(points.bayes[i]!);
+    ceiling.push(points.ceiling[i]!);
+    labels.push(points.labels[i]!);
+  });
+  return { bayes: auroc(bayes, labels), ceiling: auroc(ceiling, labels), points: labels.length };
 }
 
 const DAY_MS = 86_400_000;
@@ -265,6 +296,7 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   const scores: number[] = [];
   const ceilingScores: number[] = [];
   const labels: number[] = [];
+  const pointPatients: string[] = [];
   const context: TrialContext = {
     start,
     days: options.days,
@@ -274,7 +306,7 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
     model,
     futures,
   };
-  const sink: Sink = { stats, pending, scores, ceilingScores, labels };
+  const sink: Sink = { stats, pending, scores, ceilingScores, labels, pointPatients };
   for (let i = 0; i < options.patients; i++)
     simulatePatient(i, patientStreams.fork('patient'), context, sink);
   pending.sort((a, b) => a.recordedMs - b.recordedMs);
@@ -286,6 +318,7 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
     injected: countInjected(pending),
     bayesAuroc: auroc(scores, labels) ?? 0.5,
     ceilingAuroc: auroc(ceilingScores, labels) ?? 0.5,
+    oracle: { patients: pointPatients, bayes: scores, ceiling: ceilingScores, labels },
     horizonDays: horizon,
     stats,
   };
@@ -341,6 +374,8 @@ interface Sink {
   /** Window probability given the latent state at the prediction time (`ceilingAuroc`). */
   ceilingScores: number[];
   labels: number[];
+  /** The patient of each point. */
+  pointPatients: string[];
 }
 
 type Measurement = VitalEvent | LabEvent | DoseEvent | SymptomEvent;
@@ -379,6 +414,7 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
     const state = { liver: path.liver[d - 1] ?? 0, inflammation: path.inflammation[d - 1] ?? 0 };
     sink.ceilingScores.push(presentStateProbability(state, traits, horizon, trial.model, trial.futures));
     sink.labels.push(onset !== undefined && onset < d + horizon ? 1 : 0);
+    sink.pointPatients.push(pid);
   }
 
   const newId = (): string =>

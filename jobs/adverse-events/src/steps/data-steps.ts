@@ -33,11 +33,11 @@ export const generateStep = defineStep<
   { seed: number; trial: unknown; topicPrefix: string }
 >({
   name: 'generate',
-  version: 2,
+  version: 3,
   description:
     'Simulate the seeded multi-site trial and produce its events into the Source (once per trial).',
   inputs: [],
-  outputs: ['topics', 'events', 'produced', 'injected', 'bayesAuroc', 'ceilingAuroc'],
+  outputs: ['topics', 'events', 'produced', 'injected', 'bayesAuroc', 'ceilingAuroc', 'oracle'],
   requires: ['source'],
   config: (c) => ({ seed: c.seed, trial: c.job.trial, topicPrefix: c.job.topicPrefix }),
   // The events must still be in the Source for the cached outputs to hold.
@@ -68,6 +68,7 @@ export const generateStep = defineStep<
       injected: sim.injected,
       bayesAuroc: sim.bayesAuroc,
       ceilingAuroc: sim.ceilingAuroc,
+      oracle: sim.oracle,
     };
   },
 });
