@@ -22,7 +22,10 @@ describe('nodeTrainer descriptor', () => {
       expect(field.description, key).toBeTruthy();
     }
     expect(nodeTrainer.config.parse({})).toEqual({ yieldIntervalMs: 25, scorerCacheSize: 16 });
-    expect(() => nodeTrainer.config.parse({ threads: 4 })).toThrow();
+    expect(() => nodeTrainer.config.parse({ workers: 4 })).toThrow();
+    // threads: TCN training threads (bytes do not depend on it); default left to the trainer.
+    expect(nodeTrainer.config.parse({ threads: 3 }).threads).toBe(3);
+    expect(() => nodeTrainer.config.parse({ threads: 0 })).toThrow();
   });
 
   it('stops training when the kernel aborts the context signal, and refuses use after close', async () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import {
   auroc,
   type ComponentContext,
@@ -46,6 +47,15 @@ export const nodeTrainerConfig = z.strictObject({
     .max(1024)
     .default(16)
     .describe('How many decoded artifacts `predict` keeps ready, by sha256 (0 disables the cache).'),
+  threads: z
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .optional()
+    .describe(
+      'Threads the TCN computes each training batch on, the calling thread included (default: 2, or 1 on a one-core machine). The trained bytes do not depend on it.',
+    ),
 });
 
 export type NodeTrainerConfig = z.output<typeof nodeTrainerConfig>;
@@ -130,13 +140,18 @@ export class NodeTrainer implements Trainer {
       metrics.iterations = outcome.iterations;
     } else if (resolved.algorithm === 'tcn') {
       // The TCN scores sequences [rows, L·d] built from each row's patient history.
-      const outcome = await trainTcn(data, resolved.params, spec.seed, options.validation, control);
+      const outcome = await trainTcn(data, resolved.params, spec.seed, options.validation, control, {
+        threads: this.#config.threads ?? Math.min(2, availableParallelism()),
+      });
       build = outcome.build;
       trainX = outcome.sequences.train;
       valX = outcome.sequences.validation;
       metrics.epochs = outcome.epochs;
       // Wall time is not a metric: metrics must be deterministic like the bytes.
-      this.#ctx?.logger.info({ epochSeconds: outcome.epochSeconds }, 'node trainer: tcn mean epoch time');
+      this.#ctx?.logger.info(
+        { epochSeconds: outcome.epochSeconds, threads: outcome.threads },
+        'node trainer: tcn mean epoch time',
+      );
       if (options.validation) metrics.best_epoch = outcome.bestEpoch;
     } else if (resolved.algorithm === 'ensemble') {
       // Scores sequences [rows, L·d], like the TCN; its GBT reads the last step.

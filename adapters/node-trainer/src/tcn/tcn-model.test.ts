@@ -1,6 +1,6 @@
 import { createRng } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
-import { initParams, TcnWorkspace, tcnLayout } from './tcn-model.js';
+import { dropoutKeep, initParams, TcnWorkspace, tcnLayout } from './tcn-model.js';
 
 /** Mean BCE of the logits against labels, and its gradient per logit. */
 function bce(logits: ArrayLike<number>, y: number[]): { loss: number; d: number[] } {
@@ -29,8 +29,8 @@ describe('TCN backward pass matches finite differences', () => {
       const x = Float64Array.from({ length: n * 7 * 3 }, () => rng.normal());
       const y = [1, 0, 1, 1, 0];
       const ws = new TcnWorkspace(layout, n);
-      // The same dropout masks on every evaluation: replay one seeded stream.
-      const loss = () => bce(ws.forward(x, n, params, dropout, createRng(9).next), y);
+      // The same dropout masks on every evaluation: they are a function of the seed.
+      const loss = () => bce(ws.forward(x, n, params, dropout, 9), y);
       const { d } = loss();
       const grad = new Float64Array(layout.size);
       ws.backward(d, n, params, grad);
@@ -69,4 +69,45 @@ describe('TCN backward pass matches finite differences', () => {
       }
     });
   }
+});
+
+describe('TcnWorkspace in shards', () => {
+  const layout = tcnLayout({ features: 5, steps: 9, blocks: 3, kernelSize: 3, hidden: 8 });
+  const rng = createRng(5);
+  const params = new Float32Array(layout.size);
+  initParams(layout, params, rng.next);
+  const n = 11;
+  const x = Float32Array.from({ length: n * 9 * 5 }, () => rng.normal());
+  const dLogits = Float64Array.from({ length: n }, () => rng.normal() / n);
+
+  it('two parts with `first` give the whole batch’s logits (same dropout masks) and gradient', () => {
+    const whole = new TcnWorkspace(layout, n);
+    const logits = whole.forward(x, n, params, 0.3, 77).slice();
+    const grad = new Float64Array(layout.size);
+    whole.backward(dLogits, n, params, grad);
+
+    const part = new TcnWorkspace(layout, 6);
+    const sum = new Float64Array(layout.size);
+    for (const [first, count] of [
+      [0, 6],
+      [6, 5],
+    ] as const) {
+      const out = part.forward(x.subarray(first * 45), count, params, 0.3, 77, first);
+      expect(Array.from(out.subarray(0, count))).toEqual(Array.from(logits.subarray(first, first + count)));
+      part.backward(dLogits.subarray(first), count, params, sum);
+    }
+    for (let i = 0; i < layout.size; i++) expect(sum[i]).toBeCloseTo(grad[i]!, 12);
+    // Another seed draws other masks; no seed, none.
+    expect(whole.forward(x, n, params, 0.3, 78)[0]).not.toBe(logits[0]);
+    expect(whole.forward(x, n, params, 0.3)[0]).toBe(whole.forward(x, n, params, 0)[0]);
+  });
+
+  it('drops about `dropout` of the values', () => {
+    for (const rate of [0.1, 0.5]) {
+      let dropped = 0;
+      const count = 200_000;
+      for (let i = 0; i < count; i++) if (!dropoutKeep(12345, i, rate)) dropped++;
+      expect(Math.abs(dropped / count - rate)).toBeLessThan(0.005);
+    }
+  });
 });

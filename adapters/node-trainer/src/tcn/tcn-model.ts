@@ -462,6 +462,24 @@ function activateBack(
   }
 }
 
+/**
+ * Dropout masks are a function of (seed, sequence, element), not of a stream's position, so any
+ * thread can draw any sequence's mask: element e (block by block, conv1's cone rows then conv2's,
+ * channel fastest) of sequence g of a batch is kept when the (g·E + e)-th SplitMix32 output
+ * from `seed` (E: mask values per sequence) is ≥ dropout · 2³², then scaled by 1 / (1 − dropout).
+ */
+export function dropoutHash(seed: number, index: number): number {
+  let z = (seed + Math.imul(index + 1, 0x9e3779b9)) | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** Whether {@link dropoutHash} keeps a value at rate `dropout`. */
+export function dropoutKeep(seed: number, index: number, dropout: number): boolean {
+  return dropoutHash(seed, index) >= Math.floor(dropout * 4294967296);
+}
+
 /** What one block keeps between the forward and backward passes, and its gradient buffers. */
 interface BlockState {
   conv1: ConvPlan;
@@ -496,6 +514,8 @@ export class TcnWorkspace {
   /** ∂L/∂(top block output). */
   readonly #dTop: Float64Array;
   #dropout = false;
+  /** Dropout mask values per sequence (every block's conv1 and conv2 rows of the cone). */
+  readonly #maskPerSequence: number;
   readonly logits: Float64Array;
 
   constructor(layout: TcnLayout, capacity: number) {
@@ -530,26 +550,38 @@ export class TcnWorkspace {
     this.#zeros = new Float64Array(Math.max(H, d));
     this.#dTop = new Float64Array((capacity + 1) * H);
     this.logits = new Float64Array(capacity);
+    this.#maskPerSequence = cones.reduce((sum, c) => sum + (c.inner.length + c.output.length) * H, 0);
   }
 
   /**
    * Logits of n sequences `x` (`[n, T, d]`, already standardised with NaN → 0) into
-   * `this.logits`. With `dropout` > 0 and `uniform`, inverted dropout masks are drawn after
-   * each ReLU inside the blocks (training), block by block, conv1's then conv2's, at the
-   * cone's steps only; otherwise no dropout (inference).
+   * `this.logits`. With `dropout` > 0 and a `seed`, inverted dropout masks are applied after
+   * each ReLU inside the blocks (training; see {@link dropoutKeep}: sequence s of this call is
+   * sequence `first + s` of the batch the seed belongs to); otherwise no dropout (inference).
    */
-  forward(x: FloatArray, n: number, params: FloatArray, dropout = 0, uniform?: () => number): Float64Array {
+  forward(x: FloatArray, n: number, params: FloatArray, dropout = 0, seed?: number, first = 0): Float64Array {
     if (n > this.#capacity)
       throw new RangeError(`batch of ${n} exceeds workspace capacity ${this.#capacity}`);
     const { steps: L, hidden: H, features: d, kernelSize: K } = this.#layout.shape;
-    this.#dropout = dropout > 0 && uniform !== undefined;
+    this.#dropout = dropout > 0 && seed !== undefined;
     const keep = 1 / (1 - dropout);
-    const drawMask = (mask: Float64Array, count: number) => {
-      if (!this.#dropout || !uniform) return;
-      for (let i = H; i < H + count; i++) mask[i] = uniform() < dropout ? 0 : keep;
+    const cut = Math.floor(dropout * 4294967296);
+    const perSequence = this.#maskPerSequence;
+    let maskBase = 0;
+    // Mask values of `steps` rows per sequence, numbered from maskBase within a sequence.
+    const drawMask = (mask: Float64Array, steps: number) => {
+      if (!this.#dropout) return;
+      const s0 = seed! | 0;
+      for (let s = 0; s < n; s++) {
+        const e0 = Math.imul(first + s, perSequence) + maskBase;
+        const row0 = (1 + s * steps) * H;
+        for (let e = 0; e < steps * H; e++) {
+          mask[row0 + e] = dropoutHash(s0, e0 + e) < cut ? 0 : keep;
+        }
+      }
+      maskBase += steps * H;
     };
-    const first = this.#blocks[0]!;
-    first.x.set(x.subarray(0, n * L * d), d);
+    this.#blocks[0]!.x.set(x.subarray(0, n * L * d), d);
     for (const st of this.#blocks) {
       const { conv1, conv2, residual } = st;
       const cin = conv1.slot.cin;
@@ -559,12 +591,12 @@ export class TcnWorkspace {
       packForward(conv2, params);
       const rows1 = n * conv1.outSteps;
       gatherGemm(st.h1, n, conv1.outSteps, H, conv1.tap, K, cin, st.x, inStride, conv1.wf, conv1.bias, false);
-      drawMask(st.mask1, rows1 * H);
+      drawMask(st.mask1, conv1.outSteps);
       activate(st.h1, H, rows1 * H, this.#dropout ? st.mask1 : null);
       const steps2 = conv2.outSteps;
       const rows2 = n * steps2;
       gatherGemm(st.h2, n, steps2, H, conv2.tap, K, H, st.h1, innerStride, conv2.wf, conv2.bias, false);
-      drawMask(st.mask2, rows2 * H);
+      drawMask(st.mask2, steps2);
       activate(st.h2, H, rows2 * H, this.#dropout ? st.mask2 : null);
       const { y, h2 } = st;
       if (st.hasResidualConv) {

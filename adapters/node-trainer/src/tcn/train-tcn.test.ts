@@ -3,8 +3,11 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { NodeTrainer } from '../node-trainer.js';
 import { decodeOnnxModel } from '../onnx/onnx-codec.js';
+import { resolveSpec, type TcnParams } from '../spec/train-params.js';
+import { RunControl } from '../training/run-control.js';
 import { risingSequenceSet } from './sequence-task.js';
 import { toSequences } from './sequences.js';
+import { trainTcn } from './train-tcn.js';
 
 const train = risingSequenceSet(1, 200, 20);
 const validation = risingSequenceSet(2, 60, 20);
@@ -99,6 +102,30 @@ describe('tcn', () => {
     expect(Buffer.from(a.artifact.bytes).equals(Buffer.from(b.artifact.bytes))).toBe(true);
     expect(a.artifact.sha256).toBe(b.artifact.sha256);
     expect(c.artifact.sha256).not.toBe(a.artifact.sha256);
+  }, 120_000);
+
+  it('gives the same bytes on 1 and 3 threads (3 really ran), and an abort stops a threaded run', async () => {
+    const spec = { algorithm: 'tcn', params: { ...params, maxEpochs: 2, batchSize: 128 }, seed: 3 };
+    const p = (resolveSpec(spec) as { params: TcnParams }).params;
+    const run = (threads: number, control = new RunControl({ signals: [], yieldIntervalMs: 0 })) =>
+      trainTcn(train, p, 3, validation, control, { threads });
+    const one = await run(1);
+    const three = await run(3);
+    expect([one.threads, three.threads]).toEqual([1, 3]);
+    expect(Buffer.from(three.build().bytes).equals(Buffer.from(one.build().bytes))).toBe(true);
+
+    const abort = new AbortController();
+    const control = new RunControl({
+      signals: [abort.signal],
+      yieldIntervalMs: 0,
+      onProgress: () => abort.abort(),
+    });
+    const long = (
+      resolveSpec({ ...spec, params: { ...spec.params, maxEpochs: 500 } }) as { params: TcnParams }
+    ).params;
+    await expect(trainTcn(train, long, 3, validation, control, { threads: 3 })).rejects.toMatchObject({
+      code: 'VIGIL_TRAINER_CANCELLED',
+    });
   }, 120_000);
 
   it('calibrates inside the graph and still matches onnxruntime', async () => {
