@@ -110,6 +110,7 @@ interface Timing {
   wall: number;
   cpu: number;
   auroc: number;
+  version?: string;
 }
 
 async function fitOurs(train: TrainingSet, test: TrainingSet): Promise<Timing> {
@@ -127,7 +128,12 @@ async function fitPeer(dir: string, peer: string, threads: number): Promise<Timi
   const { stdout } = await run(
     python,
     [join(here, 'peers.py'), dir, peer, String(threads), JSON.stringify(params)],
-    { env: { ...process.env, OMP_NUM_THREADS: String(threads) }, maxBuffer: 1 << 20 },
+    {
+      // Passive OpenMP waiting: on a shared, oversubscribed machine spinning workers wait on
+      // each other's preempted threads at every barrier (tens of seconds per fit here).
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), OMP_WAIT_POLICY: 'PASSIVE' },
+      maxBuffer: 1 << 20,
+    },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as Timing;
 }
@@ -200,6 +206,8 @@ try {
     );
   });
   console.log(`  AUROCs within ${TOLERANCE} of ours: ${aurocOk ? 'yes' : 'NO'}`);
+  const versions = new Set(results.flatMap((r) => r.map((t) => t.version ?? '')).filter(Boolean));
+  console.log(`  peers: ${[...versions].join(', ')}; node ${process.versions.node}`);
   if (!aurocOk) process.exitCode = 1;
 } finally {
   await rm(dir, { recursive: true, force: true });

@@ -67,4 +67,10 @@ with threadpool_limits(limits=threads):
     wall = time.perf_counter() - wall
     scores = model.predict_proba(Xt)[:, 1]
 
-print(json.dumps({"wall": wall, "cpu": cpu, "auroc": float(roc_auc_score(yt, scores))}))
+if peer == "sklearn":
+    import sklearn
+
+    version = f"scikit-learn {sklearn.__version__}"
+else:
+    version = f"lightgbm {lightgbm.__version__}"
+print(json.dumps({"wall": wall, "cpu": cpu, "auroc": float(roc_auc_score(yt, scores)), "version": version}))
