@@ -111,3 +111,35 @@ describe('TcnWorkspace in shards', () => {
     }
   });
 });
+
+describe('WebAssembly kernels', () => {
+  // hidden 32: whole four-channel blocks; hidden 6 and 5 features: ragged channels and odd depth.
+  for (const [features, hidden] of [
+    [20, 32],
+    [5, 6],
+  ] as const) {
+    it(`give bit-identical logits and gradients to the TypeScript kernels (d ${features}, H ${hidden})`, () => {
+      const layout = tcnLayout({ features, steps: 14, blocks: 3, kernelSize: 3, hidden });
+      const rng = createRng(8);
+      const params = new Float32Array(layout.size);
+      initParams(layout, params, rng.next);
+      for (let i = 0; i < params.length; i++) params[i] = params[i]! + 0.05 * rng.normal();
+      const n = 37;
+      const x = Float32Array.from({ length: n * 14 * features }, () => rng.normal());
+      const dLogits = Float64Array.from({ length: n }, () => rng.normal() / n);
+      const run = (kernels: 'auto' | 'ts') => {
+        const ws = new TcnWorkspace(layout, n, kernels);
+        const logits = ws.forward(x, n, params, 0.2, 3).slice();
+        const grad = new Float64Array(layout.size);
+        ws.backward(dLogits, n, params, grad);
+        return { wasm: ws.wasm, logits, grad };
+      };
+      const wasm = run('auto');
+      const ts = run('ts');
+      expect(wasm.wasm).toBe(true);
+      expect(ts.wasm).toBe(false);
+      expect(Buffer.from(wasm.logits.buffer).equals(Buffer.from(ts.logits.buffer))).toBe(true);
+      expect(Buffer.from(wasm.grad.buffer).equals(Buffer.from(ts.grad.buffer))).toBe(true);
+    });
+  }
+});

@@ -9,6 +9,8 @@
  * over input channels for the kernels) and transposed to ONNX/PyTorch's `[Cout, Cin, K]` on export.
  */
 
+import { wasmKernels } from './tcn-wasm.js';
+
 export type FloatArray = Float32Array | Float64Array;
 
 export interface TcnShape {
@@ -138,10 +140,28 @@ export function tcnCone(layout: TcnLayout): BlockCone[] {
  * sequences, so both rows of a pair share the same taps and padding taps are skipped.
  */
 
+/** The four-channel blocks of {@link gatherGemm} (channels below `width & ~3`). */
+export type GatherBlocks = (
+  out: Float64Array,
+  n: number,
+  steps: number,
+  width: number,
+  tap: Int32Array,
+  taps: number,
+  depth: number,
+  inp: Float64Array,
+  inStride: number,
+  w: Float64Array,
+  bias: Float64Array,
+  accumulate: boolean,
+) => void;
+
 /**
  * `out[(s, p), o] (+)= bias[o] + Σ_j Σ_i inp[tap[p·taps + j] + s·inStride + i] · w[(j·depth + i)·width + o]`
- * for n sequences of `steps` output rows: two sequences × four outputs at a time (eight
- * accumulators in registers). With `accumulate`, adds to `out` and ignores `bias`.
+ * for n sequences of `steps` output rows: `blocks` computes two sequences × four channels at a
+ * time (eight accumulators in registers), then the last `width mod 4` channels one by one. Every
+ * output accumulates from its bias over j, then i, in that order, whatever computes it. With
+ * `accumulate`, adds to `out` and ignores `bias`.
  */
 export function gatherGemm(
   out: Float64Array,
@@ -156,7 +176,49 @@ export function gatherGemm(
   w: Float64Array,
   bias: Float64Array,
   accumulate: boolean,
+  blocks: GatherBlocks = gatherBlocks,
 ): void {
+  blocks(out, n, steps, width, tap, taps, depth, inp, inStride, w, bias, accumulate);
+  if (width % 4 === 0) return;
+  const wStride = depth * width;
+  for (let p = 0; p < steps; p++) {
+    const tp = p * taps;
+    for (let s = 0; s < n; s++) {
+      const da = (1 + s * steps + p) * width;
+      const base = s * inStride;
+      for (let o = width - (width % 4); o < width; o++) {
+        let a = accumulate ? 0 : bias[o]!;
+        for (let j = 0; j < taps; j++) {
+          const t = tap[tp + j]!;
+          if (t < 0) continue;
+          const sa = t + base;
+          let wp = j * wStride + o;
+          for (let i = 0; i < depth; i++) {
+            a += inp[sa + i]! * w[wp]!;
+            wp += width;
+          }
+        }
+        out[da + o] = accumulate ? a + out[da + o]! : a;
+      }
+    }
+  }
+}
+
+/** TypeScript {@link GatherBlocks}: two sequences × four channels, eight accumulators. */
+export const gatherBlocks: GatherBlocks = (
+  out,
+  n,
+  steps,
+  width,
+  tap,
+  taps,
+  depth,
+  inp,
+  inStride,
+  w,
+  bias,
+  accumulate,
+) => {
   const width4 = width - (width % 4);
   const wStride = depth * width;
   const outStride = steps * width;
@@ -167,8 +229,6 @@ export function gatherGemm(
       const da = (1 + s * steps + p) * width;
       const db = da + outStride;
       const base = s * inStride;
-      // The second sequence of an odd tail reads the zero row.
-      const second = two ? inStride : -base;
       for (let o = 0; o < width4; o += 4) {
         let a0 = 0;
         let a1 = 0;
@@ -188,7 +248,8 @@ export function gatherGemm(
           const t = tap[tp + j]!;
           if (t < 0) continue;
           const sa = t + base;
-          const sb = two ? sa + second : 0;
+          // The second sequence of an odd tail reads the zero row.
+          const sb = two ? sa + inStride : 0;
           let wp = j * wStride + o;
           for (let i = 0; i < depth; i++) {
             const xa = inp[sa + i]!;
@@ -231,37 +292,39 @@ export function gatherGemm(
           out[db + o + 3] = b3;
         }
       }
-      for (let o = width4; o < width; o++) {
-        let a = accumulate ? 0 : bias[o]!;
-        let b = a;
-        for (let j = 0; j < taps; j++) {
-          const t = tap[tp + j]!;
-          if (t < 0) continue;
-          const sa = t + base;
-          const sb = two ? sa + second : 0;
-          let wp = j * wStride + o;
-          for (let i = 0; i < depth; i++) {
-            a += inp[sa + i]! * w[wp]!;
-            b += inp[sb + i]! * w[wp]!;
-            wp += width;
-          }
-        }
-        out[da + o] = accumulate ? out[da + o]! + a : a;
-        if (two) out[db + o] = accumulate ? out[db + o]! + b : b;
-      }
     }
   }
-}
+};
 
 /** Sequences per chunk of {@link reduceGemm}, so a chunk's operands stay in the L1/L2 cache. */
 const REDUCE_SEQUENCES = 16;
 
 /**
+ * The four-output × two-input blocks of {@link reduceGemm}'s weight gradient (outputs below
+ * `width & ~3`, inputs below `depth & ~1`) over sequences `from .. to`.
+ */
+export type ReduceBlocks = (
+  grad: Float64Array,
+  wAt: number,
+  steps: number,
+  tap: Int32Array,
+  taps: number,
+  depth: number,
+  inp: Float64Array,
+  inStride: number,
+  dOut: Float64Array,
+  width: number,
+  from: number,
+  to: number,
+) => void;
+
+/**
  * Weight and bias gradients of a convolution laid out as in {@link gatherGemm}: adds
  * `Σ_(s,p) dOut[(s, p), o] · inp[tap[p·taps + j] + s·inStride + i]` to
  * `grad[wAt + (o·taps + j)·depth + i]` (our `[Cout, K, Cin]` layout) and `Σ dOut[(s, p), o]` to
- * `grad[bAt + o]`; four outputs × two inputs at a time, over chunks of {@link REDUCE_SEQUENCES}
- * sequences in order (a fixed summation order: deterministic).
+ * `grad[bAt + o]`, over chunks of {@link REDUCE_SEQUENCES} sequences in order; within a chunk
+ * every weight sums over steps p, then sequences s (a fixed order: deterministic), four outputs ×
+ * two inputs at a time (`blocks`), the ragged edge one by one.
  */
 export function reduceGemm(
   grad: Float64Array,
@@ -276,10 +339,10 @@ export function reduceGemm(
   inStride: number,
   dOut: Float64Array,
   width: number,
+  blocks: ReduceBlocks = reduceBlocks,
 ): void {
   const width4 = width - (width % 4);
   const depth2 = depth - (depth % 2);
-  const outStride = steps * width;
   for (let from = 0; from < n; from += REDUCE_SEQUENCES) {
     const to = Math.min(n, from + REDUCE_SEQUENCES);
     for (let o = 0; o < width; o++) {
@@ -290,73 +353,118 @@ export function reduceGemm(
       }
       grad[bAt + o] = grad[bAt + o]! + sum;
     }
-    for (let o = 0; o < width; o += 4) {
-      const four = o < width4;
+    blocks(grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to);
+    if (width4 === width && depth2 === depth) continue;
+    // The ragged edge: the last input of the blocked outputs, then the last outputs.
+    for (let o = 0; o < width; o++) {
       for (let j = 0; j < taps; j++) {
-        const g0 = wAt + (o * taps + j) * depth;
-        const gStride = taps * depth;
-        for (let i = 0; i < depth; i += 2) {
-          const pair = i < depth2;
-          let a0 = 0;
-          let a1 = 0;
-          let a2 = 0;
-          let a3 = 0;
-          let b0 = 0;
-          let b1 = 0;
-          let b2 = 0;
-          let b3 = 0;
-          if (four && pair) {
-            for (let p = 0; p < steps; p++) {
-              const t = tap[p * taps + j]!;
-              if (t < 0) continue;
-              let x = t + from * inStride + i;
-              let d = (1 + from * steps + p) * width + o;
-              for (let s = from; s < to; s++) {
-                const xa = inp[x]!;
-                const xb = inp[x + 1]!;
-                const d0 = dOut[d]!;
-                const d1 = dOut[d + 1]!;
-                const d2 = dOut[d + 2]!;
-                const d3 = dOut[d + 3]!;
-                x += inStride;
-                d += outStride;
-                a0 += d0 * xa;
-                a1 += d1 * xa;
-                a2 += d2 * xa;
-                a3 += d3 * xa;
-                b0 += d0 * xb;
-                b1 += d1 * xb;
-                b2 += d2 * xb;
-                b3 += d3 * xb;
-              }
-            }
-            grad[g0 + i] = grad[g0 + i]! + a0;
-            grad[g0 + gStride + i] = grad[g0 + gStride + i]! + a1;
-            grad[g0 + 2 * gStride + i] = grad[g0 + 2 * gStride + i]! + a2;
-            grad[g0 + 3 * gStride + i] = grad[g0 + 3 * gStride + i]! + a3;
-            grad[g0 + i + 1] = grad[g0 + i + 1]! + b0;
-            grad[g0 + gStride + i + 1] = grad[g0 + gStride + i + 1]! + b1;
-            grad[g0 + 2 * gStride + i + 1] = grad[g0 + 2 * gStride + i + 1]! + b2;
-            grad[g0 + 3 * gStride + i + 1] = grad[g0 + 3 * gStride + i + 1]! + b3;
-          } else {
-            // Ragged edge (width not a multiple of 4 or odd depth): one output × one input.
-            for (let oo = o; oo < Math.min(o + 4, width); oo++) {
-              for (let ii = i; ii < Math.min(i + 2, depth); ii++) {
-                let a = 0;
-                for (let p = 0; p < steps; p++) {
-                  const t = tap[p * taps + j]!;
-                  if (t < 0) continue;
-                  for (let s = from; s < to; s++)
-                    a += dOut[(1 + s * steps + p) * width + oo]! * inp[t + s * inStride + ii]!;
-                }
-                const g = wAt + (oo * taps + j) * depth + ii;
-                grad[g] = grad[g]! + a;
-              }
-            }
+        for (let i = o < width4 ? depth2 : 0; i < depth; i++) {
+          let a = 0;
+          for (let p = 0; p < steps; p++) {
+            const t = tap[p * taps + j]!;
+            if (t < 0) continue;
+            for (let s = from; s < to; s++)
+              a += dOut[(1 + s * steps + p) * width + o]! * inp[t + s * inStride + i]!;
           }
+          const g = wAt + (o * taps + j) * depth + i;
+          grad[g] = grad[g]! + a;
         }
       }
     }
+  }
+}
+
+/** TypeScript {@link ReduceBlocks}: four outputs × two inputs, eight accumulators. */
+export const reduceBlocks: ReduceBlocks = (
+  grad,
+  wAt,
+  steps,
+  tap,
+  taps,
+  depth,
+  inp,
+  inStride,
+  dOut,
+  width,
+  from,
+  to,
+) => {
+  const width4 = width - (width % 4);
+  const depth2 = depth - (depth % 2);
+  const outStride = steps * width;
+  const gStride = taps * depth;
+  for (let o = 0; o < width4; o += 4) {
+    for (let j = 0; j < taps; j++) {
+      const g0 = wAt + (o * taps + j) * depth;
+      for (let i = 0; i < depth2; i += 2) {
+        let a0 = 0;
+        let a1 = 0;
+        let a2 = 0;
+        let a3 = 0;
+        let b0 = 0;
+        let b1 = 0;
+        let b2 = 0;
+        let b3 = 0;
+        for (let p = 0; p < steps; p++) {
+          const t = tap[p * taps + j]!;
+          if (t < 0) continue;
+          let x = t + from * inStride + i;
+          let d = (1 + from * steps + p) * width + o;
+          for (let s = from; s < to; s++) {
+            const xa = inp[x]!;
+            const xb = inp[x + 1]!;
+            const d0 = dOut[d]!;
+            const d1 = dOut[d + 1]!;
+            const d2 = dOut[d + 2]!;
+            const d3 = dOut[d + 3]!;
+            x += inStride;
+            d += outStride;
+            a0 += d0 * xa;
+            a1 += d1 * xa;
+            a2 += d2 * xa;
+            a3 += d3 * xa;
+            b0 += d0 * xb;
+            b1 += d1 * xb;
+            b2 += d2 * xb;
+            b3 += d3 * xb;
+          }
+        }
+        grad[g0 + i] = grad[g0 + i]! + a0;
+        grad[g0 + gStride + i] = grad[g0 + gStride + i]! + a1;
+        grad[g0 + 2 * gStride + i] = grad[g0 + 2 * gStride + i]! + a2;
+        grad[g0 + 3 * gStride + i] = grad[g0 + 3 * gStride + i]! + a3;
+        grad[g0 + i + 1] = grad[g0 + i + 1]! + b0;
+        grad[g0 + gStride + i + 1] = grad[g0 + gStride + i + 1]! + b1;
+        grad[g0 + 2 * gStride + i + 1] = grad[g0 + 2 * gStride + i + 1]! + b2;
+        grad[g0 + 3 * gStride + i + 1] = grad[g0 + 3 * gStride + i + 1]! + b3;
+      }
+    }
+  }
+};
+
+/**
+ * Where a workspace's buffers live: consecutive 16-byte-aligned views of one buffer (the
+ * WebAssembly kernels' memory), or separate arrays when `buffer` is null (which also measures
+ * how many bytes the views need).
+ */
+class Arena {
+  bytes = 0;
+  constructor(readonly buffer: ArrayBuffer | null) {}
+
+  #take(bytes: number): number {
+    const at = this.bytes;
+    this.bytes += Math.ceil(bytes / 16) * 16;
+    return at;
+  }
+
+  f64(length: number): Float64Array {
+    const at = this.#take(length * 8);
+    return this.buffer ? new Float64Array(this.buffer, at, length) : new Float64Array(length);
+  }
+
+  i32(length: number): Int32Array {
+    const at = this.#take(length * 4);
+    return this.buffer ? new Int32Array(this.buffer, at, length) : new Int32Array(length);
   }
 }
 
@@ -378,14 +486,14 @@ interface ConvPlan {
   bias: Float64Array;
 }
 
-function convPlan(slot: ConvSlot, inSteps: Int32Array, outSteps: Int32Array): ConvPlan {
+function convPlan(slot: ConvSlot, inSteps: Int32Array, outSteps: Int32Array, arena: Arena): ConvPlan {
   const { k, dilation, cin, cout } = slot;
   const indexIn = new Map<number, number>();
   for (let q = 0; q < inSteps.length; q++) indexIn.set(inSteps[q]!, q);
   const indexOut = new Map<number, number>();
   for (let p = 0; p < outSteps.length; p++) indexOut.set(outSteps[p]!, p);
-  const tap = new Int32Array(outSteps.length * k).fill(-1);
-  const back = new Int32Array(inSteps.length * k).fill(-1);
+  const tap = arena.i32(outSteps.length * k).fill(-1);
+  const back = arena.i32(inSteps.length * k).fill(-1);
   outSteps.forEach((step, p) => {
     for (let j = 0; j < k; j++) {
       const t = step - (k - 1 - j) * dilation;
@@ -407,9 +515,9 @@ function convPlan(slot: ConvSlot, inSteps: Int32Array, outSteps: Int32Array): Co
     inSteps: inSteps.length,
     tap,
     back,
-    wf: new Float64Array(k * cin * cout),
-    wt: new Float64Array(k * cout * cin),
-    bias: new Float64Array(cout),
+    wf: arena.f64(k * cin * cout),
+    wt: arena.f64(k * cout * cin),
+    bias: arena.f64(cout),
   };
 }
 
@@ -500,6 +608,51 @@ interface BlockState {
   dX: Float64Array | null;
 }
 
+/** Every buffer of a workspace. */
+interface WorkspaceState {
+  blocks: BlockState[];
+  /** A zero bias for the ∂L/∂input GEMMs. */
+  zeros: Float64Array;
+  /** ∂L/∂(top block output). */
+  dTop: Float64Array;
+  /** The backward pass's own gradient (in the kernels' memory), added to the caller's at the end. */
+  grad: Float64Array;
+}
+
+function workspaceState(layout: TcnLayout, capacity: number, arena: Arena): WorkspaceState {
+  const { steps: L, hidden: H, features: d } = layout.shape;
+  const cones = tcnCone(layout);
+  const buffer = (steps: number, width: number) => arena.f64((capacity * steps + 1) * width);
+  let x: Float64Array = buffer(L, d);
+  const blocks = layout.blocks.map((block, b) => {
+    const cone = cones[b]!;
+    const identity: ConvSlot = { w: 0, b: 0, cin: H, cout: H, k: 1, dilation: 1 };
+    const state: BlockState = {
+      conv1: convPlan(block.conv1, cone.input, cone.inner, arena),
+      conv2: convPlan(block.conv2, cone.inner, cone.output, arena),
+      residual: convPlan(block.residual ?? identity, cone.input, cone.output, arena),
+      hasResidualConv: block.residual !== null,
+      x,
+      h1: buffer(cone.inner.length, H),
+      h2: buffer(cone.output.length, H),
+      y: buffer(cone.output.length, H),
+      mask1: buffer(cone.inner.length, H),
+      mask2: buffer(cone.output.length, H),
+      dA2: buffer(cone.output.length, H),
+      dH1: buffer(cone.inner.length, H),
+      dX: b > 0 ? buffer(cone.input.length, H) : null,
+    };
+    x = state.y;
+    return state;
+  });
+  return {
+    blocks,
+    zeros: arena.f64(Math.max(H, d)),
+    dTop: arena.f64((capacity + 1) * H),
+    grad: arena.f64(layout.size),
+  };
+}
+
 /**
  * Reusable buffers for a batch of up to `capacity` sequences, and the forward/backward passes.
  * Activations are float64; weights are read from `params` (float32 or float64) on each call.
@@ -508,49 +661,73 @@ interface BlockState {
  */
 export class TcnWorkspace {
   readonly #layout: TcnLayout;
-  readonly #blocks: BlockState[];
   readonly #capacity: number;
-  readonly #zeros: Float64Array;
-  /** ∂L/∂(top block output). */
-  readonly #dTop: Float64Array;
+  readonly #state: WorkspaceState;
+  readonly #gather: GatherBlocks;
+  readonly #reduce: ReduceBlocks;
   #dropout = false;
   /** Dropout mask values per sequence (every block's conv1 and conv2 rows of the cone). */
   readonly #maskPerSequence: number;
   readonly logits: Float64Array;
 
-  constructor(layout: TcnLayout, capacity: number) {
+  /**
+   * With `kernels` 'auto' (the default) the GEMM blocks run as WebAssembly SIMD where available
+   * (tcn-wasm.ts), else in TypeScript ('ts' forces that); both give bit-identical results.
+   */
+  constructor(layout: TcnLayout, capacity: number, kernels: 'auto' | 'ts' = 'auto') {
     this.#layout = layout;
     this.#capacity = capacity;
-    const { steps: L, hidden: H, features: d } = layout.shape;
-    const cones = tcnCone(layout);
-    const buffer = (steps: number, width: number) => new Float64Array((capacity * steps + 1) * width);
-    let x: Float64Array = buffer(L, d);
-    this.#blocks = layout.blocks.map((block, b) => {
-      const cone = cones[b]!;
-      const hasResidualConv = block.residual !== null;
-      const identity: ConvSlot = { w: 0, b: 0, cin: H, cout: H, k: 1, dilation: 1 };
-      const state: BlockState = {
-        conv1: convPlan(block.conv1, cone.input, cone.inner),
-        conv2: convPlan(block.conv2, cone.inner, cone.output),
-        residual: convPlan(block.residual ?? identity, cone.input, cone.output),
-        hasResidualConv,
-        x,
-        h1: buffer(cone.inner.length, H),
-        h2: buffer(cone.output.length, H),
-        y: buffer(cone.output.length, H),
-        mask1: buffer(cone.inner.length, H),
-        mask2: buffer(cone.output.length, H),
-        dA2: buffer(cone.output.length, H),
-        dH1: buffer(cone.inner.length, H),
-        dX: b > 0 ? buffer(cone.input.length, H) : null,
-      };
-      x = state.y;
-      return state;
-    });
-    this.#zeros = new Float64Array(Math.max(H, d));
-    this.#dTop = new Float64Array((capacity + 1) * H);
+    const measure = new Arena(null);
+    let state = workspaceState(layout, capacity, measure);
+    const wasm = kernels === 'auto' ? wasmKernels(measure.bytes) : null;
+    if (wasm) {
+      state = workspaceState(layout, capacity, new Arena(wasm.memory));
+      this.#gather = (out, n, steps, width, tap, taps, depth, inp, inStride, w, bias, accumulate) =>
+        wasm.gather(
+          out.byteOffset,
+          n,
+          steps,
+          width,
+          tap.byteOffset,
+          taps,
+          depth,
+          inp.byteOffset,
+          inStride,
+          w.byteOffset,
+          bias.byteOffset,
+          accumulate ? 1 : 0,
+        );
+      this.#reduce = (grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to) =>
+        wasm.reduce(
+          grad.byteOffset,
+          wAt,
+          steps,
+          tap.byteOffset,
+          taps,
+          depth,
+          inp.byteOffset,
+          inStride,
+          dOut.byteOffset,
+          width,
+          from,
+          to,
+        );
+    } else {
+      this.#gather = gatherBlocks;
+      this.#reduce = reduceBlocks;
+    }
+    this.#state = state;
     this.logits = new Float64Array(capacity);
-    this.#maskPerSequence = cones.reduce((sum, c) => sum + (c.inner.length + c.output.length) * H, 0);
+    const H = layout.shape.hidden;
+    this.#maskPerSequence = tcnCone(layout).reduce(
+      (sum, c) => sum + (c.inner.length + c.output.length) * H,
+      0,
+    );
+  }
+
+  /** Whether the GEMM blocks run as WebAssembly. */
+  get wasm(): boolean {
+    return this.#gather !== gatherBlocks;
   }
 
   /**
@@ -581,8 +758,10 @@ export class TcnWorkspace {
       }
       maskBase += steps * H;
     };
-    this.#blocks[0]!.x.set(x.subarray(0, n * L * d), d);
-    for (const st of this.#blocks) {
+    const blocks = this.#state.blocks;
+    const gather = this.#gather;
+    blocks[0]!.x.set(x.subarray(0, n * L * d), d);
+    for (const st of blocks) {
       const { conv1, conv2, residual } = st;
       const cin = conv1.slot.cin;
       const inStride = conv1.inSteps * cin;
@@ -590,18 +769,60 @@ export class TcnWorkspace {
       packForward(conv1, params);
       packForward(conv2, params);
       const rows1 = n * conv1.outSteps;
-      gatherGemm(st.h1, n, conv1.outSteps, H, conv1.tap, K, cin, st.x, inStride, conv1.wf, conv1.bias, false);
+      gatherGemm(
+        st.h1,
+        n,
+        conv1.outSteps,
+        H,
+        conv1.tap,
+        K,
+        cin,
+        st.x,
+        inStride,
+        conv1.wf,
+        conv1.bias,
+        false,
+        gather,
+      );
       drawMask(st.mask1, conv1.outSteps);
       activate(st.h1, H, rows1 * H, this.#dropout ? st.mask1 : null);
       const steps2 = conv2.outSteps;
       const rows2 = n * steps2;
-      gatherGemm(st.h2, n, steps2, H, conv2.tap, K, H, st.h1, innerStride, conv2.wf, conv2.bias, false);
+      gatherGemm(
+        st.h2,
+        n,
+        steps2,
+        H,
+        conv2.tap,
+        K,
+        H,
+        st.h1,
+        innerStride,
+        conv2.wf,
+        conv2.bias,
+        false,
+        gather,
+      );
       drawMask(st.mask2, steps2);
       activate(st.h2, H, rows2 * H, this.#dropout ? st.mask2 : null);
       const { y, h2 } = st;
       if (st.hasResidualConv) {
         packForward(residual, params);
-        gatherGemm(y, n, steps2, H, residual.tap, 1, cin, st.x, inStride, residual.wf, residual.bias, false);
+        gatherGemm(
+          y,
+          n,
+          steps2,
+          H,
+          residual.tap,
+          1,
+          cin,
+          st.x,
+          inStride,
+          residual.wf,
+          residual.bias,
+          false,
+          gather,
+        );
         for (let i = H; i < H + rows2 * H; i++) {
           let sum = h2[i]! + y[i]!;
           if (!(sum > 0)) sum = 0;
@@ -624,7 +845,7 @@ export class TcnWorkspace {
       }
     }
     // The top block's cone is the last step alone: one row per sequence.
-    const top = this.#blocks[this.#blocks.length - 1]!.y;
+    const top = blocks[blocks.length - 1]!.y;
     const { headW, headB } = this.#layout;
     for (let s = 0; s < n; s++) {
       const row = (s + 1) * H;
@@ -639,12 +860,17 @@ export class TcnWorkspace {
    * Backward pass after {@link forward} on the same batch: `dLogits[s]` = ∂L/∂logit of sequence
    * s; adds ∂L/∂θ into `grad` (which the caller zeroes).
    */
-  backward(dLogits: ArrayLike<number>, n: number, params: FloatArray, grad: Float64Array): void {
+  backward(dLogits: ArrayLike<number>, n: number, params: FloatArray, out: Float64Array): void {
     const { hidden: H, kernelSize: K } = this.#layout.shape;
     const { headW, headB } = this.#layout;
-    const blocks = this.#blocks;
+    const { blocks, zeros } = this.#state;
+    const gather = this.#gather;
+    const reduce = this.#reduce;
+    // The kernels add into the workspace's own gradient, which is added to `out` at the end.
+    const grad = this.#state.grad;
+    grad.fill(0);
     const topY = blocks[blocks.length - 1]!.y;
-    let dS: Float64Array = this.#dTop;
+    let dS: Float64Array = this.#state.dTop;
     for (let s = 0; s < n; s++) {
       const g = dLogits[s]!;
       const row = (s + 1) * H;
@@ -671,51 +897,41 @@ export class TcnWorkspace {
       const dA2 = st.dA2;
       dA2.set(dS.subarray(H, H + rows2 * H), H);
       activateBack(dA2, st.h2, H, rows2 * H, mask2);
+      const c2 = conv2;
       reduceGemm(
         grad,
-        conv2.slot.w,
-        conv2.slot.b,
+        c2.slot.w,
+        c2.slot.b,
         n,
-        conv2.outSteps,
-        conv2.tap,
+        c2.outSteps,
+        c2.tap,
         K,
         H,
         st.h1,
         innerStride,
         dA2,
         H,
+        reduce,
       );
       packBackward(conv2, params);
       const dH1 = st.dH1;
-      gatherGemm(dH1, n, conv2.inSteps, H, conv2.back, K, H, dA2, outStride, conv2.wt, this.#zeros, false);
+      gatherGemm(dH1, n, conv2.inSteps, H, conv2.back, K, H, dA2, outStride, conv2.wt, zeros, false, gather);
       activateBack(dH1, st.h1, H, rows1 * H, mask1);
-      reduceGemm(
-        grad,
-        conv1.slot.w,
-        conv1.slot.b,
-        n,
-        conv1.outSteps,
-        conv1.tap,
-        K,
-        cin,
-        st.x,
-        inStride,
-        dH1,
-        H,
-      );
+      const c1 = conv1;
+      reduceGemm(grad, c1.slot.w, c1.slot.b, n, c1.outSteps, c1.tap, K, cin, st.x, inStride, dH1, H, reduce);
       if (st.hasResidualConv) {
         const r = residual;
-        reduceGemm(grad, r.slot.w, r.slot.b, n, r.outSteps, r.tap, 1, cin, st.x, inStride, dS, H);
+        reduceGemm(grad, r.slot.w, r.slot.b, n, r.outSteps, r.tap, 1, cin, st.x, inStride, dS, H, reduce);
       }
       const dX = st.dX;
       if (!dX) continue;
       const steps0 = conv1.inSteps;
       const rows0 = n * steps0;
       packBackward(conv1, params);
-      gatherGemm(dX, n, steps0, cin, conv1.back, K, H, dH1, innerStride, conv1.wt, this.#zeros, false);
+      gatherGemm(dX, n, steps0, cin, conv1.back, K, H, dH1, innerStride, conv1.wt, zeros, false, gather);
       if (st.hasResidualConv) {
         packBackward(residual, params);
-        gatherGemm(dX, n, steps0, cin, residual.back, 1, H, dS, outStride, residual.wt, this.#zeros, true);
+        gatherGemm(dX, n, steps0, cin, residual.back, 1, H, dS, outStride, residual.wt, zeros, true, gather);
       } else {
         for (let q = 0; q < steps0; q++) {
           const from0 = residual.back[q]!;
@@ -732,5 +948,6 @@ export class TcnWorkspace {
       for (let i = H; i < H + rows0 * H; i++) if (!(prevY[i]! > 0)) dX[i] = 0;
       dS = dX;
     }
+    for (let i = 0; i < out.length; i++) out[i] = out[i]! + grad[i]!;
   }
 }
