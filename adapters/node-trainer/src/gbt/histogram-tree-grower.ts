@@ -237,6 +237,9 @@ function partitionRows(
  * `G_L²/(H_L+λ) + G_R²/(H_R+λ) − G²/(H+λ)`, a learned default direction for missing values,
  * and the histogram subtraction trick (build the smaller child, subtract for the larger).
  * Rows are kept as one index array partitioned in place per node; no per-row allocation.
+ * Histograms are built, and rows partitioned, by the WebAssembly SIMD loops of
+ * {@link WasmHistogram} where the runtime has them, else by the TypeScript loops here: both add
+ * the same numbers in the same order, so the trees are bit-identical.
  */
 export class HistogramTreeGrower {
   readonly #bins: QuantileBins;
@@ -265,8 +268,9 @@ export class HistogramTreeGrower {
       kernel === 'auto'
         ? (WasmHistogram.create(bins.binned, bins.rows, bins.features) ?? undefined)
         : undefined;
-    this.#scratch = new Uint32Array(bins.rows);
-    this.#gh = new Float64Array(2 * bins.rows);
+    // Row scratch and gathered pairs of the TypeScript loops (the WebAssembly ones have their own).
+    this.#scratch = new Uint32Array(this.#wasm ? 0 : bins.rows);
+    this.#gh = new Float64Array(this.#wasm ? 0 : 2 * bins.rows);
     this.#columns = new Int32Array(bins.features);
     this.#offsets = new Int32Array(bins.features);
   }
