@@ -342,24 +342,32 @@ export class HistogramTreeGrower {
         gl += hist[bo]!;
         hl += hist[bo + 1]!;
         cl += hist[bo + 2]!;
-        for (let option = 0; option < 2; option++) {
-          // option 0: missing goes right; option 1: missing goes left (only when there are missing rows
-          // and values on both sides).
-          if (option === 1 && (mC === 0 || b === nb - 1)) break;
-          const gL = option === 1 ? gl + mG : gl;
-          const hL = option === 1 ? hl + mH : hl;
-          const cL = option === 1 ? cl + mC : cl;
-          const cR = C - cL;
-          const hR = H - hL;
-          if (cL < minSamplesLeaf || cR < minSamplesLeaf || hL < minChildWeight || hR < minChildWeight)
-            continue;
+        // Missing rows (if any) right.
+        let cR = C - cl;
+        let hR = H - hl;
+        if (cl >= minSamplesLeaf && cR >= minSamplesLeaf && hl >= minChildWeight && hR >= minChildWeight) {
+          const gR = G - gl;
+          const gain = (gl * gl) / (hl + lambda) + (gR * gR) / (hR + lambda) - parent;
+          if (gain > bestGain) {
+            bestGain = gain;
+            // Without missing rows in training, unseen NaN follows the larger child.
+            const missingLeft = mC > 0 ? false : cl >= cR;
+            best = { gain, feature: f, bin: b, missingLeft, gradLeft: gl, hessLeft: hl };
+          }
+        }
+        // Missing rows left: only when there are some and values on both sides.
+        if (mC === 0 || b === nb - 1) continue;
+        const gL = gl + mG;
+        const hL = hl + mH;
+        const cL = cl + mC;
+        cR = C - cL;
+        hR = H - hL;
+        if (cL >= minSamplesLeaf && cR >= minSamplesLeaf && hL >= minChildWeight && hR >= minChildWeight) {
           const gR = G - gL;
           const gain = (gL * gL) / (hL + lambda) + (gR * gR) / (hR + lambda) - parent;
           if (gain > bestGain) {
             bestGain = gain;
-            // Without missing rows in training, unseen NaN follows the larger child.
-            const missingLeft = mC > 0 ? option === 1 : cL >= cR;
-            best = { gain, feature: f, bin: b, missingLeft, gradLeft: gL, hessLeft: hL };
+            best = { gain, feature: f, bin: b, missingLeft: true, gradLeft: gL, hessLeft: hL };
           }
         }
       }
