@@ -30,6 +30,10 @@ const REFERENCE = `
 import json, sys
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
+from threadpoolctl import threadpool_limits
+
+# One OpenMP thread: on a busy shared machine spinning OpenMP workers slow the fits tenfold.
+threadpool_limits(1)
 
 p = json.load(open(sys.argv[1]))
 def matrix(s):
