@@ -9,7 +9,7 @@
  * over input channels for the kernels) and transposed to ONNX/PyTorch's `[Cout, Cin, K]` on export.
  */
 
-import { wasmKernels } from './tcn-wasm.js';
+import { type MaskFn, wasmKernels } from './tcn-wasm.js';
 
 export type FloatArray = Float32Array | Float64Array;
 
@@ -300,8 +300,9 @@ export const gatherBlocks: GatherBlocks = (
 const REDUCE_SEQUENCES = 16;
 
 /**
- * The four-output × two-input blocks of {@link reduceGemm}'s weight gradient (outputs below
- * `width & ~3`, inputs below `depth & ~1`) over sequences `from .. to`.
+ * The bias sums of outputs below `width & ~3` and the four-output × two-input blocks of
+ * {@link reduceGemm}'s weight gradient (outputs below `width & ~3`, inputs below `depth & ~1`)
+ * over sequences `from .. to`.
  */
 export type ReduceBlocks = (
   grad: Float64Array,
@@ -316,6 +317,7 @@ export type ReduceBlocks = (
   width: number,
   from: number,
   to: number,
+  bAt: number,
 ) => void;
 
 /**
@@ -345,15 +347,8 @@ export function reduceGemm(
   const depth2 = depth - (depth % 2);
   for (let from = 0; from < n; from += REDUCE_SEQUENCES) {
     const to = Math.min(n, from + REDUCE_SEQUENCES);
-    for (let o = 0; o < width; o++) {
-      let sum = 0;
-      for (let s = from; s < to; s++) {
-        const row = (1 + s * steps) * width + o;
-        for (let p = 0; p < steps; p++) sum += dOut[row + p * width]!;
-      }
-      grad[bAt + o] = grad[bAt + o]! + sum;
-    }
-    blocks(grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to);
+    for (let o = width4; o < width; o++) biasSum(grad, bAt, steps, dOut, width, from, to, o);
+    blocks(grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to, bAt);
     if (width4 === width && depth2 === depth) continue;
     // The ragged edge: the last input of the blocked outputs, then the last outputs.
     for (let o = 0; o < width; o++) {
@@ -374,6 +369,25 @@ export function reduceGemm(
   }
 }
 
+/** `grad[bAt + o] += Σ_s Σ_p dOut[(s, p), o]` over sequences `from .. to` (s outer, p inner). */
+function biasSum(
+  grad: Float64Array,
+  bAt: number,
+  steps: number,
+  dOut: Float64Array,
+  width: number,
+  from: number,
+  to: number,
+  o: number,
+): void {
+  let sum = 0;
+  for (let s = from; s < to; s++) {
+    const row = (1 + s * steps) * width + o;
+    for (let p = 0; p < steps; p++) sum += dOut[row + p * width]!;
+  }
+  grad[bAt + o] = grad[bAt + o]! + sum;
+}
+
 /** TypeScript {@link ReduceBlocks}: four outputs × two inputs, eight accumulators. */
 export const reduceBlocks: ReduceBlocks = (
   grad,
@@ -388,8 +402,10 @@ export const reduceBlocks: ReduceBlocks = (
   width,
   from,
   to,
+  bAt,
 ) => {
   const width4 = width - (width % 4);
+  for (let o = 0; o < width4; o++) biasSum(grad, bAt, steps, dOut, width, from, to, o);
   const depth2 = depth - (depth % 2);
   const outStride = steps * width;
   const gStride = taps * depth;
@@ -538,37 +554,50 @@ function packBackward(c: ConvPlan, params: FloatArray): void {
       for (let i = 0; i < cin; i++) wt[(j * cout + o) * cin + i] = params[w + (o * k + j) * cin + i]!;
 }
 
-/** `buf = relu(buf)`, times the dropout mask when given, over `count` values after the zero row. */
-function activate(buf: Float64Array, from: number, count: number, mask: Float64Array | null): void {
-  const to = from + count;
-  if (mask) {
-    for (let i = from; i < to; i++) {
-      const v = buf[i]!;
-      buf[i] = v > 0 ? v * mask[i]! : 0;
-    }
-  } else {
-    for (let i = from; i < to; i++) {
-      const v = buf[i]!;
-      if (!(v > 0)) buf[i] = 0;
-    }
-  }
-}
+/** Modes of {@link elementPass} (the same numbers as the WebAssembly `elements`). */
+const RELU = 0;
+const RELU_MASK = 1;
+const BACK = 2;
+const BACK_MASK = 3;
+const SUM_RELU = 4;
 
-/** `d = h > 0 ? d · mask : 0` (the ReLU and dropout of the forward pass, backwards), in place. */
-function activateBack(
-  d: Float64Array,
-  h: Float64Array,
+/**
+ * In-place element pass over `a[from .. from + count)` (b and m indexed alike):
+ * RELU `a = a > 0 ? a : 0`; RELU_MASK `a = a > 0 ? a · m : 0` (ReLU then dropout);
+ * BACK `a = b > 0 ? a : 0`; BACK_MASK `a = b > 0 ? a · m : 0` (both backwards through them);
+ * SUM_RELU `a = relu(a + b)` (the residual sum).
+ */
+export type ElementPass = (
+  mode: number,
+  a: Float64Array,
+  b: Float64Array | null,
+  m: Float64Array | null,
   from: number,
   count: number,
-  mask: Float64Array | null,
-): void {
+) => void;
+
+/** TypeScript {@link ElementPass}. */
+export const elementPass: ElementPass = (mode, a, b, m, from, count) => {
   const to = from + count;
-  if (mask) {
-    for (let i = from; i < to; i++) d[i] = h[i]! > 0 ? d[i]! * mask[i]! : 0;
+  if (mode === RELU) {
+    for (let i = from; i < to; i++) if (!(a[i]! > 0)) a[i] = 0;
+  } else if (mode === RELU_MASK) {
+    for (let i = from; i < to; i++) {
+      const v = a[i]!;
+      a[i] = v > 0 ? v * m![i]! : 0;
+    }
+  } else if (mode === BACK) {
+    for (let i = from; i < to; i++) if (!(b![i]! > 0)) a[i] = 0;
+  } else if (mode === BACK_MASK) {
+    for (let i = from; i < to; i++) a[i] = b![i]! > 0 ? a[i]! * m![i]! : 0;
   } else {
-    for (let i = from; i < to; i++) if (!(h[i]! > 0)) d[i] = 0;
+    for (let i = from; i < to; i++) {
+      let sum = a[i]! + b![i]!;
+      if (!(sum > 0)) sum = 0;
+      a[i] = sum;
+    }
   }
-}
+};
 
 /**
  * Dropout masks are a function of (seed, sequence, element), not of a stream's position, so any
@@ -665,6 +694,8 @@ export class TcnWorkspace {
   readonly #state: WorkspaceState;
   readonly #gather: GatherBlocks;
   readonly #reduce: ReduceBlocks;
+  readonly #pass: ElementPass;
+  readonly #mask: MaskFn | null;
   #dropout = false;
   /** Dropout mask values per sequence (every block's conv1 and conv2 rows of the cone). */
   readonly #maskPerSequence: number;
@@ -697,7 +728,7 @@ export class TcnWorkspace {
           bias.byteOffset,
           accumulate ? 1 : 0,
         );
-      this.#reduce = (grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to) =>
+      this.#reduce = (grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to, bAt) =>
         wasm.reduce(
           grad.byteOffset,
           wAt,
@@ -711,10 +742,23 @@ export class TcnWorkspace {
           width,
           from,
           to,
+          bAt,
         );
+      this.#mask = wasm.mask;
+      this.#pass = (mode, a, b, m, from, count) => {
+        const even = count - (count % 2);
+        if (even > 0) {
+          const at = a.byteOffset + from * 8;
+          const bAt = (b ?? a).byteOffset + from * 8;
+          wasm.elements(mode, at, bAt, (m ?? a).byteOffset + from * 8, even);
+        }
+        if (even < count) elementPass(mode, a, b, m, from + even, count - even);
+      };
     } else {
       this.#gather = gatherBlocks;
       this.#reduce = reduceBlocks;
+      this.#pass = elementPass;
+      this.#mask = null;
     }
     this.#state = state;
     this.logits = new Float64Array(capacity);
@@ -749,17 +793,23 @@ export class TcnWorkspace {
     const drawMask = (mask: Float64Array, steps: number) => {
       if (!this.#dropout) return;
       const s0 = seed! | 0;
-      for (let s = 0; s < n; s++) {
-        const e0 = Math.imul(first + s, perSequence) + maskBase;
-        const row0 = (1 + s * steps) * H;
-        for (let e = 0; e < steps * H; e++) {
-          mask[row0 + e] = dropoutHash(s0, e0 + e) < cut ? 0 : keep;
+      const count = steps * H;
+      const wasmMask = this.#mask;
+      if (wasmMask && count % 4 === 0) {
+        const start = Math.imul(first, perSequence) + maskBase;
+        wasmMask(mask.byteOffset + H * 8, n, count, start, perSequence, s0, cut, keep);
+      } else {
+        for (let s = 0; s < n; s++) {
+          const e0 = Math.imul(first + s, perSequence) + maskBase;
+          const row0 = (1 + s * steps) * H;
+          for (let e = 0; e < count; e++) mask[row0 + e] = dropoutHash(s0, e0 + e) < cut ? 0 : keep;
         }
       }
       maskBase += steps * H;
     };
     const blocks = this.#state.blocks;
     const gather = this.#gather;
+    const pass = this.#pass;
     blocks[0]!.x.set(x.subarray(0, n * L * d), d);
     for (const st of blocks) {
       const { conv1, conv2, residual } = st;
@@ -785,7 +835,8 @@ export class TcnWorkspace {
         gather,
       );
       drawMask(st.mask1, conv1.outSteps);
-      activate(st.h1, H, rows1 * H, this.#dropout ? st.mask1 : null);
+      if (this.#dropout) pass(RELU_MASK, st.h1, null, st.mask1, H, rows1 * H);
+      else pass(RELU, st.h1, null, null, H, rows1 * H);
       const steps2 = conv2.outSteps;
       const rows2 = n * steps2;
       gatherGemm(
@@ -804,7 +855,8 @@ export class TcnWorkspace {
         gather,
       );
       drawMask(st.mask2, steps2);
-      activate(st.h2, H, rows2 * H, this.#dropout ? st.mask2 : null);
+      if (this.#dropout) pass(RELU_MASK, st.h2, null, st.mask2, H, rows2 * H);
+      else pass(RELU, st.h2, null, null, H, rows2 * H);
       const { y, h2 } = st;
       if (st.hasResidualConv) {
         packForward(residual, params);
@@ -823,26 +875,18 @@ export class TcnWorkspace {
           false,
           gather,
         );
-        for (let i = H; i < H + rows2 * H; i++) {
-          let sum = h2[i]! + y[i]!;
-          if (!(sum > 0)) sum = 0;
-          y[i] = sum;
-        }
       } else {
+        // Identity: the input's rows at the output's steps.
         const xin = st.x;
         for (let p = 0; p < steps2; p++) {
           const from0 = residual.tap[p]!;
           for (let s = 0; s < n; s++) {
             const from = from0 + s * inStride;
-            const to = (1 + s * steps2 + p) * H;
-            for (let h = 0; h < H; h++) {
-              let sum = h2[to + h]! + xin[from + h]!;
-              if (!(sum > 0)) sum = 0;
-              y[to + h] = sum;
-            }
+            y.set(xin.subarray(from, from + H), (1 + s * steps2 + p) * H);
           }
         }
       }
+      pass(SUM_RELU, y, h2, null, H, rows2 * H);
     }
     // The top block's cone is the last step alone: one row per sequence.
     const top = blocks[blocks.length - 1]!.y;
@@ -858,14 +902,21 @@ export class TcnWorkspace {
 
   /**
    * Backward pass after {@link forward} on the same batch: `dLogits[s]` = ∂L/∂logit of sequence
-   * s; adds ∂L/∂θ into `grad` (which the caller zeroes).
+   * s; adds ∂L/∂θ into `out` (or, with `overwrite`, writes it there).
    */
-  backward(dLogits: ArrayLike<number>, n: number, params: FloatArray, out: Float64Array): void {
+  backward(
+    dLogits: ArrayLike<number>,
+    n: number,
+    params: FloatArray,
+    out: Float64Array,
+    overwrite = false,
+  ): void {
     const { hidden: H, kernelSize: K } = this.#layout.shape;
     const { headW, headB } = this.#layout;
     const { blocks, zeros } = this.#state;
     const gather = this.#gather;
     const reduce = this.#reduce;
+    const pass = this.#pass;
     // The kernels add into the workspace's own gradient, which is added to `out` at the end.
     const grad = this.#state.grad;
     grad.fill(0);
@@ -896,7 +947,8 @@ export class TcnWorkspace {
       // dA2 = dS ⊙ mask2 ⊙ [A2 > 0] (h2 > 0 ⇔ A2 > 0 where the mask keeps the value).
       const dA2 = st.dA2;
       dA2.set(dS.subarray(H, H + rows2 * H), H);
-      activateBack(dA2, st.h2, H, rows2 * H, mask2);
+      if (mask2) pass(BACK_MASK, dA2, st.h2, mask2, H, rows2 * H);
+      else pass(BACK, dA2, st.h2, null, H, rows2 * H);
       const c2 = conv2;
       reduceGemm(
         grad,
@@ -916,7 +968,8 @@ export class TcnWorkspace {
       packBackward(conv2, params);
       const dH1 = st.dH1;
       gatherGemm(dH1, n, conv2.inSteps, H, conv2.back, K, H, dA2, outStride, conv2.wt, zeros, false, gather);
-      activateBack(dH1, st.h1, H, rows1 * H, mask1);
+      if (mask1) pass(BACK_MASK, dH1, st.h1, mask1, H, rows1 * H);
+      else pass(BACK, dH1, st.h1, null, H, rows1 * H);
       const c1 = conv1;
       reduceGemm(grad, c1.slot.w, c1.slot.b, n, c1.outSteps, c1.tap, K, cin, st.x, inStride, dH1, H, reduce);
       if (st.hasResidualConv) {
@@ -945,9 +998,10 @@ export class TcnWorkspace {
       }
       // Into the previous block's output ReLU.
       const prevY = blocks[b - 1]!.y;
-      for (let i = H; i < H + rows0 * H; i++) if (!(prevY[i]! > 0)) dX[i] = 0;
+      pass(BACK, dX, prevY, null, H, rows0 * H);
       dS = dX;
     }
-    for (let i = 0; i < out.length; i++) out[i] = out[i]! + grad[i]!;
+    if (overwrite) out.set(grad);
+    else for (let i = 0; i < out.length; i++) out[i] = out[i]! + grad[i]!;
   }
 }

@@ -97,9 +97,7 @@ export class ShardComputer {
       const p = 1 / (1 + Math.exp(-logit));
       dLogits[s] = (p - y[order[batch.from + first + s]!]!) / batch.n;
     }
-    const slot = this.#slots[k]!;
-    slot.fill(0);
-    this.#workspace.backward(dLogits, m, theta, slot);
+    this.#workspace.backward(dLogits, m, theta, this.#slots[k]!, true);
   }
 
   /** Take shards from `sync[0]` until none is left (the calling thread's share of a batch). */

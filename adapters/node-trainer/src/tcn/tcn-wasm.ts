@@ -7,8 +7,11 @@
  *
  * - `gather(out, n, steps, width, tap, taps, depth, inp, inStride, w, bias, accumulate)`: the
  *   four-channel blocks of gatherGemm (channels below `width & ~3`).
- * - `reduce(grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to)`: the
- *   four-output × two-input blocks of reduceGemm's weight gradient for sequences `from..to`.
+ * - `reduce(grad, wAt, steps, tap, taps, depth, inp, inStride, dOut, width, from, to, bAt)`: the
+ *   bias sums (outputs below `width & ~3`) and the four-output × two-input blocks of reduceGemm's
+ *   weight gradient for sequences `from..to`.
+ * - `mask(…)`: dropout masks (dropoutHash on i32x4 lanes).
+ * - `elements(mode, a, b, m, count)`: the ReLU / dropout / residual element passes, branch-free.
  *
  * Pointers are byte offsets into the workspace's memory; `wAt`, strides and tap offsets count
  * float64 elements, as in the TypeScript kernels.
@@ -42,6 +45,7 @@ const I32_LOAD = 0x28;
 const F64_LOAD = 0x2b;
 const F64_STORE = 0x39;
 const I32_EQZ = 0x45;
+const I32_EQ = 0x46;
 const I32_LT_S = 0x48;
 const I32_LT_U = 0x49;
 const I32_ADD = 0x6a;
@@ -53,6 +57,7 @@ const F64_ADD = 0xa0;
 const SIMD = 0xfd;
 const I32 = 0x7f;
 const V128 = 0x7b;
+const F64 = 0x7c;
 
 type Code = number[];
 
@@ -110,6 +115,8 @@ const storeV = (address: Code, value: Code, offset = 0): Code => [
   3,
   ...uleb(offset),
 ];
+const gtV = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0x4a];
+const andV = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0x4e];
 const zeroV: Code = [SIMD, 0x0c, ...new Array<number>(16).fill(0)];
 const addV = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0xf0, 0x01];
 const mulV = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0xf2, 0x01];
@@ -294,7 +301,8 @@ function reduceBody(): Code {
   const WIDTH = 9;
   const FROM = 10;
   const TO = 11;
-  let next = 12;
+  const B_AT = 12;
+  let next = 13;
   const i32 = () => next++;
   const O = i32();
   const J = i32();
@@ -384,6 +392,24 @@ function reduceBody(): Code {
     ...set(G0, add(get(GRAD), bytes(add(get(W_AT), mul(add(mul(get(O), get(TAPS)), get(J)), get(DEPTH)))))),
     ...inputLoop,
   ]);
+  // Bias: grad[bAt + o] += Σ_s Σ_p dOut[(s, p), o], two outputs per f64x2, s outer, p inner.
+  const biasLoop = range(O, int(0), get(WIDTH4), 2, [
+    ...set(A01, zeroV),
+    ...set(D, add(get(D_OUT), bytes(add(mul(add(int(1), mul(get(FROM), get(STEPS))), get(WIDTH)), get(O))))),
+    ...set(COUNT, mul(sub(get(TO), get(FROM)), get(STEPS))),
+    LOOP,
+    VOID,
+    ...set(A01, addV(get(A01), loadV(get(D)))),
+    ...set(D, add(get(D), bytes(get(WIDTH)))),
+    ...set(COUNT, sub(get(COUNT), int(1))),
+    ...get(COUNT),
+    BR_IF,
+    0,
+    END,
+    ...set(GI, add(get(GRAD), bytes(add(get(B_AT), get(O))))),
+    ...addTo(get(GI), lane(get(A01), 0)),
+    ...addTo(add(get(GI), int(8)), lane(get(A01), 1)),
+  ]);
   return [
     ...vector([
       [...uleb(15), I32],
@@ -394,28 +420,162 @@ function reduceBody(): Code {
     ...set(OUT_STRIDE_B, bytes(mul(get(STEPS), get(WIDTH)))),
     ...set(IN_STRIDE_B, bytes(get(IN_STRIDE))),
     ...set(G_STRIDE_B, bytes(mul(get(TAPS), get(DEPTH)))),
+    ...biasLoop,
     ...range(O, int(0), get(WIDTH4), 4, tapLoop),
     END,
   ];
 }
 
+/**
+ * Element passes over `count` float64 values (count even; the caller does an odd last one), each
+ * `x > 0 ? … : 0` written branch-free as `(…) & (x > 0)` (+0 where the comparison fails, NaN
+ * included, exactly like the TypeScript ternaries):
+ * - mode 0 `relu(a)`: a = a > 0 ? a : 0
+ * - mode 1 `relu(a) · mask`: a = a > 0 ? a · m : 0
+ * - mode 2 `backward, no mask`: a = b > 0 ? a : 0
+ * - mode 3 `backward with mask`: a = b > 0 ? a · m : 0
+ * - mode 4 `residual sum`: a = (a + b) > 0 ? a + b : 0
+ * `elements(mode, a, b, m, count)`.
+ */
+function elementsBody(): Code {
+  const MODE = 0;
+  const A = 1;
+  const B = 2;
+  const M = 3;
+  const COUNT = 4;
+  const END_A = 5;
+  const V = 6;
+  const G = 7;
+  const step: Code = [
+    ...set(A, add(get(A), int(16))),
+    ...set(B, add(get(B), int(16))),
+    ...set(M, add(get(M), int(16))),
+  ];
+  /** `do { a[i] = value; a += 16; b += 16; m += 16 } while (a < end)`, in its own mode branch. */
+  const loop = (value: Code): Code => [
+    LOOP,
+    VOID,
+    ...storeV(get(A), value),
+    ...step,
+    ...get(A),
+    ...get(END_A),
+    I32_LT_U,
+    BR_IF,
+    0,
+    END,
+  ];
+  const ifMode = (mode: number, body: Code): Code => [
+    ...get(MODE),
+    ...int(mode),
+    I32_EQ,
+    IF,
+    VOID,
+    ...body,
+    END,
+  ];
+  return [
+    ...vector([
+      [1, I32],
+      [2, V128],
+    ]),
+    BLOCK,
+    VOID,
+    ...get(COUNT),
+    I32_EQZ,
+    BR_IF,
+    0,
+    ...set(END_A, add(get(A), bytes(get(COUNT)))),
+    ...ifMode(0, loop([...set(V, loadV(get(A))), ...andV(get(V), gtV(get(V), zeroV))])),
+    ...ifMode(1, loop([...set(V, loadV(get(A))), ...andV(mulV(get(V), loadV(get(M))), gtV(get(V), zeroV))])),
+    ...ifMode(2, loop(andV(loadV(get(A)), gtV(loadV(get(B)), zeroV)))),
+    ...ifMode(3, loop(andV(mulV(loadV(get(A)), loadV(get(M))), gtV(loadV(get(B)), zeroV)))),
+    ...ifMode(4, loop([...set(G, addV(loadV(get(A)), loadV(get(B)))), ...andV(get(G), gtV(get(G), zeroV))])),
+    END,
+    END,
+  ];
+}
+
+/**
+ * `mask(out, n, count, first, perSequence, seed, cut, keep)`: dropout mask values for n
+ * sequences of `count` values (count a multiple of 4) from `out`, contiguous: value e of sequence s
+ * is `hash(first + s·perSequence + e) < cut ? 0 : keep` (unsigned), the SplitMix32 hash of
+ * dropoutHash in tcn-model.ts on four i32 lanes, widened to two f64x2 masks.
+ */
+function maskBody(): Code {
+  const OUT = 0;
+  const N = 1;
+  const COUNT = 2;
+  const FIRST = 3;
+  const PER = 4;
+  const SEED = 5;
+  const CUT = 6;
+  const KEEP = 7;
+  const S = 8;
+  const E = 9;
+  const Z = 10;
+  const IDX = 11;
+  const DROP = 12;
+  const I32X4 = (op: number[]): Code => [SIMD, ...op];
+  const splat32 = (v: Code): Code => [...v, SIMD, 0x11];
+  const addI = (a: Code, b: Code): Code => [...a, ...b, ...I32X4([0xae, 0x01])];
+  const mulI = (a: Code, b: Code): Code => [...a, ...b, ...I32X4([0xb5, 0x01])];
+  const shrU = (a: Code, bits: number): Code => [...a, ...int(bits), ...I32X4([0xad, 0x01])];
+  const xorV = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0x51];
+  const ltU = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0x3a];
+  const extendLow = (a: Code): Code => [...a, SIMD, 0xc7, 0x01];
+  const extendHigh = (a: Code): Code => [...a, SIMD, 0xc8, 0x01];
+  const andNot = (a: Code, b: Code): Code => [...a, ...b, SIMD, 0x4f];
+  const lanes: Code = [SIMD, 0x0c, ...[0, 1, 2, 3].flatMap((v) => [v, 0, 0, 0])];
+  const mix = (z: Code, bits: number, factor: number): Code =>
+    mulI(xorV(z, shrU(z, bits)), splat32(int(factor)));
+  const keepV: Code = [...get(KEEP), SIMD, 0x14];
+  return [
+    ...vector([
+      [2, I32],
+      [3, V128],
+    ]),
+    ...range(S, int(0), get(N), 1, [
+      // idx = first + s · perSequence + e + [0, 1, 2, 3] + 1
+      ...set(IDX, addI(splat32(add(add(get(FIRST), mul(get(S), get(PER))), int(1))), lanes)),
+      ...range(E, int(0), get(COUNT), 4, [
+        ...set(Z, addI(splat32(get(SEED)), mulI(get(IDX), splat32(int(0x9e3779b9 | 0))))),
+        ...set(Z, mix(get(Z), 16, 0x85ebca6b | 0)),
+        ...set(Z, mix(get(Z), 13, 0xc2b2ae35 | 0)),
+        ...set(Z, xorV(get(Z), shrU(get(Z), 16))),
+        ...set(DROP, ltU(get(Z), splat32(get(CUT)))),
+        ...storeV(get(OUT), andNot(keepV, extendLow(get(DROP)))),
+        ...storeV(get(OUT), andNot(keepV, extendHigh(get(DROP))), 16),
+        ...set(OUT, add(get(OUT), int(32))),
+        ...set(IDX, addI(get(IDX), splat32(int(4)))),
+      ]),
+    ]),
+    END,
+  ];
+}
+
 function moduleBytes(): Uint8Array {
-  const twelveI32: Code = [0x60, ...vector(new Array<Code>(12).fill([I32])), ...vector([])];
+  const params = (...types: number[]): Code => [0x60, ...vector(types.map((t) => [t])), ...vector([])];
+  const i32s = (count: number) => new Array<number>(count).fill(I32);
   const body = (code: Code) => [...uleb(code.length), ...code];
   return Uint8Array.from([
     ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-    ...section(1, vector([twelveI32])),
+    ...section(
+      1,
+      vector([params(...i32s(12)), params(...i32s(13)), params(...i32s(5)), params(...i32s(7), F64)]),
+    ),
     // import env.memory (min 1 page)
     ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
-    ...section(3, vector([[0], [0]])),
+    ...section(3, vector([[0], [1], [2], [3]])),
     ...section(
       7,
       vector([
         [...name('gather'), 0x00, 0],
         [...name('reduce'), 0x00, 1],
+        [...name('elements'), 0x00, 2],
+        [...name('mask'), 0x00, 3],
       ]),
     ),
-    ...section(10, vector([body(gatherBody()), body(reduceBody())])),
+    ...section(10, vector([body(gatherBody()), body(reduceBody()), body(elementsBody()), body(maskBody())])),
   ]);
 }
 
@@ -447,12 +607,30 @@ export type ReduceFn = (
   width: number,
   from: number,
   to: number,
+  bAt: number,
 ) => void;
+
+/** `mask(out, n, count, first, perSequence, seed, cut, keep)`: see maskBody (byte pointer; count a multiple of 4). */
+export type MaskFn = (
+  out: number,
+  n: number,
+  count: number,
+  first: number,
+  perSequence: number,
+  seed: number,
+  cut: number,
+  keep: number,
+) => void;
+
+/** `elements(mode, a, b, m, count)`: see elementsBody (byte pointers; count even). */
+export type ElementsFn = (mode: number, a: number, b: number, m: number, count: number) => void;
 
 export interface WasmKernels {
   memory: ArrayBuffer;
   gather: GatherFn;
   reduce: ReduceFn;
+  elements: ElementsFn;
+  mask: MaskFn;
 }
 
 let compiled: object | null | undefined;
@@ -473,5 +651,11 @@ export function wasmKernels(byteLength: number): WasmKernels | null {
   if (!module || !wasmApi) return null;
   const memory = new wasmApi.Memory({ initial: Math.max(1, Math.ceil(byteLength / WASM_PAGE)) });
   const { exports } = new wasmApi.Instance(module, { env: { memory } });
-  return { memory: memory.buffer, gather: exports.gather as GatherFn, reduce: exports.reduce as ReduceFn };
+  return {
+    memory: memory.buffer,
+    gather: exports.gather as GatherFn,
+    reduce: exports.reduce as ReduceFn,
+    elements: exports.elements as ElementsFn,
+    mask: exports.mask as MaskFn,
+  };
 }
