@@ -113,11 +113,12 @@ interface Timing {
   version?: string;
 }
 
-async function fitOurs(train: TrainingSet, test: TrainingSet): Promise<Timing> {
+async function fitOurs(train: TrainingSet, test: TrainingSet, threads: number): Promise<Timing> {
   const control = new RunControl({ signals: [], yieldIntervalMs: 25 });
   const cpu = process.cpuUsage();
   const wall = performance.now();
-  const outcome = await trainGbt(train, params, 1, undefined, control);
+  const outcome = await trainGbt(train, params, 1, undefined, control, { threads });
+  if (outcome.threads !== threads) throw new Error(`asked for ${threads} threads, got ${outcome.threads}`);
   const seconds = (performance.now() - wall) / 1000;
   const used = process.cpuUsage(cpu);
   const scores = compileArtifact(outcome.artifact).rawScore(test.x, test.y.length);
@@ -166,18 +167,19 @@ try {
   }
 
   const sides: { name: string; threads: number; fit: () => Promise<Timing> }[] = [
-    { name: 'vigil gbt', threads: 1, fit: () => fitOurs(ourTrain, ourTest) },
+    { name: 'vigil gbt', threads: 1, fit: () => fitOurs(ourTrain, ourTest, 1) },
     { name: 'sklearn HGB', threads: 1, fit: () => fitPeer(dir, 'sklearn', 1) },
     { name: 'lightgbm', threads: 1, fit: () => fitPeer(dir, 'lightgbm', 1) },
   ];
   if (cores > 1) {
     sides.push(
+      { name: 'vigil gbt', threads: cores, fit: () => fitOurs(ourTrain, ourTest, cores) },
       { name: 'sklearn HGB', threads: cores, fit: () => fitPeer(dir, 'sklearn', cores) },
       { name: 'lightgbm', threads: cores, fit: () => fitPeer(dir, 'lightgbm', cores) },
     );
   }
   // Warm-up: JIT for ours, imports and page cache for the peers; not timed.
-  await fitOurs(ourTrain, ourTest);
+  await fitOurs(ourTrain, ourTest, 1);
   const results = sides.map(() => [] as Timing[]);
   for (let round = 0; round < ROUNDS; round++) {
     const order = sides.map((_, i) => i);
@@ -191,16 +193,23 @@ try {
       `min ${params.minSamplesLeaf} rows per leaf, 255 bins, no early stopping; held-out ${test.y.length} rows; ` +
       `${ROUNDS} rounds, order alternated, medians; ${cores} cores`,
   );
-  const ours = { wall: median(results[0]!.map((t) => t.wall)), cpu: median(results[0]!.map((t) => t.cpu)) };
+  const medians = sides.map((_, i) => ({
+    wall: median(results[i]!.map((t) => t.wall)),
+    cpu: median(results[i]!.map((t) => t.cpu)),
+  }));
   const base = results[0]![0]!.auroc;
   let aurocOk = true;
   sides.forEach((side, i) => {
-    const wall = median(results[i]!.map((t) => t.wall));
-    const cpu = median(results[i]!.map((t) => t.cpu));
+    const { wall, cpu } = medians[i]!;
     const a = results[i]![0]!.auroc;
     if (Math.abs(a - base) > TOLERANCE) aurocOk = false;
+    // Ours at the same thread count against this peer.
+    const oursAt = sides.findIndex((s) => s.name === 'vigil gbt' && s.threads === side.threads);
+    const ours = medians[oursAt]!;
     const ratio =
-      i === 0 ? '' : `  ours/peer wall ${(ours.wall / wall).toFixed(2)}× cpu ${(ours.cpu / cpu).toFixed(2)}×`;
+      side.name === 'vigil gbt'
+        ? ''
+        : `  ours/peer wall ${(ours.wall / wall).toFixed(2)}× cpu ${(ours.cpu / cpu).toFixed(2)}×`;
     console.log(
       `  ${side.name.padEnd(12)} ${String(side.threads).padStart(2)} thread${side.threads > 1 ? 's' : ' '}  fit ${wall.toFixed(2)} s wall ${cpu.toFixed(2)} s cpu  AUROC ${a.toFixed(4)}${ratio}`,
     );

@@ -54,7 +54,7 @@ export const nodeTrainerConfig = z.strictObject({
     .max(64)
     .optional()
     .describe(
-      'Threads the TCN computes each training batch on, the calling thread included (default: 2, or 1 on a one-core machine). The trained bytes do not depend on it.',
+      'Threads the TCN computes each training batch on, and the GBT builds its histograms on (data sets of at least 2^20 values), the calling thread included (default: 2, or 1 on a one-core machine). The trained bytes do not depend on it.',
     ),
 });
 
@@ -130,9 +130,12 @@ export class NodeTrainer implements Trainer {
     let trainX = data.x;
     let valX = options.validation?.x;
     if (resolved.algorithm === 'gbt') {
-      const outcome = await trainGbt(data, resolved.params, spec.seed, options.validation, control);
+      const outcome = await trainGbt(data, resolved.params, spec.seed, options.validation, control, {
+        threads: this.#config.threads ?? Math.min(2, availableParallelism()),
+      });
       build = outcome.build;
       metrics.n_trees = outcome.trees;
+      this.#ctx?.logger.debug({ threads: outcome.threads }, 'node trainer: gbt histogram threads');
       if (options.validation) metrics.best_iteration = outcome.trees;
     } else if (resolved.algorithm === 'logistic') {
       const outcome = await trainLogistic(data, resolved.params, control);

@@ -37,7 +37,7 @@ describe('HistogramTreeGrower', () => {
     expect(d).toBe(13);
     const bins = quantileBins(set.x, rows, d);
     const wasm = new HistogramTreeGrower(bins, params);
-    const ts = new HistogramTreeGrower(bins, params, 'typescript');
+    const ts = new HistogramTreeGrower(bins, params, { kernel: 'typescript' });
     const rng = createRng(3);
     const g = Float64Array.from(
       { length: rows },
@@ -64,6 +64,43 @@ describe('HistogramTreeGrower', () => {
       ts.addToMargin(marginB, b);
       expect(Array.from(marginA)).toEqual(Array.from(marginB));
     }
+  });
+
+  it('splits large histograms over worker threads and grows the same trees as one thread', () => {
+    // 30k rows × 36 features: above the 2^20 cells that worker threads start for.
+    const set = clinicalLikeSet(9, 30_000, { noiseFeatures: 24 });
+    const rows = set.y.length;
+    const d = set.featureNames.length;
+    const bins = quantileBins(set.x, rows, d);
+    const one = new HistogramTreeGrower(bins, params);
+    const two = new HistogramTreeGrower(bins, params, { threads: 2 });
+    const three = new HistogramTreeGrower(bins, params, { threads: 3 });
+    try {
+      expect(one.threads).toBe(1);
+      expect(two.threads).toBe(2);
+      expect(three.threads).toBe(3);
+      const g = Float64Array.from(set.y, (y, r) => (y === 1 ? -0.93 : 0.07) + 1e-3 * Math.sin(r));
+      const h = Float64Array.from({ length: rows }, (_, r) => 0.06 + 0.01 * Math.cos(r));
+      const features = Int32Array.from({ length: d }, (_, j) => j);
+      const trees = [one, two, three].map((grower) => {
+        const sample = Uint32Array.from({ length: rows }, (_, r) => r);
+        return treeArrays(grower.grow(g, h, sample, rows, features));
+      });
+      expect(trees[0]!.feature!.length).toBeGreaterThan(31);
+      expect(trees[1]).toEqual(trees[0]);
+      expect(trees[2]).toEqual(trees[0]);
+      // After close() the same grower keeps working, on the calling thread.
+      two.close();
+      two.close();
+      const sample = Uint32Array.from({ length: rows }, (_, r) => r);
+      expect(treeArrays(two.grow(g, h, sample, rows, features))).toEqual(trees[0]);
+    } finally {
+      two.close();
+      three.close();
+    }
+    // Small data never starts workers.
+    const small = new HistogramTreeGrower(quantileBins(set.x, 1000, d), params, { threads: 2 });
+    expect(small.threads).toBe(1);
   });
 
   it('keeps at least minSamplesLeaf training rows in every leaf', () => {

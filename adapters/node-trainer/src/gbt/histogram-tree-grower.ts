@@ -260,19 +260,37 @@ export class HistogramTreeGrower {
   /** The WebAssembly histogram loop; undefined → the TypeScript loops (same sums). */
   readonly #wasm: WasmHistogram | undefined;
 
-  /** `kernel` 'typescript' forces the TypeScript histogram loops (tests compare the two). */
-  constructor(bins: QuantileBins, params: TreeGrowthParams, kernel: 'auto' | 'typescript' = 'auto') {
+  /**
+   * `threads`: how many threads large histograms are built on, the calling one included (see
+   * {@link WasmHistogram}; the trees do not depend on it). `kernel` 'typescript' forces the
+   * TypeScript loops (tests compare the two). Call `close()` when done to stop worker threads.
+   */
+  constructor(
+    bins: QuantileBins,
+    params: TreeGrowthParams,
+    options: { threads?: number; kernel?: 'auto' | 'typescript' } = {},
+  ) {
     this.#bins = bins;
     this.#params = params;
     this.#wasm =
-      kernel === 'auto'
-        ? (WasmHistogram.create(bins.binned, bins.rows, bins.features) ?? undefined)
+      (options.kernel ?? 'auto') === 'auto'
+        ? (WasmHistogram.create(bins.binned, bins.rows, bins.features, options.threads ?? 1) ?? undefined)
         : undefined;
     // Row scratch and gathered pairs of the TypeScript loops (the WebAssembly ones have their own).
     this.#scratch = new Uint32Array(this.#wasm ? 0 : bins.rows);
     this.#gh = new Float64Array(this.#wasm ? 0 : 2 * bins.rows);
     this.#columns = new Int32Array(bins.features);
     this.#offsets = new Int32Array(bins.features);
+  }
+
+  /** Threads the histograms are built on (1 with the TypeScript loops or small data). */
+  get threads(): number {
+    return this.#wasm?.threads ?? 1;
+  }
+
+  /** Stop the histogram worker threads, if any (idempotent). */
+  close(): void {
+    this.#wasm?.close();
   }
 
   #acquire(): Float64Array {

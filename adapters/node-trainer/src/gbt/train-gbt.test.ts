@@ -1,6 +1,7 @@
 import { auroc } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
 import { NodeTrainer } from '../node-trainer.js';
+import { clinicalLikeSet } from '../testing/clinical-like-set.js';
 import { syntheticSet } from '../testing/synthetic-set.js';
 
 const trainer = new NodeTrainer();
@@ -74,6 +75,15 @@ describe('gbt', () => {
     const d = await trainer.train(train, { algorithm: 'gbt', params: full, seed: 1 });
     const e = await trainer.train(train, { algorithm: 'gbt', params: full, seed: 2 });
     expect(d.artifact.sha256).toBe(e.artifact.sha256);
+  });
+
+  it('gives the same bytes on one thread and with histogram worker threads', async () => {
+    // 30k rows × 36 features: large enough (≥ 2^20 values) for worker threads to start.
+    const train = clinicalLikeSet(12, 30_000, { noiseFeatures: 24 });
+    const spec = { algorithm: 'gbt', params: { nEstimators: 6, maxDepth: 5, minSamplesLeaf: 20 }, seed: 1 };
+    const one = await new NodeTrainer({ threads: 1 }).train(train, spec);
+    const three = await new NodeTrainer({ threads: 3 }).train(train, spec);
+    expect(three.artifact.sha256).toBe(one.artifact.sha256);
   });
 
   it('fills in default parameters and reports training metrics', async () => {

@@ -4,7 +4,7 @@ import type { GbtParams } from '../spec/train-params.js';
 import type { RunControl } from '../training/run-control.js';
 import { gbtOnnx } from './gbt-onnx.js';
 import { HistogramTreeGrower } from './histogram-tree-grower.js';
-import { quantileBins } from './quantile-bins.js';
+import { type QuantileBins, quantileBins } from './quantile-bins.js';
 import { type RegressionTree, treeValue, treeValueBinned } from './regression-tree.js';
 
 export interface GbtTrainOutcome {
@@ -17,6 +17,8 @@ export interface GbtTrainOutcome {
   rounds: number;
   /** Validation logloss per round, when a validation set was given. */
   validationLoss: number[];
+  /** Threads the histograms were built on (`options.threads`, or 1 where data or runtime did not allow more). */
+  threads: number;
 }
 
 function meanLogloss(margin: Float64Array, y: Uint8Array): number {
@@ -46,7 +48,9 @@ function sampleFeatures(rng: Rng, d: number, fraction: number): Int32Array {
  * Histogram gradient boosting with logistic loss: features binned once into ≤ 255 quantile
  * bins, depth-wise trees, seeded row (`subsample`) and column (`colsample`) sampling per tree,
  * and early stopping on validation logloss after `earlyStoppingRounds` rounds without
- * improvement (the model keeps the best round's trees).
+ * improvement (the model keeps the best round's trees). `options.threads` (default 1): threads
+ * the histograms of large data sets are built on, the calling one included; the model bytes are
+ * the same for any value.
  */
 export async function trainGbt(
   data: TrainingSet,
@@ -54,6 +58,7 @@ export async function trainGbt(
   seed: number,
   validation: TrainingSet | undefined,
   control: RunControl,
+  options: { threads?: number } = {},
 ): Promise<GbtTrainOutcome> {
   const rows = data.y.length;
   const d = data.featureNames.length;
@@ -62,7 +67,27 @@ export async function trainGbt(
   for (let i = 0; i < rows; i++) positives += y[i]!;
   const baseLogit = Math.fround(Math.log(positives / (rows - positives)));
   const bins = quantileBins(data.x, rows, d);
-  const grower = new HistogramTreeGrower(bins, params);
+  const grower = new HistogramTreeGrower(bins, params, { threads: options.threads ?? 1 });
+  try {
+    return await boost(data, params, seed, validation, control, bins, grower, baseLogit);
+  } finally {
+    grower.close();
+  }
+}
+
+async function boost(
+  data: TrainingSet,
+  params: GbtParams,
+  seed: number,
+  validation: TrainingSet | undefined,
+  control: RunControl,
+  bins: QuantileBins,
+  grower: HistogramTreeGrower,
+  baseLogit: number,
+): Promise<GbtTrainOutcome> {
+  const rows = data.y.length;
+  const d = data.featureNames.length;
+  const y = data.y;
   const rng = createRng(seed);
   const rowRng = rng.fork('gbt-rows');
   const columnRng = rng.fork('gbt-columns');
@@ -128,5 +153,6 @@ export async function trainGbt(
     trees: kept,
     rounds: trees.length,
     validationLoss,
+    threads: grower.threads,
   };
 }

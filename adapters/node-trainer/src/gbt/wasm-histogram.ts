@@ -10,6 +10,9 @@
  * column offsets (i32 per feature) | histogram offsets (i32 per feature).
  */
 
+import { Worker } from 'node:worker_threads';
+import { VigilError } from '@vigil/core';
+
 const PAGE = 65536;
 
 /** The part of the WebAssembly JS API used here (the project's `lib` has no DOM/WebAssembly types). */
@@ -20,7 +23,13 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { exports: Record<string, unknown> };
-  Memory: new (descriptor: { initial: number }) => { buffer: ArrayBuffer };
+  Memory: new (descriptor: {
+    initial: number;
+    maximum?: number;
+    shared?: boolean;
+  }) => {
+    buffer: ArrayBuffer | SharedArrayBuffer;
+  };
 }
 const wasmApi = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -356,7 +365,8 @@ function partitionBody(): number[] {
   ];
 }
 
-function assemble(): Uint8Array {
+/** The module; `shared` imports a shared memory (for worker threads), whose type declares a maximum. */
+function assemble(shared: boolean): Uint8Array {
   const params = (n: number) => vector(Array.from({ length: n }, () => [I32]));
   const histogram = histogramBody();
   const partition = partitionBody();
@@ -370,8 +380,13 @@ function assemble(): Uint8Array {
         [0x60, ...params(5), 1, I32],
       ]),
     ),
-    // import env.memory, min 1 page
-    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 1]])),
+    // import env.memory: min 1 page (shared: max 65536 pages)
+    ...section(
+      2,
+      vector([
+        [...name('env'), ...name('memory'), 0x02, ...(shared ? [0x03, 1, ...uleb(65536)] : [0x00, 1])],
+      ]),
+    ),
     ...section(3, vector([[0], [1]])),
     ...section(
       7,
@@ -391,23 +406,71 @@ function assemble(): Uint8Array {
   return Uint8Array.from(bytes);
 }
 
-let compiled: WasmModule | null | undefined;
+const compiled = new Map<boolean, WasmModule | null>();
 
-/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
-function histogramModule(): WasmModule | null {
-  if (compiled === undefined) {
-    const bytes = assemble();
-    compiled = wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null;
+/** The compiled module, or null where this runtime has no WebAssembly SIMD (or shared memory). */
+function histogramModule(shared: boolean): WasmModule | null {
+  if (!compiled.has(shared)) {
+    const bytes = assemble(shared);
+    compiled.set(shared, wasmApi?.validate(bytes) ? new wasmApi.Module(bytes) : null);
   }
-  return compiled;
+  return compiled.get(shared)!;
 }
 
 const align = (n: number) => Math.ceil(n / 16) * 16;
 
+/** Worker threads are started only for at least this many (row, feature) bins … */
+const MIN_CELLS_FOR_THREADS = 1 << 20;
+/** … and a histogram is split over them only when it adds at least this many rows × features. */
+const MIN_UPDATES_FOR_THREADS = 1 << 16;
+/** Control block (i32 slots in the shared memory). */
+const CTL_GENERATION = 0;
+const CTL_PENDING = 1;
+const CTL_STOP = 2;
+const CTL_ERROR = 3;
+const CTL_ROWS = 4;
+const CTL_COUNT = 5;
+/** Slots 8 + 2w, 9 + 2w: first feature (index into the features in use) and feature count of thread w. */
+const CTL_PARTS = 8;
+const MAX_THREADS = 64;
+const CTL_INTS = CTL_PARTS + 2 * MAX_THREADS;
+/** How long the calling thread waits for a worker's share before giving up. */
+const WORKER_TIMEOUT_MS = 120_000;
+
+/**
+ * A worker: instantiates the module on the shared memory, then for every new generation adds
+ * its share of features (ctl[8 + 2·slot] onwards, ctl[9 + 2·slot] of them) for the rows the
+ * calling thread published, and counts itself done. Plain JavaScript (run with `eval`), so it
+ * needs no TypeScript loader; `import()` works whether Node treats it as a script or a module.
+ */
+const WORKER_SOURCE = `import('node:worker_threads').then(({ workerData: w }) => {
+  const { histogram } = new WebAssembly.Instance(w.module, { env: { memory: w.memory } }).exports;
+  const ctl = new Int32Array(w.memory.buffer, w.ctl, ${CTL_INTS});
+  let seen = 0;
+  for (;;) {
+    Atomics.wait(ctl, ${CTL_GENERATION}, seen);
+    seen = Atomics.load(ctl, ${CTL_GENERATION});
+    if (Atomics.load(ctl, ${CTL_STOP}) === 1) return;
+    try {
+      const first = ctl[${CTL_PARTS} + 2 * w.slot];
+      const count = ctl[${CTL_PARTS + 1} + 2 * w.slot];
+      if (count > 0) {
+        histogram(w.hist, w.binned, ctl[${CTL_ROWS}], ctl[${CTL_COUNT}], w.gh, w.columns + 4 * first, w.offsets + 4 * first, count);
+      }
+    } catch {
+      Atomics.store(ctl, ${CTL_ERROR}, 1);
+    }
+    if (Atomics.sub(ctl, ${CTL_PENDING}, 1) === 1) Atomics.notify(ctl, ${CTL_PENDING});
+  }
+});`;
+
 /**
  * Histogram building in WebAssembly memory for one binned data set. `rows` and `gh` are views the
  * caller fills (a node's rows and their gathered gradient/hessian pairs); `build` adds them to
- * the in-memory histogram, which `hist` views.
+ * the in-memory histogram, which `hist` views. With `threads` > 1 (and enough data) the memory is
+ * shared with `threads − 1` worker threads and each build is split by feature: every feature's
+ * bins are still summed by one thread in row order, so the histogram, and the model, are the
+ * same for any thread count. `close()` stops the workers.
  */
 export class WasmHistogram {
   readonly rows: Uint32Array;
@@ -424,13 +487,23 @@ export class WasmHistogram {
     offsets: number;
     scratch: number;
     lut: number;
+    ctl: number;
   };
   readonly #lut: Uint8Array;
+  readonly #ctl: Int32Array;
+  readonly #workers: Worker[] = [];
   readonly #histogram: (...args: number[]) => void;
   readonly #partition: (...args: number[]) => number;
   #featureCount = 0;
 
-  private constructor(api: WasmApi, module: WasmModule, binned: Uint8Array, rows: number, features: number) {
+  private constructor(
+    api: WasmApi,
+    module: WasmModule,
+    binned: Uint8Array,
+    rows: number,
+    features: number,
+    threads: number,
+  ) {
     const sizes = {
       binned: align(binned.length),
       rows: align(4 * rows),
@@ -438,9 +511,13 @@ export class WasmHistogram {
       hist: align(8 * features * 256 * 3),
       columns: align(4 * features),
       lut: 256,
+      ctl: align(4 * CTL_INTS),
     };
-    const total = sizes.binned + 2 * sizes.rows + sizes.gh + sizes.hist + 2 * sizes.columns + sizes.lut;
-    const memory = new api.Memory({ initial: Math.ceil(total / PAGE) });
+    const total =
+      sizes.binned + 2 * sizes.rows + sizes.gh + sizes.hist + 2 * sizes.columns + sizes.lut + sizes.ctl;
+    const pages = Math.ceil(total / PAGE);
+    const shared = threads > 1;
+    const memory = new api.Memory(shared ? { initial: pages, maximum: pages, shared } : { initial: pages });
     const instance = new api.Instance(module, { env: { memory } });
     this.#histogram = instance.exports.histogram as (...args: number[]) => void;
     this.#partition = instance.exports.partition as (...args: number[]) => number;
@@ -460,8 +537,10 @@ export class WasmHistogram {
       offsets: take(sizes.columns),
       scratch: take(sizes.rows),
       lut: take(sizes.lut),
+      ctl: take(sizes.ctl),
     };
     this.#lut = new Uint8Array(buffer, this.#ptr.lut, 256);
+    this.#ctl = new Int32Array(buffer, this.#ptr.ctl, CTL_INTS);
     this.binned = new Uint8Array(buffer, binnedAt, binned.length);
     this.binned.set(binned);
     this.rows = new Uint32Array(buffer, this.#ptr.rows, rows);
@@ -469,14 +548,59 @@ export class WasmHistogram {
     this.hist = new Float64Array(buffer, this.#ptr.hist, features * 256 * 3);
     this.#columns = new Int32Array(buffer, this.#ptr.columns, features);
     this.#offsets = new Int32Array(buffer, this.#ptr.offsets, features);
+    if (shared) {
+      try {
+        for (let slot = 1; slot < threads; slot++) {
+          const worker = new Worker(WORKER_SOURCE, {
+            eval: true,
+            workerData: {
+              module,
+              memory,
+              slot,
+              ctl: this.#ptr.ctl,
+              hist: this.#ptr.hist,
+              binned: binnedAt,
+              gh: this.#ptr.gh,
+              columns: this.#ptr.columns,
+              offsets: this.#ptr.offsets,
+            },
+          });
+          worker.unref();
+          // A worker that fails to start or dies is noticed by the build that waits for it.
+          worker.on('error', () => Atomics.store(this.#ctl, CTL_ERROR, 1));
+          this.#workers.push(worker);
+        }
+      } catch {
+        this.close();
+      }
+    }
   }
 
-  /** Null where WebAssembly SIMD is unavailable or the data does not fit one 32-bit memory. */
-  static create(binned: Uint8Array, rows: number, features: number): WasmHistogram | null {
-    const module = histogramModule();
-    if (!module || !wasmApi) return null;
+  /** Threads a large build is split over, the calling thread included (1 after `close()`). */
+  get threads(): number {
+    return this.#workers.length + 1;
+  }
+
+  /**
+   * Null where WebAssembly SIMD is unavailable or the data does not fit one 32-bit memory. With
+   * `threads` > 1, worker threads start only for data of at least 2^20 cells and where shared
+   * WebAssembly memory works; otherwise the builds run on the calling thread.
+   */
+  static create(binned: Uint8Array, rows: number, features: number, threads = 1): WasmHistogram | null {
+    if (!wasmApi) return null;
+    const wanted = Math.min(MAX_THREADS, Math.max(1, Math.floor(threads)));
+    const threaded = wanted > 1 && rows * features >= MIN_CELLS_FOR_THREADS ? histogramModule(true) : null;
+    if (threaded) {
+      try {
+        return new WasmHistogram(wasmApi, threaded, binned, rows, features, wanted);
+      } catch {
+        // No shared memory here: one thread.
+      }
+    }
+    const module = histogramModule(false);
+    if (!module) return null;
     try {
-      return new WasmHistogram(wasmApi, module, binned, rows, features);
+      return new WasmHistogram(wasmApi, module, binned, rows, features, 1);
     } catch {
       return null;
     }
@@ -493,15 +617,54 @@ export class WasmHistogram {
 
   /** Add `rows[start, start + count)` (pairs in `gh[0, 2·count)`) to `hist` for the features in use. */
   build(start: number, count: number): void {
+    const nf = this.#featureCount;
+    const rowsAt = this.#ptr.rows + 4 * start;
+    const threads = this.#workers.length + 1;
+    if (threads === 1 || count * nf < MIN_UPDATES_FOR_THREADS) {
+      this.#run(rowsAt, count, 0, nf);
+      return;
+    }
+    // Contiguous shares of the features, in whole groups of four (the loop's group width).
+    const share = Math.ceil(Math.ceil(nf / 4) / threads) * 4;
+    const ctl = this.#ctl;
+    ctl[CTL_ROWS] = rowsAt;
+    ctl[CTL_COUNT] = count;
+    for (let w = 1; w < threads; w++) {
+      const first = Math.min(nf, w * share);
+      ctl[CTL_PARTS + 2 * w] = first;
+      ctl[CTL_PARTS + 2 * w + 1] = Math.min(nf, first + share) - first;
+    }
+    Atomics.store(ctl, CTL_PENDING, threads - 1);
+    Atomics.add(ctl, CTL_GENERATION, 1);
+    Atomics.notify(ctl, CTL_GENERATION);
+    this.#run(rowsAt, count, 0, Math.min(nf, share));
+    for (;;) {
+      const pending = Atomics.load(ctl, CTL_PENDING);
+      if (pending === 0) break;
+      if (Atomics.wait(ctl, CTL_PENDING, pending, WORKER_TIMEOUT_MS) === 'timed-out') {
+        Atomics.store(ctl, CTL_ERROR, 1);
+        break;
+      }
+    }
+    if (Atomics.load(ctl, CTL_ERROR) === 1) {
+      this.close();
+      throw new VigilError(
+        'VIGIL_TRAINER_WORKER_FAILED',
+        'gbt: a histogram worker thread failed or stopped answering',
+      );
+    }
+  }
+
+  #run(rowsAt: number, count: number, first: number, features: number): void {
     this.#histogram(
       this.#ptr.hist,
       this.binned.byteOffset,
-      this.#ptr.rows + 4 * start,
+      rowsAt,
       count,
       this.#ptr.gh,
-      this.#ptr.columns,
-      this.#ptr.offsets,
-      this.#featureCount,
+      this.#ptr.columns + 4 * first,
+      this.#ptr.offsets + 4 * first,
+      features,
     );
   }
 
@@ -518,5 +681,14 @@ export class WasmHistogram {
       this.#ptr.lut,
       this.#ptr.scratch,
     );
+  }
+
+  /** Stop the worker threads (idempotent); later builds run on the calling thread. */
+  close(): void {
+    if (this.#workers.length === 0) return;
+    Atomics.store(this.#ctl, CTL_STOP, 1);
+    Atomics.add(this.#ctl, CTL_GENERATION, 1);
+    Atomics.notify(this.#ctl, CTL_GENERATION);
+    for (const worker of this.#workers.splice(0)) void worker.terminate().catch(() => undefined);
   }
 }
