@@ -1,6 +1,6 @@
 import { createRng } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
-import { dropoutKeep, initParams, TcnWorkspace, tcnLayout } from './tcn-model.js';
+import { type ConvSlot, dropoutKeep, initParams, TcnWorkspace, tcnCone, tcnLayout } from './tcn-model.js';
 
 /** Mean BCE of the logits against labels, and its gradient per logit. */
 function bce(logits: ArrayLike<number>, y: number[]): { loss: number; d: number[] } {
@@ -140,6 +140,74 @@ describe('WebAssembly kernels', () => {
       expect(ts.wasm).toBe(false);
       expect(Buffer.from(wasm.logits.buffer).equals(Buffer.from(ts.logits.buffer))).toBe(true);
       expect(Buffer.from(wasm.grad.buffer).equals(Buffer.from(ts.grad.buffer))).toBe(true);
+    });
+  }
+});
+
+/** Every step of every layer, straight from the formula in tcn-model.ts (no cone), no dropout. */
+function fullLogits(layout: ReturnType<typeof tcnLayout>, params: Float64Array, x: Float64Array, n: number) {
+  const { steps: T, hidden: H, features: d } = layout.shape;
+  const conv = (input: Float64Array, cin: number, c: ConvSlot) => {
+    const out = new Float64Array(n * T * c.cout);
+    for (let s = 0; s < n; s++)
+      for (let t = 0; t < T; t++)
+        for (let o = 0; o < c.cout; o++) {
+          let acc = params[c.b + o]!;
+          for (let j = 0; j < c.k; j++) {
+            const u = t - (c.k - 1 - j) * c.dilation;
+            if (u < 0) continue;
+            for (let i = 0; i < cin; i++)
+              acc += params[c.w + (o * c.k + j) * cin + i]! * input[(s * T + u) * cin + i]!;
+          }
+          out[(s * T + t) * c.cout + o] = acc;
+        }
+    return out;
+  };
+  const relu = (a: Float64Array) => a.map((v) => Math.max(v, 0));
+  let h = x;
+  let cin = d;
+  for (const block of layout.blocks) {
+    const inner = relu(conv(relu(conv(h, cin, block.conv1)), H, block.conv2));
+    const res = block.residual ? conv(h, cin, block.residual) : h;
+    h = relu(inner.map((v, i) => v + res[i]!));
+    cin = H;
+  }
+  return Float64Array.from({ length: n }, (_, s) => {
+    let z = params[layout.headB]!;
+    for (let k = 0; k < H; k++) z += params[layout.headW + k]! * h[(s * T + T - 1) * H + k]!;
+    return z;
+  });
+}
+
+describe('the receptive-field cone', () => {
+  // L = 14: the cone is part of every block; L = 40: block 0 also skips the oldest steps.
+  for (const steps of [14, 40]) {
+    it(`gives the full computation's logits (L ${steps}, K 3, dilations 1, 2, 4)`, () => {
+      const layout = tcnLayout({ features: 6, steps, blocks: 3, kernelSize: 3, hidden: 8 });
+      const rng = createRng(21);
+      const params = new Float64Array(layout.size);
+      initParams(layout, params, rng.next);
+      for (let i = 0; i < params.length; i++) params[i] = params[i]! + 0.05 * rng.normal();
+      const n = 9;
+      const x = Float64Array.from({ length: n * steps * 6 }, () => rng.normal());
+      const ours = new TcnWorkspace(layout, n).forward(x, n, params);
+      const full = fullLogits(layout, params, x, n);
+      for (let s = 0; s < n; s++) expect(ours[s]).toBeCloseTo(full[s]!, 12);
+      const cones = tcnCone(layout);
+      // Steps computed per block: conv1's and the output's (of `steps` each without the cone).
+      expect(cones.map((c) => [c.inner.length, c.output.length])).toEqual(
+        steps === 14
+          ? [
+              [14, 7],
+              [7, 4],
+              [3, 1],
+            ]
+          : [
+              [27, 13],
+              [11, 5],
+              [3, 1],
+            ],
+      );
     });
   }
 });

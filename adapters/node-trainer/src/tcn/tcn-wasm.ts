@@ -635,11 +635,11 @@ export interface WasmKernels {
 
 let compiled: object | null | undefined;
 
-/** The compiled module, or null where WebAssembly SIMD is unavailable (or disabled by `VIGIL_TCN_WASM=0`). */
+/** The compiled module, or null where WebAssembly SIMD is unavailable. */
 function compiledModule(): object | null {
   if (compiled !== undefined) return compiled;
   compiled = null;
-  if (!wasmApi || process.env.VIGIL_TCN_WASM === '0') return compiled;
+  if (!wasmApi) return compiled;
   const code = moduleBytes();
   if (wasmApi.validate(code)) compiled = new wasmApi.Module(code);
   return compiled;
