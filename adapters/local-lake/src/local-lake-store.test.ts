@@ -147,6 +147,25 @@ describe('LocalLakeStore', () => {
     expect(revert.metadata).toEqual({ revertedCommit: merge.id });
   });
 
+  it('records a merge strategy on the merge commit and refuses an unknown one, leaving main as it was', async () => {
+    await lake.put('main', 'gold.parquet', bytes('v1'));
+    const base = await lake.commit('main', 'gold v1');
+    await lake.createBranch('rerun', base.id);
+    await lake.put('rerun', 'gold.parquet', bytes('v3'));
+    await lake.commit('rerun', 'gold v3');
+    await lake.put('main', 'gold.parquet', bytes('v2'));
+    const head = await lake.commit('main', 'gold v2');
+    const unknown = lake.merge('rerun', 'main', { strategy: 'theirs' as 'source-wins' });
+    await expect(unknown).rejects.toMatchObject({
+      code: 'VIGIL_LAKE_INVALID_REQUEST',
+      details: { field: 'strategy' },
+    });
+    expect(await lake.resolve('main')).toBe(head.id);
+    const merged = await lake.merge('rerun', 'main', { strategy: 'source-wins' });
+    expect(merged.metadata).toMatchObject({ mergeSource: 'rerun', mergeStrategy: 'source-wins' });
+    expect(text(await lake.get('main', 'gold.parquet'))).toBe('v3');
+  });
+
   it("two instances over one lake see each other's staging and commits", async () => {
     const other = (await localLake.create(localLake.config.parse({}), ctx)) as LocalLakeStore;
     try {

@@ -8,10 +8,12 @@ import {
   assertRef,
   type Commit,
   checkedLogLimit,
+  checkedMergeStrategy,
   checkedMetadata,
   type DiffEntry,
   type LakeCapabilities,
   type LakeStore,
+  type MergeOptions,
   type ObjectInfo,
   VigilError,
 } from '@vigil/core';
@@ -294,10 +296,11 @@ export class LocalLakeStore implements LakeStore {
     return this.#track(() => this.#resolve(ref, 'ref'));
   }
 
-  async merge(source: string, into: string, options: { message?: string } = {}): Promise<Commit> {
+  async merge(source: string, into: string, options: MergeOptions = {}): Promise<Commit> {
     return this.#track(async () => {
       assertBranchName(into, 'into');
       if (options.message !== undefined) assertMessage(options.message);
+      const strategy = checkedMergeStrategy(options.strategy);
       return this.#withBranchLock(into, async () => {
         const sourceId = await this.#resolve(source, 'source');
         const intoId = await this.#head(into);
@@ -315,6 +318,7 @@ export class LocalLakeStore implements LakeStore {
           base,
           await this.#trees.read(ours.tree),
           await this.#trees.read(theirs.tree),
+          strategy,
         );
         if (merged.conflicts.length > 0) {
           const shown = merged.conflicts.slice(0, 10).join("', '");
@@ -329,7 +333,11 @@ export class LocalLakeStore implements LakeStore {
           tree: await this.#trees.write(merged.tree),
           parents: [intoId, sourceId],
           message: options.message ?? `Merge '${source}' into '${into}'`,
-          metadata: { mergeSource: source, mergeSourceCommit: sourceId },
+          metadata: {
+            mergeSource: source,
+            mergeSourceCommit: sourceId,
+            ...(strategy === undefined ? {} : { mergeStrategy: strategy }),
+          },
           committedAt: notBefore([ours, theirs]),
         };
         const id = await this.#graph.write(record);

@@ -8,6 +8,7 @@ import {
   assertPrefix,
   assertRef,
   checkedLogLimit,
+  checkedMergeStrategy,
   checkedMetadata,
   objectPathProblem,
 } from './lake-store-checks.js';
@@ -95,5 +96,18 @@ describe('other LakeStore arguments', () => {
     assert.equal(checkedLogLimit(5), 5);
     refused(() => checkedLogLimit(-1), 'limit -1 must be a non-negative number', 'limit');
     refused(() => checkedLogLimit(Number.NaN), 'limit NaN must be a non-negative number', 'limit');
+  });
+
+  it('a merge strategy is absent (conflicts throw), source-wins or dest-wins', () => {
+    assert.equal(checkedMergeStrategy(undefined), undefined);
+    assert.equal(checkedMergeStrategy('source-wins'), 'source-wins');
+    assert.equal(checkedMergeStrategy('dest-wins'), 'dest-wins');
+    for (const bad of ['theirs', '', null, 1]) {
+      refused(
+        () => checkedMergeStrategy(bad),
+        `strategy '${String(bad)}' is not a merge strategy: use 'source-wins' or 'dest-wins', or none to fail on conflicts`,
+        'strategy',
+      );
+    }
   });
 });

@@ -4,6 +4,7 @@
  * Adapters add what only their backend needs (a shorter path limit, a reserved folder).
  */
 import { VigilError } from '../errors.js';
+import type { MergeStrategy } from './lake-store.js';
 
 /** Rules for object paths beyond the common ones (non-empty, relative, no NUL). */
 export interface ObjectPathRules {
@@ -87,4 +88,18 @@ export function checkedLogLimit(limit: number | undefined): number {
   const checked = limit ?? Number.POSITIVE_INFINITY;
   if (!(checked >= 0)) throw invalid('limit', `limit ${checked} must be a non-negative number`);
   return checked;
+}
+
+const MERGE_STRATEGIES: readonly MergeStrategy[] = ['source-wins', 'dest-wins'];
+
+/** The `strategy` of `merge`: absent (conflicts throw) or one of the {@link MergeStrategy} names. */
+export function checkedMergeStrategy(strategy: unknown): MergeStrategy | undefined {
+  if (strategy === undefined) return undefined;
+  if (!MERGE_STRATEGIES.includes(strategy as MergeStrategy)) {
+    throw invalid(
+      'strategy',
+      `strategy '${String(strategy)}' is not a merge strategy: use ${MERGE_STRATEGIES.map((s) => `'${s}'`).join(' or ')}, or none to fail on conflicts`,
+    );
+  }
+  return strategy as MergeStrategy;
 }

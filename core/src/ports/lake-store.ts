@@ -42,6 +42,23 @@ export interface DiffEntry {
   type: 'added' | 'removed' | 'changed';
 }
 
+/**
+ * How a merge resolves a path changed differently on both sides (lakeFS's merge `strategy`).
+ * - `source-wins`: the source's version (or its deletion) of each conflicting path is kept;
+ *   fits a transform whose output is a pure function of its inputs, rerun on a branch.
+ * - `dest-wins`: the destination's version of each conflicting path is kept.
+ * Either way only conflicting paths are decided by the strategy: non-conflicting changes of
+ * both sides are kept as in any merge.
+ */
+export type MergeStrategy = 'source-wins' | 'dest-wins';
+
+export interface MergeOptions {
+  /** Message of the merge commit. Default `Merge '<source>' into '<into>'`. */
+  message?: string;
+  /** Resolution of conflicting paths. Default: none — a conflict throws LAKE_CONFLICT. */
+  strategy?: MergeStrategy;
+}
+
 export interface LakeStore {
   readonly capabilities: LakeCapabilities;
   /** The default branch, `main` unless configured. */
@@ -74,8 +91,14 @@ export interface LakeStore {
   listBranches(): Promise<{ name: string; commitId: string }[]>;
   /** Resolve a ref to its commit id. Throws LAKE_NOT_FOUND. */
   resolve(ref: string): Promise<string>;
-  /** Merge committed changes of `source` into branch `into`; fast-forward or a merge commit. Throws LAKE_CONFLICT on a conflicting path. */
-  merge(source: string, into: string, options?: { message?: string }): Promise<Commit>;
+  /**
+   * Merge committed changes of `source` into branch `into`; fast-forward or a merge commit.
+   * A three-way merge by path from the merge base: a path changed on one side only takes
+   * that side, changed the same way on both sides is fine. A path changed differently on
+   * both sides (a deletion counts as a change) is a conflict: by default the merge throws
+   * LAKE_CONFLICT naming the paths and `into` is untouched; `options.strategy` resolves it.
+   */
+  merge(source: string, into: string, options?: MergeOptions): Promise<Commit>;
   /** New commit on the branch undoing the changes of `commitId`. */
   revert(branch: string, commitId: string): Promise<Commit>;
   /** Paths that differ between two refs. */

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { VigilError } from '../errors.js';
-import type { Commit, DiffEntry, LakeCapabilities, LakeStore, ObjectInfo } from '../ports/lake-store.js';
+import type {
+  Commit,
+  DiffEntry,
+  LakeCapabilities,
+  LakeStore,
+  MergeOptions,
+  ObjectInfo,
+} from '../ports/lake-store.js';
 import { checkContract } from './contract.js';
 import { type LakeStoreFixture, lakeStoreContract } from './lake-store-contract.js';
 
@@ -138,7 +145,7 @@ class MemoryLakeStore implements LakeStore {
   async resolve(ref: string) {
     return this.commitAt(ref).id;
   }
-  async merge(source: string, into: string, options: { message?: string } = {}): Promise<Commit> {
+  async merge(source: string, into: string, options: MergeOptions = {}): Promise<Commit> {
     const [s, i] = [this.commitAt(source).id, this.commitAt(into).id];
     if (this.staging(into).size > 0) throw new VigilError('VIGIL_LAKE_CONFLICT', 'dirty');
     if (this.ancestors(i).has(s)) return this.publicCommit(i);
@@ -151,16 +158,26 @@ class MemoryLakeStore implements LakeStore {
       this.commitAt(a).committedAt < this.commitAt(b).committedAt ? 1 : -1;
     const base = [...this.ancestors(s)].filter((id) => ofInto.has(id)).sort(newest)[0]!;
     const [b, o, t] = [this.commitAt(base).tree, this.commitAt(i).tree, this.commitAt(s).tree];
+    const id = this.record(
+      [i, s],
+      this.mergeTrees(b, o, t, options.strategy),
+      options.message ?? 'merge',
+      {},
+    );
+    this.heads.set(into, id);
+    return this.publicCommit(id);
+  }
+  /** Three-way merge of `ours` (into) and `theirs` (source) from `base`; a strategy settles conflicts. */
+  mergeTrees(b: Tree, o: Tree, t: Tree, strategy: MergeOptions['strategy']): Tree {
     const tree: Tree = new Map();
     for (const path of new Set([...b.keys(), ...o.keys(), ...t.keys()])) {
       const [bv, ov, tv] = [b.get(path), o.get(path), t.get(path)];
-      const pick = sameBytes(ov, tv) || sameBytes(bv, tv) ? ov : sameBytes(bv, ov) ? tv : 'conflict';
-      if (pick === 'conflict') throw new VigilError('VIGIL_LAKE_CONFLICT', `conflict on path '${path}'`);
+      const conflict = !(sameBytes(ov, tv) || sameBytes(bv, tv) || sameBytes(bv, ov));
+      if (conflict && !strategy) throw new VigilError('VIGIL_LAKE_CONFLICT', `conflict on path '${path}'`);
+      const pick = conflict ? (strategy === 'source-wins' ? tv : ov) : sameBytes(bv, ov) ? tv : ov;
       if (pick) tree.set(path, pick);
     }
-    const id = this.record([i, s], tree, options.message ?? 'merge', {});
-    this.heads.set(into, id);
-    return this.publicCommit(id);
+    return tree;
   }
   async revert(branch: string, commitId: string) {
     const target = this.commitAt(commitId);
@@ -234,13 +251,28 @@ class PathByPathCommit extends MemoryLakeStore {
 
 /** Merge silently overwrites conflicting paths with the source's version. */
 class OverwritingMerge extends MemoryLakeStore {
-  override async merge(source: string, into: string, options: { message?: string } = {}) {
+  override async merge(source: string, into: string, options: MergeOptions = {}) {
     try {
       return await super.merge(source, into, options);
     } catch {
       for (const [path, data] of this.commitAt(source).tree) this.staging(into).set(path, data);
       return this.commit(into, options.message ?? 'merge', { allowEmpty: true });
     }
+  }
+}
+
+/** Merge ignores its strategy: a conflict always throws. */
+class IgnoredMergeStrategy extends MemoryLakeStore {
+  override async merge(source: string, into: string, options: MergeOptions = {}) {
+    return super.merge(source, into, { message: options.message });
+  }
+}
+
+/** A merge strategy takes the winning side's whole tree, dropping the other side's own changes. */
+class WholeTreeMergeStrategy extends MemoryLakeStore {
+  override mergeTrees(b: Tree, o: Tree, t: Tree, strategy: MergeOptions['strategy']): Tree {
+    if (strategy === undefined) return super.mergeTrees(b, o, t, strategy);
+    return new Map(strategy === 'source-wins' ? t : o);
   }
 }
 
@@ -276,7 +308,7 @@ const named = (fragment: string) => {
 describe('lakeStoreContract', () => {
   it('covers the LakeStore semantics with uniquely named cases', () => {
     expect(new Set(caseNames).size).toBe(caseNames.length);
-    expect(caseNames.length).toBeGreaterThanOrEqual(18);
+    expect(caseNames.length).toBeGreaterThanOrEqual(20);
   });
 
   it('passes a correct in-memory store (locate skipped: no directRead)', async () => {
@@ -307,6 +339,22 @@ describe('lakeStoreContract', () => {
     expect(report.failed.map((f) => f.name)).toEqual([named('is a conflict naming the path')]);
   });
 
+  it('fails a store whose merge ignores its strategy in the two strategy cases only', async () => {
+    const report = await checkContract(lakeStoreContract, factory(IgnoredMergeStrategy));
+    expect(report.failed.map((f) => f.name)).toEqual([
+      named('merge with strategy source-wins'),
+      named('merge with strategy dest-wins'),
+    ]);
+  });
+
+  it("fails a store whose merge strategy drops the losing side's own changes", async () => {
+    const report = await checkContract(lakeStoreContract, factory(WholeTreeMergeStrategy));
+    expect(report.failed.map((f) => f.name)).toEqual([
+      named('merge with strategy source-wins'),
+      named('merge with strategy dest-wins'),
+    ]);
+  });
+
   it('fails a store whose delete is ignored, starting with the plain delete case', async () => {
     const report = await checkContract(lakeStoreContract, factory(IgnoredDelete));
     expect(report.failed.map((f) => f.name)).toEqual([
@@ -315,6 +363,8 @@ describe('lakeStoreContract', () => {
       named('delete is staged'),
       named('diff lists added, removed and changed'),
       named('merge of diverged branches'),
+      named('merge with strategy source-wins'),
+      named('merge with strategy dest-wins'),
     ]);
   });
 

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ErrorCode, VigilError } from '../errors.js';
-import type { LakeStore } from '../ports/lake-store.js';
+import type { Commit, LakeStore } from '../ports/lake-store.js';
 import { type Contract, type ContractFixture, skipCase } from './contract.js';
 
 export interface LakeStoreFixture extends ContractFixture<LakeStore> {
@@ -54,6 +54,52 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, mentions?
 }
 
 const main = (lake: LakeStore): string => lake.defaultBranch;
+
+/**
+ * The default branch and `work` diverge from one commit. Conflicts: `dose.csv` changed
+ * differently on both sides; `label.csv` changed on the default branch and deleted on
+ * `work`. Each side also has changes of its own: `work` changes `a.csv` and adds
+ * `w-new.csv`; the default branch changes `b.csv`, adds `m-new.csv`, deletes `drop.csv`.
+ */
+async function divergeWithConflicts(lake: LakeStore): Promise<{ work: string; into: string }> {
+  await commitFiles(lake, main(lake), {
+    'a.csv': 'a0',
+    'b.csv': 'b0',
+    'dose.csv': 'v0',
+    'drop.csv': 'd0',
+    'label.csv': 'l0',
+  });
+  await lake.createBranch('work', main(lake));
+  await lake.put('work', 'dose.csv', bytes('v-work'));
+  await lake.put('work', 'a.csv', bytes('a-work'));
+  await lake.put('work', 'w-new.csv', bytes('w'));
+  await lake.delete('work', 'label.csv');
+  const work = (await lake.commit('work', 'work changes')).id;
+  await lake.put(main(lake), 'dose.csv', bytes('v-main'));
+  await lake.put(main(lake), 'label.csv', bytes('l-main'));
+  await lake.put(main(lake), 'b.csv', bytes('b-main'));
+  await lake.put(main(lake), 'm-new.csv', bytes('m'));
+  await lake.delete(main(lake), 'drop.csv');
+  const into = (await lake.commit(main(lake), 'main changes')).id;
+  return { work, into };
+}
+
+/** What a merge with a strategy must leave on the default branch, besides the conflicting paths. */
+async function assertBothSidesKept(lake: LakeStore, heads: { work: string; into: string }, merged: Commit) {
+  assert.deepEqual(
+    [...merged.parents].sort(),
+    [heads.into, heads.work].sort(),
+    'a merge commit of both heads',
+  );
+  assert.equal(await lake.resolve(main(lake)), merged.id, 'merge must move the target branch to its result');
+  assert.equal(await text(lake, main(lake), 'a.csv'), 'a-work', "the source's own change was lost");
+  assert.equal(await text(lake, main(lake), 'w-new.csv'), 'w', "the source's own addition was lost");
+  assert.equal(await text(lake, main(lake), 'b.csv'), 'b-main', "the destination's own change was lost");
+  assert.equal(await text(lake, main(lake), 'm-new.csv'), 'm', "the destination's own addition was lost");
+  assert.equal(await lake.get(main(lake), 'drop.csv'), null, "the destination's own delete was lost");
+  assert.equal(await lake.resolve('work'), heads.work, 'merge moved the source branch');
+  assert.equal(await lake.get('work', 'm-new.csv'), null, 'merge changed the source branch');
+}
 
 export const lakeStoreContract: Contract<LakeStoreFixture> = {
   port: 'lake-store',
@@ -370,18 +416,76 @@ export const lakeStoreContract: Contract<LakeStoreFixture> = {
       name: 'merge of a path changed differently on both sides is a conflict naming the path; into is untouched',
       requires: ['merge'],
       async run({ impl: lake }) {
-        await commitFiles(lake, main(lake), { 'dose.csv': 'v0', 'other.csv': 'o0' });
-        await lake.createBranch('work', main(lake));
-        await commitFiles(lake, 'work', { 'dose.csv': 'v-work', 'other.csv': 'o-work' });
-        const m = await commitFiles(lake, main(lake), { 'dose.csv': 'v-main' });
+        const { into } = await divergeWithConflicts(lake);
         await rejectsWith(lake.merge('work', main(lake)), 'VIGIL_LAKE_CONFLICT', 'dose.csv');
-        assert.equal(await lake.resolve(main(lake)), m, 'a conflicting merge moved the target branch');
+        await rejectsWith(
+          lake.merge('work', main(lake), { message: 'no strategy', strategy: undefined }),
+          'VIGIL_LAKE_CONFLICT',
+          'dose.csv',
+        );
+        assert.equal(await lake.resolve(main(lake)), into, 'a conflicting merge moved the target branch');
         assert.equal(await text(lake, main(lake), 'dose.csv'), 'v-main');
+        assert.equal(await text(lake, main(lake), 'label.csv'), 'l-main');
         assert.equal(
-          await text(lake, main(lake), 'other.csv'),
-          'o0',
+          await text(lake, main(lake), 'a.csv'),
+          'a0',
           'a conflicting merge applied part of the source',
         );
+        assert.equal(
+          await lake.get(main(lake), 'w-new.csv'),
+          null,
+          'a conflicting merge applied part of the source',
+        );
+      },
+    },
+    {
+      name: "merge with strategy source-wins takes the source's side of each conflicting path, deletes included, and keeps both sides' other changes",
+      requires: ['merge'],
+      async run({ impl: lake }) {
+        const heads = await divergeWithConflicts(lake);
+        const merged = await lake.merge('work', main(lake), { message: 'rerun', strategy: 'source-wins' });
+        assert.equal(merged.message, 'rerun');
+        assert.equal(await text(lake, main(lake), 'dose.csv'), 'v-work', 'the source must win the conflict');
+        assert.equal(
+          await lake.get(main(lake), 'label.csv'),
+          null,
+          "the source's delete must win the conflict",
+        );
+        await assertBothSidesKept(lake, heads, merged);
+        assert.deepEqual(await paths(lake, main(lake)), [
+          'a.csv',
+          'b.csv',
+          'dose.csv',
+          'm-new.csv',
+          'w-new.csv',
+        ]);
+      },
+    },
+    {
+      name: "merge with strategy dest-wins keeps the destination's side of each conflicting path and both sides' other changes",
+      requires: ['merge'],
+      async run({ impl: lake }) {
+        const heads = await divergeWithConflicts(lake);
+        const merged = await lake.merge('work', main(lake), { strategy: 'dest-wins' });
+        assert.equal(
+          await text(lake, main(lake), 'dose.csv'),
+          'v-main',
+          'the destination must win the conflict',
+        );
+        assert.equal(
+          await text(lake, main(lake), 'label.csv'),
+          'l-main',
+          'the destination must win the conflict',
+        );
+        await assertBothSidesKept(lake, heads, merged);
+        assert.deepEqual(await paths(lake, main(lake)), [
+          'a.csv',
+          'b.csv',
+          'dose.csv',
+          'label.csv',
+          'm-new.csv',
+          'w-new.csv',
+        ]);
       },
     },
     {

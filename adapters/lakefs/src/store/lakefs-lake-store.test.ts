@@ -114,6 +114,25 @@ describe('lakeFS LakeStore against a real lakeFS', () => {
     await lake.deleteBranch('same');
   });
 
+  it("a merge with a strategy is lakeFS's own (recorded on the merge commit); an unknown strategy is refused before lakeFS", async () => {
+    await lake.put('main', 'gold.parquet', encoder.encode('v1'));
+    const base = (await lake.commit('main', 'gold v1')).id;
+    await lake.createBranch('rerun', base);
+    await lake.put('rerun', 'gold.parquet', encoder.encode('v3'));
+    await lake.commit('rerun', 'gold v3');
+    await lake.put('main', 'gold.parquet', encoder.encode('v2'));
+    const head = (await lake.commit('main', 'gold v2')).id;
+    const unknown = await failure(lake.merge('rerun', 'main', { strategy: 'theirs' as 'source-wins' }));
+    expect(unknown.code).toBe('VIGIL_LAKE_INVALID_REQUEST');
+    expect(unknown.message).toContain("strategy 'theirs'");
+    expect(await lake.resolve('main')).toBe(head);
+    const merged = await lake.merge('rerun', 'main', { strategy: 'source-wins' });
+    expect(merged.metadata).toMatchObject({ mergeStrategy: 'source-wins' });
+    expect(merged.parents).toContain(head);
+    expect(new TextDecoder().decode((await lake.get('main', 'gold.parquet')) ?? undefined)).toBe('v3');
+    await lake.deleteBranch('rerun');
+  });
+
   it('log honours limit, including 0', async () => {
     for (let i = 0; i < 3; i++) await lake.commit('main', `empty ${i}`, { allowEmpty: true });
     expect((await lake.log('main', { limit: 3 })).map((c) => c.message)).toEqual([

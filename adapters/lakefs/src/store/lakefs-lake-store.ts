@@ -1,9 +1,10 @@
-import type { Commit, DiffEntry, LakeCapabilities, LakeStore, ObjectInfo } from '@vigil/core';
+import type { Commit, DiffEntry, LakeCapabilities, LakeStore, MergeOptions, ObjectInfo } from '@vigil/core';
 import {
   assertMessage,
   assertObjectData,
   assertPrefix,
   checkedLogLimit,
+  checkedMergeStrategy,
   checkedMetadata,
   VigilError,
 } from '@vigil/core';
@@ -234,16 +235,24 @@ export class LakeFsLakeStore implements LakeStore {
     return (await this.#commit(ref, 'resolve')).id;
   }
 
-  async merge(source: string, into: string, options: { message?: string } = {}): Promise<Commit> {
+  async merge(source: string, into: string, options: MergeOptions = {}): Promise<Commit> {
     this.#open();
     if (options.message !== undefined) assertMessage(options.message);
+    const strategy = checkedMergeStrategy(options.strategy);
     const subject = `merge of '${source}' into '${into}'`;
     let result: ApiMergeResult;
     try {
+      // lakeFS resolves conflicting paths itself when given a `strategy` (source-wins, dest-wins).
+      const message = options.message ?? `Merge '${source}' into '${into}'`;
       result = await this.#client.json<ApiMergeResult>(
         'POST',
         `${this.#repo}/refs/${seg(source)}/merge/${seg(into)}`,
-        { json: { message: options.message ?? `Merge '${source}' into '${into}'` } },
+        {
+          json:
+            strategy === undefined
+              ? { message }
+              : { message, strategy, metadata: { mergeStrategy: strategy } },
+        },
       );
     } catch (error) {
       if (isLakeFsApiError(error, 409)) {

@@ -4,6 +4,13 @@ import type { LakeStore } from '@vigil/core';
  * Run `work` on a fresh branch taken from `from`, commit it and merge it into the default
  * branch, so the default branch never sees a half-written layer; a failure deletes the branch.
  * A lake without branching works on its default branch. Returns the merged commit.
+ *
+ * The merge is `source-wins`: a layer is a pure function of its inputs, so the branch's
+ * output replaces what the default branch holds at the paths it rewrote. That is what a
+ * rerun needs — `from` is the previous layer's commit, which predates this layer's last
+ * output on the default branch, so every rewritten path would otherwise be a conflict.
+ * Changes the default branch made elsewhere are kept. A path the layer no longer writes is
+ * not deleted from the default branch (it was not on the branch's base either).
  */
 export async function onLakeBranch(
   lake: LakeStore,
@@ -27,6 +34,7 @@ export async function onLakeBranch(
     await lake.commit(branch, options.message, { metadata: { runId: options.runId }, allowEmpty: true });
     const merged = await lake.merge(branch, lake.defaultBranch, {
       message: `${options.message} (run ${options.runId})`,
+      strategy: 'source-wins',
     });
     return merged.id;
   } finally {
