@@ -12,7 +12,7 @@ describe('nodeTrainer descriptor', () => {
     expect(nodeTrainer.name).toBe('node');
     expect(nodeTrainer.capabilities).toEqual({
       gpu: false,
-      algorithms: ['gbt', 'logistic', 'cart', 'tcn'],
+      algorithms: ['gbt', 'logistic', 'cart', 'tcn', 'ensemble'],
       cancellable: true,
     });
     const schema = z.toJSONSchema(nodeTrainer.config) as {

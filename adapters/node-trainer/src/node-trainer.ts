@@ -129,9 +129,11 @@ export class NodeTrainer implements Trainer {
     // What the model scores: the rows themselves, or (tcn) their sequences.
     let trainX = data.x;
     let valX = options.validation?.x;
+    // Worker threads for the GBT histograms and the TCN's batch shards (bytes do not depend on it).
+    const threads = this.#config.threads ?? Math.min(2, availableParallelism());
     if (resolved.algorithm === 'gbt') {
       const outcome = await trainGbt(data, resolved.params, spec.seed, options.validation, control, {
-        threads: this.#config.threads ?? Math.min(2, availableParallelism()),
+        threads,
       });
       build = outcome.build;
       metrics.n_trees = outcome.trees;
@@ -144,7 +146,7 @@ export class NodeTrainer implements Trainer {
     } else if (resolved.algorithm === 'tcn') {
       // The TCN scores sequences [rows, L·d] built from each row's patient history.
       const outcome = await trainTcn(data, resolved.params, spec.seed, options.validation, control, {
-        threads: this.#config.threads ?? Math.min(2, availableParallelism()),
+        threads,
       });
       build = outcome.build;
       trainX = outcome.sequences.train;
@@ -158,7 +160,9 @@ export class NodeTrainer implements Trainer {
       if (options.validation) metrics.best_epoch = outcome.bestEpoch;
     } else if (resolved.algorithm === 'ensemble') {
       // Scores sequences [rows, L·d], like the TCN; its GBT reads the last step.
-      const outcome = await trainEnsemble(data, resolved.params, spec.seed, options.validation, control);
+      const outcome = await trainEnsemble(data, resolved.params, spec.seed, options.validation, control, {
+        threads,
+      });
       build = outcome.build;
       trainX = outcome.sequences.train;
       valX = outcome.sequences.validation;

@@ -64,6 +64,7 @@ export async function trainEnsemble(
   seed: number,
   validation: WithTimes | undefined,
   control: RunControl,
+  options: { threads?: number } = {},
 ): Promise<EnsembleTrainOutcome> {
   const L = params.tcn.sequenceLength;
   const rows = data.y.length;
@@ -90,20 +91,9 @@ export async function trainEnsemble(
       heldX.set(data.x.subarray(r * d, r * d + d), i * d);
       heldSeq.set(trainSeq.subarray(r * width, (r + 1) * width), i * width);
     });
-    const gbt = await trainGbt(
-      inner,
-      params.gbt,
-      seed,
-      validation,
-      next(`fold ${k + 1}/${params.folds} gbt`),
-    );
-    const tcn = await trainTcn(
-      inner,
-      params.tcn,
-      seed,
-      validation,
-      next(`fold ${k + 1}/${params.folds} tcn`),
-    );
+    const part = `fold ${k + 1}/${params.folds}`;
+    const gbt = await trainGbt(inner, params.gbt, seed, validation, next(`${part} gbt`), options);
+    const tcn = await trainTcn(inner, params.tcn, seed, validation, next(`${part} tcn`), options);
     const g = compileArtifact(gbt.artifact).rawScore(heldX, held.length);
     const t = compileArtifact(tcn.build()).rawScore(heldSeq, held.length);
     held.forEach((r, i) => {
@@ -112,8 +102,8 @@ export async function trainEnsemble(
     });
   }
   const stacker = fitStacker(oof, data.y);
-  const gbt = await trainGbt(data, params.gbt, seed, validation, next('gbt'));
-  const tcn = await trainTcn(data, params.tcn, seed, validation, next('tcn'));
+  const gbt = await trainGbt(data, params.gbt, seed, validation, next('gbt'), options);
+  const tcn = await trainTcn(data, params.tcn, seed, validation, next('tcn'), options);
   const tcnArtifact = tcn.build();
   const architecture = decodeOnnxModel(tcnArtifact.bytes).metadata.get(TCN_ARCHITECTURE_KEY)!;
   const build = (calibration?: Calibrator) =>
