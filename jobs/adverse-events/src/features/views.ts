@@ -29,11 +29,16 @@ export function adverseEventViews(): FeatureView[] {
     {
       name: 'patient_profile',
       entities: ['patient_id'],
-      features: [{ name: 'age', dtype: 'int64' }],
+      features: [
+        { name: 'age', dtype: 'int64' },
+        { name: 'treated', dtype: 'int64' },
+        { name: 'female', dtype: 'int64' },
+      ],
       ttlSeconds: 0,
       source: { path: 'gold/patients/', timestampField: 'enrolled_at' },
-      version: 1,
-      description: 'Baseline characteristics recorded at enrolment.',
+      version: 2,
+      description:
+        'Baseline characteristics recorded at enrolment: age, randomised arm (treated = 1 on the treatment arm) and sex (female = 1).',
     },
   ];
 }

@@ -189,7 +189,9 @@ export async function buildGold(
       ) TO ${sqlString(outcomesFile)} (FORMAT parquet)`);
       const patientsFile = join(outDir, 'patients.parquet');
       await c.run(`COPY (
-        SELECT patient_id, site_id, enrolled_at, CAST(age AS BIGINT) AS age, sex, arm FROM patients ORDER BY patient_id
+        SELECT patient_id, site_id, enrolled_at, CAST(age AS BIGINT) AS age, sex, arm,
+          CAST(arm = 'treatment' AS BIGINT) AS treated, CAST(sex = 'F' AS BIGINT) AS female
+        FROM patients ORDER BY patient_id
       ) TO ${sqlString(patientsFile)} (FORMAT parquet)`);
       return {
         files: [

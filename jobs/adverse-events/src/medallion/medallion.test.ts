@@ -331,7 +331,22 @@ describe('gold', () => {
       'age',
       'sex',
       'arm',
+      'treated',
+      'female',
     ]);
+    // The numeric baseline features agree with the enrolment events they come from.
+    const enrolled = new Map(
+      sim.events
+        .filter((e) => e.topic === 'enrolments' || e.value.includes('"kind":"enrolment"'))
+        .map((e) => JSON.parse(e.value) as { patientId: string; arm: string; sex: string })
+        .map((e) => [e.patientId, e]),
+    );
+    expect(patients.length).toBeGreaterThan(0);
+    for (const p of patients) {
+      const e = enrolled.get(String(p.patient_id))!;
+      expect(Number(p.treated)).toBe(e.arm === 'treatment' ? 1 : 0);
+      expect(Number(p.female)).toBe(e.sex === 'F' ? 1 : 0);
+    }
   });
 
   it.each([4, 15])(

@@ -205,7 +205,7 @@ export const silverStep = defineStep<AdverseEventsConfig, SilverSlice>({
 /** gold: patient-day features, outcomes and patients, on a branch merged into main. */
 export const goldStep = defineStep<AdverseEventsConfig, null>({
   name: 'gold',
-  version: 1,
+  version: 2,
   description:
     'Silver → gold tables (patient-day features, outcomes, patients) on a lake branch, merged atomically.',
   inputs: ['silver.lakeCommit'],
