@@ -48,6 +48,10 @@ export const ErrorCodes = {
     'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
   TRAINER_WORKER_FAILED:
     "A trainer's worker process could not start, crashed, stopped answering or returned no model; the message holds its last stderr lines.",
+  EXPLAIN_UNSUPPORTED:
+    'The model cannot be explained: its kind has no explainer, or its artifact lacks what the explainer needs (GBT trees without node cover and no rows given to count it).',
+  EXPLAIN_INVALID_REQUEST:
+    "The rows to explain are malformed (not rows × the model's input width), or a driver request names a row or feature that does not exist.",
   REGISTRY_NOT_FOUND: 'The run, registered model, version or alias does not exist.',
   REGISTRY_ALREADY_EXISTS: 'The registered model or experiment already exists.',
   REGISTRY_INVALID_REQUEST:

@@ -18,7 +18,25 @@ export { CART_SAMPLES_KEY, cartOnnx } from './cart/cart-onnx.js';
 export { type CartRule, cartRules, cartRules as rules, type RuleCondition } from './cart/cart-rules.js';
 export { type CartTree, PRESENCE_THRESHOLD } from './cart/cart-tree.js';
 export { validateTrainingSet } from './dataset/validate-training-set.js';
-export { ONNX_ML_OPSET } from './gbt/gbt-onnx.js';
+export { type ExplainArtifactOptions, explainArtifact } from './explain/explain-artifact.js';
+export type {
+  ArtifactExplainer,
+  Explanation,
+  ExplanationMethod,
+  MemberExplanation,
+} from './explain/explanation.js';
+export { type SequenceAttributions, type SequenceScorer, sequenceShapley } from './explain/sequence-shapley.js';
+export {
+  type Driver,
+  type FeaturePhrase,
+  type FeaturePhrases,
+  formatFeatureValue,
+  shortFeatureName,
+  topDrivers,
+} from './explain/top-drivers.js';
+export { type TreeEnsemble, treeEnsembleFromTrees } from './explain/tree-ensemble.js';
+export { TreeShap } from './explain/tree-shap.js';
+export { GBT_COVER_KEY, ONNX_ML_OPSET } from './gbt/gbt-onnx.js';
 export {
   FEATURE_NAMES_KEY,
   type LogisticRegressionOnnxOptions,

@@ -2,9 +2,9 @@ import type { ModelArtifact } from '@vigil/core';
 import { createModelArtifact, MODEL_INPUT_NAME } from '../artifact/model-artifact.js';
 import { modelTail } from '../calibration/calibration-onnx.js';
 import type { Calibrator } from '../calibration/calibrator.js';
-import { ONNX_ML_OPSET } from '../gbt/gbt-onnx.js';
+import { GBT_COVER_KEY, ONNX_ML_OPSET } from '../gbt/gbt-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY, ONNX_OPSET } from '../logistic/logistic-regression-onnx.js';
-import { encodeOnnxModel } from '../onnx/onnx-codec.js';
+import { decodeOnnxModel, encodeOnnxModel } from '../onnx/onnx-codec.js';
 import {
   floatTensor,
   int64Tensor,
@@ -92,7 +92,8 @@ function memberBody(
  * the GBT member's body → `gbt_logit`; `logit = gbt_logit · stack_w_gbt + tcn_logit · stack_w_tcn
  * + stack_b` (Mul, Mul, Add, Add); then the shared tail with the optional calibrator of that
  * logit (modelTail). `metadata_props`: `vigil.model` = `ensemble`, the feature names, the TCN's
- * architecture (`vigil.tcn`) and the stack (`vigil.ensemble`).
+ * architecture (`vigil.tcn`), the stack (`vigil.ensemble`) and the GBT member's node cover
+ * (`vigil.gbt.node_cover`, copied from its bytes, for TreeSHAP).
  */
 export function stackOnnx(options: {
   gbt: ModelArtifact;
@@ -108,6 +109,7 @@ export function stackOnnx(options: {
   const d = featureNames.length;
   const gbt = memberBody(options.gbt.bytes, 'gbt_', 'gbt_input');
   const tcn = memberBody(options.tcn.bytes, 'tcn_', MODEL_INPUT_NAME);
+  const gbtCover = decodeOnnxModel(options.gbt.bytes).metadata.get(GBT_COVER_KEY);
   const head = modelTail('logit', 'logit', options.calibration);
   const nodes: OnnxNodeMessage[] = [
     node('Slice', [MODEL_INPUT_NAME, 'stack_last_from', 'stack_last_to', 'stack_axis'], ['gbt_input']),
@@ -155,6 +157,7 @@ export function stackOnnx(options: {
       [FEATURE_NAMES_KEY]: JSON.stringify(featureNames),
       [TCN_ARCHITECTURE_KEY]: options.tcnArchitecture,
       [ENSEMBLE_KEY]: JSON.stringify(description),
+      ...(gbtCover === undefined ? {} : { [GBT_COVER_KEY]: gbtCover }),
     },
     docString:
       'Vigil stacked ensemble: a TCN over the [N, L·d] sequence and gradient-boosted trees over its last step (the current row), combined by a logistic stacker fitted on out-of-fold logits.',

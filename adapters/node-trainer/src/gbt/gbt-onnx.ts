@@ -12,6 +12,20 @@ import type { RegressionTree } from './regression-tree.js';
 export const ONNX_ML_OPSET = 3;
 
 /**
+ * `metadata_props` key: the trees' node cover, JSON `[[rows per node id of tree 0], [… tree 1], …]`,
+ * as row counts: every training row (all of them, also where `subsample` < 1 grew the tree on a
+ * sample) walked through the tree, a missing value following the split's learned direction. A
+ * node's count is its children's sum, and the root's is the number of training rows. Metadata
+ * only: the graph does not read it (TreeSHAP does, see explainArtifact).
+ */
+export const GBT_COVER_KEY = 'vigil.gbt.node_cover';
+
+/** The {@link GBT_COVER_KEY} value: JSON of plain integer arrays (deterministic text). */
+export function nodeCoverJson(covers: readonly Int32Array[]): string {
+  return JSON.stringify(covers.map((c) => Array.from(c)));
+}
+
+/**
  * One `ai.onnx.ml` `TreeEnsembleRegressor` node (SUM of leaf values plus `base_values`,
  * `BRANCH_LEQ` splits, `nodes_missing_value_tracks_true` for each split's learned NaN
  * direction) from `input` to `[N, 1]` `output`.
@@ -84,14 +98,19 @@ export function treeEnsembleNode(
  * Export boosted trees as ONNX: `logit = TreeEnsembleRegressor(input)` (see
  * {@link treeEnsembleNode}; `base_values` = the initial log-odds), then the shared tail
  * (optionally calibrated, see {@link modelTail}). Follows the Vigil I/O contract (see
- * {@link createModelArtifact}).
+ * {@link createModelArtifact}). `nodeCover` (one array per tree, rows per node id) goes to
+ * `metadata_props` as {@link GBT_COVER_KEY}.
  */
 export function gbtOnnx(
   trees: readonly RegressionTree[],
   baseLogit: number,
   featureNames: string[],
   calibration?: Calibrator,
+  nodeCover?: readonly Int32Array[],
 ): ModelArtifact {
+  if (nodeCover && nodeCover.length !== trees.length) {
+    throw new Error(`gbtOnnx: ${nodeCover.length} node covers for ${trees.length} trees`);
+  }
   const head = modelTail('logit', 'logit', calibration);
   const ensemble = treeEnsembleNode(trees, baseLogit, 'logit');
   const bytes = encodeOnnxModel({
@@ -110,6 +129,7 @@ export function gbtOnnx(
       ...head.metadata,
       [MODEL_KIND_KEY]: 'gbt',
       [FEATURE_NAMES_KEY]: JSON.stringify(featureNames),
+      ...(nodeCover ? { [GBT_COVER_KEY]: nodeCoverJson(nodeCover) } : {}),
     },
     docString: `Vigil gradient-boosted trees (${trees.length} trees, logistic loss); NaN follows each split's learned default.`,
   });

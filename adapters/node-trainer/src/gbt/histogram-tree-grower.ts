@@ -256,6 +256,8 @@ export class HistogramTreeGrower {
   readonly #goLeft = new Uint8Array(BINS);
   /** Leaves of the last grown tree: row range [start, end) in its `rows` and value, flattened. */
   #leaves: number[] = [];
+  /** Rows of the last grown tree's sample that reached each node, by node id. */
+  #nodeRows: number[] = [];
 
   /** The WebAssembly histogram loop; undefined → the TypeScript loops (same sums). */
   readonly #wasm: WasmHistogram | undefined;
@@ -291,6 +293,11 @@ export class HistogramTreeGrower {
   /** Stop the histogram worker threads, if any (idempotent). */
   close(): void {
     this.#wasm?.close();
+  }
+
+  /** Rows (of those `grow` was given) that reached each node of the last grown tree, by node id. */
+  get nodeRows(): Int32Array {
+    return Int32Array.from(this.#nodeRows);
   }
 
   #acquire(): Float64Array {
@@ -447,6 +454,8 @@ export class HistogramTreeGrower {
     const tree = new RegressionTreeBuilder();
     const leaves: number[] = [];
     this.#leaves = leaves;
+    const nodeRows: number[] = [];
+    this.#nodeRows = nodeRows;
     this.#featureCount = features.length;
     for (let k = 0; k < features.length; k++) {
       this.#columns[k] = features[k]! * this.#bins.rows;
@@ -465,6 +474,7 @@ export class HistogramTreeGrower {
     for (let depth = 0; level.length > 0; depth++) {
       const next: OpenNode[] = [];
       for (const node of level) {
+        nodeRows[node.id] = node.end - node.start;
         const split =
           depth < this.#params.maxDepth && node.hist ? this.#bestSplit(node, node.hist, features) : undefined;
         if (!split) {

@@ -83,6 +83,25 @@ export function treeValueBinned(tree: RegressionTree, binned: Uint8Array, rows: 
   return tree.value[i]!;
 }
 
+/**
+ * Training rows that reach each node of `tree` (by node id), given all `rows` rows by their
+ * column-major bins; a missing value (bin 255) follows the split's learned direction.
+ */
+export function treeNodeRows(tree: RegressionTree, binned: Uint8Array, rows: number): Int32Array {
+  const counts = new Int32Array(tree.feature.length);
+  for (let r = 0; r < rows; r++) {
+    let i = 0;
+    counts[0] = counts[0]! + 1;
+    while (tree.feature[i]! >= 0) {
+      const bin = binned[tree.feature[i]! * rows + r]!;
+      const goLeft = bin === 255 ? tree.missingLeft[i] === 1 : bin <= tree.binThreshold[i]!;
+      i = goLeft ? tree.left[i]! : tree.right[i]!;
+      counts[i] = counts[i]! + 1;
+    }
+  }
+  return counts;
+}
+
 /** Leaf value for a raw float row (row-major offset `base`), NaN following the missing branch. */
 export function treeValue(tree: RegressionTree, x: Float32Array, base: number): number {
   let i = 0;

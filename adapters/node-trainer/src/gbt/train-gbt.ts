@@ -5,7 +5,7 @@ import type { RunControl } from '../training/run-control.js';
 import { gbtOnnx } from './gbt-onnx.js';
 import { HistogramTreeGrower } from './histogram-tree-grower.js';
 import { type QuantileBins, quantileBins } from './quantile-bins.js';
-import { type RegressionTree, treeValue, treeValueBinned } from './regression-tree.js';
+import { type RegressionTree, treeNodeRows, treeValue, treeValueBinned } from './regression-tree.js';
 
 export interface GbtTrainOutcome {
   artifact: ModelArtifact;
@@ -102,6 +102,8 @@ async function boost(
   let bestLoss = Number.POSITIVE_INFINITY;
   let bestRound = -1;
   const trees: RegressionTree[] = [];
+  /** Per tree: training rows (all of them, not only the round's sample) that reached each node. */
+  const covers: Int32Array[] = [];
 
   for (let round = 0; round < params.nEstimators; round++) {
     for (let r = 0; r < rows; r++) {
@@ -122,8 +124,10 @@ async function boost(
     trees.push(tree);
     if (count === rows) {
       grower.addToMargin(margin, sample);
+      covers.push(grower.nodeRows);
     } else {
       for (let r = 0; r < rows; r++) margin[r] = margin[r]! + treeValueBinned(tree, bins.binned, rows, r);
+      covers.push(treeNodeRows(tree, bins.binned, rows));
     }
 
     let metrics: Record<string, number> | undefined;
@@ -146,7 +150,7 @@ async function boost(
   }
   const kept = validation ? bestRound + 1 : trees.length;
   const build = (calibration?: Calibrator) =>
-    gbtOnnx(trees.slice(0, kept), baseLogit, data.featureNames, calibration);
+    gbtOnnx(trees.slice(0, kept), baseLogit, data.featureNames, calibration, covers.slice(0, kept));
   return {
     artifact: build(),
     build,
