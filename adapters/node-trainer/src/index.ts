@@ -25,7 +25,11 @@ export type {
   ExplanationMethod,
   MemberExplanation,
 } from './explain/explanation.js';
-export { type SequenceAttributions, type SequenceScorer, sequenceShapley } from './explain/sequence-shapley.js';
+export {
+  type SequenceAttributions,
+  type SequenceScorer,
+  sequenceShapley,
+} from './explain/sequence-shapley.js';
 export {
   type Driver,
   type FeaturePhrase,
@@ -63,6 +67,7 @@ export {
 export * from './onnx/onnx-graph.js';
 export { OnnxAttributeType, OnnxDataType, onnxModelType } from './onnx/onnx-schema.js';
 export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
+export { ScorerCache } from './scoring/scorer-cache.js';
 export {
   ALGORITHMS,
   CALIBRATION_METHODS,

@@ -25,7 +25,8 @@ import { trainEnsemble } from './ensemble/train-ensemble.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
 import { logloss } from './metrics/logloss.js';
-import { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
+import type { CompiledModel } from './scoring/compile-artifact.js';
+import { ScorerCache } from './scoring/scorer-cache.js';
 import { flatParams, resolveSpec } from './spec/train-params.js';
 import { trainTcn } from './tcn/train-tcn.js';
 import { RunControl } from './training/run-control.js';
@@ -77,12 +78,13 @@ export class NodeTrainer implements Trainer {
   readonly capabilities: TrainerCapabilities = nodeTrainerCapabilities;
   readonly #config: NodeTrainerConfig;
   readonly #ctx: ComponentContext | undefined;
-  readonly #scorers = new Map<string, CompiledModel>();
+  readonly #scorers: ScorerCache;
   #closed = false;
 
   constructor(config: Partial<NodeTrainerConfig> = {}, ctx?: ComponentContext) {
     this.#config = nodeTrainerConfig.parse(config);
     this.#ctx = ctx;
+    this.#scorers = new ScorerCache(this.#config.scorerCacheSize);
   }
 
   #assertOpen(method: string): void {
@@ -238,39 +240,12 @@ export class NodeTrainer implements Trainer {
   }
 
   #compile(artifact: ModelArtifact): CompiledModel {
-    const cached = this.#scorers.get(artifact.sha256);
-    if (cached) return cached;
-    const compiled = compileArtifact(artifact);
-    if (this.#config.scorerCacheSize > 0) {
-      if (this.#scorers.size >= this.#config.scorerCacheSize) {
-        const oldest = this.#scorers.keys().next().value;
-        if (oldest !== undefined) this.#scorers.delete(oldest);
-      }
-      this.#scorers.set(artifact.sha256, compiled);
-    }
-    return compiled;
+    return this.#scorers.compile(artifact);
   }
 
   async predict(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> {
     this.#assertOpen('predict');
-    if (!Number.isInteger(rows) || rows < 0) {
-      throw new VigilError(
-        'VIGIL_TRAINER_INVALID_DATASET',
-        `rows must be a non-negative integer, got ${rows}`,
-      );
-    }
-    if (!(x instanceof Float32Array))
-      throw new VigilError('VIGIL_TRAINER_INVALID_DATASET', 'x must be a Float32Array');
-    const compiled = this.#compile(artifact);
-    // Columns per row: d, or L·d for a TCN (see the artifact's input shape).
-    const d = compiled.featureCount;
-    if (x.length !== rows * d) {
-      throw new VigilError(
-        'VIGIL_TRAINER_INVALID_DATASET',
-        `x has ${x.length} values but rows × features = ${rows} × ${d} = ${rows * d}`,
-      );
-    }
-    return compiled.score(x, rows);
+    return this.#scorers.predict(artifact, x, rows);
   }
 
   async close(): Promise<void> {

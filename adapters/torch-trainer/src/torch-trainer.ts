@@ -5,12 +5,12 @@ import { fileURLToPath } from 'node:url';
 import {
   type Calibrator,
   type CompiledModel,
-  compileArtifact,
   fitIsotonic,
   fitPlatt,
   fitStandardizer,
   logloss,
   resolveSpec,
+  ScorerCache,
   type SequenceSource,
   type TcnArchitecture,
   type TcnParams,
@@ -71,7 +71,7 @@ export class TorchTrainer implements Trainer {
   readonly #config: TorchTrainerConfig;
   readonly #ctx: ComponentContext | undefined;
   readonly #python: string;
-  readonly #scorers = new Map<string, CompiledModel>();
+  readonly #scorers: ScorerCache;
   /** Aborted by close(): running workers are killed and their `train` calls reject as cancelled. */
   readonly #closing = new AbortController();
   #closed = false;
@@ -80,6 +80,7 @@ export class TorchTrainer implements Trainer {
     this.#config = torchTrainerConfig.parse(config);
     this.#ctx = ctx;
     this.#python = this.#config.python ?? defaultTorchPython();
+    this.#scorers = new ScorerCache(this.#config.scorerCacheSize);
   }
 
   /** The interpreter the worker runs on. */
@@ -316,39 +317,13 @@ export class TorchTrainer implements Trainer {
   }
 
   #compile(artifact: ModelArtifact): CompiledModel {
-    const cached = this.#scorers.get(artifact.sha256);
-    if (cached) return cached;
-    const compiled = compileArtifact(artifact);
-    if (this.#config.scorerCacheSize > 0) {
-      if (this.#scorers.size >= this.#config.scorerCacheSize) {
-        const oldest = this.#scorers.keys().next().value;
-        if (oldest !== undefined) this.#scorers.delete(oldest);
-      }
-      this.#scorers.set(artifact.sha256, compiled);
-    }
-    return compiled;
+    return this.#scorers.compile(artifact);
   }
 
   /** Scores `[rows, L·d]` sequences (build them with `toSequences`) with the node trainer's scorer. */
   async predict(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> {
     this.#assertOpen('predict');
-    if (!Number.isInteger(rows) || rows < 0) {
-      throw new VigilError(
-        'VIGIL_TRAINER_INVALID_DATASET',
-        `rows must be a non-negative integer, got ${rows}`,
-      );
-    }
-    if (!(x instanceof Float32Array))
-      throw new VigilError('VIGIL_TRAINER_INVALID_DATASET', 'x must be a Float32Array');
-    const compiled = this.#compile(artifact);
-    const width = compiled.featureCount;
-    if (x.length !== rows * width) {
-      throw new VigilError(
-        'VIGIL_TRAINER_INVALID_DATASET',
-        `x has ${x.length} values but rows × features = ${rows} × ${width} = ${rows * width}`,
-      );
-    }
-    return compiled.score(x, rows);
+    return this.#scorers.predict(artifact, x, rows);
   }
 
   /** Kills running workers (their `train` calls reject with VIGIL_TRAINER_CANCELLED) and drops cached scorers; idempotent. */
