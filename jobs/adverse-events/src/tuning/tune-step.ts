@@ -104,107 +104,125 @@ export const tuneStep = defineStep<AdverseEventsConfig, TuneSlice>({
         'vigil.tune.scheduler': c.scheduler,
       },
     });
-    const total = makeScheduler(settings).estimatedJobs() * (1 + (c.nested ? c.outerFolds : 0));
-    let done = 0;
-    const progressed = () => ctx.progress(++done, Math.max(total, done), `tuning job ${done}`);
+    const opened: TrialRuns[] = [];
+    const outerIds: string[] = [];
+    try {
+      const total = makeScheduler(settings).estimatedJobs() * (1 + (c.nested ? c.outerFolds : 0));
+      let done = 0;
+      const progressed = () => ctx.progress(++done, Math.max(total, done), `tuning job ${done}`);
 
-    const main = new TrialRuns(registry, c.experiment, parent.runId, ctx.runId, c.resource.param, 'trial');
-    const study = await tuneOnFolds(
-      trainer,
-      rest,
-      folds.splits.map((s) => ({ train: s.train, test: s.test })),
-      settings,
-      main.hooks(progressed, ctx.signal),
-    );
-    await main.finish();
+      const main = new TrialRuns(registry, c.experiment, parent.runId, ctx.runId, c.resource.param, 'trial');
+      opened.push(main);
+      const study = await tuneOnFolds(
+        trainer,
+        rest,
+        folds.splits.map((s) => ({ train: s.train, test: s.test })),
+        settings,
+        main.hooks(progressed, ctx.signal),
+      );
+      await main.finish();
 
-    let nested: NestedResult | null = null;
-    if (c.nested) {
-      const outerFolds = nestedGroupedFolds(rest.groups, rest.y, {
-        outerK: c.outerFolds,
-        innerK: c.folds,
-        seed: c.seed,
-        testPatients: split.test,
-      });
-      const outerRuns = new Map<number, { runId: string; trials: TrialRuns }>();
-      nested = await nestedTuning(trainer, rest, outerFolds, settings, {
-        signal: ctx.signal,
-        forFold: async (fold) => {
-          const run = await registry.createRun({
-            experiment: c.experiment,
-            name: `tune-outer-${fold}`,
-            tags: {
-              'mlflow.parentRunId': parent.runId,
-              'vigil.runId': ctx.runId,
-              'vigil.tune.outerFold': String(fold),
-            },
-          });
-          const trials = new TrialRuns(
-            registry,
-            c.experiment,
-            run.runId,
-            ctx.runId,
-            c.resource.param,
-            `outer-${fold}-trial`,
-          );
-          outerRuns.set(fold, { runId: run.runId, trials });
-          return trials.hooks(progressed, ctx.signal);
-        },
-      });
-      for (const o of nested.outer) {
-        const r = outerRuns.get(o.fold)!;
-        await r.trials.finish();
-        await registry.logParams(r.runId, { best_trial: o.best.trial });
-        await registry.logMetrics(r.runId, [
-          ...(o.best.cvAuroc !== null ? [{ key: 'best_cv_auroc', value: o.best.cvAuroc }] : []),
-          ...(o.auroc !== null ? [{ key: 'outer_auroc', value: o.auroc }] : []),
-        ]);
-        await registry.endRun(r.runId, 'FINISHED');
+      let nested: NestedResult | null = null;
+      if (c.nested) {
+        const outerFolds = nestedGroupedFolds(rest.groups, rest.y, {
+          outerK: c.outerFolds,
+          innerK: c.folds,
+          seed: c.seed,
+          testPatients: split.test,
+        });
+        const outerRuns = new Map<number, { runId: string; trials: TrialRuns }>();
+        nested = await nestedTuning(trainer, rest, outerFolds, settings, {
+          signal: ctx.signal,
+          forFold: async (fold) => {
+            const run = await registry.createRun({
+              experiment: c.experiment,
+              name: `tune-outer-${fold}`,
+              tags: {
+                'mlflow.parentRunId': parent.runId,
+                'vigil.runId': ctx.runId,
+                'vigil.tune.outerFold': String(fold),
+              },
+            });
+            const trials = new TrialRuns(
+              registry,
+              c.experiment,
+              run.runId,
+              ctx.runId,
+              c.resource.param,
+              `outer-${fold}-trial`,
+            );
+            outerRuns.set(fold, { runId: run.runId, trials });
+            opened.push(trials);
+            outerIds.push(run.runId);
+            return trials.hooks(progressed, ctx.signal);
+          },
+        });
+        for (const o of nested.outer) {
+          const r = outerRuns.get(o.fold)!;
+          await r.trials.finish();
+          await registry.logParams(r.runId, { best_trial: o.best.trial });
+          await registry.logMetrics(r.runId, [
+            ...(o.best.cvAuroc !== null ? [{ key: 'best_cv_auroc', value: o.best.cvAuroc }] : []),
+            ...(o.auroc !== null ? [{ key: 'outer_auroc', value: o.auroc }] : []),
+          ]);
+          await registry.endRun(r.runId, 'FINISHED');
+          outerIds.splice(outerIds.indexOf(r.runId), 1);
+        }
       }
-    }
 
-    const trials = study.trials.map(
-      (t): TrialResult => ({
-        trial: t.trial,
-        bracket: t.bracket,
-        params: {
-          ...c.base,
-          ...t.sampled,
-          ...(c.resource.param !== undefined && t.rungs.length
-            ? { [c.resource.param]: t.rungs.at(-1)!.resource }
-            : {}),
+      const trials = study.trials.map(
+        (t): TrialResult => ({
+          trial: t.trial,
+          bracket: t.bracket,
+          params: {
+            ...c.base,
+            ...t.sampled,
+            ...(c.resource.param !== undefined && t.rungs.length
+              ? { [c.resource.param]: t.rungs.at(-1)!.resource }
+              : {}),
+          },
+          resource: t.rungs.at(-1)?.resource ?? c.resource.max,
+          auroc: t.rungs.at(-1)?.value ?? null,
+          rungs: t.rungs.map((r) => ({ resource: r.resource, auroc: r.value })),
+          runId: main.runId(t.trial)!,
+        }),
+      );
+      await registry.logParams(parent.runId, {
+        best_trial: study.best.trial,
+        sampler: c.sampler,
+        scheduler: c.scheduler,
+        trials: c.trials,
+        jobs: study.jobs,
+      });
+      await registry.logMetrics(parent.runId, [
+        ...(study.best.value !== null ? [{ key: 'best_cv_auroc', value: study.best.value }] : []),
+        ...(nested?.aurocMean != null ? [{ key: 'nested_auroc_mean', value: nested.aurocMean }] : []),
+        ...(nested?.aurocSd != null ? [{ key: 'nested_auroc_sd', value: nested.aurocSd }] : []),
+      ]);
+      await registry.endRun(parent.runId, 'FINISHED');
+      return {
+        best: {
+          params: study.best.params,
+          auroc: study.best.value,
+          trial: study.best.trial,
+          resource: study.best.resource,
         },
-        resource: t.rungs.at(-1)?.resource ?? c.resource.max,
-        auroc: t.rungs.at(-1)?.value ?? null,
-        rungs: t.rungs.map((r) => ({ resource: r.resource, auroc: r.value })),
-        runId: main.runId(t.trial)!,
-      }),
-    );
-    await registry.logParams(parent.runId, {
-      best_trial: study.best.trial,
-      sampler: c.sampler,
-      scheduler: c.scheduler,
-      trials: c.trials,
-      jobs: study.jobs,
-    });
-    await registry.logMetrics(parent.runId, [
-      ...(study.best.value !== null ? [{ key: 'best_cv_auroc', value: study.best.value }] : []),
-      ...(nested?.aurocMean != null ? [{ key: 'nested_auroc_mean', value: nested.aurocMean }] : []),
-      ...(nested?.aurocSd != null ? [{ key: 'nested_auroc_sd', value: nested.aurocSd }] : []),
-    ]);
-    await registry.endRun(parent.runId, 'FINISHED');
-    return {
-      best: {
-        params: study.best.params,
-        auroc: study.best.value,
-        trial: study.best.trial,
-        resource: study.best.resource,
-      },
-      trials,
-      parentRunId: parent.runId,
-      strategy: { sampler: c.sampler, scheduler: c.scheduler, jobs: study.jobs, concurrency: c.concurrency },
-      nested,
-    };
+        trials,
+        parentRunId: parent.runId,
+        strategy: {
+          sampler: c.sampler,
+          scheduler: c.scheduler,
+          jobs: study.jobs,
+          concurrency: c.concurrency,
+        },
+        nested,
+      };
+    } catch (error) {
+      // leave no run RUNNING: the trials and the tuning run end FAILED (best effort), the error goes on
+      for (const runs of opened) await runs.finish('FAILED').catch(() => {});
+      for (const id of [...outerIds, parent.runId]) await registry.endRun(id, 'FAILED').catch(() => {});
+      throw error;
+    }
   },
 });
 
@@ -222,6 +240,7 @@ class TrialRuns {
   readonly #resourceParam: string | undefined;
   readonly #prefix: string;
   readonly #last = new Map<number, TrialJob>();
+  readonly #ended = new Set<number>();
 
   constructor(
     registry: Registry,
@@ -273,12 +292,15 @@ class TrialRuns {
     };
   }
 
-  async finish(): Promise<void> {
-    for (const [trial, runId] of [...this.#runs].sort(([a], [b]) => a - b)) {
+  /** End every trial run (once), tagging its last rung. */
+  async finish(status: 'FINISHED' | 'FAILED' = 'FINISHED'): Promise<void> {
+    const open = [...this.#runs].filter(([trial]) => !this.#ended.has(trial)).sort(([a], [b]) => a - b);
+    for (const [trial, runId] of open) {
+      this.#ended.add(trial);
       const last = this.#last.get(trial)!;
       await this.#registry.setRunTag(runId, 'vigil.tune.rung', String(last.rung));
       await this.#registry.setRunTag(runId, 'vigil.tune.resource', String(last.resource));
-      await this.#registry.endRun(runId, 'FINISHED');
+      await this.#registry.endRun(runId, status);
     }
   }
 }
