@@ -52,23 +52,3 @@ export function sampleConfigurations(
   const rng = createRng(seed).fork('tuning');
   return Array.from({ length: n }, () => sampleParams(space, rng));
 }
-
-/**
- * Successive halving: every configuration gets `minResource`; the best 1/eta go on with eta
- * times as much, until `maxResource`. Returns the rungs: which trials ran at which resource.
- */
-export function halvingSchedule(
-  trials: number,
-  options: { minResource: number; maxResource: number; eta: number },
-): { resource: number; keep: number }[] {
-  const rungs: { resource: number; keep: number }[] = [];
-  let resource = options.minResource;
-  let keep = trials;
-  for (;;) {
-    rungs.push({ resource: Math.min(resource, options.maxResource), keep });
-    if (resource >= options.maxResource || keep <= 1) break;
-    resource *= options.eta;
-    keep = Math.max(1, Math.floor(keep / options.eta));
-  }
-  return rungs;
-}
