@@ -23,16 +23,23 @@ function truthTrees(artifact: ModelArtifact, x: Float32Array, rows: number): Sha
   const nodeIds = get('nodes_nodeids').ints!;
   const key = (t: number, n: number) => `${t}/${n}`;
   const at = new Map<string, number>();
-  treeIds.forEach((t, i) => at.set(key(t, nodeIds[i]!), i));
+  treeIds.forEach((t, i) => {
+    at.set(key(t, nodeIds[i]!), i);
+  });
   const n = treeIds.length;
   const modes = get('nodes_modes').strings!;
   const feature = modes.map((m, i) => (m === 'LEAF' ? -1 : get('nodes_featureids').ints![i]!));
-  const left = feature.map((f, i) => (f < 0 ? -1 : at.get(key(treeIds[i]!, get('nodes_truenodeids').ints![i]!))!));
-  const right = feature.map((f, i) => (f < 0 ? -1 : at.get(key(treeIds[i]!, get('nodes_falsenodeids').ints![i]!))!));
+  const left = feature.map((f, i) =>
+    f < 0 ? -1 : at.get(key(treeIds[i]!, get('nodes_truenodeids').ints![i]!))!,
+  );
+  const right = feature.map((f, i) =>
+    f < 0 ? -1 : at.get(key(treeIds[i]!, get('nodes_falsenodeids').ints![i]!))!,
+  );
   const value = new Float64Array(n);
   const targets = get('target_nodeids').ints!;
   targets.forEach((id, k) => {
-    value[at.get(key(get('target_treeids').ints![k]!, id))!] += get('target_weights').floats![k]!;
+    const i = at.get(key(get('target_treeids').ints![k]!, id))!;
+    value[i] = value[i]! + get('target_weights').floats![k]!;
   });
   const d = artifact.featureNames.length;
   const roots = [...new Set(treeIds)].map((t) => at.get(key(t, 0))!);
@@ -42,12 +49,12 @@ function truthTrees(artifact: ModelArtifact, x: Float32Array, rows: number): Sha
   for (let r = 0; r < rows; r++) {
     for (const root of roots) {
       let i = root;
-      cover[i]++;
+      cover[i] = cover[i]! + 1;
       while (feature[i]! >= 0) {
         const v = x[r * d + feature[i]!]!;
         const goLeft = Number.isNaN(v) ? missingLeft[i] === 1 : v <= threshold[i]!;
         i = goLeft ? left[i]! : right[i]!;
-        cover[i]++;
+        cover[i] = cover[i]! + 1;
       }
     }
   }
@@ -137,9 +144,14 @@ describe('explainArtifact: gbt', () => {
     const truth = truthTrees(artifact, train.x, train.y.length);
     let worst = 0;
     for (let r = 0; r < e.rows; r++) {
-      worst = Math.max(worst, maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d)));
+      worst = Math.max(
+        worst,
+        maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d)),
+      );
     }
-    console.log(`gbt (25 trees, depth 5, 6 features): max |TreeSHAP − brute force| = ${worst.toExponential(2)}`);
+    console.log(
+      `gbt (25 trees, depth 5, 6 features): max |TreeSHAP − brute force| = ${worst.toExponential(2)}`,
+    );
     expect(worst).toBeLessThan(1e-9);
     // Cover = training rows, so the base value is the training rows' mean logit (in float64).
     const all = explainer.explain(train.x, train.y.length);
@@ -157,7 +169,10 @@ describe('explainArtifact: gbt', () => {
     const uniform: ShapleyTrees = { ...truth, cover: Float64Array.from(truth.feature, (_, i) => leaves(i)) };
     let gap = 0;
     for (let r = 0; r < e.rows; r++) {
-      gap = Math.max(gap, maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(uniform, probe.x, r * d)));
+      gap = Math.max(
+        gap,
+        maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(uniform, probe.x, r * d)),
+      );
     }
     console.log(`gbt: max |TreeSHAP − brute force with uniform cover| = ${gap.toFixed(3)}`);
     expect(gap).toBeGreaterThan(0.05);
@@ -174,14 +189,20 @@ describe('explainArtifact: gbt', () => {
     const e = explainArtifact(artifact).explain(probe.x, probe.y.length);
     const truth = truthTrees(artifact, train.x, train.y.length);
     for (let r = 0; r < e.rows; r++) {
-      expect(maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d))).toBeLessThan(1e-9);
+      expect(
+        maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d)),
+      ).toBeLessThan(1e-9);
     }
   });
 
   it('explains the logit before the calibrator; coverRows gives the stored cover; errors name the problem', async () => {
     const calibrated = await trainer.train(
       train,
-      { algorithm: 'gbt', params: { nEstimators: 25, maxDepth: 5, learningRate: 0.3, minSamplesLeaf: 5, calibration: 'platt' }, seed: 1 },
+      {
+        algorithm: 'gbt',
+        params: { nEstimators: 25, maxDepth: 5, learningRate: 0.3, minSamplesLeaf: 5, calibration: 'platt' },
+        seed: 1,
+      },
       { validation: smallSet(4, 500) },
     );
     const compiled = compileArtifact(calibrated.artifact);
@@ -221,7 +242,9 @@ describe('explainArtifact: gbt', () => {
       expect(isVigilError(error, 'VIGIL_EXPLAIN_UNSUPPORTED')).toBe(true);
       expect(String(error)).toMatch(/coverRows/);
     }
-    const withRows = explainArtifact(old, { coverRows: { x: Float32Array.from([-1, 0, 1, 0, 2, 0, Number.NaN, 0]), rows: 4 } });
+    const withRows = explainArtifact(old, {
+      coverRows: { x: Float32Array.from([-1, 0, 1, 0, 2, 0, Number.NaN, 0]), rows: 4 },
+    });
     // Rows at ≤ 0 or NaN: 2 of 4 go left (-0.5), 2 right (0.5): base = -1 + 0.
     expect(withRows.base).toBeCloseTo(-1, 12);
     const one = withRows.explain(Float32Array.from([Number.NaN, 5]), 1);
@@ -245,7 +268,10 @@ describe('explainArtifact: cart', () => {
     const truth = truthTrees(artifact, train.x, train.y.length);
     let worst = 0;
     for (let r = 0; r < e.rows; r++) {
-      worst = Math.max(worst, maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d)));
+      worst = Math.max(
+        worst,
+        maxAbs(e.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, probe.x, r * d)),
+      );
     }
     console.log(`cart (depth 4, 6 features): max |TreeSHAP − brute force| = ${worst.toExponential(2)}`);
     expect(worst).toBeLessThan(1e-9);
@@ -326,10 +352,24 @@ function sequenceSet(seed: number, patients: number, steps: number): TrainingSet
       groups.push(`s${seed}p${p}`);
     }
   }
-  return { featureNames: ['level', 'spike', 'sparse'], x, y, groups, lineage: { lakeCommit: 'test', featureViews: [] } };
+  return {
+    featureNames: ['level', 'spike', 'sparse'],
+    x,
+    y,
+    groups,
+    lineage: { lakeCommit: 'test', featureViews: [] },
+  };
 }
 
-const tcnParams = { sequenceLength: 4, blocks: 2, hidden: 8, kernelSize: 2, maxEpochs: 6, batchSize: 64, learningRate: 0.01 };
+const tcnParams = {
+  sequenceLength: 4,
+  blocks: 2,
+  hidden: 8,
+  kernelSize: 2,
+  maxEpochs: 6,
+  batchSize: 64,
+  learningRate: 0.01,
+};
 
 describe('explainArtifact: tcn and ensemble (approximations, local accuracy by construction)', () => {
   const train = sequenceSet(1, 60, 15);
@@ -346,6 +386,8 @@ describe('explainArtifact: tcn and ensemble (approximations, local accuracy by c
     const e = explainer.explain(seq, rows);
     const logit = compileArtifact(artifact).rawScore(seq, rows);
     expect(localAccuracyGap(e, logit)).toBeLessThan(1e-6);
+    expect(Array.from(e.raw)).toEqual(Array.from(logit));
+    expect(Array.from(e.probability)).toEqual(Array.from(compileArtifact(artifact).score(seq, rows)));
     expect(Array.from(e.x.subarray(0, d))).toEqual(Array.from(seq.subarray((L - 1) * d, L * d)));
     // The exact Shapley values of v(S) = f(x, features outside S missing at every step).
     const score = compileArtifact(artifact);
@@ -364,21 +406,25 @@ describe('explainArtifact: tcn and ensemble (approximations, local accuracy by c
       gap = Math.max(gap, maxAbs(e.values.subarray(r * d, (r + 1) * d), exact));
       scale = Math.max(scale, ...exact.map(Math.abs));
     }
-    console.log(`tcn (3 features): max |approximation − exact Shapley| = ${gap.toExponential(2)} (max |φ| ${scale.toFixed(3)})`);
+    console.log(
+      `tcn (3 features): max |approximation − exact Shapley| = ${gap.toExponential(2)} (max |φ| ${scale.toFixed(3)})`,
+    );
     // With 3 players only the one triple interaction is left over, spread by |φ|.
     expect(gap).toBeLessThan(0.25 * scale);
   }, 60_000);
 
   it('ensemble: GBT member exact on the last step, scaled by its weight; base + Σ = the stacked logit', async () => {
-    const { artifact } = await trainer.train(
-      train,
-      { algorithm: 'ensemble', params: { folds: 2, 'gbt.nEstimators': 30, 'gbt.maxDepth': 3, ...prefixed(tcnParams) }, seed: 3 },
-    );
+    const { artifact } = await trainer.train(train, {
+      algorithm: 'ensemble',
+      params: { folds: 2, 'gbt.nEstimators': 30, 'gbt.maxDepth': 3, ...prefixed(tcnParams) },
+      seed: 3,
+    });
     const explainer = explainArtifact(artifact);
     expect(explainer.method).toBe('stacked');
     const e = explainer.explain(seq, rows);
     expect(localAccuracyGap(e, e.raw)).toBeLessThan(1e-6);
     expect(maxAbs(e.raw, compileArtifact(artifact).rawScore(seq, rows))).toBeLessThan(1e-5);
+    expect(Array.from(e.probability)).toEqual(Array.from(compileArtifact(artifact).score(seq, rows)));
     const [gbt, tcn] = e.members!;
     expect(gbt!.member).toBe('gbt');
     expect(tcn!.member).toBe('tcn');
@@ -388,7 +434,9 @@ describe('explainArtifact: tcn and ensemble (approximations, local accuracy by c
     // The GBT member on the current rows: exact against brute force, cover = the training rows.
     const truth = truthTrees(artifact, train.x, train.y.length);
     for (let r = 0; r < rows; r++) {
-      expect(maxAbs(gbt!.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, e.x, r * d))).toBeLessThan(1e-9);
+      expect(
+        maxAbs(gbt!.values.subarray(r * d, (r + 1) * d), bruteForceShapley(truth, e.x, r * d)),
+      ).toBeLessThan(1e-9);
     }
   }, 120_000);
 });

@@ -170,7 +170,14 @@ function ensembleMethod(model: DecodedModel, d: number, options: ExplainArtifact
       for (let r = 0; r < rows; r++) raw[r] = wGbt * g.raw[r]! + wTcn * t.raw[r]! + b;
       const members: MemberExplanation[] = [
         { member: 'gbt', method: 'tree-shap', weight: wGbt, base: g.base, values: g.values, raw: g.raw },
-        { member: 'tcn', method: 'sequence-shapley', weight: wTcn, base: t.base, values: t.values, raw: t.raw },
+        {
+          member: 'tcn',
+          method: 'sequence-shapley',
+          weight: wTcn,
+          base: t.base,
+          values: t.values,
+          raw: t.raw,
+        },
       ];
       return { base, values, raw, members };
     },
@@ -201,6 +208,21 @@ function methodFor(
 }
 
 /**
+ * P(event) as the model serves it. For the TCN the attributions' raw score is the scorer's own
+ * float32 logit, so the tail applies to it directly (no second forward pass); the others are
+ * scored again, because their float64 raw score is not the graph's float32 one.
+ */
+function probabilityOf(
+  compiled: CompiledModel,
+  x: Float32Array,
+  rows: number,
+  raw: Float64Array,
+): Float32Array {
+  if (compiled.kind !== 'tcn') return compiled.score(x, rows);
+  return Float32Array.from(raw, (s) => compiled.toProbability(s));
+}
+
+/**
  * An explainer for a model artifact of this package, decoded from its own ONNX bytes: per row,
  * the attribution of the model's raw score (logit before calibrator and sigmoid; CART: P(event))
  * to each feature, with `base + Σ values = raw`.
@@ -217,7 +239,10 @@ function methodFor(
  * cover and no `coverRows` → `VIGIL_EXPLAIN_UNSUPPORTED`; `x` not `rows × featureCount` →
  * `VIGIL_EXPLAIN_INVALID_REQUEST`.
  */
-export function explainArtifact(artifact: ModelArtifact, options: ExplainArtifactOptions = {}): ArtifactExplainer {
+export function explainArtifact(
+  artifact: ModelArtifact,
+  options: ExplainArtifactOptions = {},
+): ArtifactExplainer {
   const compiled = compileArtifact(artifact);
   const model = decodeOnnxModel(artifact.bytes);
   const featureNames = [...artifact.featureNames];
@@ -250,7 +275,7 @@ export function explainArtifact(artifact: ModelArtifact, options: ExplainArtifac
         base: a.base,
         values: a.values,
         raw: a.raw,
-        probability: compiled.score(x, rows),
+        probability: probabilityOf(compiled, x, rows, a.raw),
         x: width === d ? x.slice() : lastStep(x, rows, width, d),
       };
       if (a.members) explanation.members = a.members;

@@ -31,7 +31,10 @@ export interface TreeEnsemble {
 }
 
 function invalid(reason: string): VigilError {
-  return new VigilError('VIGIL_TRAINER_INVALID_DATASET', `artifact is not a Vigil node-trainer model: ${reason}`);
+  return new VigilError(
+    'VIGIL_TRAINER_INVALID_DATASET',
+    `artifact is not a Vigil node-trainer model: ${reason}`,
+  );
 }
 
 function ints(n: DecodedNode, name: string): number[] {
@@ -72,7 +75,8 @@ function decodeTreeArrays(model: DecodedModel, d: number): { arrays: TreeArrays;
   const targetNodes = ints(ensemble, 'target_nodeids');
   const targetWeights = ensemble.attributes.get('target_weights')?.floats ?? [];
   const aggregate = ensemble.attributes.get('aggregate_function')?.s ?? 'SUM';
-  if (aggregate !== 'SUM') throw invalid(`TreeEnsembleRegressor aggregate_function ${aggregate} (SUM expected)`);
+  if (aggregate !== 'SUM')
+    throw invalid(`TreeEnsembleRegressor aggregate_function ${aggregate} (SUM expected)`);
   const count = nodeIds.length;
   if ([treeIds, featureIds, trueIds, falseIds, values, modes].some((a) => a.length !== count)) {
     throw invalid('TreeEnsembleRegressor node attributes have different lengths');
@@ -204,7 +208,8 @@ export function decodeTreeEnsemble(
 /** The leaf a row reaches from `node` (row-major `x`, row offset `at`); NaN follows the learned direction. */
 export function leafOf(trees: TreeEnsemble, node: number, x: ArrayLike<number>, at: number): number {
   let i = node;
-  while (trees.feature[i]! >= 0) i = goesLeft(trees, i, x[at + trees.feature[i]!]!) ? trees.left[i]! : trees.right[i]!;
+  while (trees.feature[i]! >= 0)
+    i = goesLeft(trees, i, x[at + trees.feature[i]!]!) ? trees.left[i]! : trees.right[i]!;
   return i;
 }
 
@@ -232,7 +237,10 @@ export function decodeTreeEnsembleCountingRows(
 function withCoverFromRows(arrays: TreeArrays, x: Float32Array, rows: number): TreeEnsemble {
   const d = arrays.featureCount;
   if (x.length !== rows * d) {
-    throw new VigilError('VIGIL_EXPLAIN_INVALID_REQUEST', `cover rows: x has ${x.length} values, not ${rows} × ${d}`);
+    throw new VigilError(
+      'VIGIL_EXPLAIN_INVALID_REQUEST',
+      `cover rows: x has ${x.length} values, not ${rows} × ${d}`,
+    );
   }
   const cover = new Float64Array(arrays.feature.length);
   const probe = { ...arrays, cover, maxDepth: 0 };

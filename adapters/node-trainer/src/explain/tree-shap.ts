@@ -23,6 +23,8 @@ export class TreeShap {
   readonly #zero: Float64Array;
   readonly #one: Float64Array;
   readonly #weight: Float64Array;
+  /** 1/k for k = 1 … stride + 1 (multiplications instead of divisions in the path updates). */
+  readonly #inverse: Float64Array;
   #phi: Float64Array = new Float64Array(0);
   #phiAt = 0;
   #x: ArrayLike<number> = [];
@@ -37,6 +39,7 @@ export class TreeShap {
     this.#zero = new Float64Array(size);
     this.#one = new Float64Array(size);
     this.#weight = new Float64Array(size);
+    this.#inverse = Float64Array.from({ length: this.#stride + 2 }, (_, k) => (k === 0 ? 0 : 1 / k));
     let expected = trees.base;
     for (const root of trees.roots) expected += this.#meanValue(root);
     this.expected = expected;
@@ -147,32 +150,37 @@ export class TreeShap {
   /** EXTEND: append (feature, zero, one) to the `length` elements at `s`; update the weights. */
   #extend(s: number, length: number, zero: number, one: number, feature: number): void {
     const w = this.#weight;
+    const inv = this.#inverse;
     this.#feature[s + length] = feature;
     this.#zero[s + length] = zero;
     this.#one[s + length] = one;
     w[s + length] = length === 0 ? 1 : 0;
-    const next = length + 1;
+    const invNext = inv[length + 1]!;
     for (let i = length - 1; i >= 0; i--) {
-      w[s + i + 1] = w[s + i + 1]! + (one * w[s + i]! * (i + 1)) / next;
-      w[s + i] = (zero * w[s + i]! * (length - i)) / next;
+      w[s + i + 1] = w[s + i + 1]! + one * w[s + i]! * (i + 1) * invNext;
+      w[s + i] = zero * w[s + i]! * (length - i) * invNext;
     }
   }
 
   /** UNWIND: remove element `k` of the `length` elements at `s`, undoing its EXTEND. */
   #unwind(s: number, length: number, k: number): void {
     const w = this.#weight;
+    const inv = this.#inverse;
     const one = this.#one[s + k]!;
     const zero = this.#zero[s + k]!;
     const last = length - 1;
-    let carry = w[s + last]!;
-    for (let j = last - 1; j >= 0; j--) {
-      if (one !== 0) {
+    const invLength = inv[length]!;
+    if (one !== 0) {
+      let carry = w[s + last]!;
+      for (let j = last - 1; j >= 0; j--) {
         const kept = w[s + j]!;
-        w[s + j] = (carry * length) / ((j + 1) * one);
-        carry = kept - (w[s + j]! * zero * (last - j)) / length;
-      } else {
-        w[s + j] = (w[s + j]! * length) / (zero * (last - j));
+        const restored = carry * length * inv[j + 1]!;
+        w[s + j] = restored;
+        carry = kept - restored * zero * (last - j) * invLength;
       }
+    } else {
+      const invZero = 1 / zero;
+      for (let j = last - 1; j >= 0; j--) w[s + j] = w[s + j]! * length * inv[last - j]! * invZero;
     }
     for (let j = k; j < last; j++) {
       this.#feature[s + j] = this.#feature[s + j + 1]!;
@@ -184,19 +192,23 @@ export class TreeShap {
   /** Σ of the weights UNWIND(k) would leave, without changing the path. */
   #unwoundSum(s: number, length: number, k: number): number {
     const w = this.#weight;
+    const inv = this.#inverse;
     const one = this.#one[s + k]!;
     const zero = this.#zero[s + k]!;
     const last = length - 1;
     let total = 0;
     if (one !== 0) {
+      // `one` is 1 here: the row follows every branch it is on (0 or 1 in path-dependent TreeSHAP).
+      const zeroPerLength = zero * inv[length]!;
       let carry = w[s + last]!;
       for (let j = last - 1; j >= 0; j--) {
-        const share = (carry * length) / ((j + 1) * one);
+        const share = carry * length * inv[j + 1]!;
         total += share;
-        carry = w[s + j]! - (share * zero * (last - j)) / length;
+        carry = w[s + j]! - share * zeroPerLength * (last - j);
       }
     } else {
-      for (let j = last - 1; j >= 0; j--) total += (w[s + j]! * length) / (zero * (last - j));
+      for (let j = last - 1; j >= 0; j--) total += w[s + j]! * inv[last - j]!;
+      total *= length / zero;
     }
     return total;
   }
