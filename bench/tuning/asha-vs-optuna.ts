@@ -33,7 +33,7 @@ import { RungScheduler, type SchedulerKind } from '../../jobs/adverse-events/src
 import { randomSampler, tpeSampler } from '../../jobs/adverse-events/src/tuning/samplers.js';
 import type { Params } from '../../jobs/adverse-events/src/tuning/search-space.js';
 import { runStudy, type StudyResult } from '../../jobs/adverse-events/src/tuning/study.js';
-import { tuneConfigSchema } from '../../jobs/adverse-events/src/tuning/tune-config.js';
+import { TUNING_DEFAULTS, tuneConfigSchema } from '../../jobs/adverse-events/src/tuning/tune-config.js';
 import { threadPool } from './thread-pool.js';
 import { buildTuningData, writeTuningData } from './tuning-data.js';
 
@@ -60,8 +60,12 @@ const variants = args.variants!.split(',');
 
 // the tune step's defaults: space, rungs, TPE settings
 const tune = tuneConfigSchema.parse({ trials });
-const space = tune.space;
-const resource = tune.resource;
+const space = TUNING_DEFAULTS.gbt!.space;
+const resource = {
+  min: TUNING_DEFAULTS.gbt!.resource.min,
+  max: TUNING_DEFAULTS.gbt!.resource.max,
+  eta: tune.resource.eta,
+};
 const base: Params = { ...DEFAULT_GBT_PARAMS };
 
 const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'optuna');

@@ -19,7 +19,7 @@ import { FoldScorer } from '../../jobs/adverse-events/src/tuning/fold-scorer.js'
 import { RungScheduler } from '../../jobs/adverse-events/src/tuning/rung-scheduler.js';
 import { randomSampler } from '../../jobs/adverse-events/src/tuning/samplers.js';
 import { runStudy } from '../../jobs/adverse-events/src/tuning/study.js';
-import { tuneConfigSchema } from '../../jobs/adverse-events/src/tuning/tune-config.js';
+import { TUNING_DEFAULTS } from '../../jobs/adverse-events/src/tuning/tune-config.js';
 import { threadPool } from './thread-pool.js';
 import { buildTuningData, writeTuningData } from './tuning-data.js';
 
@@ -38,7 +38,7 @@ const seed = Number(args.seed);
 const trials = Number(args.trials);
 const rounds = Number(args.rounds);
 const modes = args.modes!.split(',');
-const space = tuneConfigSchema.parse({}).space;
+const space = TUNING_DEFAULTS.gbt!.space;
 const max = Number(args.resource);
 
 const data = await buildTuningData({

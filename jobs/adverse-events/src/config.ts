@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { durationSeconds } from './features/duration.js';
 import { buildCatalog, measuresConfigSchema, signsConfigSchema } from './medallion/catalog-config.js';
 import { buildExpectationSuite, expectationsConfigSchema } from './medallion/expectations.js';
-import { tuneConfigSchema } from './tuning/tune-config.js';
+import { checkTuning, tuneConfigSchema } from './tuning/tune-config.js';
 
 /**
  * Regularised boosting for a rare, patient-correlated label: larger leaves, row and column
@@ -311,6 +311,8 @@ export const jobConfigSchema = z
       .default(20_000)
       .describe('Records per consumer poll on the way to bronze.'),
   })
+  // tuning needs a space and a resource for the model's algorithm
+  .superRefine(checkTuning)
   .describe('The clinical-trial adverse-event job.');
 
 export type JobConfig = z.output<typeof jobConfigSchema>;

@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { jobConfigSchema } from '../config.js';
-import { resolveStrategy, resourceParam, tuneConfigSchema } from './tune-config.js';
+import {
+  resolveStrategy,
+  resolveTuning,
+  resourceParam,
+  TUNING_DEFAULTS,
+  tuneConfigSchema,
+} from './tune-config.js';
 
-const issues = (tune: unknown) => {
-  const r = jobConfigSchema.safeParse({ tune });
+/** Issues of a job section with this tune section (and model), as path + message. */
+const issues = (tune: unknown, model: unknown = { algorithm: 'gbt' }) => {
+  const r = jobConfigSchema.safeParse({ tune, model });
   return r.success ? [] : r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
 };
 
@@ -14,16 +21,36 @@ describe('job.tune config', () => {
     expect(resolveStrategy(t)).toEqual({ sampler: 'tpe', scheduler: 'asha' });
     expect(t.nested).toBe(false);
     expect(t.concurrency).toBe(1);
-    expect(t.resource).toEqual({ min: 25, max: 400, eta: 3 });
+    expect(t.resource).toEqual({ eta: 3 });
     expect(t.tpe).toEqual({ startupTrials: 10, candidates: 24, gamma: 0.1, priorWeight: 1 });
-    expect(Object.keys(t.space).sort()).toEqual([
+    expect(jobConfigSchema.parse({}).tune).toEqual(t);
+  });
+
+  it('space and resource default per algorithm: boosting rounds for gbt, epochs for tcn', () => {
+    const t = tuneConfigSchema.parse({ trials: 10 });
+    const gbt = resolveTuning(t, 'gbt');
+    expect(gbt.ok && gbt.value.resource).toEqual({ param: 'nEstimators', min: 25, max: 400, eta: 3 });
+    expect(gbt.ok && Object.keys(gbt.value.space).sort()).toEqual([
       'colsample',
       'learningRate',
       'maxDepth',
       'minChildWeight',
       'subsample',
     ]);
-    expect(jobConfigSchema.parse({}).tune).toEqual(t);
+    const tcn = resolveTuning(t, 'tcn');
+    expect(tcn.ok && tcn.value.resource).toEqual({ param: 'maxEpochs', min: 3, max: 27, eta: 3 });
+    expect(tcn.ok && tcn.value.space).toEqual(TUNING_DEFAULTS.tcn!.space);
+    // what is given wins
+    const mine = resolveTuning(
+      tuneConfigSchema.parse({ space: { lambda: { low: 0.1, high: 10, log: true } }, resource: { max: 90 } }),
+      'gbt',
+    );
+    expect(mine.ok && mine.value.resource).toEqual({ param: 'nEstimators', min: 25, max: 90, eta: 3 });
+    expect(mine.ok && Object.keys(mine.value.space)).toEqual(['lambda']);
+    expect(resourceParam(t, 'logistic')).toBeUndefined();
+    expect(resourceParam(tuneConfigSchema.parse({ resource: { param: 'maxIter' } }), 'logistic')).toBe(
+      'maxIter',
+    );
   });
 
   it('method is a shorthand (random and halving keep their meaning)', () => {
@@ -39,19 +66,10 @@ describe('job.tune config', () => {
     });
   });
 
-  it('the resource defaults to boosting rounds for gbt and epochs for tcn', () => {
-    const t = tuneConfigSchema.parse({});
-    expect(resourceParam(t, 'gbt')).toBe('nEstimators');
-    expect(resourceParam(t, 'tcn')).toBe('maxEpochs');
-    expect(resourceParam(t, 'logistic')).toBeUndefined();
-    expect(resourceParam(tuneConfigSchema.parse({ resource: { param: 'maxIter' } }), 'logistic')).toBe(
-      'maxIter',
-    );
-  });
-
   it('names the field of every mistake, all at once', () => {
     expect(
       issues({
+        trials: 20,
         method: 'asha',
         sampler: 'random',
         space: { nEstimators: { low: 10, high: 100 } },
@@ -68,19 +86,42 @@ describe('job.tune config', () => {
       'tune.space.nEstimators',
       'tune.tpe.gamma',
     ]);
+    // a section that is not even an object is reported as such, nothing else
+    expect(issues(5).map((i) => i.path)).toEqual(['tune']);
+    expect(issues({ trials: 3 }, 7).map((i) => i.path)).toEqual(['model']);
     const cross = issues({
-      method: 'asha',
-      sampler: 'random',
+      trials: 20,
       space: { nEstimators: { low: 10, high: 100 } },
+      resource: { min: 50, max: 10 },
     });
-    expect(cross.map((i) => i.path).sort()).toEqual(['tune.method', 'tune.space.nEstimators']);
-    expect(cross.find((i) => i.path === 'tune.method')!.message).toMatch(
-      /either method or sampler\/scheduler/,
-    );
+    expect(cross.map((i) => i.path).sort()).toEqual(['tune.resource.max', 'tune.space.nEstimators']);
+    const both = issues({ method: 'asha', sampler: 'random' });
+    expect(both.map((i) => i.path)).toEqual(['tune.method']);
+    expect(both[0]!.message).toMatch(/either method or sampler\/scheduler/);
     expect(issues({ method: 'bayes' })[0]!.path).toBe('tune.method');
     // a range over the resource is fine without a scheduler
     expect(
-      issues({ scheduler: 'none', space: { nEstimators: { low: 10, high: 100, integer: true } } }),
+      issues({ trials: 5, scheduler: 'none', space: { nEstimators: { low: 10, high: 100, integer: true } } }),
+    ).toEqual([]);
+  });
+
+  it('the ensemble (the default model) has no default space or resource: tuning it names both, tuning off is fine', () => {
+    const ensemble = { algorithm: 'ensemble' };
+    expect(issues({}, ensemble)).toEqual([]);
+    const off = jobConfigSchema.safeParse({});
+    expect(off.success).toBe(true);
+    const on = issues({ trials: 10 }, ensemble);
+    expect(on.map((i) => i.path).sort()).toEqual(['tune.resource.param', 'tune.space']);
+    expect(on.find((i) => i.path === 'tune.space')!.message).toMatch(/gbt\.maxDepth/);
+    expect(
+      issues(
+        {
+          trials: 10,
+          space: { 'gbt.maxDepth': { low: 2, high: 4, integer: true } },
+          resource: { param: 'gbt.nEstimators', min: 100, max: 900 },
+        },
+        ensemble,
+      ),
     ).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { SchedulerKind } from './rung-scheduler.js';
 import { DEFAULT_TPE } from './samplers.js';
-import { paramRangeSchema } from './search-space.js';
+import { type ParamRange, paramRangeSchema } from './search-space.js';
 
 export const TUNE_METHODS = ['random', 'halving', 'tpe', 'asha', 'hyperband'] as const;
 export type TuneMethod = (typeof TUNE_METHODS)[number];
@@ -18,16 +18,43 @@ export const METHOD_STRATEGY: Readonly<
   hyperband: { sampler: 'tpe', scheduler: 'hyperband' },
 };
 
-/** The resource a scheduler grows, per algorithm, when `resource.param` is not given. */
-export const RESOURCE_PARAM: Readonly<Record<string, string>> = { gbt: 'nEstimators', tcn: 'maxEpochs' };
+/** What tuning grows and searches for an algorithm when `resource` and `space` do not say. */
+export interface TuningDefaults {
+  resource: { param: string; min: number; max: number };
+  space: Record<string, ParamRange>;
+}
 
-const DEFAULT_SPACE = {
-  learningRate: { low: 0.01, high: 0.3, log: true, integer: false },
-  maxDepth: { low: 2, high: 6, log: false, integer: true },
-  minChildWeight: { low: 1, high: 50, log: true, integer: false },
-  subsample: { low: 0.5, high: 1, log: false, integer: false },
-  colsample: { low: 0.5, high: 1, log: false, integer: false },
+/**
+ * Per-algorithm defaults: boosting rounds and a regularisation space for gbt; epochs and an
+ * optimiser/architecture space for tcn. Other algorithms (the ensemble: dotted member keys such
+ * as `gbt.maxDepth`, `gbt.nEstimators`) name their own `space` and `resource.param`.
+ */
+export const TUNING_DEFAULTS: Readonly<Record<string, TuningDefaults>> = {
+  gbt: {
+    resource: { param: 'nEstimators', min: 25, max: 400 },
+    space: {
+      learningRate: { low: 0.01, high: 0.3, log: true, integer: false },
+      maxDepth: { low: 2, high: 6, log: false, integer: true },
+      minChildWeight: { low: 1, high: 50, log: true, integer: false },
+      subsample: { low: 0.5, high: 1, log: false, integer: false },
+      colsample: { low: 0.5, high: 1, log: false, integer: false },
+    },
+  },
+  tcn: {
+    resource: { param: 'maxEpochs', min: 3, max: 27 },
+    space: {
+      learningRate: { low: 1e-4, high: 1e-2, log: true, integer: false },
+      dropout: { low: 0, high: 0.5, log: false, integer: false },
+      hidden: { values: [16, 32, 64] },
+      blocks: { low: 2, high: 4, log: false, integer: true },
+    },
+  },
 };
+
+/** The resource a scheduler grows, per algorithm, when `resource.param` is not given. */
+export const RESOURCE_PARAM: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(TUNING_DEFAULTS).map(([a, d]) => [a, d.resource.param]),
+);
 
 /** `job.tune`: hyper-parameter tuning on the non-test patients. */
 export const tuneConfigSchema = z
@@ -75,8 +102,10 @@ export const tuneConfigSchema = z
       ),
     space: z
       .record(z.string(), paramRangeSchema)
-      .default(DEFAULT_SPACE)
-      .describe('Hyper-parameter ranges, merged over model.params (default: a GBT space).'),
+      .optional()
+      .describe(
+        'Hyper-parameter ranges, merged over model.params (default per algorithm: gbt learningRate, maxDepth, minChildWeight, subsample, colsample; tcn learningRate, dropout, hidden, blocks; others must name theirs).',
+      ),
     resource: z
       .strictObject({
         param: z
@@ -84,13 +113,20 @@ export const tuneConfigSchema = z
           .min(1)
           .optional()
           .describe('The parameter the scheduler grows (default: nEstimators for gbt, maxEpochs for tcn).'),
-        min: z.number().int().min(1).default(25).describe('Resource of the first rung.'),
+        min: z
+          .number()
+          .int()
+          .min(1)
+          .optional()
+          .describe('Resource of the first rung (default: 25 rounds for gbt, 3 epochs for tcn).'),
         max: z
           .number()
           .int()
           .min(1)
-          .default(400)
-          .describe('Resource of the last rung (and of every trial with scheduler none).'),
+          .optional()
+          .describe(
+            'Resource of the last rung, and of every trial with scheduler none (default: 400 rounds for gbt, 27 epochs for tcn).',
+          ),
         eta: z
           .number()
           .int()
@@ -101,7 +137,6 @@ export const tuneConfigSchema = z
           ),
       })
       .prefault({})
-      .refine((r) => r.max >= r.min, { message: 'max must be at least min', path: ['max'] })
       .describe('What the scheduler spends.'),
     tpe: z
       .strictObject({
@@ -154,19 +189,6 @@ export const tuneConfigSchema = z
         path: ['method'],
         message: `method '${t.method}' is a shorthand for sampler '${METHOD_STRATEGY[t.method].sampler}' + scheduler '${METHOD_STRATEGY[t.method].scheduler}': give either method or sampler/scheduler, not both`,
       });
-    const scheduler = resolveStrategy(t).scheduler;
-    for (const name of Object.keys(t.space)) {
-      const isResource =
-        t.resource.param !== undefined
-          ? name === t.resource.param
-          : Object.values(RESOURCE_PARAM).includes(name);
-      if (isResource && scheduler !== 'none')
-        ctx.addIssue({
-          code: 'custom',
-          path: ['space', name],
-          message: `${name} is the resource scheduler '${scheduler}' grows (resource.param): set resource.min/max instead of a range`,
-        });
-    }
   })
   .prefault({})
   .describe('Hyper-parameter tuning on the non-test patients; the best configuration is what `train` fits.');
@@ -185,4 +207,69 @@ export function resolveStrategy(t: Pick<TuneConfig, 'method' | 'sampler' | 'sche
 /** The parameter the scheduler writes the rung's resource to (undefined: the algorithm has none by default). */
 export function resourceParam(t: Pick<TuneConfig, 'resource'>, algorithm: string): string | undefined {
   return t.resource.param ?? RESOURCE_PARAM[algorithm];
+}
+
+export interface ResolvedTuning {
+  space: Record<string, ParamRange>;
+  resource: { param: string | undefined; min: number; max: number; eta: number };
+}
+
+/**
+ * `job.tune` completed with the model's algorithm's defaults, or the problems (path relative
+ * to `job.tune`, message) that keep it from running: no space, no resource to grow, min above
+ * max, a range over the resource the scheduler grows.
+ */
+export function resolveTuning(
+  t: TuneConfig,
+  algorithm: string,
+): { ok: true; value: ResolvedTuning } | { ok: false; issues: { path: string[]; message: string }[] } {
+  const defaults = TUNING_DEFAULTS[algorithm];
+  const { scheduler } = resolveStrategy(t);
+  const issues: { path: string[]; message: string }[] = [];
+  const space = t.space ?? defaults?.space;
+  if (space === undefined || Object.keys(space).length === 0)
+    issues.push({
+      path: ['space'],
+      message: `algorithm '${algorithm}' has no default search space: name the ranges to search (e.g. for the ensemble, dotted member keys such as gbt.maxDepth)`,
+    });
+  const param = resourceParam(t, algorithm);
+  if (param === undefined && scheduler !== 'none')
+    issues.push({
+      path: ['resource', 'param'],
+      message: `algorithm '${algorithm}' has no default resource for scheduler '${scheduler}': name the parameter to grow (e.g. gbt.nEstimators for the ensemble), or use scheduler none`,
+    });
+  const min = t.resource.min ?? defaults?.resource.min ?? 1;
+  const max = t.resource.max ?? defaults?.resource.max ?? Math.max(min, 1);
+  if (max < min)
+    issues.push({ path: ['resource', 'max'], message: `max (${max}) must be at least min (${min})` });
+  if (space && param !== undefined && scheduler !== 'none' && Object.hasOwn(space, param))
+    issues.push({
+      path: ['space', param],
+      message: `${param} is the resource scheduler '${scheduler}' grows (resource.param): set resource.min/max instead of a range`,
+    });
+  if (issues.length > 0) return { ok: false, issues };
+  return { ok: true, value: { space: space!, resource: { param, min, max, eta: t.resource.eta } } };
+}
+
+/**
+ * The check the job's schema runs across sections: with tuning on, `job.tune` must resolve
+ * against `job.model.algorithm` (issues are reported under `tune`).
+ */
+export function checkTuning(
+  job: { tune: TuneConfig; model: { algorithm: string } },
+  ctx: { addIssue(issue: { code: 'custom'; path: (string | number)[]; message: string }): void },
+): void {
+  // zod runs this even when a field failed: only check a section that parsed into shape
+  const t = job.tune as Partial<TuneConfig> | undefined;
+  if (
+    typeof t !== 'object' ||
+    t === null ||
+    typeof t.resource !== 'object' ||
+    typeof job.model?.algorithm !== 'string'
+  )
+    return;
+  if (job.tune.trials === 0) return;
+  const r = resolveTuning(job.tune, job.model.algorithm);
+  if (!r.ok)
+    for (const i of r.issues) ctx.addIssue({ code: 'custom', path: ['tune', ...i.path], message: i.message });
 }

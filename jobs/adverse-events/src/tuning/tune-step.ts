@@ -7,18 +7,24 @@ import type { AdverseEventsConfig } from '../steps/job-config.js';
 import type { SchedulerKind } from './rung-scheduler.js';
 import type { Params } from './search-space.js';
 import type { TrialJob } from './study.js';
-import { resolveStrategy, resourceParam, type SamplerKind, type TuneConfig } from './tune-config.js';
+import {
+  type ResolvedTuning,
+  resolveStrategy,
+  resolveTuning,
+  type SamplerKind,
+  type TuneConfig,
+} from './tune-config.js';
 import { makeScheduler, type NestedResult, nestedTuning, type TuneSettings, tuneOnFolds } from './tuner.js';
 
-type TuneSlice = Omit<TuneConfig, 'method' | 'sampler' | 'scheduler' | 'resource'> & {
-  algorithm: string;
-  base: Params;
-  seed: number;
-  experiment: string;
-  sampler: SamplerKind;
-  scheduler: SchedulerKind;
-  resource: { param: string | undefined; min: number; max: number; eta: number };
-};
+type TuneSlice = Omit<TuneConfig, 'method' | 'sampler' | 'scheduler' | 'resource' | 'space'> &
+  ResolvedTuning & {
+    algorithm: string;
+    base: Params;
+    seed: number;
+    experiment: string;
+    sampler: SamplerKind;
+    scheduler: SchedulerKind;
+  };
 
 export interface TrialResult {
   trial: number;
@@ -55,10 +61,24 @@ export const tuneStep = defineStep<AdverseEventsConfig, TuneSlice>({
   config: (c) => {
     const { method: _method, sampler: _sampler, scheduler: _scheduler, ...tune } = c.job.tune;
     const algorithm = c.job.model.algorithm;
+    const resolved = resolveTuning(c.job.tune, algorithm);
+    if (!resolved.ok)
+      throw new VigilError(
+        'VIGIL_CONFIG_INVALID',
+        `job.tune: ${resolved.issues.map((i) => `${['job', 'tune', ...i.path].join('.')}: ${i.message}`).join('; ')}`,
+        {
+          details: {
+            issues: resolved.issues.map((i) => ({
+              path: ['job', 'tune', ...i.path].join('.'),
+              message: i.message,
+            })),
+          },
+        },
+      );
     return {
       ...tune,
       ...resolveStrategy(c.job.tune),
-      resource: { ...tune.resource, param: resourceParam(c.job.tune, algorithm) },
+      ...resolved.value,
       algorithm,
       base: c.job.model.params ?? DEFAULT_PARAMS[algorithm] ?? {},
       seed: c.seed,
@@ -67,12 +87,6 @@ export const tuneStep = defineStep<AdverseEventsConfig, TuneSlice>({
   },
   async run(ctx, inputs) {
     const c = ctx.config;
-    if (c.scheduler !== 'none' && c.resource.param === undefined)
-      throw new VigilError(
-        'VIGIL_CONFIG_INVALID',
-        `job.tune.resource.param: algorithm '${c.algorithm}' has no default resource for scheduler '${c.scheduler}'; name the parameter to grow, or use scheduler none`,
-        { details: { issues: [{ path: 'job.tune.resource.param', message: 'no default resource' }] } },
-      );
     const trainer = ctx.port('trainer');
     const registry = ctx.port('registry');
     const split = inputs['training-set.split'] as PatientSplit;
