@@ -57,8 +57,8 @@ interface TreeArrays {
 
 /**
  * Decode the model's `TreeEnsembleRegressor` node (the GBT's trees, CART's one tree, the
- * ensemble's GBT member) into flat arrays. `nodeIdsPerTree` receives, per tree, the global index
- * of each node id, so a cover given by node id can be placed.
+ * ensemble's GBT member) into flat arrays; `byTree[t][id]` is the global index of node `id` of
+ * tree `t` (−1 where the tree has no such id), so a cover given by node id can be placed.
  */
 function decodeTreeArrays(model: DecodedModel, d: number): { arrays: TreeArrays; byTree: Int32Array[] } {
   const ensemble = model.nodes.find((n) => n.opType === 'TreeEnsembleRegressor');
@@ -203,14 +203,6 @@ export function decodeTreeEnsemble(
     });
   });
   return finish(arrays, cover);
-}
-
-/** The leaf a row reaches from `node` (row-major `x`, row offset `at`); NaN follows the learned direction. */
-export function leafOf(trees: TreeEnsemble, node: number, x: ArrayLike<number>, at: number): number {
-  let i = node;
-  while (trees.feature[i]! >= 0)
-    i = goesLeft(trees, i, x[at + trees.feature[i]!]!) ? trees.left[i]! : trees.right[i]!;
-  return i;
 }
 
 /** Whether value `v` of the split feature goes to node `i`'s left child. */
