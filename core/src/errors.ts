@@ -61,6 +61,10 @@ export const ErrorCodes = {
   SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
   SERVER_INVALID_MODEL: 'The model artifact cannot be loaded or does not match its declared tensors.',
   MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
+  DRIFT_INVALID_INPUT:
+    'A drift test got an empty sample (after dropping null, NaN and ±Infinity, as Evidently does), a value of the wrong type, or an invalid option; the message names the argument.',
+  DRIFT_UNSUPPORTED:
+    'The drift test does not apply to the column (e.g. a text column, or a numerical test on a categorical column).',
   DATA_INVALID_EVENT: 'An event failed validation; it was quarantined with a reason.',
   QUEUE_INVALID_REQUEST:
     'A queue name, message or transport option given to a queue transport (MQ bridge) is invalid, or the broker refused the queue.',

@@ -1,0 +1,18 @@
+export * from './binning.js';
+export * from './chi-square.js';
+export * from './column-drift.js';
+export * from './column-type.js';
+export * from './dataset-drift.js';
+export * from './drift-tests.js';
+export * from './jensen-shannon.js';
+export * from './ks-two-sample.js';
+export * from './psi.js';
+export * from './result.js';
+export type { CategoryValue, DriftValue } from './sample.js';
+export * from './select.js';
+export { erf, erfc, normalCdf } from './special/erf.js';
+export { chiSquareSf, gammaP, gammaQ, logGamma } from './special/gamma.js';
+export { kstwoCdf, kstwoSf } from './special/kstwo.js';
+export { kolmogorovSf, kolmogorovSfInverse, smirnovSf } from './special/smirnov.js';
+export * from './wasserstein.js';
+export * from './z-test.js';
