@@ -63,8 +63,9 @@ describe('vigil serve', () => {
     try {
       await until(async () => /at (http:\/\/[^\s]+)/.test(stdout), 60_000);
       const url = /at (http:\/\/[^\s]+)/.exec(stdout)![1]!;
-      // The small fixture's model reads the job's built-in daily features and age.
-      const d = 35;
+      // The small fixture's model reads the job's built-in daily features and the profile's
+      // age, treated and female.
+      const d = 37;
       expect(await servedVersion(url, d)).toBe('1');
 
       await run('stumps-model.yaml'); // promoted: v2 becomes champion

@@ -157,10 +157,21 @@ export class KafkaSource implements Source {
     validateTopicName(topic);
     const partitions = await this.#partitionCount(topic, true);
     let offsets: Awaited<ReturnType<Admin['fetchTopicOffsets']>>;
-    try {
-      offsets = await this.#admin.fetchTopicOffsets(topic);
-    } catch (error) {
-      throw this.#failure(error, `reading the offsets of topic ${JSON.stringify(topic)}`);
+    // Right after a topic is created a partition's leader may still be elected: the broker answers
+    // with a retriable error (NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE); ask again until the
+    // request timeout.
+    const deadline = Date.now() + this.#config.requestTimeoutMs;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1_000)) {
+      try {
+        offsets = await this.#admin.fetchTopicOffsets(topic);
+        break;
+      } catch (error) {
+        const retriable = (error as { retriable?: boolean }).retriable === true;
+        if (!retriable || Date.now() + delay > deadline) {
+          throw this.#failure(error, `reading the offsets of topic ${JSON.stringify(topic)}`);
+        }
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
     const endOffsets = Array.from({ length: partitions }, (_, p) => {
       const high = offsets.find((o) => o.partition === p)?.high;
