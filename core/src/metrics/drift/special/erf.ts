@@ -7,8 +7,8 @@
 
 const TWO_OVER_SQRT_PI = 1.1283791670955126;
 const ONE_OVER_SQRT_PI = 0.5641895835477563;
-/** erfc(x) underflows to 0 beyond this. */
-const ERFC_UNDERFLOW = 27.3;
+/** cephes' erfc returns 0 once x² exceeds log(DBL_MAX). */
+const MAXLOG = 709.782712893384;
 
 /** exp(-x²) without the rounding error of forming x² (x is split so that hi² is exact). */
 export function expMinusSquare(x: number): number {
@@ -37,7 +37,7 @@ function erfSeries(x: number): number {
  * erfc(x) = exp(-x²)/√π · 1/(x + (1/2)/(x + 1/(x + (3/2)/(x + …)))), evaluated by Lentz's method.
  */
 function erfcFraction(x: number): number {
-  if (x >= ERFC_UNDERFLOW) return 0;
+  if (x * x > MAXLOG) return 0;
   const tiny = 1e-300;
   let f = x;
   let c = f;
