@@ -3,6 +3,7 @@ export * from './broken-consumer.js';
 export * from './broken-lake.js';
 export * from './context.js';
 export * from './contract.js';
+export * from './evidently.js';
 export * from './feature-store-contract.js';
 export * from './lake-store-contract.js';
 export * from './monitor-contract.js';
