@@ -78,8 +78,14 @@ function fillZeros(shares: Float64Array): void {
   for (let i = 0; i < shares.length; i++) if (shares[i] === 0) shares[i] = fill;
 }
 
-function distinct(values: ArrayLike<CategoryValue>): number {
-  return new Set(Array.from(values)).size;
+/** Whether the values hold more than `limit` distinct ones (stops counting there). */
+function moreDistinctThan(values: ArrayLike<CategoryValue>, limit: number): boolean {
+  const seen = new Set<CategoryValue>();
+  for (let i = 0; i < values.length; i++) {
+    seen.add(values[i]!);
+    if (seen.size > limit) return true;
+  }
+  return false;
 }
 
 /** Evidently's binned shares of reference and current (see the module comment). */
@@ -90,12 +96,12 @@ export function binnedShares(
   options: { fillZeros?: boolean } = {},
 ): BinnedShares {
   let result: BinnedShares;
-  if (columnType === 'numerical' && distinct(reference) > 20) {
+  if (columnType === 'numerical' && moreDistinctThan(reference, 20)) {
     const ref = reference as ArrayLike<number>;
     const cur = current as ArrayLike<number>;
     const combined = new Float64Array(ref.length + cur.length);
-    combined.set(Array.from(ref));
-    combined.set(Array.from(cur), ref.length);
+    combined.set(ref);
+    combined.set(cur, ref.length);
     const edges = sturgesEdges(combined);
     const refCounts = histogramCounts(ref, edges);
     const curCounts = histogramCounts(cur, edges);

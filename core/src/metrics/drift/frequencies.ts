@@ -55,6 +55,16 @@ export function frequencyTable(
 
 /** Number of distinct values in the union of both samples. */
 export function uniqueCount(reference: ArrayLike<CategoryValue>, current: ArrayLike<CategoryValue>): number {
+  if (reference instanceof Float64Array && current instanceof Float64Array) {
+    // numbers: sort a merged copy and count runs (much faster than a Set for millions of rows)
+    const merged = new Float64Array(reference.length + current.length);
+    merged.set(reference);
+    merged.set(current, reference.length);
+    merged.sort();
+    let count = merged.length > 0 ? 1 : 0;
+    for (let i = 1; i < merged.length; i++) if (merged[i] !== merged[i - 1]) count++;
+    return count;
+  }
   const union = new Set<CategoryValue>();
   for (let i = 0; i < reference.length; i++) union.add(reference[i]!);
   for (let i = 0; i < current.length; i++) union.add(current[i]!);

@@ -205,6 +205,11 @@ function numericCases(): NumericCase[] {
     const n2 = 1 + rng.int(300);
     cases.push({ name: `disjoint ${n1}/${n2}`, ref: normals(rng, n1), cur: normals(rng, n2, 1000) });
   }
+  // D = 1/n: the exact value is 1 up to rounding, and where it rounds past 1 scipy falls back to the asymptotic path
+  for (const n of [5, 37, 100, 1000]) {
+    const ref = Array.from({ length: n }, (_, i) => i);
+    cases.push({ name: `D = 1/n, n = ${n}`, ref, cur: [...ref.slice(0, -1), n - 0.5] });
+  }
   for (const [n1, n2, shift] of [
     [500, 2000, 0],
     [1000, 3000, 0.1],
@@ -318,6 +323,7 @@ describe(`drift statistics against scipy (sklearn venv ${SKLEARN_VERSION})`, () 
     skipIfNoPython(ctx);
     let interior = 0;
     let tiny = 0;
+    let smallestP = 1;
     const methods: Record<'exact' | 'asymp', number> = { exact: 0, asymp: 0 };
     numeric.forEach((c, i) => {
       const r = reference.numeric[i]!;
@@ -326,6 +332,7 @@ describe(`drift statistics against scipy (sklearn venv ${SKLEARN_VERSION})`, () 
       const p = decode(r.ksP);
       if (p > 1e-12 && p < 0.99) interior++;
       if (p > 0 && p <= 1e-12) tiny++;
+      if (p > 0) smallestP = Math.min(smallestP, p);
       note('ks D', relativeError(mine.statistic, decode(r.ksD)));
       note('ks p', relativeError(mine.pValue, p));
       expect(mine.statistic, `${c.name}: D`).toBe(decode(r.ksD));
@@ -337,6 +344,9 @@ describe(`drift statistics against scipy (sklearn venv ${SKLEARN_VERSION})`, () 
     });
     expect(interior, 'p-values strictly between 1e-12 and 0.99').toBeGreaterThanOrEqual(150);
     expect(tiny, 'p-values below 1e-12 (relative accuracy in the far tail)').toBeGreaterThanOrEqual(10);
+    console.log(
+      `KS: ${interior} p-values in (1e-12, 0.99), ${tiny} in (0, 1e-12], smallest ${smallestP.toExponential(2)}; exact ${methods.exact}, asymptotic ${methods.asymp}`,
+    );
     expect(methods.exact).toBeGreaterThan(200);
     expect(methods.asymp).toBeGreaterThanOrEqual(9);
   });
