@@ -271,15 +271,13 @@ function kolmogn(n: number, x: number, wantCdf: boolean): number {
   return pick(cdf, 1 - cdf);
 }
 
-function kstwoArgs(x: number, n: number): number | undefined {
-  if (Number.isNaN(x) || !(Number.isInteger(n) && n >= 1)) return Number.NaN;
-  return undefined;
+function validArgs(x: number, n: number): boolean {
+  return !Number.isNaN(x) && Number.isInteger(n) && n >= 1;
 }
 
 /** Survival P(Dₙ ≥ x) of the two-sided one-sample KS statistic: scipy's `stats.kstwo.sf(x, n)`. */
 export function kstwoSf(x: number, n: number): number {
-  const bad = kstwoArgs(x, n);
-  if (bad !== undefined) return bad;
+  if (!validArgs(x, n)) return Number.NaN;
   if (x <= 0.5 / n) return 1;
   if (x >= 1) return 0;
   return kolmogn(n, x, false);
@@ -287,8 +285,7 @@ export function kstwoSf(x: number, n: number): number {
 
 /** CDF P(Dₙ ≤ x): scipy's `stats.kstwo.cdf(x, n)`. */
 export function kstwoCdf(x: number, n: number): number {
-  const bad = kstwoArgs(x, n);
-  if (bad !== undefined) return bad;
+  if (!validArgs(x, n)) return Number.NaN;
   if (x <= 0.5 / n) return 0;
   if (x >= 1) return 1;
   return kolmogn(n, x, true);

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ensureSklearn, runSklearn, SKLEARN_VERSION } from '../../../testing/sklearn.js';
 import { erf, erfc, normalCdf } from './erf.js';
 import { chiSquareSf, gammaQ } from './gamma.js';
-import { kstwoSf } from './kstwo.js';
+import { kstwoCdf, kstwoSf } from './kstwo.js';
 import { kolmogorovSf, kolmogorovSfInverse, smirnovSf } from './smirnov.js';
 
 const TOL = 1e-9;
@@ -36,6 +36,7 @@ json.dump({
     'kolmogorov': [enc(special.kolmogorov(x)) for x in p['kolmogorov']],
     'kolmogi': [enc(special.kolmogi(q)) for q in p['kolmogi']],
     'kstwo': [enc(stats.kstwo.sf(x, int(n))) for n, x in p['kstwo']],
+    'kstwoCdf': [enc(stats.kstwo.cdf(x, int(n))) for n, x in p['kstwo'] if n <= 5000],
 }, sys.stdout)
 `;
 
@@ -155,7 +156,7 @@ function grid() {
 describe(`special functions against scipy (sklearn venv ${SKLEARN_VERSION})`, () => {
   const points = grid();
   let skipReason: string | undefined;
-  let reference: Record<keyof ReturnType<typeof grid> | 'erfc' | 'ndtr', Encoded[]>;
+  let reference: Record<keyof ReturnType<typeof grid> | 'erfc' | 'ndtr' | 'kstwoCdf', Encoded[]>;
 
   beforeAll(async () => {
     skipReason = await ensureSklearn();
@@ -259,5 +260,15 @@ describe(`special functions against scipy (sklearn venv ${SKLEARN_VERSION})`, ()
       })),
     );
     expect(k).toBeGreaterThan(300);
+    check(
+      'kstwo.cdf (n ≤ 5000)',
+      points.kstwo
+        .filter(([n]) => n <= 5000)
+        .map(([n, x], i) => ({
+          label: `x=${x}, n=${n}`,
+          mine: kstwoCdf(x, n),
+          theirs: reference.kstwoCdf[i]!,
+        })),
+    );
   });
 });
