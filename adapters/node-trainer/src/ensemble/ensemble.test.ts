@@ -1,43 +1,14 @@
-import { auroc, createRng, type TrainingSet, toSequences } from '@vigil/core';
+import { auroc, type TrainingSet, toSequences } from '@vigil/core';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { NodeTrainer } from '../node-trainer.js';
 import { decodeOnnxModel } from '../onnx/onnx-codec.js';
+import { mixedSequenceSet } from '../tcn/sequence-task.js';
 import { groupFolds } from './group-folds.js';
 
-/**
- * Two signals: a rise of `level` over the last two steps (only a sequence model sees it) and a
- * threshold on the current `spike` (trees find it at once). Each member alone misses part.
- */
+/** A rise only a sequence model sees, and a spike trees find at once (see mixedSequenceSet). */
 function mixedSet(seed: number, patients: number, steps: number): TrainingSet {
-  const rng = createRng(seed);
-  const d = 3;
-  const x = new Float32Array(patients * steps * d);
-  const y = new Uint8Array(patients * steps);
-  const groups: string[] = [];
-  for (let p = 0; p < patients; p++) {
-    let level = 10 * rng.normal();
-    const history: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      level += rng.normal();
-      history.push(level);
-      const r = p * steps + t;
-      const spike = rng.normal();
-      x[r * d] = level;
-      x[r * d + 1] = spike;
-      x[r * d + 2] = rng.next() < 0.1 ? Number.NaN : rng.normal();
-      const rise = level - (t >= 2 ? history[t - 2]! : level);
-      y[r] = rise + 0.3 * rng.normal() > 1.4 || Math.abs(spike) > 1.8 ? 1 : 0;
-      groups.push(`s${seed}p${p}`);
-    }
-  }
-  return {
-    featureNames: ['level', 'spike', 'sparse'],
-    x,
-    y,
-    groups,
-    lineage: { lakeCommit: 'test', featureViews: [] },
-  };
+  return mixedSequenceSet(seed, patients, steps, { levelSd: 10, nanRate: 0.1, riseThreshold: 1.4 });
 }
 
 const train = mixedSet(1, 120, 20);

@@ -5,6 +5,7 @@ import type { RegressionTree } from '../gbt/regression-tree.js';
 import { NodeTrainer } from '../node-trainer.js';
 import { decodeOnnxModel } from '../onnx/onnx-codec.js';
 import { compileArtifact } from '../scoring/compile-artifact.js';
+import { mixedSequenceSet } from '../tcn/sequence-task.js';
 import { bruteForceShapley, type ShapleyTrees, shapleyOfGame } from '../testing/brute-force-shapley.js';
 import { clinicalLikeSet } from '../testing/clinical-like-set.js';
 import { explainArtifact } from './explain-artifact.js';
@@ -331,34 +332,7 @@ describe('explainArtifact: logistic', () => {
 
 /** Two sequence features and a noise one; labels from a rise over two steps and a spike. */
 function sequenceSet(seed: number, patients: number, steps: number): TrainingSet {
-  const rng = createRng(seed);
-  const d = 3;
-  const x = new Float32Array(patients * steps * d);
-  const y = new Uint8Array(patients * steps);
-  const groups: string[] = [];
-  for (let p = 0; p < patients; p++) {
-    let level = 3 * rng.normal();
-    const history: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      level += rng.normal();
-      history.push(level);
-      const r = p * steps + t;
-      const spike = rng.normal();
-      x[r * d] = level;
-      x[r * d + 1] = spike;
-      x[r * d + 2] = rng.next() < 0.2 ? Number.NaN : rng.normal();
-      const rise = level - (t >= 2 ? history[t - 2]! : level);
-      y[r] = rise + 0.3 * rng.normal() > 1.2 || Math.abs(spike) > 1.8 ? 1 : 0;
-      groups.push(`s${seed}p${p}`);
-    }
-  }
-  return {
-    featureNames: ['level', 'spike', 'sparse'],
-    x,
-    y,
-    groups,
-    lineage: { lakeCommit: 'test', featureViews: [] },
-  };
+  return mixedSequenceSet(seed, patients, steps, { levelSd: 3, nanRate: 0.2, riseThreshold: 1.2 });
 }
 
 const tcnParams = {
