@@ -13,4 +13,5 @@ export * from './server-contract.js';
 export * from './sklearn.js';
 export * from './source-contract.js';
 export * from './trainer-contract.js';
+export * from './tritonclient.js';
 export * from './with-overrides.js';

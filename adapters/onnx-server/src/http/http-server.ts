@@ -1,6 +1,7 @@
 import type { Logger } from '@vigil/core';
 import { isVigilError } from '@vigil/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeBinaryRequest, HEADER_LENGTH_HEADER } from '../protocol/binary-request.js';
 import type { HttpTarget } from './http-target.js';
 
 /** Header that names the version that answered, and pins it when a client sends it back. */
@@ -64,6 +65,44 @@ export async function startHttpServer(
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       void reply.code(400).send({ error: error.message });
     },
+  });
+
+  // Bodies that are not `application/json`: the binary data extension (JSON header +
+  // raw tensors, split at Inference-Header-Content-Length) from any content type, and a
+  // JSON body without content type or as application/octet-stream (what tritonclient
+  // sends). Other content types keep their 415.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const headerLength = headerValue(request, HEADER_LENGTH_HEADER);
+    const type = request.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+    if (
+      headerLength === undefined &&
+      type !== undefined &&
+      type !== '' &&
+      type !== 'application/octet-stream'
+    ) {
+      const error = new Error(`Unsupported Media Type: ${type}`) as Error & { statusCode: number };
+      error.statusCode = 415;
+      done(error, undefined);
+      return;
+    }
+    try {
+      done(
+        null,
+        decodeBinaryRequest(body as Buffer, headerLength, (text) => {
+          let parsed: unknown;
+          let failure: Error | null = null;
+          parseJson(request, text, (error, value) => {
+            failure = error;
+            parsed = value;
+          });
+          if (failure) throw failure;
+          return parsed;
+        }),
+      );
+    } catch (error) {
+      done(error as Error, undefined);
+    }
   });
 
   app.setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => {
