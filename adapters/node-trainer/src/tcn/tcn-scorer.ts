@@ -14,19 +14,33 @@ function invalid(reason: string): VigilError {
   );
 }
 
-/** The TCN's logits for `[rows, L·d]` raw sequences (NaN = missing), computed in float32 chunks. */
+/** A chunk's workspace and standardised-input buffer, allocated once and reused by every call. */
+export interface TcnScratch {
+  workspace: TcnWorkspace;
+  buffer: Float32Array;
+}
+
+export function tcnScratch(layout: TcnLayout): TcnScratch {
+  const { steps: L, features: d } = layout.shape;
+  return { workspace: new TcnWorkspace(layout, CHUNK), buffer: new Float32Array(CHUNK * L * d) };
+}
+
+/**
+ * The TCN's logits for `[rows, L·d]` raw sequences (NaN = missing), computed in float32 chunks of
+ * up to 256 rows in `scratch` (one per compiled model, so a one-row request builds nothing).
+ */
 export function tcnLogits(
   layout: TcnLayout,
   params: Float32Array,
   standardizer: Standardizer,
   x: Float32Array,
   rows: number,
+  scratch: TcnScratch = tcnScratch(layout),
 ): Float32Array {
   const { steps: L, features: d } = layout.shape;
   const width = L * d;
   const out = new Float32Array(rows);
-  const workspace = new TcnWorkspace(layout, Math.min(CHUNK, Math.max(rows, 1)));
-  const buffer = new Float32Array(Math.min(CHUNK, Math.max(rows, 1)) * width);
+  const { workspace, buffer } = scratch;
   for (let from = 0; from < rows; from += CHUNK) {
     const n = Math.min(CHUNK, rows - from);
     const z = standardize(
@@ -88,10 +102,14 @@ export function compileTcn(
     mean: Float32Array.from(get('tcn_mean', d)),
     scale: Float32Array.from(get('tcn_scale', d)),
   };
+  let scratch: TcnScratch | undefined;
   return {
     kind: 'tcn',
     featureCount: arch.sequenceLength * d,
     scoreKind: 'logit',
-    rawScore: (x, rows) => tcnLogits(layout, params, standardizer, x, rows),
+    rawScore: (x, rows) => {
+      scratch ??= tcnScratch(layout);
+      return tcnLogits(layout, params, standardizer, x, rows, scratch);
+    },
   };
 }
