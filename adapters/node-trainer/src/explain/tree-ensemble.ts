@@ -1,6 +1,7 @@
 import { VigilError } from '@vigil/core';
 import type { RegressionTree } from '../gbt/regression-tree.js';
-import type { DecodedModel, DecodedNode } from '../onnx/onnx-codec.js';
+import type { DecodedModel } from '../onnx/onnx-codec.js';
+import { decodeTreeEnsembleNode } from '../scoring/tree-ensemble-node.js';
 
 /**
  * Trees as TreeSHAP reads them: every tree's nodes flattened into one set of arrays (a global
@@ -37,10 +38,6 @@ function invalid(reason: string): VigilError {
   );
 }
 
-function ints(n: DecodedNode, name: string): number[] {
-  return n.attributes.get(name)?.ints ?? [];
-}
-
 /** The raw arrays of a {@link TreeEnsemble}, before cover and depth are checked. */
 interface TreeArrays {
   featureCount: number;
@@ -56,74 +53,13 @@ interface TreeArrays {
 }
 
 /**
- * Decode the model's `TreeEnsembleRegressor` node (the GBT's trees, CART's one tree, the
- * ensemble's GBT member) into flat arrays; `byTree[t][id]` is the global index of node `id` of
- * tree `t` (−1 where the tree has no such id), so a cover given by node id can be placed.
+ * The model's `TreeEnsembleRegressor` node as {@link TreeArrays} (see decodeTreeEnsembleNode, the
+ * scorer's decoder); `byTree[t][id]` is the global index of node `id` of tree `t` (−1 where the
+ * tree has no such id), so a cover given by node id can be placed.
  */
 function decodeTreeArrays(model: DecodedModel, d: number): { arrays: TreeArrays; byTree: Int32Array[] } {
-  const ensemble = model.nodes.find((n) => n.opType === 'TreeEnsembleRegressor');
-  if (!ensemble) throw invalid('no TreeEnsembleRegressor node');
-  const treeIds = ints(ensemble, 'nodes_treeids');
-  const nodeIds = ints(ensemble, 'nodes_nodeids');
-  const featureIds = ints(ensemble, 'nodes_featureids');
-  const trueIds = ints(ensemble, 'nodes_truenodeids');
-  const falseIds = ints(ensemble, 'nodes_falsenodeids');
-  const tracksTrue = ints(ensemble, 'nodes_missing_value_tracks_true');
-  const values = ensemble.attributes.get('nodes_values')?.floats ?? [];
-  const modes = ensemble.attributes.get('nodes_modes')?.strings ?? [];
-  const targetTrees = ints(ensemble, 'target_treeids');
-  const targetNodes = ints(ensemble, 'target_nodeids');
-  const targetWeights = ensemble.attributes.get('target_weights')?.floats ?? [];
-  const aggregate = ensemble.attributes.get('aggregate_function')?.s ?? 'SUM';
-  if (aggregate !== 'SUM')
-    throw invalid(`TreeEnsembleRegressor aggregate_function ${aggregate} (SUM expected)`);
-  const count = nodeIds.length;
-  if ([treeIds, featureIds, trueIds, falseIds, values, modes].some((a) => a.length !== count)) {
-    throw invalid('TreeEnsembleRegressor node attributes have different lengths');
-  }
-  const treeCount = treeIds.length === 0 ? 0 : Math.max(...treeIds) + 1;
-  const sizes = new Int32Array(treeCount);
-  for (let i = 0; i < count; i++) sizes[treeIds[i]!] = Math.max(sizes[treeIds[i]!]!, nodeIds[i]! + 1);
-  const byTree = Array.from(sizes, (n) => new Int32Array(n).fill(-1));
-  for (let i = 0; i < count; i++) byTree[treeIds[i]!]![nodeIds[i]!] = i;
-  const arrays: TreeArrays = {
-    featureCount: d,
-    base: ensemble.attributes.get('base_values')?.floats?.[0] ?? 0,
-    roots: Int32Array.from(byTree, (ids) => ids[0] ?? -1),
-    feature: new Int32Array(count).fill(-1),
-    threshold: new Float64Array(count),
-    strict: new Uint8Array(count),
-    missingLeft: new Uint8Array(count),
-    left: new Int32Array(count).fill(-1),
-    right: new Int32Array(count).fill(-1),
-    value: new Float64Array(count),
-  };
-  if (arrays.roots.some((r) => r < 0)) throw invalid('a tree has no root node 0');
-  for (let i = 0; i < count; i++) {
-    const mode = modes[i];
-    if (mode === 'LEAF') continue;
-    if (mode !== 'BRANCH_LEQ' && mode !== 'BRANCH_LT') throw invalid(`unsupported node mode ${mode}`);
-    const f = featureIds[i]!;
-    if (f < 0 || f >= d) throw invalid(`node feature ${f} outside 0..${d - 1}`);
-    const ids = byTree[treeIds[i]!]!;
-    const l = ids[trueIds[i]!];
-    const r = ids[falseIds[i]!];
-    if (l === undefined || r === undefined || l < 0 || r < 0) {
-      throw invalid(`tree ${treeIds[i]} node ${nodeIds[i]} has a dangling child`);
-    }
-    arrays.feature[i] = f;
-    arrays.threshold[i] = values[i]!;
-    arrays.strict[i] = mode === 'BRANCH_LT' ? 1 : 0;
-    arrays.missingLeft[i] = tracksTrue[i] ?? 0;
-    arrays.left[i] = l;
-    arrays.right[i] = r;
-  }
-  for (let k = 0; k < targetNodes.length; k++) {
-    const i = byTree[targetTrees[k]!]?.[targetNodes[k]!];
-    if (i === undefined || i < 0) throw invalid('target weight for an unknown node');
-    arrays.value[i] = Math.fround(arrays.value[i]! + targetWeights[k]!);
-  }
-  return { arrays, byTree };
+  const { leafValue, byTree, ...rest } = decodeTreeEnsembleNode(model, d, { requireSum: true });
+  return { arrays: { featureCount: d, ...rest, value: leafValue }, byTree };
 }
 
 /** Depth of the deepest leaf; throws on a cycle (a node reached twice). */

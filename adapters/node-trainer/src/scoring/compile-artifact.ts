@@ -2,8 +2,9 @@ import { type ModelArtifact, VigilError } from '@vigil/core';
 import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx.js';
 import { STACK_NAMES } from '../ensemble/stack-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
-import { type DecodedModel, type DecodedNode, decodeOnnxModel } from '../onnx/onnx-codec.js';
+import { type DecodedModel, decodeOnnxModel } from '../onnx/onnx-codec.js';
 import { compileTcn } from '../tcn/tcn-scorer.js';
+import { decodeTreeEnsembleNode } from './tree-ensemble-node.js';
 
 export type ModelKind = 'logistic' | 'gbt' | 'cart' | 'tcn' | 'ensemble';
 
@@ -75,66 +76,10 @@ function compileLogistic(model: DecodedModel, d: number): Body {
   };
 }
 
-function ints(n: DecodedNode, name: string): number[] {
-  return n.attributes.get(name)?.ints ?? [];
-}
-
 function compileTrees(model: DecodedModel, d: number, kind: 'gbt' | 'cart'): Body {
-  const ensemble = model.nodes.find((n) => n.opType === 'TreeEnsembleRegressor');
-  if (!ensemble) throw invalidArtifact('no TreeEnsembleRegressor node');
-  const treeIds = ints(ensemble, 'nodes_treeids');
-  const nodeIds = ints(ensemble, 'nodes_nodeids');
-  const featureIds = ints(ensemble, 'nodes_featureids');
-  const trueIds = ints(ensemble, 'nodes_truenodeids');
-  const falseIds = ints(ensemble, 'nodes_falsenodeids');
-  const tracksTrue = ints(ensemble, 'nodes_missing_value_tracks_true');
-  const values = ensemble.attributes.get('nodes_values')?.floats ?? [];
-  const modes = ensemble.attributes.get('nodes_modes')?.strings ?? [];
-  const targetTrees = ints(ensemble, 'target_treeids');
-  const targetNodes = ints(ensemble, 'target_nodeids');
-  const targetWeights = ensemble.attributes.get('target_weights')?.floats ?? [];
-  const base = ensemble.attributes.get('base_values')?.floats?.[0] ?? 0;
-  const count = nodeIds.length;
-  if ([treeIds, featureIds, trueIds, falseIds, values, modes].some((a) => a.length !== count)) {
-    throw invalidArtifact('TreeEnsembleRegressor node attributes have different lengths');
-  }
-  // Flatten: global index per (tree, node id); children as global indexes; -1 = leaf.
-  const treeCount = treeIds.length === 0 ? 0 : Math.max(...treeIds) + 1;
-  const index = new Map<string, number>();
-  for (let i = 0; i < count; i++) index.set(`${treeIds[i]}:${nodeIds[i]}`, i);
-  const feature = new Int32Array(count);
-  const threshold = new Float64Array(count);
-  const strict = new Uint8Array(count);
-  const left = new Int32Array(count).fill(-1);
-  const right = new Int32Array(count).fill(-1);
-  const missingLeft = new Uint8Array(count);
-  const leafValue = new Float64Array(count);
-  const roots = new Int32Array(treeCount).fill(-1);
-  for (let i = 0; i < count; i++) {
-    const tree = treeIds[i]!;
-    if (nodeIds[i] === 0) roots[tree] = i;
-    const mode = modes[i];
-    if (mode === 'LEAF') continue;
-    if (mode !== 'BRANCH_LEQ' && mode !== 'BRANCH_LT') throw invalidArtifact(`unsupported node mode ${mode}`);
-    const f = featureIds[i]!;
-    if (f < 0 || f >= d) throw invalidArtifact(`node feature ${f} outside 0..${d - 1}`);
-    feature[i] = f;
-    threshold[i] = values[i]!;
-    strict[i] = mode === 'BRANCH_LT' ? 1 : 0;
-    missingLeft[i] = tracksTrue[i] ?? 0;
-    const l = index.get(`${tree}:${trueIds[i]}`);
-    const r = index.get(`${tree}:${falseIds[i]}`);
-    if (l === undefined || r === undefined)
-      throw invalidArtifact(`tree ${tree} node ${nodeIds[i]} has a dangling child`);
-    left[i] = l;
-    right[i] = r;
-  }
-  for (let k = 0; k < targetNodes.length; k++) {
-    const i = index.get(`${targetTrees[k]}:${targetNodes[k]}`);
-    if (i === undefined) throw invalidArtifact('target weight for an unknown node');
-    leafValue[i] = f32(leafValue[i]! + targetWeights[k]!);
-  }
-  if (roots.some((r) => r < 0)) throw invalidArtifact('a tree has no root node 0');
+  const { base, roots, feature, threshold, strict, missingLeft, left, right, leafValue } =
+    decodeTreeEnsembleNode(model, d);
+  const treeCount = roots.length;
   return {
     kind,
     featureCount: d,
