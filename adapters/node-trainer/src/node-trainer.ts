@@ -25,7 +25,6 @@ import { trainEnsemble } from './ensemble/train-ensemble.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
 import { logloss } from './metrics/logloss.js';
-import type { CompiledModel } from './scoring/compile-artifact.js';
 import { ScorerCache } from './scoring/scorer-cache.js';
 import { flatParams, resolveSpec } from './spec/train-params.js';
 import { trainTcn } from './tcn/train-tcn.js';
@@ -197,9 +196,9 @@ export class NodeTrainer implements Trainer {
     if (calibration !== 'none' && options.validation) {
       control.throwIfAborted();
       const v = options.validation;
-      const raw = this.#compile(artifact).rawScore(valX ?? v.x, v.y.length);
+      const raw = this.#scorers.compile(artifact).rawScore(valX ?? v.x, v.y.length);
       const calibrator = calibration === 'platt' ? fitPlatt(raw, v.y) : fitIsotonic(raw, v.y);
-      const uncalibrated = this.#compile(artifact).score(valX ?? v.x, v.y.length);
+      const uncalibrated = this.#scorers.compile(artifact).score(valX ?? v.x, v.y.length);
       metrics.val_ece_uncalibrated = expectedCalibrationError(uncalibrated, v.y);
       if (calibrator.method === 'platt') {
         metrics.platt_a = calibrator.a;
@@ -210,7 +209,7 @@ export class NodeTrainer implements Trainer {
       artifact = build(calibrator);
     }
     control.throwIfAborted();
-    const scorer = this.#compile(artifact);
+    const scorer = this.#scorers.compile(artifact);
     const trainScores = scorer.score(trainX, rows);
     metrics.train_logloss = logloss(trainScores, data.y);
     const trainAuroc = auroc(trainScores, data.y);
@@ -237,10 +236,6 @@ export class NodeTrainer implements Trainer {
       'node trainer: model trained',
     );
     return { artifact, metrics, params: flatParams(resolved) };
-  }
-
-  #compile(artifact: ModelArtifact): CompiledModel {
-    return this.#scorers.compile(artifact);
   }
 
   async predict(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array> {

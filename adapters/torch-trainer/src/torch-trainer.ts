@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Calibrator,
-  type CompiledModel,
   fitIsotonic,
   fitPlatt,
   fitStandardizer,
@@ -168,7 +167,7 @@ export class TorchTrainer implements Trainer {
     let artifact = build();
     if (calibration !== 'none' && validation && valSeq) {
       if (signal.aborted) throw new VigilError('VIGIL_TRAINER_CANCELLED', 'training was cancelled');
-      const scorer = this.#compile(artifact);
+      const scorer = this.#scorers.compile(artifact);
       const raw = scorer.rawScore(valSeq, validation.y.length);
       const calibrator =
         calibration === 'platt' ? fitPlatt(raw, validation.y) : fitIsotonic(raw, validation.y);
@@ -185,7 +184,7 @@ export class TorchTrainer implements Trainer {
       artifact = build(calibrator);
     }
     if (signal.aborted) throw new VigilError('VIGIL_TRAINER_CANCELLED', 'training was cancelled');
-    const scorer = this.#compile(artifact);
+    const scorer = this.#scorers.compile(artifact);
     const trainScores = scorer.score(trainSeq, rows);
     metrics.train_logloss = logloss(trainScores, data.y);
     const trainAuroc = auroc(trainScores, data.y);
@@ -314,10 +313,6 @@ export class TorchTrainer implements Trainer {
     } finally {
       if (!this.#config.keepWorkFiles) await rm(dir, { recursive: true, force: true });
     }
-  }
-
-  #compile(artifact: ModelArtifact): CompiledModel {
-    return this.#scorers.compile(artifact);
   }
 
   /** Scores `[rows, L·d]` sequences (build them with `toSequences`) with the node trainer's scorer. */
