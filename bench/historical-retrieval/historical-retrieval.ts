@@ -171,6 +171,7 @@ const ctx = (ports: { 'lake-store'?: LakeStore }): ComponentContext => ({
   logger: createLogger({ level: 'silent' }),
   lineage: createLineageRecorder('bench'),
   signal: new AbortController().signal,
+  emit: async () => undefined,
   port: ((name: 'lake-store') => {
     const port = ports[name];
     if (!port) throw new Error(`no port ${name} in the benchmark`);

@@ -43,6 +43,7 @@ const ctx: ComponentContext = {
   logger: createLogger({ level: 'warn' }),
   lineage: createLineageRecorder('bench-kafka-ingest'),
   signal: new AbortController().signal,
+  emit: async () => undefined,
   port() {
     throw new Error('no ports');
   },

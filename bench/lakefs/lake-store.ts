@@ -117,6 +117,7 @@ const ctxFor = (workdir: string): ComponentContext => ({
   logger: createLogger({ level: 'silent' }),
   lineage: createLineageRecorder('bench'),
   signal: new AbortController().signal,
+  emit: async () => undefined,
   port: () => {
     throw new Error('no ports in the benchmark');
   },

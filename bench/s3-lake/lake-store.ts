@@ -116,6 +116,7 @@ function context(): ComponentContext {
     logger: createLogger({ level: 'silent' }),
     lineage: createLineageRecorder('bench'),
     signal: new AbortController().signal,
+    emit: async () => undefined,
     port: () => {
       throw new Error('the benchmark uses no other port');
     },

@@ -70,6 +70,7 @@ function benchContext(logged: Record<string, unknown>[]): ComponentContext {
     logger,
     lineage: { record: () => {}, snapshot: () => ({}) as never },
     signal: new AbortController().signal,
+    emit: async () => undefined,
     port: () => {
       throw new Error('no ports in the bench');
     },

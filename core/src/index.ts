@@ -16,3 +16,4 @@ export * from './kernel/config.js';
 export * from './kernel/kernel.js';
 export * from './kernel/lineage.js';
 export * from './models/sequences.js';
+export * from './security/pseudonym.js';

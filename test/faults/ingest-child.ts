@@ -58,6 +58,7 @@ const ctx: ComponentContext = {
   logger: createLogger({ level: 'warn' }),
   lineage: createLineageRecorder(`ingest-child-${process.pid}`),
   signal: controller.signal,
+  emit: async () => undefined,
   port() {
     throw new Error('the ingest child has no ports');
   },

@@ -76,6 +76,7 @@ const ctx: ComponentContext = {
   logger: createLogger({ level: 'silent' }),
   lineage: createLineageRecorder(args.branch),
   signal: new AbortController().signal,
+  emit: async () => undefined,
   port: () => {
     throw new Error('the kill-test child uses no other port');
   },

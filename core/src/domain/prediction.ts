@@ -10,6 +10,12 @@ export interface PredictionRecord {
   at: Date;
   /** Feature values used, for drift analysis; optional. */
   features?: Record<string, number | null>;
+  /** Trial site (or other segment) the entity belongs to, for per-site windows; optional. */
+  site?: string;
+  /** Server-side latency of the answer in milliseconds; optional. */
+  latencyMs?: number;
+  /** True when the fallback model answered instead of the routed version. */
+  fallback?: boolean;
 }
 
 export interface OutcomeRecord {

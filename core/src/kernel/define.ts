@@ -22,6 +22,11 @@ export interface ComponentContext {
   readonly schema?: RecordSchema;
   /** An already-started port this component declared in `requires`. */
   port<P extends PortName>(name: P): PortMap[P];
+  /**
+   * Emit a kernel hook (e.g. the server's `predictions`): plugins subscribe, and a started
+   * Monitor port records `predictions`. Never throws; failures are logged.
+   */
+  emit<K extends keyof Hooks>(hook: K, arg: Parameters<Hooks[K]>[0]): Promise<void>;
 }
 
 export interface LineageRecorder {
@@ -63,6 +68,7 @@ export interface Hooks {
     durationMs: number;
     outputs: Record<string, string | number>;
   }): void | Promise<void>;
+  /** Predictions a server answered (entity keys already pseudonymised). */
   predictions(records: readonly PredictionRecord[]): void | Promise<void>;
   runEnd(info: { runId: string; ok: boolean; summary?: Record<string, unknown> }): void | Promise<void>;
 }

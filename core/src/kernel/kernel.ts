@@ -263,6 +263,7 @@ export class Kernel implements AsyncDisposable {
       lineage: this.lineage,
       signal: this.#abort.signal,
       ...(this.#schema ? { schema: this.#schema } : {}),
+      emit: (hook, arg) => this.emit(hook, arg),
       port: <P extends PortName>(name: P): PortMap[P] => {
         if (!allowed.has(name)) {
           throw new VigilError(
@@ -319,7 +320,11 @@ export class Kernel implements AsyncDisposable {
     return this.#container.get<PortMap[P]>(name);
   }
 
-  /** Run a hook on every plugin in order. Plugin failures are logged, never thrown into the data path. */
+  /**
+   * Run a hook on every plugin in order; `predictions` also go to the Monitor port when it is
+   * started (the server emits, the monitor records: no job feeds it by hand). Failures are
+   * logged, never thrown into the data path.
+   */
   async emit<K extends keyof Hooks>(hook: K, arg: Parameters<Hooks[K]>[0]): Promise<void> {
     for (const p of this.#plugins) {
       const fn = p.instance.hooks[hook] as ((a: typeof arg) => void | Promise<void>) | undefined;
@@ -328,6 +333,17 @@ export class Kernel implements AsyncDisposable {
         await fn(arg);
       } catch (error) {
         this.logger.warn({ err: tagError(error, p.name, hook), plugin: p.name, hook }, 'plugin hook failed');
+      }
+    }
+    if (hook === 'predictions' && this.#state !== 'closed' && this.#container.isBound('monitor')) {
+      const records = arg as Parameters<Hooks['predictions']>[0];
+      try {
+        await this.#container.get<PortMap['monitor']>('monitor').recordPredictions([...records]);
+      } catch (error) {
+        this.logger.warn(
+          { err: tagError(error, 'monitor', 'recordPredictions') },
+          'monitor could not record predictions',
+        );
       }
     }
   }

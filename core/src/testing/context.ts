@@ -2,12 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordSchema } from '../domain/record-schema.js';
-import type { ComponentContext } from '../kernel/define.js';
+import type { ComponentContext, Hooks } from '../kernel/define.js';
 import { createLineageRecorder } from '../kernel/lineage.js';
 import { createLogger } from '../kernel/logger.js';
 import type { PortMap, PortName } from '../ports/index.js';
 
 export interface TestContext extends ComponentContext {
+  /** Hooks emitted through `emit`, in order. */
+  readonly emitted: { hook: keyof Hooks; arg: unknown }[];
   /** Remove the temporary workdir. */
   cleanup(): Promise<void>;
 }
@@ -22,7 +24,15 @@ export async function createTestContext(
   const workdir = options.workdir ?? (await mkdtemp(join(tmpdir(), 'vigil-test-')));
   const controller = new AbortController();
   const runId = `test-${Math.random().toString(36).slice(2, 10)}`;
+  const emitted: { hook: keyof Hooks; arg: unknown }[] = [];
   return {
+    emitted,
+    async emit(hook, arg) {
+      emitted.push({ hook, arg });
+      if (hook === 'predictions' && options.ports?.monitor) {
+        await options.ports.monitor.recordPredictions([...(arg as Parameters<Hooks['predictions']>[0])]);
+      }
+    },
     runId,
     workdir,
     seed: options.seed ?? 42,
