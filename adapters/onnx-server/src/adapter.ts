@@ -40,7 +40,7 @@ export const onnxServer = defineAdapter({
   description:
     'Embedded Server: serves ONNX model versions with onnxruntime over the Open Inference Protocol (KServe v2), with a seeded canary/shadow router, sticky routing and rollback.',
   config: onnxServerConfig,
-  capabilities: { canary: true, shadow: true, http: true },
+  capabilities: { canary: true, shadow: true, http: true, entities: false, fallback: false },
   async create(config, ctx) {
     const ort: OrtModule = await import('onnxruntime-node');
     return new OnnxServer(

@@ -44,7 +44,13 @@ function unknownModel(message: string): VigilError {
  * plane: `route`, `rollback`) are compiled once; `infer` (data plane) only looks them up.
  */
 export class OnnxServer implements Server, HttpTarget {
-  readonly capabilities: ServerCapabilities = { canary: true, shadow: true, http: true };
+  readonly capabilities: ServerCapabilities = {
+    canary: true,
+    shadow: true,
+    http: true,
+    entities: false,
+    fallback: false,
+  };
   readonly #ort: OrtModule;
   readonly #options: OnnxServerOptions;
   readonly #logger: Logger;

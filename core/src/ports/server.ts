@@ -16,6 +16,10 @@ export interface ServerCapabilities {
   shadow: boolean;
   /** Serves HTTP itself (`listen`). Default true. */
   http: boolean;
+  /** Accepts entity ids and reads their features through an EntityResolver (`setEntityResolver`). Default false. */
+  entities: boolean;
+  /** Answers from a fallback scorer when the model, the features or the deadline fail (`setFallback`). Default false. */
+  fallback: boolean;
 }
 
 export type OipDatatype =
@@ -70,6 +74,60 @@ export interface LoadedModel {
   artifact: ModelArtifact;
 }
 
+/** One entity's feature values as a model reads them, and where they came from. */
+export interface EntityFeatures {
+  /** Row-major `[ids.length, width]` in the model's input layout (width = the model's input width); NaN = missing. */
+  x: Float32Array;
+  /** Per entity: feature name → ISO time of the value used (null when the store had none). */
+  timestamps: Record<string, string | null>[];
+  /** Per entity: its segment (e.g. trial site) when known, for per-site monitoring. */
+  sites?: (string | undefined)[];
+}
+
+/** One feature's part of a score, in words a clinician can act on. */
+export interface RiskDriver {
+  feature: string;
+  /** The feature's value in the explained row (null = missing). */
+  value: number | null;
+  /** Its attribution to the model's raw score (logit); positive raises the risk. */
+  contribution: number;
+  direction: 'raises' | 'lowers';
+  /** E.g. "ALT 3.1× its baseline (raises risk)". */
+  text: string;
+}
+
+/** Why a score is what it is (see Trainer.explain): `base + Σ contributions = logit`. */
+export interface RiskExplanation {
+  /** `tree-shap` (exact), `linear-shap`, `sequence-shapley` or `stacked` (documented approximations). */
+  method: string;
+  base: number;
+  logit: number;
+  drivers: RiskDriver[];
+}
+
+/**
+ * Reads entities' features for a model and explains its scores; the job provides it (it knows
+ * the feature views and how a sequence model's history is built). The server calls it for
+ * requests that carry entity ids and for the clinician endpoint `GET /{entity}s/{id}/risk`.
+ */
+export interface EntityResolver {
+  /** Singular entity name, e.g. `patient`; the clinician endpoint is `/patients/{id}/risk`. */
+  readonly entity: string;
+  features(model: LoadedModel, ids: readonly string[]): Promise<EntityFeatures>;
+  /** Explain one row of `x` (the model's input layout) for the clinician endpoint. */
+  explain?(model: LoadedModel, x: Float32Array, k: number): Promise<RiskExplanation>;
+  /** Risk band of a calibrated probability, e.g. `low | medium | high`. */
+  band?(probability: number): string;
+}
+
+/** Scores rows without the model runtime (pure code, e.g. a small tree); it must not fail on a valid row. */
+export interface FallbackScorer {
+  /** What answers, e.g. `fallback-gbt@3`; reported as the response's model_version. */
+  readonly version: string;
+  /** P(positive) per row of `x` (`[rows, width]`, the served model's input layout, NaN = missing). */
+  score(x: Float32Array, rows: number): Float32Array | Promise<Float32Array>;
+}
+
 export interface Server {
   readonly capabilities: ServerCapabilities;
   /** Load (or replace) a model version. */
@@ -91,6 +149,10 @@ export interface Server {
     request: InferenceRequest,
     options?: { version?: string; routeKey?: string },
   ): Promise<InferenceResponse>;
+  /** Read entity features through `resolver` (capability `entities`). */
+  setEntityResolver?(resolver: EntityResolver): void;
+  /** Answer for `name` from `fallback` when its model, features or deadline fail (capability `fallback`). */
+  setFallback?(name: string, fallback: FallbackScorer | undefined): void;
   /** Serve the protocol over HTTP on 127.0.0.1 (port 0 = any free port). */
   listen(options: { host?: string; port?: number }): Promise<{ url: string }>;
   close(): Promise<void>;
@@ -100,4 +162,6 @@ export const defaultServerCapabilities: ServerCapabilities = {
   canary: true,
   shadow: true,
   http: true,
+  entities: false,
+  fallback: false,
 };
