@@ -5,6 +5,7 @@ export * from './kernel/define.js';
 export * from './kernel/logger.js';
 export * from './metrics/index.js';
 export * from './models/champion.js';
+export * from './models/top-drivers.js';
 export * from './pipeline/index.js';
 export * from './ports/index.js';
 export * from './random.js';

@@ -30,14 +30,6 @@ export {
   type SequenceScorer,
   sequenceShapley,
 } from './explain/sequence-shapley.js';
-export {
-  type Driver,
-  type FeaturePhrase,
-  type FeaturePhrases,
-  formatFeatureValue,
-  shortFeatureName,
-  topDrivers,
-} from './explain/top-drivers.js';
 export { type TreeEnsemble, treeEnsembleFromTrees } from './explain/tree-ensemble.js';
 export { TreeShap } from './explain/tree-shap.js';
 export { GBT_COVER_KEY, ONNX_ML_OPSET } from './gbt/gbt-onnx.js';

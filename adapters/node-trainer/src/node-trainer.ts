@@ -22,6 +22,8 @@ import { cartOnnx } from './cart/cart-onnx.js';
 import { trainCart } from './cart/train-cart.js';
 import { validateTrainingSet } from './dataset/validate-training-set.js';
 import { trainEnsemble } from './ensemble/train-ensemble.js';
+import { explainArtifact } from './explain/explain-artifact.js';
+import type { ArtifactExplainer, Explanation } from './explain/explanation.js';
 import { trainGbt } from './gbt/train-gbt.js';
 import { trainLogistic } from './logistic/train-logistic.js';
 import { logloss } from './metrics/logloss.js';
@@ -64,6 +66,7 @@ export const nodeTrainerCapabilities: TrainerCapabilities = {
   gpu: false,
   algorithms: ['gbt', 'logistic', 'cart', 'tcn', 'ensemble'],
   cancellable: true,
+  explain: true,
 };
 
 /**
@@ -78,6 +81,8 @@ export class NodeTrainer implements Trainer {
   readonly #config: NodeTrainerConfig;
   readonly #ctx: ComponentContext | undefined;
   readonly #scorers: ScorerCache;
+  /** Explainers by artifact sha256 (decoding trees and cover once per model), most recent last. */
+  readonly #explainers = new Map<string, ArtifactExplainer>();
   #closed = false;
 
   constructor(config: Partial<NodeTrainerConfig> = {}, ctx?: ComponentContext) {
@@ -243,9 +248,27 @@ export class NodeTrainer implements Trainer {
     return this.#scorers.predict(artifact, x, rows);
   }
 
+  /**
+   * Attributions of each row's raw score (see explainArtifact): exact TreeSHAP for gbt and cart,
+   * exact linear SHAP for logistic, the documented sequence approximation for tcn, and the members
+   * combined with the stacker's weights for the ensemble.
+   */
+  async explain(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<Explanation> {
+    this.#assertOpen('explain');
+    let explainer = this.#explainers.get(artifact.sha256);
+    if (explainer) this.#explainers.delete(artifact.sha256);
+    else explainer = explainArtifact(artifact);
+    this.#explainers.set(artifact.sha256, explainer);
+    while (this.#explainers.size > this.#config.scorerCacheSize) {
+      this.#explainers.delete(this.#explainers.keys().next().value!);
+    }
+    return explainer.explain(x, rows);
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#scorers.clear();
+    this.#explainers.clear();
   }
 }
 

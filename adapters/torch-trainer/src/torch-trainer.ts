@@ -40,6 +40,7 @@ export const torchTrainerCapabilities: TrainerCapabilities = {
   gpu: true,
   algorithms: ['tcn'],
   cancellable: true,
+  explain: false,
 };
 
 /** The worker script, next to `src/` and `dist/` in the package (`worker/tcn-worker.py`). */

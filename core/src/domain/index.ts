@@ -1,4 +1,5 @@
 export * from './dataset.js';
+export * from './explanation.js';
 export * from './feature.js';
 export * from './lineage.js';
 export * from './model.js';

@@ -1,6 +1,6 @@
-import { isVigilError } from '@vigil/core';
 import { describe, expect, it } from 'vitest';
-import type { Explanation } from './explanation.js';
+import type { FeatureAttributions } from '../domain/explanation.js';
+import { isVigilError } from '../errors.js';
 import { formatFeatureValue, shortFeatureName, topDrivers } from './top-drivers.js';
 
 const names = [
@@ -11,9 +11,8 @@ const names = [
   'patient_profile__age',
 ];
 
-function explanation(values: number[][], x: number[][]): Explanation {
+function explanation(values: number[][], x: number[][]): FeatureAttributions {
   return {
-    kind: 'gbt',
     method: 'tree-shap',
     scoreKind: 'logit',
     featureNames: names,

@@ -1,5 +1,5 @@
-import { VigilError } from '@vigil/core';
-import type { Explanation } from './explanation.js';
+import type { FeatureAttributions } from '../domain/explanation.js';
+import { VigilError } from '../errors.js';
 
 /**
  * Turns a feature's value into a clinician's phrase without the direction, e.g.
@@ -56,7 +56,7 @@ function phraseFor(phrases: FeaturePhrases | undefined, name: string): FeaturePh
  * looked up; pass `explanation.featureNames` for the model's own.
  */
 export function topDrivers(
-  explanation: Explanation,
+  explanation: FeatureAttributions,
   row: number,
   featureNames: readonly string[],
   phrases?: FeaturePhrases,

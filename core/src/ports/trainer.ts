@@ -1,4 +1,5 @@
 import type { TrainingSet } from '../domain/dataset.js';
+import type { FeatureAttributions } from '../domain/explanation.js';
 import type { Metrics, ModelArtifact } from '../domain/model.js';
 
 /**
@@ -15,6 +16,8 @@ export interface TrainerCapabilities {
   algorithms: string[];
   /** Honors `AbortSignal` between iterations. Default true. */
   cancellable: boolean;
+  /** `explain` attributes scores to features. Default false. */
+  explain: boolean;
 }
 
 export interface TrainSpec {
@@ -51,6 +54,11 @@ export interface Trainer {
   train(data: TrainingSet, spec: TrainSpec, options?: TrainOptions): Promise<TrainResult>;
   /** Score rows with an artifact this trainer produced (same numbers as the ONNX runtime, to 1e-5). */
   predict(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<Float32Array>;
+  /**
+   * Attribute each row's raw score to the features (capability `explain`): exact SHAP where the
+   * model allows it, a documented approximation otherwise (`method` says which).
+   */
+  explain?(artifact: ModelArtifact, x: Float32Array, rows: number): Promise<FeatureAttributions>;
   close(): Promise<void>;
 }
 
@@ -58,4 +66,5 @@ export const defaultTrainerCapabilities: TrainerCapabilities = {
   gpu: false,
   algorithms: [],
   cancellable: true,
+  explain: false,
 };

@@ -56,7 +56,7 @@ function logloss(p: Float32Array, y: Uint8Array): number {
 }
 
 class ToyTrainer implements Trainer {
-  readonly capabilities = { gpu: false, algorithms: ['toy'], cancellable: true };
+  readonly capabilities = { gpu: false, algorithms: ['toy'], cancellable: true, explain: false };
 
   async train(data: TrainingSet, spec: TrainSpec, options: TrainOptions = {}): Promise<TrainResult> {
     check(data, 'data', true);

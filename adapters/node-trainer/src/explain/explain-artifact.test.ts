@@ -418,3 +418,30 @@ describe('explainArtifact: tcn and ensemble (approximations, local accuracy by c
 function prefixed(params: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(params).map(([k, v]) => [`tcn.${k}`, v]));
 }
+
+describe('NodeTrainer.explain (the Trainer port)', () => {
+  it('returns the explainer’s attributions, adding up to the logit that predict serves', async () => {
+    const train = clinicalLikeSet(31, 3000, { noiseFeatures: 4 });
+    const { artifact } = await trainer.train(train, {
+      algorithm: 'gbt',
+      params: { nEstimators: 40, maxDepth: 3 },
+      seed: 7,
+    });
+    const rows = 50;
+    const x = train.x.subarray(0, rows * train.featureNames.length);
+    const explained = await trainer.explain(artifact, x, rows);
+    const direct = explainArtifact(artifact).explain(x, rows);
+    expect(trainer.capabilities.explain).toBe(true);
+    expect(explained.method).toBe('tree-shap');
+    expect(Array.from(explained.values)).toEqual(Array.from(direct.values));
+    const served = await trainer.predict(artifact, x, rows);
+    const d = train.featureNames.length;
+    for (let r = 0; r < rows; r++) {
+      let sum = explained.base;
+      for (let j = 0; j < d; j++) sum += explained.values[r * d + j]!;
+      expect(sum).toBeCloseTo(explained.raw[r]!, 10);
+      // Served probability (float32 graph) = sigmoid of the attributed logit.
+      expect(served[r]!).toBeCloseTo(1 / (1 + Math.exp(-sum)), 5);
+    }
+  });
+});

@@ -1,3 +1,4 @@
+import type { FeatureAttributions } from '@vigil/core';
 import type { ScoreKind } from '../calibration/calibration-onnx.js';
 import type { ModelKind } from '../scoring/compile-artifact.js';
 
@@ -29,26 +30,10 @@ export interface MemberExplanation {
  * CART, P(event) from its leaf) to its d features: `base + Σ_j values[r·d + j] = raw[r]` (to
  * float64 rounding) for every row.
  */
-export interface Explanation {
+export interface Explanation extends FeatureAttributions {
   kind: ModelKind;
   method: ExplanationMethod;
-  /** What `raw` and `base` are: a logit, or (cart) a probability. */
   scoreKind: ScoreKind;
-  featureNames: readonly string[];
-  rows: number;
-  /** The base value, the same for every row: the expected raw score (see each method). */
-  base: number;
-  /** Attributions, row-major `[rows, d]`; positive raises the raw score (the risk). */
-  values: Float64Array;
-  /**
-   * Raw score per row in float64 arithmetic over the graph's float32 parameters, which the
-   * attributions add up to. The graph's own float32 score differs only by float32 rounding.
-   */
-  raw: Float64Array;
-  /** P(adverse event) per row as the model serves it (after calibrator), float32. */
-  probability: Float32Array;
-  /** The feature values the attributions refer to, `[rows, d]`: for a sequence input, the last step (the current row). */
-  x: Float32Array;
   /** For `stacked`: each member's own explanation and weight. */
   members?: MemberExplanation[];
 }

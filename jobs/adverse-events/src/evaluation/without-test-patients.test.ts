@@ -179,7 +179,7 @@ function recordingTrainer() {
   const calls: { kind: 'train' | 'validation' | 'predict'; patients: Set<string>; tag: string }[] = [];
   let tag = '';
   const trainer: Trainer = {
-    capabilities: { gpu: false, algorithms: ['gbt'], cancellable: true },
+    capabilities: { gpu: false, algorithms: ['gbt'], cancellable: true, explain: false },
     async train(data, spec, options) {
       calls.push({ kind: 'train', patients: new Set(data.groups), tag });
       if (options?.validation)
