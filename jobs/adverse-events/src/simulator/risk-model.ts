@@ -183,7 +183,8 @@ export function drawFutures(model: RiskModel, steps: number, draws: number, rng:
  * day `d` (the states of day `d − 1` and the patient's traits), with the future doses and
  * inflammatory episodes unknown: `1 − E[Π_k (1 − h[k])]`, the expectation over the futures in
  * `futures` (which must have at least `horizon − 1` steps). The hazard of day `d` is known
- * exactly; those of later days depend on the doses and episodes of days `d …`.
+ * exactly; those of later days depend on the doses and episodes of days `d …`. With `hazards`
+ * (concept drift), day `d + k` uses the hazard coefficients `hazards[k]` instead of `model`'s.
  */
 export function presentStateProbability(
   state: PresentState,
@@ -191,10 +192,12 @@ export function presentStateProbability(
   horizon: number,
   model: RiskModel,
   futures: FutureDraws,
+  hazards?: readonly Pick<RiskModel, 'intercept' | 'liver' | 'inflammation' | 'age'>[],
 ): number {
   const { draws, steps, dose, shock } = futures;
   if (steps < horizon - 1)
     throw new RangeError(`futures have ${steps} steps; a ${horizon}-day window needs ${horizon - 1}`);
+  if (hazards !== undefined) return driftedPresentState(state, traits, horizon, model, futures, hazards);
   const load =
     traits.arm === 'treatment'
       ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
@@ -215,6 +218,50 @@ export function presentStateProbability(
       l = a * l + ((dose[row + j] as number) < traits.adherence ? gain : 0);
       inf = b * inf + model.liverToInflammation * l + (shock[row + j] as number);
       s *= 1 - logistic(base + model.liver * l + model.inflammation * inf);
+    }
+    survive += s;
+  }
+  return 1 - (1 - first) * (survive / draws);
+}
+
+/**
+ * {@link presentStateProbability} when the hazard's coefficients change within the window
+ * (concept drift): `hazards[k]` holds those of day `d + k`, `k = 0 … horizon − 1`; the latent
+ * dynamics (loads, decays, episodes) stay `model`'s.
+ */
+function driftedPresentState(
+  state: PresentState,
+  traits: Pick<PatientTraits, 'age' | 'arm' | 'susceptibility' | 'adherence'>,
+  horizon: number,
+  model: RiskModel,
+  futures: FutureDraws,
+  hazards: readonly Pick<RiskModel, 'intercept' | 'liver' | 'inflammation' | 'age'>[],
+): number {
+  if (hazards.length < horizon)
+    throw new RangeError(`hazards cover ${hazards.length} days; a ${horizon}-day window needs ${horizon}`);
+  const { draws, steps, dose, shock } = futures;
+  const load =
+    traits.arm === 'treatment'
+      ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
+      : 0;
+  const base = hazards.map((c) => c.intercept + (c.age * (traits.age - 55)) / 10);
+  const c0 = hazards[0]!;
+  const first = logistic(base[0]! + c0.liver * state.liver + c0.inflammation * state.inflammation);
+  const ahead = horizon - 1;
+  const a = model.liverDecay;
+  const b = model.inflammationDecay;
+  const gain = (1 - a) * load;
+  let survive = 0;
+  for (let m = 0; m < draws; m++) {
+    let l = state.liver;
+    let inf = state.inflammation;
+    let s = 1;
+    const row = m * steps;
+    for (let j = 0; j < ahead; j++) {
+      l = a * l + ((dose[row + j] as number) < traits.adherence ? gain : 0);
+      inf = b * inf + model.liverToInflammation * l + (shock[row + j] as number);
+      const c = hazards[j + 1]!;
+      s *= 1 - logistic(base[j + 1]! + c.liver * l + c.inflammation * inf);
     }
     survive += s;
   }

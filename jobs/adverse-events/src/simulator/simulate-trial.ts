@@ -11,6 +11,14 @@ import type {
 } from '../domain/clinical-event.js';
 import { type EventTopic, TOPIC_OF_KIND } from '../domain/topics.js';
 import { fromCanonical, MEASURES, type MeasureName } from '../medallion/measure-catalog.js';
+import {
+  type DriftInput,
+  DriftSchedule,
+  driftSchema,
+  driftTrialIssues,
+  type HazardCoefficients,
+  type PopulationDrift,
+} from './drift.js';
 import { defaultMessRates, MALFORMED_KIND_NAMES, type MalformedKind, type MessRates } from './mess.js';
 import {
   defaultRiskModel,
@@ -48,6 +56,11 @@ export interface SimulationOptions {
   mess?: Partial<MessRates>;
   /** Risk-model coefficients; omitted fields take {@link defaultRiskModel}. */
   risk?: Partial<RiskModel>;
+  /**
+   * Drift scheduled in the trial (README.md, "Drift"). Omitted or empty: none, and the output is
+   * exactly that of the same options without it.
+   */
+  drift?: readonly DriftInput[];
 }
 
 export interface SimulationStats {
@@ -240,6 +253,21 @@ function validate(options: SimulationOptions): void {
       issues.push({ path: `risk.${name}`, message: `must be a finite number, got ${String(value)}` });
     }
   }
+  if (options.drift !== undefined && !Array.isArray(options.drift)) {
+    issues.push({ path: 'drift', message: 'must be a list of drift entries' });
+  } else if (options.drift !== undefined) {
+    const parsed = options.drift.map((d) => driftSchema.safeParse(d));
+    parsed.forEach((r, i) => {
+      for (const issue of r.error?.issues ?? []) {
+        issues.push({ path: driftPath([i, ...issue.path]), message: issue.message });
+      }
+    });
+    if (parsed.every((r) => r.success) && Number.isInteger(options.days) && Number.isInteger(options.sites)) {
+      const drift = parsed.map((r) => r.data!);
+      for (const issue of driftTrialIssues(drift, { days: options.days, sites: options.sites }))
+        issues.push({ path: driftPath(issue.path), message: issue.message });
+    }
+  }
   if (issues.length > 0) {
     const lines = issues.map((i) => `  - ${i.path}: ${i.message}`).join('\n');
     throw new VigilError(
@@ -252,6 +280,11 @@ function validate(options: SimulationOptions): void {
   }
 }
 
+/** `drift[0].sites[1]` from `[0, 'sites', 1]`. */
+function driftPath(path: readonly PropertyKey[]): string {
+  return `drift${path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('')}`;
+}
+
 /**
  * Generate a seeded multi-site clinical trial as the event feeds a pipeline would consume:
  * enrolments, vitals, weekly labs, daily doses, symptom reports and adverse-event reports,
@@ -262,6 +295,9 @@ function validate(options: SimulationOptions): void {
  * stream, forked in patient order, so adding patients leaves the earlier ones unchanged.
  * `bayesAuroc` is computed from the true hazards of the latent risk model, `ceilingAuroc` from the
  * latent state at each prediction time with the future integrated out (README.md).
+ *
+ * `drift` changes the trial from a day on (README.md, "Drift") without drawing from any stream
+ * the trial without it draws from: events observed before the first drift's day are unchanged.
  */
 export function simulateTrial(options: SimulationOptions): SimulationResult {
   validate(options);
@@ -269,12 +305,16 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
   const model: RiskModel = { ...defaultRiskModel, ...options.risk };
   const horizon = options.horizonDays ?? 7;
   const start = options.start?.getTime() ?? DEFAULT_START;
+  const drift =
+    options.drift && options.drift.length > 0
+      ? new DriftSchedule(options.drift.map((d) => driftSchema.parse(d)))
+      : undefined;
   const root = createRng(options.seed);
   const patientStreams = root.fork('patients');
   // Forked after the patients' streams and drawn from nowhere else, so the events never change.
   const futures = drawFutures(model, horizon - 1, CEILING_DRAWS, root.fork('ceiling'));
   const stats: SimulationStats = {
-    patients: options.patients,
+    patients: options.patients + (drift?.populations.reduce((n, c) => n + c.patients, 0) ?? 0),
     sites: options.sites,
     events: 0,
     adverseEvents: 0,
@@ -305,10 +345,21 @@ export function simulateTrial(options: SimulationOptions): SimulationResult {
     mess,
     model,
     futures,
+    drift,
   };
   const sink: Sink = { stats, pending, scores, ceilingScores, labels, pointPatients };
   for (let i = 0; i < options.patients; i++)
     simulatePatient(i, patientStreams.fork('patient'), context, sink);
+  if (drift && drift.populations.length > 0) {
+    // New cohorts draw from their own streams, forked after every other one, in list order.
+    const cohorts = root.fork('drift-population');
+    let index = options.patients;
+    for (const cohort of drift.populations) {
+      const cohortStreams = cohorts.fork('cohort');
+      for (let k = 0; k < cohort.patients; k++)
+        simulatePatient(index++, cohortStreams.fork('patient'), context, sink, cohort);
+    }
+  }
   pending.sort((a, b) => a.recordedMs - b.recordedMs);
   stats.events = pending.length;
   stats.predictionTimes = labels.length;
@@ -364,6 +415,8 @@ interface TrialContext {
   model: RiskModel;
   /** Futures shared by every prediction point for the present-state probability. */
   futures: FutureDraws;
+  /** Drift scheduled in the trial; undefined when none. */
+  drift: DriftSchedule | undefined;
 }
 
 interface Sink {
@@ -380,39 +433,82 @@ interface Sink {
 
 type Measurement = VitalEvent | LabEvent | DoseEvent | SymptomEvent;
 
-/** Simulate one patient: traits, latent path, onset, then every event the feeds carry. */
-function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sink): void {
+/**
+ * Simulate one patient: traits, latent path, onset, then every event the feeds carry. A patient of
+ * a population drift's `cohort` enrols on its `fromDay` with its shifted traits; `d` below counts
+ * the patient's days from enrolment.
+ */
+function simulatePatient(
+  index: number,
+  rng: Rng,
+  trial: TrialContext,
+  sink: Sink,
+  cohort?: PopulationDrift,
+): void {
   const latentRng = rng.fork('latent');
   const onsetRng = rng.fork('onset');
   const obs = rng.fork('observe');
   const messRng = rng.fork('mess');
   const idRng = rng.fork('ids');
   const { stats, pending } = sink;
-  const { mess, days, horizon } = trial;
+  const { mess, horizon, drift } = trial;
+  const enrolDay = cohort?.fromDay ?? 0;
+  /** Days the patient is followed: from enrolment to the end of the trial. */
+  const days = trial.days - enrolDay;
 
   const pid = patientId(index);
-  const site = siteId(latentRng.int(trial.sites));
+  const site = cohort?.sites
+    ? (cohort.sites[latentRng.int(cohort.sites.length)] as string)
+    : siteId(latentRng.int(trial.sites));
   const traits: PatientTraits = {
-    age: 18 + latentRng.int(63),
+    age: cohort ? clamp(18 + latentRng.int(63) + cohort.ageShift, 18, 100) : 18 + latentRng.int(63),
     sex: latentRng.next() < 0.5 ? 'F' : 'M',
     arm: latentRng.next() < 0.5 ? 'treatment' : 'placebo',
-    susceptibility: latentRng.normal(),
+    susceptibility: cohort ? latentRng.normal() + cohort.susceptibilityShift : latentRng.normal(),
     adherence: 1 - 0.5 * latentRng.next() ** 2,
   };
   const path = simulateLatentPath(traits, days, trial.model, latentRng);
 
-  let onset: number | undefined;
-  for (let d = 0; d < days; d++) {
-    if (onsetRng.next() < (path.hazard[d] ?? 0)) {
-      onset = d;
-      break;
+  // Concept drift: the hazards of drifted days from the same latent states (a pure transform).
+  const concept = drift !== undefined && drift.conceptIn(enrolDay + days - 1, site);
+  const hazardAt = (d: number): HazardCoefficients =>
+    drift ? drift.hazardAt(trial.model, enrolDay + d, site) : trial.model;
+  const baseHazard = concept ? path.hazard.slice() : path.hazard;
+  if (concept) {
+    for (let d = 0; d < days; d++) {
+      const c = hazardAt(d);
+      if (c === trial.model) continue;
+      const l = d > 0 ? (path.liver[d - 1] ?? 0) : 0;
+      const inf = d > 0 ? (path.inflammation[d - 1] ?? 0) : 0;
+      path.hazard[d] = logistic(
+        c.intercept + c.liver * l + c.inflammation * inf + (c.age * (traits.age - 55)) / 10,
+      );
     }
   }
+
+  // One uniform a day, drawn in day order and shared by the drifted and the undrifted onset.
+  const uniforms: number[] = [];
+  const firstBelow = (hazard: Float64Array): number | undefined => {
+    for (let d = 0; d < days; d++) {
+      if (d === uniforms.length) uniforms.push(onsetRng.next());
+      if ((uniforms[d] as number) < (hazard[d] ?? 0)) return d;
+    }
+    return undefined;
+  };
+  const onset = firstBelow(path.hazard);
+  /** The onset without concept drift: the observation streams keep its number of lab visits. */
+  const baseOnset = concept ? firstBelow(baseHazard) : onset;
   for (let d = FIRST_PREDICTION_DAY; d + horizon <= days; d++) {
     if (onset !== undefined && onset < d) break;
     sink.scores.push(windowProbability(path.hazard, d, horizon));
     const state = { liver: path.liver[d - 1] ?? 0, inflammation: path.inflammation[d - 1] ?? 0 };
-    sink.ceilingScores.push(presentStateProbability(state, traits, horizon, trial.model, trial.futures));
+    const hazards =
+      concept && drift.conceptIn(enrolDay + d + horizon - 1, site)
+        ? Array.from({ length: horizon }, (_, k) => hazardAt(d + k))
+        : undefined;
+    sink.ceilingScores.push(
+      presentStateProbability(state, traits, horizon, trial.model, trial.futures, hazards),
+    );
     sink.labels.push(onset !== undefined && onset < d + horizon ? 1 : 0);
     sink.pointPatients.push(pid);
   }
@@ -498,7 +594,11 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
     const unit = unitFor(name);
     if (unit !== spec.canonicalUnit) stats.unitVariants++;
     const digits = name === 'bilirubin' || name === 'creatinine' ? 2 : name === 'heart_rate' ? 0 : 1;
-    const report = (v: number) => round(fromCanonical(name, unit, clamp(v, spec.min, spec.max)), digits);
+    // Measurement drift changes the recorded value (the same reading in the EHR copy), not the state.
+    const day = Math.floor((observedMs - trial.start) / DAY_MS);
+    const recorded = drift ? (v: number) => drift.recorded(name, v, day, site) : (v: number) => v;
+    const report = (v: number) =>
+      round(fromCanonical(name, unit, clamp(recorded(v), spec.min, spec.max)), digits);
     const event = {
       ...base(kind, observedMs, observedMs + normalDelay(origin), origin),
       measure: name,
@@ -532,7 +632,7 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
   const biliBase = 0.6 * Math.exp(0.3 * obs.normal());
   const creatBase = (traits.sex === 'M' ? 1.0 : 0.8) * Math.exp(0.12 * obs.normal());
 
-  const dayStart = (d: number) => trial.start + d * DAY_MS;
+  const dayStart = (d: number) => trial.start + (enrolDay + d) * DAY_MS;
   const at = (d: number, hour: number, sdMinutes: number, lo: number, hi: number) =>
     dayStart(d) + Math.round(clamp(hour * 60 + sdMinutes * obs.normal(), lo * 60, hi * 60) * MINUTE_MS);
 
@@ -548,7 +648,13 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
 
   const lastDay = onset ?? days;
   const labVisits = new Set<number>();
-  for (let k = 0; k * 7 < lastDay; k++) labVisits.add(k === 0 ? 0 : k * 7 + obs.int(3) - 1);
+  let k = 0;
+  for (; k * 7 < (baseOnset ?? days); k++) labVisits.add(k === 0 ? 0 : k * 7 + obs.int(3) - 1);
+  if (k * 7 < lastDay) {
+    // Concept drift delayed the onset: the visits after the undrifted one come from a stream of their own.
+    const extra = rng.fork('drift-visits');
+    for (; k * 7 < lastDay; k++) labVisits.add(k === 0 ? 0 : k * 7 + extra.int(3) - 1);
+  }
 
   for (let d = 0; d < lastDay; d++) {
     const liver = path.liver[d] ?? 0;
@@ -652,8 +758,8 @@ function simulatePatient(index: number, rng: Rng, trial: TrialContext, sink: Sin
 
   if (onset !== undefined) {
     const ms = dayStart(onset) + Math.floor(obs.next() * DAY_MS);
-    const liverShare = trial.model.liver * (path.liver[onset] ?? 0);
-    const inflammationShare = trial.model.inflammation * (path.inflammation[onset] ?? 0);
+    const liverShare = hazardAt(onset).liver * (path.liver[onset] ?? 0);
+    const inflammationShare = hazardAt(onset).inflammation * (path.inflammation[onset] ?? 0);
     const event: AdverseEvent = {
       ...base('adverse_event', ms, ms + uniform(2, 18) * 3_600_000, 'site'),
       kind: 'adverse_event',
