@@ -4,12 +4,14 @@ import { z } from 'zod';
 import { LocalMonitor } from './local-monitor.js';
 import { MonitorMetrics } from './monitor-metrics.js';
 
-const capabilities = { ...defaultMonitorCapabilities, prometheus: true, drift: false, calibration: false };
+const capabilities = { ...defaultMonitorCapabilities, prometheus: true, drift: true, calibration: true };
 
 /**
  * The embedded Monitor: predictions and outcomes in append-only NDJSON journals under
- * `<workdir>/<dir>`, AUROC / precision / recall / Brier over windows, and Prometheus
- * metrics (its own prom-client registry) served at `/metrics`.
+ * `<workdir>/<dir>`, indexed per model by time; AUROC, AUPRC, precision, recall, Brier, ECE
+ * and the reliability curve, fallback share and latency over windows, per version and site;
+ * Evidently-style feature drift and score PSI; Prometheus metrics (its own prom-client
+ * registry) served at `/metrics`.
  */
 export const localMonitor = defineAdapter({
   port: 'monitor',
@@ -26,6 +28,14 @@ export const localMonitor = defineAdapter({
       })
       .default('monitor')
       .describe('Folder under the workdir holding predictions.ndjson and outcomes.ndjson.'),
+    threshold: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0.5)
+      .describe(
+        'Score at or above which a prediction counts as positive for the precision/recall gauges of /metrics.',
+      ),
   }),
   capabilities,
   async create(config, ctx) {
@@ -35,6 +45,7 @@ export const localMonitor = defineAdapter({
       capabilities,
       metrics: new MonitorMetrics(prom),
       logger: ctx.logger.child({ component: 'monitor:local' }),
+      threshold: config.threshold,
     });
   },
 });

@@ -190,6 +190,7 @@ describe('local monitor', () => {
     expect(localMonitor.config.safeParse({ dir: '../x' }).success).toBe(false);
     expect(localMonitor.config.safeParse({ dir: '/x' }).success).toBe(false);
     expect(localMonitor.config.safeParse({ port: 9090 }).success).toBe(false);
-    expect(localMonitor.config.parse({})).toEqual({ dir: 'monitor' });
+    expect(localMonitor.config.parse({})).toEqual({ dir: 'monitor', threshold: 0.5 });
+    expect(localMonitor.config.safeParse({ threshold: 1.5 }).success).toBe(false);
   });
 });

@@ -1,20 +1,26 @@
 import { join } from 'node:path';
 import {
+  type DriftReport,
+  type DriftRequest,
   type EvaluateRequest,
   type Evaluation,
   type Logger,
   type Monitor,
   type MonitorCapabilities,
+  type MonitorWindow,
+  monitorWindowMs,
   type OutcomeRecord,
   type PredictionRecord,
   VigilError,
 } from '@vigil/core';
 import type { z } from 'zod';
-import { evaluateScores, type LabelledScore } from './evaluation.js';
+import { driftReport } from './drift-report.js';
+import { evaluateScores } from './evaluation.js';
 import { NdjsonJournal } from './journal.js';
 import type { MetricsEndpoint } from './metrics-server.js';
 import { serveMetrics } from './metrics-server.js';
 import type { MonitorMetrics } from './monitor-metrics.js';
+import { type IndexedPrediction, PredictionIndex } from './prediction-index.js';
 import { findIssues, outcomeRecordSchema, predictionRecordSchema } from './record-schema.js';
 
 export interface LocalMonitorOptions {
@@ -23,18 +29,8 @@ export interface LocalMonitorOptions {
   capabilities: MonitorCapabilities;
   metrics: MonitorMetrics;
   logger: Logger;
-}
-
-interface StoredPrediction {
-  model: string;
-  version: string;
-  score: number;
-  at: number;
-}
-
-interface StoredOutcome {
-  label: 0 | 1;
-  at: number;
+  /** Threshold for the precision/recall gauges of `metrics()`. Default 0.5. */
+  threshold?: number;
 }
 
 /** A journal line of `predictions.ndjson`. */
@@ -46,6 +42,9 @@ interface PredictionLine {
   score: number;
   at: string;
   features?: Record<string, number | null>;
+  site?: string;
+  latencyMs?: number;
+  fallback?: boolean;
 }
 
 /** A journal line of `outcomes.ndjson`. */
@@ -54,6 +53,8 @@ interface OutcomeLine {
   label: 0 | 1;
   at: string;
 }
+
+const WINDOWS: readonly MonitorWindow[] = ['day', 'week'];
 
 function invalidRecord(message: string, details?: Record<string, unknown>): VigilError {
   return new VigilError('VIGIL_MONITOR_INVALID_RECORD', message, details ? { details } : {});
@@ -68,6 +69,50 @@ function isPredictionLine(value: unknown): value is PredictionLine {
     typeof v.score === 'number' &&
     !Number.isNaN(Date.parse(v.at))
   );
+}
+
+function indexed(line: PredictionLine | PredictionRecord, at: number): IndexedPrediction {
+  const id = line.predictionId;
+  return {
+    id,
+    model: line.model,
+    version: line.version,
+    site: typeof line.site === 'string' ? line.site : undefined,
+    score: line.score,
+    at,
+    latencyMs:
+      typeof line.latencyMs === 'number' && Number.isFinite(line.latencyMs) ? line.latencyMs : undefined,
+    fallback: line.fallback === true,
+    features: line.features !== null && typeof line.features === 'object' ? line.features : undefined,
+    label: undefined,
+  };
+}
+
+function checkDate(method: string, field: string, value: unknown): void {
+  if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime())))
+    throw invalidRecord(`${method}: ${field} must be a valid Date`);
+}
+
+function checkOptionalString(method: string, field: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== 'string' || value.length === 0))
+    throw invalidRecord(`${method}: ${field} must be a non-empty string`);
+}
+
+/** Check the selection fields shared by evaluate and drift. */
+function checkSelection(method: string, request: Partial<EvaluateRequest> | undefined): void {
+  if (request === null || typeof request !== 'object')
+    throw invalidRecord(`${method}: request must be an object`);
+  const { model, window } = request;
+  if (typeof model !== 'string' || model.length === 0)
+    throw invalidRecord(`${method}: model must be a non-empty string`);
+  checkOptionalString(method, 'version', request.version);
+  checkOptionalString(method, 'site', request.site);
+  checkDate(method, 'since', request.since);
+  checkDate(method, 'until', request.until);
+  if (window !== undefined && !WINDOWS.includes(window))
+    throw invalidRecord(
+      `${method}: window must be one of ${WINDOWS.join(', ')}, got ${JSON.stringify(window)}`,
+    );
 }
 
 function isOutcomeLine(value: unknown): value is OutcomeLine {
@@ -88,6 +133,11 @@ function isOutcomeLine(value: unknown): value is OutcomeLine {
  *
  * Prometheus counters are per process, as usual: they count what this instance recorded
  * (an outcome once its prediction's model and version are known), starting from zero.
+ * The window gauges (`vigil_monitor_*{window, site}`) are computed from the journals at
+ * each `metrics()` call, and only for models whose data changed since the last one.
+ *
+ * Predictions are indexed per model by time (prediction-index.ts): a window costs two
+ * binary searches plus the work on the rows inside it, never a rescan of the journals.
  */
 export class LocalMonitor implements Monitor {
   readonly capabilities: MonitorCapabilities;
@@ -95,8 +145,10 @@ export class LocalMonitor implements Monitor {
   readonly #logger: Logger;
   readonly #predictionJournal: NdjsonJournal;
   readonly #outcomeJournal: NdjsonJournal;
-  readonly #predictions = new Map<string, StoredPrediction>();
-  readonly #outcomes = new Map<string, StoredOutcome>();
+  readonly #index = new PredictionIndex();
+  readonly #threshold: number;
+  /** Per model, the index generation last published as window gauges. */
+  readonly #published = new Map<string, number>();
   /** Outcomes recorded here whose prediction is not known yet: counted when it is. */
   readonly #uncounted = new Set<string>();
   readonly #endpoints: MetricsEndpoint[] = [];
@@ -107,6 +159,7 @@ export class LocalMonitor implements Monitor {
     this.capabilities = options.capabilities;
     this.#metrics = options.metrics;
     this.#logger = options.logger;
+    this.#threshold = options.threshold ?? 0.5;
     this.#predictionJournal = new NdjsonJournal(join(options.dir, 'predictions.ndjson'));
     this.#outcomeJournal = new NdjsonJournal(join(options.dir, 'outcomes.ndjson'));
   }
@@ -130,7 +183,7 @@ export class LocalMonitor implements Monitor {
     this.#checkOpen();
     this.#validate('recordPredictions', predictionRecordSchema, records);
     await this.#serially(async () => {
-      const fresh = this.#fresh(records, this.#predictions);
+      const fresh = this.#fresh(records, (id) => this.#index.hasPrediction(id));
       await this.#predictionJournal.append(
         fresh.map(
           (r): PredictionLine => ({
@@ -141,18 +194,20 @@ export class LocalMonitor implements Monitor {
             score: r.score,
             at: r.at.toISOString(),
             ...(r.features === undefined ? {} : { features: r.features }),
+            ...(r.site === undefined ? {} : { site: r.site }),
+            ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+            ...(r.fallback === undefined ? {} : { fallback: r.fallback }),
           }),
         ),
       );
       for (const r of fresh) {
-        this.#addPrediction(r.predictionId, {
-          model: r.model,
-          version: r.version,
-          score: r.score,
-          at: +r.at,
-        });
-        this.#metrics.predictions.inc({ model: r.model, version: r.version });
-        this.#metrics.score.observe({ model: r.model, version: r.version }, r.score);
+        this.#addPrediction(indexed(r, +r.at));
+        const labels = { model: r.model, version: r.version };
+        this.#metrics.predictions.inc(labels);
+        // Zero until the first fallback, so the fallback rate is 0 rather than absent.
+        this.#metrics.fallbacks.inc(labels, r.fallback === true ? 1 : 0);
+        this.#metrics.score.observe(labels, r.score);
+        if (r.latencyMs !== undefined) this.#metrics.latency.observe(labels, r.latencyMs / 1000);
       }
     });
   }
@@ -161,14 +216,14 @@ export class LocalMonitor implements Monitor {
     this.#checkOpen();
     this.#validate('recordOutcomes', outcomeRecordSchema, records);
     await this.#serially(async () => {
-      const fresh = this.#fresh(records, this.#outcomes);
+      const fresh = this.#fresh(records, (id) => this.#index.hasOutcome(id));
       await this.#outcomeJournal.append(
         fresh.map(
           (r): OutcomeLine => ({ predictionId: r.predictionId, label: r.label, at: r.at.toISOString() }),
         ),
       );
       for (const r of fresh) {
-        this.#outcomes.set(r.predictionId, { label: r.label, at: +r.at });
+        this.#index.addOutcome(r.predictionId, { label: r.label, at: +r.at });
         this.#uncounted.add(r.predictionId);
         this.#countOutcome(r.predictionId);
       }
@@ -177,40 +232,64 @@ export class LocalMonitor implements Monitor {
 
   async evaluate(request: EvaluateRequest): Promise<Evaluation> {
     this.#checkOpen();
-    const { model, version } = request ?? {};
-    if (typeof model !== 'string' || model.length === 0)
-      throw invalidRecord('evaluate: model must be a non-empty string');
-    if (version !== undefined && typeof version !== 'string')
-      throw invalidRecord('evaluate: version must be a string');
-    for (const field of ['since', 'until'] as const) {
-      const value = request[field];
-      if (value !== undefined && !(value instanceof Date && !Number.isNaN(value.getTime()))) {
-        throw invalidRecord(`evaluate: ${field} must be a valid Date`);
-      }
-    }
+    checkSelection('evaluate', request);
     const threshold = request.threshold ?? 0.5;
     if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) {
       throw invalidRecord(`evaluate: threshold must be a number in [0, 1], got ${String(threshold)}`);
     }
-    const since = request.since?.getTime() ?? Number.NEGATIVE_INFINITY;
-    const until = request.until?.getTime() ?? Number.POSITIVE_INFINITY;
+    const { model, version } = request;
     return this.#serially(async () => {
       await this.#refresh();
-      const items: LabelledScore[] = [];
-      for (const [id, p] of this.#predictions) {
-        if (p.model !== model || (version !== undefined && p.version !== version)) continue;
-        if (p.at < since || p.at >= until) continue;
-        items.push({ score: p.score, label: this.#outcomes.get(id)?.label });
-      }
-      const evaluation = evaluateScores(items, threshold);
+      const evaluation = evaluateScores(this.#index.select(this.#selection(request)), threshold);
       this.#metrics.setAuroc({ model, version: version ?? 'all' }, evaluation.auroc);
       return evaluation;
     });
   }
 
+  /**
+   * Drift of the current window (since/until/window, as in `evaluate`) against the
+   * predictions made in `reference` (same model, version and site). Also published as the
+   * `vigil_monitor_drift_share`, `…_dataset_drift`, `…_score_psi`, `…_feature_drift_score`
+   * and `…_feature_drifted` gauges, labelled version/site "all" when not filtered.
+   */
+  async drift(request: DriftRequest): Promise<DriftReport> {
+    this.#checkOpen();
+    checkSelection('drift', request);
+    const { reference, features } = request;
+    if (reference === null || typeof reference !== 'object')
+      throw invalidRecord('drift: reference must be an object { since?, until? }');
+    checkDate('drift', 'reference.since', reference.since);
+    checkDate('drift', 'reference.until', reference.until);
+    if (
+      features !== undefined &&
+      !(Array.isArray(features) && features.every((f) => typeof f === 'string' && f !== ''))
+    )
+      throw invalidRecord('drift: features must be an array of non-empty strings');
+    const driftShare = request.driftShare ?? 0.5;
+    if (typeof driftShare !== 'number' || !(driftShare >= 0 && driftShare <= 1))
+      throw invalidRecord(`drift: driftShare must be a number in [0, 1], got ${String(driftShare)}`);
+    return this.#serially(async () => {
+      await this.#refresh();
+      const referenceRows = this.#index.select({
+        model: request.model,
+        version: request.version,
+        site: request.site,
+        since: reference.since?.getTime() ?? Number.NEGATIVE_INFINITY,
+        until: reference.until?.getTime() ?? Number.POSITIVE_INFINITY,
+      });
+      const currentRows = this.#index.select(this.#selection(request));
+      const report = driftReport(referenceRows, currentRows, { features, driftShare });
+      this.#metrics.setDrift(
+        { model: request.model, version: request.version ?? 'all', site: request.site ?? 'all' },
+        report,
+      );
+      return report;
+    });
+  }
+
   async metrics(): Promise<string> {
     this.#checkOpen();
-    return this.#metrics.text();
+    return this.#render();
   }
 
   async listen(options: { host?: string; port?: number } = {}): Promise<{ url: string }> {
@@ -219,7 +298,7 @@ export class LocalMonitor implements Monitor {
       { host: options.host ?? '127.0.0.1', port: options.port ?? 0 },
       async () => ({
         contentType: this.#metrics.contentType,
-        body: await this.#metrics.text(),
+        body: await this.#render(),
       }),
     );
     this.#endpoints.push(endpoint);
@@ -266,31 +345,82 @@ export class LocalMonitor implements Monitor {
   }
 
   /** Records whose id is neither stored nor earlier in the batch. */
-  #fresh<T extends { predictionId: string }>(records: readonly T[], stored: Map<string, unknown>): T[] {
+  #fresh<T extends { predictionId: string }>(records: readonly T[], stored: (id: string) => boolean): T[] {
     const seen = new Set<string>();
     return records.filter((r) => {
-      if (stored.has(r.predictionId) || seen.has(r.predictionId)) return false;
+      if (stored(r.predictionId) || seen.has(r.predictionId)) return false;
       seen.add(r.predictionId);
       return true;
     });
   }
 
-  #addPrediction(id: string, prediction: StoredPrediction): void {
-    this.#predictions.set(id, prediction);
-    this.#countOutcome(id);
+  #addPrediction(row: IndexedPrediction): void {
+    this.#index.addPrediction(row);
+    this.#countOutcome(row.id);
   }
 
   #countOutcome(id: string): void {
     if (!this.#uncounted.has(id)) return;
-    const prediction = this.#predictions.get(id);
-    const outcome = this.#outcomes.get(id);
-    if (!prediction || !outcome) return;
+    const prediction = this.#index.prediction(id);
+    if (!prediction || prediction.label === undefined) return;
     this.#uncounted.delete(id);
     this.#metrics.outcomes.inc({
       model: prediction.model,
       version: prediction.version,
-      label: String(outcome.label),
+      label: String(prediction.label),
     });
+  }
+
+  /**
+   * The time range of an evaluate/drift request, `until` exclusive: since/until as given; a
+   * window spans its length back from `until`, or back from the model's latest prediction
+   * (included) when there is no `until`.
+   */
+  #selection(request: EvaluateRequest): {
+    model: string;
+    version?: string;
+    site?: string;
+    since: number;
+    until: number;
+  } {
+    let since = request.since?.getTime() ?? Number.NEGATIVE_INFINITY;
+    let until = request.until?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (request.window !== undefined) {
+      if (request.until === undefined) until = this.#index.summary(request.model).latest + 1;
+      since = Math.max(since, until - monitorWindowMs[request.window]);
+    }
+    return { model: request.model, version: request.version, site: request.site, since, until };
+  }
+
+  /** Refresh from the journals, publish the window gauges of models that changed, render. */
+  #render(): Promise<string> {
+    return this.#serially(async () => {
+      await this.#refresh();
+      for (const model of this.#index.models()) this.#publishWindows(model);
+      return this.#metrics.text();
+    });
+  }
+
+  /** Window gauges of one model: every version × window × site ("all" and each site). */
+  #publishWindows(model: string): void {
+    const { versions, sites, latest, generation } = this.#index.summary(model);
+    if (this.#published.get(model) === generation) return;
+    for (const version of versions)
+      for (const window of WINDOWS)
+        for (const site of [undefined, ...sites]) {
+          const rows = this.#index.select({
+            model,
+            version,
+            site,
+            since: latest + 1 - monitorWindowMs[window],
+            until: latest + 1,
+          });
+          this.#metrics.setWindow(
+            { model, version, window, site: site ?? 'all' },
+            evaluateScores(rows, this.#threshold),
+          );
+        }
+    this.#published.set(model, generation);
   }
 
   /** Take in what the journals gained since the last read (earlier runs, other processes). */
@@ -300,19 +430,14 @@ export class LocalMonitor implements Monitor {
     let corrupt = predictions.corrupt + outcomes.corrupt;
     for (const line of outcomes.values) {
       if (!isOutcomeLine(line)) corrupt++;
-      else if (!this.#outcomes.has(line.predictionId)) {
-        this.#outcomes.set(line.predictionId, { label: line.label, at: Date.parse(line.at) });
+      else if (!this.#index.hasOutcome(line.predictionId)) {
+        this.#index.addOutcome(line.predictionId, { label: line.label, at: Date.parse(line.at) });
       }
     }
     for (const line of predictions.values) {
       if (!isPredictionLine(line)) corrupt++;
-      else if (!this.#predictions.has(line.predictionId)) {
-        this.#addPrediction(line.predictionId, {
-          model: line.model,
-          version: line.version,
-          score: line.score,
-          at: Date.parse(line.at),
-        });
+      else if (!this.#index.hasPrediction(line.predictionId)) {
+        this.#addPrediction(indexed(line, Date.parse(line.at)));
       }
     }
     if (corrupt > 0) this.#logger.warn({ corrupt }, 'skipped unreadable monitor journal lines');

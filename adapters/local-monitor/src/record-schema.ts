@@ -17,6 +17,9 @@ export const predictionRecordSchema = z.object({
   features: z
     .record(z.string(), z.number('features values must be finite numbers or null').nullable())
     .optional(),
+  site: nonEmpty('site').optional(),
+  latencyMs: z.number('latencyMs must be a finite number').min(0, 'latencyMs must be ≥ 0').optional(),
+  fallback: z.boolean('fallback must be a boolean').optional(),
 });
 
 export const outcomeRecordSchema = z.object({
@@ -34,7 +37,7 @@ export interface RecordIssue {
 }
 
 /** Fields whose offending value may be echoed in messages: they never identify a patient. */
-const ECHOED = new Set(['score', 'label', 'at']);
+const ECHOED = new Set(['score', 'label', 'at', 'latencyMs', 'fallback']);
 
 function describeValue(value: unknown): string {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
