@@ -4,7 +4,19 @@ import { describe, expect, it } from 'vitest';
 import type { OutcomeRecord, PredictionRecord } from '../domain/prediction.js';
 import { VigilError } from '../errors.js';
 import { auroc } from '../metrics/auroc.js';
-import type { EvaluateRequest, Evaluation, Monitor, MonitorCapabilities } from '../ports/monitor.js';
+import { averagePrecision } from '../metrics/average-precision.js';
+import { calibrationCurve } from '../metrics/calibration.js';
+import { datasetDrift } from '../metrics/drift/dataset-drift.js';
+import { psiTest } from '../metrics/drift/psi.js';
+import {
+  type DriftReport,
+  type DriftRequest,
+  type EvaluateRequest,
+  type Evaluation,
+  type Monitor,
+  type MonitorCapabilities,
+  monitorWindowMs,
+} from '../ports/monitor.js';
 import { checkContract } from './contract.js';
 import { type MonitorFixture, monitorContract } from './monitor-contract.js';
 
@@ -16,7 +28,12 @@ type Bug =
   | 'ignored-version'
   | 'no-validation'
   | 'leaky-metrics'
-  | 'forgetful';
+  | 'forgetful'
+  | 'ignored-site'
+  | 'window-boundary'
+  | 'unweighted-ece'
+  | 'latency-mean'
+  | 'drift-self';
 
 interface State {
   predictions: PredictionRecord[];
@@ -41,7 +58,7 @@ const validDate = (d: unknown) => d instanceof Date && !Number.isNaN(d.getTime()
 
 /** An in-memory reference monitor, correct unless given a bug; shares `state` across reopens. */
 class MemoryMonitor implements Monitor {
-  readonly capabilities: MonitorCapabilities = { prometheus: true, drift: false, calibration: false };
+  readonly capabilities: MonitorCapabilities = { prometheus: true, drift: true, calibration: true };
   readonly #state: State;
   readonly #bug: Bug;
   readonly #counters = new Map<string, number>();
@@ -95,15 +112,31 @@ class MemoryMonitor implements Monitor {
     }
   }
 
-  async evaluate(request: EvaluateRequest): Promise<Evaluation> {
-    const threshold = request.threshold ?? 0.5;
-    const chosen = this.#state.predictions.filter(
+  #select(request: EvaluateRequest): PredictionRecord[] {
+    let since = request.since?.getTime() ?? Number.NEGATIVE_INFINITY;
+    let until = request.until?.getTime() ?? Number.POSITIVE_INFINITY;
+    if (request.window !== undefined) {
+      if (request.until === undefined) {
+        const times = this.#state.predictions.filter((p) => p.model === request.model).map((p) => +p.at);
+        // the latest is inside the window: until is just after it
+        until = Math.max(Number.NEGATIVE_INFINITY, ...times) + 1;
+      }
+      const start = until - monitorWindowMs[request.window] - (this.#bug === 'window-boundary' ? 1 : 0);
+      since = Math.max(since, start);
+    }
+    return this.#state.predictions.filter(
       (p) =>
         p.model === request.model &&
         (request.version === undefined || this.#bug === 'ignored-version' || p.version === request.version) &&
-        (request.since === undefined || p.at >= request.since) &&
-        (request.until === undefined || p.at < request.until),
+        (request.site === undefined || this.#bug === 'ignored-site' || p.site === request.site) &&
+        +p.at >= since &&
+        +p.at < until,
     );
+  }
+
+  async evaluate(request: EvaluateRequest): Promise<Evaluation> {
+    const threshold = request.threshold ?? 0.5;
+    const chosen = this.#select(request);
     const scores: number[] = [];
     const labels: number[] = [];
     for (const p of chosen) {
@@ -122,6 +155,23 @@ class MemoryMonitor implements Monitor {
         `vigil_model_auroc{model="${request.model}",version="${request.version ?? 'all'}"}`,
         area,
       );
+    const curve = calibrationCurve(scores, labels);
+    const gaps = curve.map((b) => Math.abs(b.meanPredicted - b.observedRate));
+    const ece =
+      scores.length === 0
+        ? null
+        : this.#bug === 'unweighted-ece'
+          ? gaps.reduce((sum, g) => sum + g, 0) / gaps.length
+          : curve.reduce((sum, b, i) => sum + (b.count / scores.length) * gaps[i]!, 0);
+    const latencies = chosen
+      .flatMap((p) => (p.latencyMs === undefined ? [] : [p.latencyMs]))
+      .sort((x, y) => x - y);
+    const rank = (q: number) =>
+      latencies.length === 0
+        ? null
+        : this.#bug === 'latency-mean'
+          ? latencies.reduce((sum, l) => sum + l, 0) / latencies.length
+          : latencies[Math.ceil(q * latencies.length) - 1]!;
     return {
       predictions: chosen.length,
       labelled: scores.length,
@@ -133,6 +183,70 @@ class MemoryMonitor implements Monitor {
         ? scores.reduce((sum, s, i) => sum + (s - labels[i]!) ** 2, 0) / scores.length
         : null,
       meanScore: chosen.length ? chosen.reduce((sum, p) => sum + p.score, 0) / chosen.length : null,
+      auprc: averagePrecision(scores, labels),
+      ece,
+      calibration: curve.map(({ meanPredicted, observedRate, count }) => ({
+        meanPredicted,
+        observedRate,
+        count,
+      })),
+      fallbackRate: chosen.length ? chosen.filter((p) => p.fallback === true).length / chosen.length : null,
+      latencyP50Ms: rank(0.5),
+      latencyP99Ms: rank(0.99),
+    };
+  }
+
+  async drift(request: DriftRequest): Promise<DriftReport> {
+    const reference = this.#select({
+      ...request,
+      window: undefined,
+      since: request.reference.since,
+      until: request.reference.until,
+    });
+    const current = this.#bug === 'drift-self' ? reference : this.#select(request);
+    const names =
+      request.features ??
+      [...new Set([...reference, ...current].flatMap((p) => Object.keys(p.features ?? {})))].sort();
+    const has = (rows: PredictionRecord[], name: string) =>
+      rows.some((p) => typeof p.features?.[name] === 'number');
+    const tested = names.filter((n) => has(reference, n) && has(current, n));
+    const result = tested.length
+      ? datasetDrift(
+          tested.map((name) => ({
+            name,
+            reference: reference.map((p) => p.features?.[name] ?? null),
+            current: current.map((p) => p.features?.[name] ?? null),
+          })),
+          { driftShare: request.driftShare ?? 0.5 },
+        )
+      : undefined;
+    return {
+      referencePredictions: reference.length,
+      currentPredictions: current.length,
+      features: (result?.columns ?? []).map((c) => ({
+        feature: c.column!,
+        test: c.test,
+        columnType: c.columnType,
+        statistic: c.statistic,
+        pValue: c.kind === 'p_value' ? c.statistic : null,
+        distance: c.kind === 'distance' ? c.statistic : null,
+        threshold: c.threshold,
+        drifted: c.drifted,
+        referenceRows: c.referenceRows,
+        currentRows: c.currentRows,
+      })),
+      skipped: names.filter((n) => !tested.includes(n)).map((feature) => ({ feature, reason: 'no value' })),
+      driftShare: result?.share ?? 0,
+      driftShareThreshold: request.driftShare ?? 0.5,
+      datasetDrift: result?.drifted ?? false,
+      scorePsi:
+        reference.length && current.length
+          ? psiTest(
+              reference.map((p) => p.score),
+              current.map((p) => p.score),
+              { columnType: 'numerical' },
+            ).statistic
+          : null,
     };
   }
 
@@ -210,6 +324,11 @@ describe('monitor contract', () => {
     ['no-validation', ['invalid records']],
     ['leaky-metrics', ['never an entity key']],
     ['forgetful', ['survive a reopen']],
+    ['ignored-site', ['filters by site']],
+    ['window-boundary', ['rolling window']],
+    ['unweighted-ece', ['ECE and the reliability curve']],
+    ['latency-mean', ['latency p50/p99']],
+    ['drift-self', ['drift flags a shifted feature']],
   ] as const)('fails a monitor with %s in exactly the matching cases', async (bug, fragments) => {
     expect(await failedCases(bug)).toEqual(fragments.map(caseName));
   });

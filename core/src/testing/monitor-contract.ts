@@ -25,19 +25,28 @@ function unique(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${Math.floor(performance.now() * 1000).toString(36)}`;
 }
 
+const HOUR = 60;
+const DAY = 24 * HOUR;
+
 function prediction(
   model: string,
   id: string,
   score: number,
-  options: { version?: string; minute?: number; entityKey?: string } = {},
+  options: {
+    version?: string;
+    minute?: number;
+    entityKey?: string;
+  } & Pick<PredictionRecord, 'site' | 'features' | 'latencyMs' | 'fallback'> = {},
 ): PredictionRecord {
+  const { version, minute, entityKey, ...extra } = options;
   return {
     predictionId: id,
     model,
-    version: options.version ?? '1',
-    entityKey: options.entityKey ?? `entity-${id}`,
+    version: version ?? '1',
+    entityKey: entityKey ?? `entity-${id}`,
     score,
-    at: at(options.minute ?? 0),
+    at: at(minute ?? 0),
+    ...extra,
   };
 }
 
@@ -116,6 +125,9 @@ export const monitorContract: Contract<MonitorFixture> = {
         close(e.recall, 0.75, 'recall at 0.5');
         close(e.brier, 1.56 / 9, 'brier');
         close(e.meanScore, 0.51, 'mean score');
+        // Average precision, from the top: 0.9 P, 0.8 P (R .5, P 1), 0.7 N, the 0.6 tie P+N
+        // (R .75, P 3/5), 0.4 P (R 1, P 4/6): .25 + .25 + .25·.6 + .25·4/6.
+        if (e.auprc !== undefined) close(e.auprc, 0.5 + 0.15 + 1 / 6, 'auprc');
         const strict = await impl.evaluate({ model, threshold: 0.65 });
         close(strict.precision, 2 / 3, 'precision at 0.65');
         close(strict.recall, 0.5, 'recall at 0.65');
@@ -198,6 +210,199 @@ export const monitorContract: Contract<MonitorFixture> = {
         assert.equal(late.predictions, 2);
         const early = await impl.evaluate({ model, until: at(5) });
         assert.equal(early.predictions, 1);
+      },
+    },
+    {
+      name: 'a rolling window ends at the latest prediction of the model, or at until',
+      async run({ impl }) {
+        const model = unique('rolling');
+        // minutes before T0; every label known except g's; g sits exactly one day before the latest
+        await impl.recordPredictions([
+          prediction(model, 'ra', 0.9, { minute: -8 * DAY, site: 'A' }),
+          prediction(model, 'rb', 0.2, { minute: -3 * DAY, site: 'A' }),
+          prediction(model, 'rc', 0.8, { minute: -2 * DAY, site: 'B' }),
+          prediction(model, 'rd', 0.3, { minute: -12 * HOUR, site: 'A' }),
+          prediction(model, 're', 0.7, { minute: -HOUR, site: 'B' }),
+          prediction(model, 'rf', 0.6, { minute: 0, site: 'A' }),
+          prediction(model, 'rg', 0.1, { minute: -DAY, site: 'A' }),
+          prediction(unique('later'), 'rz', 0.5, { minute: 5 * DAY }),
+        ]);
+        await impl.recordOutcomes([
+          outcome('ra', 0),
+          outcome('rb', 0),
+          outcome('rc', 1),
+          outcome('rd', 1),
+          outcome('re', 0),
+          outcome('rf', 1),
+        ]);
+        const all = await impl.evaluate({ model });
+        assert.equal(all.predictions, 7);
+        close(all.auroc, 4 / 9, 'all-time auroc (positives .8 .3 .6 vs negatives .9 .7 .2)');
+        const day = await impl.evaluate({ model, window: 'day' });
+        assert.equal(
+          day.predictions,
+          3,
+          'the last day is (latest − 24 h, latest]: d, e, f, not g at exactly −24 h',
+        );
+        assert.equal(day.auroc, 0, 'positives .3 and .6 both rank under the negative .7');
+        const week = await impl.evaluate({ model, window: 'week' });
+        assert.equal(week.predictions, 6, 'the last week leaves out a, 8 days back');
+        assert.equal(week.labelled, 5);
+        close(week.auroc, 4 / 6, 'weekly auroc');
+        const past = await impl.evaluate({ model, window: 'day', until: at(-DAY) });
+        assert.equal(past.predictions, 1, 'a day ending at until is [until − 24 h, until): c only');
+        close(past.meanScore, 0.8, 'mean score of c');
+        const narrowed = await impl.evaluate({ model, window: 'week', since: at(-2 * DAY) });
+        assert.equal(narrowed.predictions, 5, 'since narrows the window: c, d, e, f, g');
+      },
+    },
+    {
+      name: 'evaluate filters by site',
+      async run({ impl }) {
+        const model = unique('site');
+        await impl.recordPredictions([
+          prediction(model, 's1', 0.2, { site: 'A' }),
+          prediction(model, 's2', 0.3, { site: 'A' }),
+          prediction(model, 's3', 0.6, { site: 'A' }),
+          prediction(model, 's4', 0.8, { site: 'B' }),
+          prediction(model, 's5', 0.7, { site: 'B' }),
+          prediction(model, 's6', 0.4),
+        ]);
+        await impl.recordOutcomes([
+          outcome('s1', 0),
+          outcome('s2', 1),
+          outcome('s3', 1),
+          outcome('s4', 0),
+          outcome('s5', 1),
+          outcome('s6', 0),
+        ]);
+        const a = await impl.evaluate({ model, site: 'A' });
+        assert.equal(a.predictions, 3);
+        assert.equal(a.auroc, 1, 'site A ranks both positives above its negative');
+        const b = await impl.evaluate({ model, site: 'B' });
+        assert.equal(b.predictions, 2);
+        assert.equal(b.auroc, 0, 'site B ranks its negative first');
+        const none = await impl.evaluate({ model, site: 'C' });
+        assert.equal(none.predictions, 0);
+        const all = await impl.evaluate({ model });
+        assert.equal(all.predictions, 6, 'no site filter: every prediction, with or without a site');
+        close(all.auroc, 5 / 9, 'all sites together');
+      },
+    },
+    {
+      name: 'fallback share and latency p50/p99 (nearest rank) come from the predictions',
+      async run({ impl }) {
+        const model = unique('latency');
+        const latencies = [40, 5, 200, 10, 20];
+        await impl.recordPredictions([
+          ...latencies.map((latencyMs, i) =>
+            prediction(model, `l${i}`, 0.5, { latencyMs, fallback: i === 2 }),
+          ),
+          prediction(model, 'l-none', 0.5),
+        ]);
+        const e = await impl.evaluate({ model });
+        assert.equal(e.predictions, 6);
+        if (e.fallbackRate === undefined || e.latencyP50Ms === undefined)
+          skipCase('this Monitor does not report fallbackRate and latency (optional Evaluation fields)');
+        close(e.fallbackRate, 1 / 6, 'fallback rate over all six predictions');
+        assert.equal(e.latencyP50Ms, 20, 'p50: the 3rd of 5 latencies');
+        assert.equal(e.latencyP99Ms, 200, 'p99: the 5th of 5 latencies');
+        const without = await impl.evaluate({ model: unique('no-latency') });
+        assert.equal(without.latencyP50Ms ?? null, null);
+      },
+    },
+    {
+      name: 'ECE and the reliability curve on a hand-made set equal the known values',
+      requires: ['calibration'],
+      async run({ impl }) {
+        const model = unique('calibration');
+        await recordHandMade(impl, model);
+        const e = await impl.evaluate({ model });
+        // Every labelled score has a 10-wide bin of its own except the 0.6 pair (one P, one N):
+        // |gap| per bin: .1 .2 .3 (negatives .1 .2 .3), .6 (positive .4), 2 × .1 (the .6 pair),
+        // .7 (negative .7), .2 (positive .8), .1 (positive .9); the unlabelled .5 is left out.
+        close(e.ece ?? null, 2.4 / 9, 'ece');
+        assert.deepEqual(
+          e.calibration?.map((b) => [Math.round(b.meanPredicted * 1e9) / 1e9, b.observedRate, b.count]),
+          [
+            [0.1, 0, 1],
+            [0.2, 0, 1],
+            [0.3, 0, 1],
+            [0.4, 1, 1],
+            [0.6, 0.5, 2],
+            [0.7, 0, 1],
+            [0.8, 1, 1],
+            [0.9, 1, 1],
+          ],
+        );
+        const empty = await impl.evaluate({ model: unique('uncalibrated') });
+        assert.equal(empty.ece, null);
+        assert.deepEqual(empty.calibration, []);
+      },
+    },
+    {
+      name: 'drift flags a shifted feature and the shifted scores, not the unchanged features',
+      requires: ['drift'],
+      async run({ impl }) {
+        assert.ok(impl.drift, 'capabilities.drift is true but drift() is missing');
+        const model = unique('drift');
+        const rows = 200;
+        const records: PredictionRecord[] = [];
+        for (let i = 0; i < rows; i++) {
+          const spread = ((i * 37) % rows) / 10; // a permutation of 0, 0.1, …, 19.9
+          const base = { age: 40 + spread, lactate: 1 + spread / 10, sex: i % 2, ward: i % 4 };
+          const score = (i % 50) / 100 + 0.1; // 0.1 … 0.59
+          records.push(
+            prediction(model, `ref-${i}`, score, {
+              minute: -14 * DAY + i * 30,
+              features: { ...base, hr: 70 + spread, bmi: 25 },
+            }),
+            prediction(model, `cur-${i}`, Math.min(1, score + 0.35), {
+              minute: -5 * DAY + i * 30,
+              features: { ...base, hr: 85 + spread, bmi: null },
+            }),
+          );
+        }
+        await impl.recordPredictions(records);
+        const reference = { since: at(-14 * DAY), until: at(-7 * DAY) };
+        const report = await impl.drift({ model, reference, window: 'week' });
+        assert.equal(report.referencePredictions, rows);
+        assert.equal(report.currentPredictions, rows);
+        const byName = new Map(report.features.map((f) => [f.feature, f]));
+        assert.deepEqual([...byName.keys()].sort(), ['age', 'hr', 'lactate', 'sex', 'ward']);
+        assert.deepEqual(
+          report.skipped.map((s) => s.feature),
+          ['bmi'],
+          'bmi has no value in the current window',
+        );
+        const hr = byName.get('hr')!;
+        assert.equal(hr.test, 'ks', "Evidently's default for 200 numerical rows with > 5 values");
+        assert.ok(
+          hr.drifted && hr.pValue !== null && hr.pValue < 1e-10,
+          `hr shifted by 15: p = ${hr.pValue}`,
+        );
+        for (const name of ['age', 'lactate', 'sex', 'ward']) {
+          const f = byName.get(name)!;
+          assert.equal(f.drifted, false, `${name} is unchanged`);
+          close(f.pValue, 1, `${name} p-value (identical samples)`);
+        }
+        assert.equal(byName.get('sex')!.test, 'z', 'two values: Z-test');
+        assert.equal(byName.get('ward')!.test, 'chisquare', 'four values: chi-square');
+        close(report.driftShare, 1 / 5, 'drift share');
+        assert.equal(report.driftShareThreshold, 0.5);
+        assert.equal(report.datasetDrift, false);
+        assert.ok(
+          report.scorePsi !== null && report.scorePsi > 0.1,
+          `scores moved up 0.35: PSI ${report.scorePsi}`,
+        );
+
+        const hrOnly = await impl.drift({ model, reference, window: 'week', features: ['hr', 'age'] });
+        close(hrOnly.driftShare, 0.5, 'drift share of hr and age');
+        assert.equal(hrOnly.datasetDrift, true, 'a share of 0.5 is dataset drift (≥)');
+
+        const same = await impl.drift({ model, reference, since: reference.since, until: reference.until });
+        assert.equal(same.driftShare, 0, 'the reference against itself');
+        close(same.scorePsi, 0, 'score PSI of the reference against itself');
       },
     },
     {
