@@ -60,6 +60,13 @@ export const ErrorCodes = {
   SERVER_INVALID_REQUEST: 'The inference request is malformed.',
   SERVER_INVALID_ROUTE: 'The route names unloaded versions or has invalid weights.',
   SERVER_INVALID_MODEL: 'The model artifact cannot be loaded or does not match its declared tensors.',
+  SERVER_UNKNOWN_ENTITY: 'An entity resolver has no such entity (the clinician endpoint answers 404).',
+  SERVER_UNAUTHORIZED: 'The HTTP request carries no API key, or one the server does not know (401).',
+  SERVER_FORBIDDEN: "The API key's role is too low for the endpoint (403).",
+  SERVER_RATE_LIMITED: 'The API key (or client address) spent its request budget (429 with Retry-After).',
+  SERVER_FEATURES_UNAVAILABLE:
+    'The entity resolver (online store) failed and no fallback is set (503); the message never names the entity.',
+  SERVER_FALLBACK_FAILED: 'The fallback scorer itself failed after the model, features or deadline did.',
   MONITOR_INVALID_RECORD: 'A prediction or outcome record is malformed.',
   DRIFT_INVALID_INPUT:
     'A drift test got an empty sample (after dropping null, NaN and ±Infinity, as Evidently does), a value of the wrong type, or an invalid option; the message names the argument.',

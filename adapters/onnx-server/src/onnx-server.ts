@@ -1,20 +1,35 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import type {
+  EntityResolver,
+  FallbackScorer,
   InferenceRequest,
   InferenceResponse,
   LoadedModel,
   Logger,
+  PredictionRecord,
+  Pseudonymiser,
+  RiskExplanation,
   RouteSpec,
   Server,
   ServerCapabilities,
 } from '@vigil/core';
-import { isVigilError, VigilError } from '@vigil/core';
+import { createPseudonymiser, isVigilError, VigilError } from '@vigil/core';
 import { type RunningHttpServer, startHttpServer } from './http/http-server.js';
-import type { HttpTarget, ModelMetadata } from './http/http-target.js';
+import type { HttpTarget, ModelMetadata, RiskAnswer } from './http/http-target.js';
+import { PredictionEmitter } from './predictions/prediction-emitter.js';
+import {
+  MAX_ENTITY_ID_LENGTH,
+  parseEntityIds,
+  parseRequestParameters,
+  singleInputName,
+} from './protocol/entity-request.js';
 import { toOipOutputs } from './protocol/output-tensors.js';
-import { type ParsedRequest, parseInferenceRequest } from './protocol/parse-request.js';
+import { parseInferenceRequest, parseOutputs } from './protocol/parse-request.js';
+import { fallbackOutputs, positiveScores } from './protocol/scores.js';
 import { RouteTable } from './router/route-table.js';
 import { ModelSession } from './runtime/model-session.js';
-import type { OrtModule } from './runtime/ort.js';
+import type { OrtModule, OrtTensor } from './runtime/ort.js';
+import type { ApiKeyConfig } from './security/api-keys.js';
 
 export interface OnnxServerOptions {
   host: string;
@@ -23,6 +38,23 @@ export interface OnnxServerOptions {
   intraOpThreads: number;
   /** Seed of the router's random choices. */
   seed: number;
+  /** With a fallback set: answer from it when the routed answer takes longer than this (ms). Default 50. */
+  deadlineMs?: number;
+  /** HMAC key of entity pseudonyms; absent: a random key per process (a warning is logged once). */
+  pseudonymKey?: string;
+  /** Answers per version whose latency `stats()` keeps for p50/p99. Default 1024. */
+  latencyWindow?: number;
+  /** API keys; none: only the state-changing endpoints are refused (401). */
+  auth?: { keys: ApiKeyConfig[] };
+  /** Token bucket per API key (or client address when anonymous). */
+  rateLimit?: { perSecond: number; burst: number };
+  /** `GET /metrics` without a key. Default false. */
+  publicMetrics?: boolean;
+  /** Where answered rows go (the kernel's `predictions` hook); absent: they are not emitted. */
+  emit?: (records: PredictionRecord[]) => Promise<void>;
+  /** Emit once this many rows wait (default 512) or after this many ms (default 200). */
+  emitMaxRows?: number;
+  emitMaxDelayMs?: number;
 }
 
 /** Traffic counters of one version, for canary analysis. */
@@ -32,24 +64,68 @@ export interface VersionStats {
   /** Mirror copies it received; `mirrorFailures` of them failed. */
   mirrored: number;
   mirrorFailures: number;
+  /** Requests routed to it that failed (model or features) or were answered by the fallback. */
+  errors: number;
+  /** Of those, the ones the fallback answered. */
+  fallbacks: number;
+  /** Nearest-rank p50/p99 latency (ms) of the last `latencyWindow` answers; null before the first. */
+  latencyP50Ms: number | null;
+  latencyP99Ms: number | null;
+}
+
+export type FallbackReason = 'model-error' | 'features-unavailable' | 'deadline';
+
+/** One scored request, before it becomes an OIP or clinician answer. */
+interface Scored {
+  /** The routed session (stats are counted on it). */
+  session: ModelSession;
+  /** Version that answered: the routed one, or the fallback's. */
+  answeredBy: string;
+  results: Record<string, OrtTensor> | undefined;
+  scores: Float32Array;
+  x: Float32Array | undefined;
+  rows: number;
+  fallback: FallbackReason | undefined;
+  timestamps: Record<string, string | null>[] | undefined;
+  sites: (string | undefined)[] | undefined;
+  latencyMs: number;
+}
+
+/** What to score: a parsed feature matrix, or entity ids whose features the resolver reads. */
+type Work = { kind: 'matrix'; x: Float32Array; rows: number } | { kind: 'entities'; ids: string[] };
+
+class Failure extends Error {
+  constructor(
+    readonly reason: FallbackReason,
+    readonly original: unknown,
+  ) {
+    super(original instanceof Error ? original.message : String(original));
+  }
 }
 
 function unknownModel(message: string): VigilError {
   return new VigilError('VIGIL_SERVER_UNKNOWN_MODEL', message);
 }
 
+function invalidRequest(message: string): VigilError {
+  return new VigilError('VIGIL_SERVER_INVALID_REQUEST', message);
+}
+
+const DEADLINE = Symbol('deadline');
+
 /**
  * Embedded Server: onnxruntime sessions per model version, a canary/shadow router with
- * rollback, and the Open Inference Protocol over HTTP. Routing decisions (control
- * plane: `route`, `rollback`) are compiled once; `infer` (data plane) only looks them up.
+ * rollback, entity-id requests through an EntityResolver, a fallback scorer behind a
+ * deadline, and the Open Inference Protocol over HTTP. Routing decisions (control plane:
+ * `route`, `rollback`) are compiled once; `infer` (data plane) only looks them up.
  */
 export class OnnxServer implements Server, HttpTarget {
   readonly capabilities: ServerCapabilities = {
     canary: true,
     shadow: true,
     http: true,
-    entities: false,
-    fallback: false,
+    entities: true,
+    fallback: true,
   };
   readonly #ort: OrtModule;
   readonly #options: OnnxServerOptions;
@@ -59,7 +135,12 @@ export class OnnxServer implements Server, HttpTarget {
   readonly #models = new Map<string, Map<string, ModelSession>>();
   /** name → the version loaded last; answers when a model has no route. */
   readonly #latest = new Map<string, string>();
+  readonly #fallbacks = new Map<string, FallbackScorer>();
   readonly #mirrors = new Set<Promise<void>>();
+  readonly #emitter: PredictionEmitter | undefined;
+  #pseudonymiser: Pseudonymiser | undefined;
+  #resolver: EntityResolver | undefined;
+  #metricsSource: (() => string | Promise<string>) | undefined;
   #http: Promise<RunningHttpServer> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -68,6 +149,15 @@ export class OnnxServer implements Server, HttpTarget {
     this.#options = options;
     this.#logger = logger;
     this.#routes = new RouteTable(options.seed);
+    // A configured key that is too short fails here, at startup, not on the first request.
+    if (options.pseudonymKey !== undefined) this.#pseudonymiser = createPseudonymiser(options.pseudonymKey);
+    if (options.emit) {
+      this.#emitter = new PredictionEmitter(
+        options.emit,
+        { maxRows: options.emitMaxRows ?? 512, maxDelayMs: options.emitMaxDelayMs ?? 200 },
+        logger,
+      );
+    }
   }
 
   async load(model: LoadedModel): Promise<void> {
@@ -82,12 +172,17 @@ export class OnnxServer implements Server, HttpTarget {
         `model ${name}: model.version must be a non-empty string`,
       );
     }
-    const session = await ModelSession.create(this.#ort, model, {
-      intraOpNumThreads: this.#options.intraOpThreads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ModelSession.create(
+      this.#ort,
+      model,
+      {
+        intraOpNumThreads: this.#options.intraOpThreads,
+        interOpNumThreads: 1,
+        executionMode: 'sequential',
+        graphOptimizationLevel: 'all',
+      },
+      this.#options.latencyWindow ?? 1024,
+    );
     if (this.#closing) {
       await session.release();
       this.#assertOpen('load');
@@ -146,34 +241,191 @@ export class OnnxServer implements Server, HttpTarget {
     return spec;
   }
 
+  setEntityResolver(resolver: EntityResolver): void {
+    if (
+      resolver === null ||
+      typeof resolver !== 'object' ||
+      typeof resolver.entity !== 'string' ||
+      !/^[a-z][a-z0-9_]*$/.test(resolver.entity) ||
+      typeof resolver.features !== 'function'
+    ) {
+      throw new VigilError(
+        'VIGIL_SERVER_INVALID_REQUEST',
+        'resolver.entity: must be a lower-case name (e.g. patient) and resolver.features a function',
+      );
+    }
+    this.#resolver = resolver;
+  }
+
+  setFallback(name: string, fallback: FallbackScorer | undefined): void {
+    if (fallback === undefined) {
+      this.#fallbacks.delete(name);
+      return;
+    }
+    if (
+      typeof fallback.version !== 'string' ||
+      fallback.version === '' ||
+      typeof fallback.score !== 'function'
+    ) {
+      throw new VigilError(
+        'VIGIL_SERVER_INVALID_REQUEST',
+        `fallback of ${name}: version must be a non-empty string and score a function`,
+      );
+    }
+    this.#fallbacks.set(name, fallback);
+  }
+
+  /**
+   * Text of `GET /metrics` (e.g. the Monitor's Prometheus exposition, so OIP, clinician,
+   * health and metrics share one port). Without a source `/metrics` answers 404.
+   */
+  setMetricsSource(source: (() => string | Promise<string>) | undefined): void {
+    this.#metricsSource = source;
+  }
+
+  async metricsText(): Promise<string | undefined> {
+    return this.#metricsSource ? await this.#metricsSource() : undefined;
+  }
+
   async infer(
     name: string,
     request: InferenceRequest,
     options: { version?: string; routeKey?: string } = {},
   ): Promise<InferenceResponse> {
     this.#assertOpen('infer');
+    const started = performance.now();
     const versions = this.#models.get(name);
     if (!versions) throw unknownModel(`model '${name}' is not loaded`);
-    const routed = options.version === undefined;
-    const version = routed
-      ? (this.#routes.pick(name, options.routeKey) ?? this.#latest.get(name)!)
-      : options.version!;
-    const session = versions.get(version);
-    if (!session) throw unknownModel(`model '${name}' has no loaded version '${version}'`);
-    const parsed = parseInferenceRequest(request, session);
-    if (routed) {
-      const mirror = this.#routes.mirror(name);
-      if (mirror !== undefined) this.#sendMirror(versions, mirror, session, request, parsed);
+    if (request === null || typeof request !== 'object' || Array.isArray(request)) {
+      // parseInferenceRequest names the problem.
+      parseInferenceRequest(request, { name, version: '', inputName: '', width: 0, outputNames: [] });
     }
-    const results = await session.run(parsed.data, parsed.rows, parsed.fetches);
-    session.served++;
+    const inputName = singleInputName(request);
+    const resolver = this.#resolver;
+    const ids =
+      resolver && inputName === `${resolver.entity}_id` ? parseEntityIds(request, inputName) : undefined;
+    const { version, session, routed } = this.#pick(name, versions, options, ids?.[0]);
+    if (
+      !ids &&
+      !resolver &&
+      inputName !== undefined &&
+      inputName !== session.inputName &&
+      /_id$/.test(inputName)
+    ) {
+      throw invalidRequest(
+        `inputs[0].name: '${inputName.slice(0, 64)}' is an entity id input, but this server has no entity resolver (send the feature matrix as '${session.inputName}')`,
+      );
+    }
+    const params = parseRequestParameters(request);
+    let work: Work;
+    let fetches: readonly string[];
+    let id: string | undefined;
+    if (ids) {
+      const requestId = (request as { id?: unknown }).id;
+      if (requestId !== undefined && typeof requestId !== 'string') {
+        throw invalidRequest('id: expected a string');
+      }
+      id = requestId;
+      fetches = parseOutputs((request as { outputs?: unknown }).outputs, session);
+      work = { kind: 'entities', ids };
+    } else {
+      const parsed = parseInferenceRequest(request, session);
+      id = parsed.id;
+      fetches = parsed.fetches;
+      work = { kind: 'matrix', x: parsed.data, rows: parsed.rows };
+    }
+    const rows = ids ? ids.length : (work as { rows: number }).rows;
+    if (Array.isArray(params.entityIds) && params.entityIds.length !== rows) {
+      throw invalidRequest(`parameters.entity_id: ${params.entityIds.length} ids for ${rows} rows`);
+    }
+    const scored = await this.#score(name, version, session, routed, work, fetches, started);
+    const predictionIds = Array.from({ length: rows }, (_, i) =>
+      id !== undefined ? `${id}:${i}` : randomUUID(),
+    );
+    this.#emit(name, scored, predictionIds, ids ?? params.entityIds, params.at);
+
     const response: InferenceResponse = {
       model_name: name,
-      model_version: version,
-      outputs: toOipOutputs(results, parsed.fetches),
+      model_version: scored.answeredBy,
+      outputs: scored.results
+        ? toOipOutputs(scored.results, fetches)
+        : fallbackOutputs(scored.scores, rows, fetches, session.outputs),
     };
-    if (parsed.id !== undefined) response.id = parsed.id;
+    if (id !== undefined) response.id = id;
+    const parameters: Record<string, unknown> = {
+      prediction_ids: predictionIds,
+      fallback: !!scored.fallback,
+    };
+    if (scored.fallback) parameters.fallback_reason = scored.fallback;
+    if (ids) parameters.feature_timestamps = scored.timestamps ?? ids.map(() => null);
+    response.parameters = parameters;
     return response;
+  }
+
+  /** The clinician's view of one entity: score, band, drivers (see `GET /{entity}s/{id}/risk`). */
+  async risk(collection: string, entityId: string, modelName?: string): Promise<RiskAnswer> {
+    this.#assertOpen('risk');
+    const started = performance.now();
+    const resolver = this.#resolver;
+    if (!resolver || collection !== `${resolver.entity}s`) {
+      throw new VigilError(
+        'VIGIL_SERVER_UNKNOWN_ENTITY',
+        `no entity collection '${collection.slice(0, 64)}'`,
+      );
+    }
+    if (entityId.length === 0 || entityId.length > MAX_ENTITY_ID_LENGTH) {
+      throw invalidRequest(`id: expected 1 to ${MAX_ENTITY_ID_LENGTH} characters, got ${entityId.length}`);
+    }
+    const name = modelName ?? this.#models.keys().next().value;
+    const versions = name === undefined ? undefined : this.#models.get(name);
+    if (name === undefined || !versions)
+      throw unknownModel(`model '${String(name).slice(0, 64)}' is not loaded`);
+    const { version, session, routed } = this.#pick(name, versions, {}, entityId);
+    const fetches = session.scoreOutput ? [session.scoreOutput] : session.outputNames;
+    const scored = await this.#score(
+      name,
+      version,
+      session,
+      routed,
+      { kind: 'entities', ids: [entityId] },
+      fetches,
+      started,
+    );
+    const predictionId = randomUUID();
+    this.#emit(name, scored, [predictionId], [entityId], undefined);
+    const probability = scored.scores[0]!;
+    let explanation: RiskExplanation | undefined;
+    if (!scored.fallback && resolver.explain && scored.x) {
+      try {
+        explanation = await resolver.explain(session.model, scored.x.subarray(0, session.width), 5);
+      } catch (error) {
+        this.#logger.warn(
+          { model: name, version, reason: error instanceof Error ? error.message : String(error) },
+          'risk explanation failed; answered without drivers',
+        );
+      }
+    }
+    let band: string | null = null;
+    try {
+      band = resolver.band && Number.isFinite(probability) ? resolver.band(probability) : null;
+    } catch {
+      band = null;
+    }
+    const answer: RiskAnswer = {
+      [`${resolver.entity}_id`]: entityId,
+      probability: Number.isFinite(probability) ? probability : null,
+      band,
+      drivers: explanation?.drivers.slice(0, 5) ?? [],
+      explanation: explanation
+        ? { method: explanation.method, base: explanation.base, logit: explanation.logit }
+        : null,
+      model: { name, version: scored.answeredBy },
+      feature_timestamps: scored.timestamps?.[0] ?? null,
+      fallback: !!scored.fallback,
+      prediction_id: predictionId,
+    };
+    if (scored.fallback) answer.fallback_reason = scored.fallback;
+    return answer;
   }
 
   metadata(name: string, version?: string): ModelMetadata {
@@ -207,6 +459,9 @@ export class OnnxServer implements Server, HttpTarget {
       port: options.port ?? this.#options.port,
       bodyLimitBytes: this.#options.bodyLimitBytes,
       logger: this.#logger,
+      keys: this.#options.auth?.keys ?? [],
+      ...(this.#options.rateLimit ? { rateLimit: this.#options.rateLimit } : {}),
+      publicMetrics: this.#options.publicMetrics ?? false,
     });
     try {
       const { url } = await this.#http;
@@ -217,17 +472,30 @@ export class OnnxServer implements Server, HttpTarget {
     }
   }
 
-  /** Per-version traffic counters (primary answers, mirror copies and failures). */
+  /** Per-version traffic counters, errors, fallbacks and recent latency, for canary analysis. */
   stats(): Record<string, Record<string, VersionStats>> {
     const out: Record<string, Record<string, VersionStats>> = {};
     for (const [name, versions] of this.#models) {
       const perVersion: Record<string, VersionStats> = {};
       for (const [version, s] of versions) {
-        perVersion[version] = { served: s.served, mirrored: s.mirrored, mirrorFailures: s.mirrorFailures };
+        perVersion[version] = {
+          served: s.served,
+          mirrored: s.mirrored,
+          mirrorFailures: s.mirrorFailures,
+          errors: s.errors,
+          fallbacks: s.fallbacks,
+          latencyP50Ms: s.latency.quantile(0.5),
+          latencyP99Ms: s.latency.quantile(0.99),
+        };
       }
       out[name] = perVersion;
     }
     return out;
+  }
+
+  /** Emit every prediction still waiting (they are also flushed on a timer and on close). */
+  flushPredictions(): Promise<void> {
+    return this.#emitter?.flush() ?? Promise.resolve();
   }
 
   close(): Promise<void> {
@@ -240,30 +508,254 @@ export class OnnxServer implements Server, HttpTarget {
     this.#http = undefined;
     if (http) await http.then((h) => h.close()).catch(() => undefined);
     await Promise.allSettled([...this.#mirrors]);
+    await this.#emitter?.close();
     const sessions = [...this.#models.values()].flatMap((versions) => [...versions.values()]);
     this.#models.clear();
     this.#latest.clear();
     await Promise.allSettled(sessions.map((s) => s.release()));
   }
 
-  /** Score a copy of the request on the mirror version; its answer is discarded. */
+  #pick(
+    name: string,
+    versions: Map<string, ModelSession>,
+    options: { version?: string; routeKey?: string },
+    entityId: string | undefined,
+  ): { version: string; session: ModelSession; routed: boolean } {
+    const routed = options.version === undefined;
+    const version = routed
+      ? (this.#routes.pick(name, options.routeKey ?? entityId) ?? this.#latest.get(name)!)
+      : options.version!;
+    const session = versions.get(version);
+    if (!session)
+      throw unknownModel(`model '${name}' has no loaded version '${String(version).slice(0, 64)}'`);
+    return { version, session, routed };
+  }
+
+  /**
+   * Score `work` on `session`; with a fallback for `name`, a model failure, a resolver
+   * failure or the deadline is answered by the fallback instead of failing.
+   */
+  async #score(
+    name: string,
+    version: string,
+    session: ModelSession,
+    routed: boolean,
+    work: Work,
+    fetches: readonly string[],
+    started: number,
+  ): Promise<Scored> {
+    const rows = work.kind === 'matrix' ? work.rows : work.ids.length;
+    const runFetches =
+      session.scoreOutput === undefined || fetches.includes(session.scoreOutput)
+        ? fetches
+        : [...fetches, session.scoreOutput];
+    const state: {
+      x: Float32Array | undefined;
+      timestamps: Record<string, string | null>[] | undefined;
+      sites: (string | undefined)[] | undefined;
+    } = { x: work.kind === 'matrix' ? work.x : undefined, timestamps: undefined, sites: undefined };
+
+    const attempt = async (): Promise<Record<string, OrtTensor>> => {
+      if (work.kind === 'entities') {
+        const features = await this.#features(session, work.ids);
+        state.x = features.x;
+        state.timestamps = features.timestamps;
+        state.sites = features.sites;
+      }
+      const x = state.x!;
+      if (routed) {
+        const mirror = this.#routes.mirror(name);
+        if (mirror !== undefined) this.#sendMirror(this.#models.get(name)!, mirror, session, x, rows);
+      }
+      try {
+        return await session.run(x, rows, runFetches);
+      } catch (error) {
+        throw new Failure('model-error', error);
+      }
+    };
+
+    const fallback = this.#fallbacks.get(name);
+    const finish = (
+      results: Record<string, OrtTensor> | undefined,
+      scores: Float32Array,
+      reason?: FallbackReason,
+    ) => {
+      const latencyMs = performance.now() - started;
+      session.latency.add(latencyMs);
+      if (reason) {
+        session.errors++;
+        session.fallbacks++;
+      } else {
+        session.served++;
+      }
+      return {
+        session,
+        answeredBy: reason ? fallback!.version : version,
+        results,
+        scores,
+        x: state.x,
+        rows,
+        fallback: reason,
+        timestamps: state.timestamps,
+        sites: state.sites,
+        latencyMs,
+      } satisfies Scored;
+    };
+
+    if (!fallback) {
+      try {
+        const results = await attempt();
+        return finish(results, positiveScores(results[session.scoreOutput ?? ''], rows));
+      } catch (error) {
+        if (!(isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY')) session.errors++;
+        if (error instanceof Failure) {
+          if (error.reason === 'features-unavailable') {
+            throw new VigilError(
+              'VIGIL_SERVER_FEATURES_UNAVAILABLE',
+              `model ${name}: the entity resolver failed: ${error.message}`,
+              { cause: error.original },
+            );
+          }
+          throw error.original;
+        }
+        throw error;
+      }
+    }
+
+    const deadlineMs = this.#options.deadlineMs ?? 50;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<typeof DEADLINE>((resolve) => {
+      timer = setTimeout(() => resolve(DEADLINE), Math.max(0, deadlineMs - (performance.now() - started)));
+    });
+    const running = attempt();
+    let reason: FallbackReason;
+    try {
+      const winner = await Promise.race([running, deadline]);
+      if (winner !== DEADLINE) {
+        return finish(winner, positiveScores(winner[session.scoreOutput ?? ''], rows));
+      }
+      reason = 'deadline';
+      running.catch(() => undefined); // its late answer or failure is dropped
+    } catch (error) {
+      if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
+      reason = error instanceof Failure ? error.reason : 'model-error';
+      this.#logger.warn(
+        {
+          model: name,
+          version,
+          reason,
+          error: error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200),
+        },
+        'answered from the fallback',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
+    // Features unavailable: the fallback scores all-missing rows (trees send NaN the default way).
+    const x = state.x ?? new Float32Array(rows * session.width).fill(Number.NaN);
+    let scores: Float32Array;
+    try {
+      scores = Float32Array.from(await fallback.score(x, rows));
+      if (scores.length !== rows) throw new Error(`returned ${scores.length} scores for ${rows} rows`);
+    } catch (error) {
+      session.errors++;
+      throw new VigilError(
+        'VIGIL_SERVER_FALLBACK_FAILED',
+        `model ${name}: the fallback ${fallback.version} failed after ${reason}: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error },
+      );
+    }
+    return finish(undefined, scores, reason);
+  }
+
+  /** The resolver's features for `ids`, checked against the session's input layout. */
+  async #features(session: ModelSession, ids: string[]) {
+    const resolver = this.#resolver!;
+    let features: Awaited<ReturnType<EntityResolver['features']>>;
+    try {
+      features = await resolver.features(session.model, ids);
+    } catch (error) {
+      if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
+      throw new Failure('features-unavailable', error);
+    }
+    const expected = ids.length * session.width;
+    if (!(features?.x instanceof Float32Array) || features.x.length !== expected) {
+      throw new Failure(
+        'features-unavailable',
+        new Error(
+          `resolver.features returned x of ${features?.x instanceof Float32Array ? features.x.length : 'no Float32Array'} values, expected ${ids.length} × ${session.width}`,
+        ),
+      );
+    }
+    return {
+      x: features.x,
+      timestamps: Array.isArray(features.timestamps) ? features.timestamps : undefined,
+      sites: Array.isArray(features.sites) ? features.sites : undefined,
+    };
+  }
+
+  #pseudonym(): Pseudonymiser {
+    if (!this.#pseudonymiser) {
+      this.#logger.warn(
+        {},
+        'pseudonymKey is not configured: entity keys use a random per-process key, so they change on every restart',
+      );
+      this.#pseudonymiser = createPseudonymiser(randomBytes(32).toString('hex'));
+    }
+    return this.#pseudonymiser;
+  }
+
+  /** Queue the answered rows for the `predictions` hook (built and emitted later, off the response path). */
+  #emit(
+    name: string,
+    scored: Scored,
+    predictionIds: readonly string[],
+    entityIds: string | readonly string[] | undefined,
+    at: Date | undefined,
+  ): void {
+    if (!this.#emitter) return;
+    const pseudonym = this.#pseudonym();
+    const entityKeys =
+      entityIds === undefined
+        ? predictionIds.map(pseudonym)
+        : typeof entityIds === 'string'
+          ? predictionIds.map(() => pseudonym(entityIds))
+          : entityIds.map(pseudonym);
+    this.#emitter.add({
+      model: name,
+      version: scored.answeredBy,
+      predictionIds,
+      entityKeys,
+      scores: scored.scores,
+      latencyMs: scored.latencyMs,
+      fallback: !!scored.fallback,
+      at: at ?? new Date(),
+      ...(scored.sites ? { sites: scored.sites } : {}),
+      ...(scored.x ? { x: scored.x } : {}),
+      width: scored.session.width,
+      featureNames: scored.session.model.artifact.featureNames,
+    });
+  }
+
+  /** Score a copy of the rows on the mirror version; its answer is discarded. */
   #sendMirror(
     versions: Map<string, ModelSession>,
     version: string,
     primary: ModelSession,
-    request: InferenceRequest,
-    parsed: ParsedRequest,
+    x: Float32Array,
+    rows: number,
   ): void {
     const mirror = versions.get(version);
     if (!mirror) return;
     mirror.mirrored++;
     const run = async () => {
-      // Same input layout: reuse the parsed batch (onnxruntime does not write to inputs).
-      const input =
-        mirror.width === primary.width && mirror.inputName === primary.inputName
-          ? parsed
-          : parseInferenceRequest({ inputs: request.inputs }, mirror);
-      await mirror.run(input.data, input.rows, mirror.outputNames);
+      // Same input layout: reuse the batch (onnxruntime does not write to inputs).
+      if (mirror.width !== primary.width) {
+        throw invalidRequest(
+          `mirror ${mirror.name} version ${version} takes ${mirror.width} features per row, the primary ${primary.width}`,
+        );
+      }
+      await mirror.run(x, rows, mirror.outputNames);
     };
     const task = run().catch((error: unknown) => {
       mirror.mirrorFailures++;

@@ -133,8 +133,10 @@ describe('HTTP layer', () => {
       expect(res.status, what).toBeGreaterThanOrEqual(400);
       expect(res.status, what).toBeLessThan(500);
       const json = (await res.json()) as Record<string, unknown>;
-      expect(Object.keys(json), what).toEqual(['error']);
+      // `error` always; `code` (a stable VIGIL_* code) when the server raised the error itself.
+      expect(Object.keys(json).filter((k) => k !== 'code'), what).toEqual(['error']);
       expect(typeof json.error, what).toBe('string');
+      if (json.code !== undefined) expect(json.code, what).toMatch(/^VIGIL_[A-Z_]+$/);
     }
     const garbage = await raw('GARBAGE / NOTHTTP\r\n\r\n');
     expect(garbage.startsWith('HTTP/1.1 5')).toBe(false);

@@ -1,7 +1,9 @@
-import type { Logger } from '@vigil/core';
+import type { ErrorCode, Logger, RouteSpec } from '@vigil/core';
 import { isVigilError } from '@vigil/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeBinaryRequest, HEADER_LENGTH_HEADER } from '../protocol/binary-request.js';
+import { type ApiKeyConfig, ApiKeys, presentedKey, type Role, roleAllows } from '../security/api-keys.js';
+import { RateLimiter } from '../security/rate-limiter.js';
 import type { HttpTarget } from './http-target.js';
 
 /** Header that names the version that answered, and pins it when a client sends it back. */
@@ -14,7 +16,15 @@ export interface HttpServerOptions {
   port: number;
   bodyLimitBytes: number;
   logger: Logger;
+  /** API keys; empty: prediction endpoints are open and state-changing ones refused. */
+  keys?: readonly ApiKeyConfig[];
+  rateLimit?: { perSecond: number; burst: number };
+  /** `GET /metrics` without a key. */
+  publicMetrics?: boolean;
 }
+
+/** Who may call a route: anyone (`public`), `metrics` (public when `publicMetrics`), or a role. */
+type Access = 'public' | 'metrics' | Role;
 
 export interface RunningHttpServer {
   readonly url: string;
@@ -26,11 +36,17 @@ interface ModelParams {
   version?: string;
 }
 
-function statusOf(error: unknown): { status: number; message: string } {
+const STATUS_OF_CODE: Partial<Record<ErrorCode, number>> = {
+  VIGIL_SERVER_UNKNOWN_MODEL: 404,
+  VIGIL_SERVER_UNKNOWN_ENTITY: 404,
+  VIGIL_KERNEL_CLOSED: 503,
+  VIGIL_SERVER_FEATURES_UNAVAILABLE: 503,
+  VIGIL_SERVER_FALLBACK_FAILED: 503,
+};
+
+function statusOf(error: unknown): { status: number; message: string; code?: string } {
   if (isVigilError(error)) {
-    if (error.code === 'VIGIL_SERVER_UNKNOWN_MODEL') return { status: 404, message: error.message };
-    if (error.code === 'VIGIL_KERNEL_CLOSED') return { status: 503, message: error.message };
-    return { status: 400, message: error.message };
+    return { status: STATUS_OF_CODE[error.code] ?? 400, message: error.message, code: error.code };
   }
   const statusCode = (error as Partial<FastifyError> | undefined)?.statusCode;
   if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
@@ -106,19 +122,123 @@ export async function startHttpServer(
   });
 
   app.setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => {
-    const { status, message } = statusOf(error);
+    const { status, message, code } = statusOf(error);
     if (status >= 500 && status !== 503) {
       options.logger.error({ err: error }, 'inference server request failed');
     }
-    void reply.code(status).send({ error: message });
+    void reply.code(status).send(code === undefined ? { error: message } : { error: message, code });
+  });
+
+  // Security at the door, before the body is read: rate limit, then API key and role.
+  const keys = new ApiKeys(options.keys ?? []);
+  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+  const refuse = (reply: FastifyReply, status: number, code: ErrorCode, message: string) => {
+    if (status === 401) void reply.header('www-authenticate', 'Bearer');
+    return reply.code(status).send({ error: message, code });
+  };
+  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+    const access = ((request.routeOptions.config as { access?: Access } | undefined)?.access ??
+      'predict') as Access;
+    if (access === 'public' || (access === 'metrics' && options.publicMetrics)) return;
+    const needed: Role = access === 'metrics' ? 'predict' : access;
+    const presented = presentedKey(request.headers);
+    const found = presented.key !== undefined ? keys.find(presented.key) : undefined;
+    if (limiter) {
+      const wait = limiter.take(found ? `key:${found.name}` : `addr:${request.ip}`);
+      if (wait > 0) {
+        void reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
+        return refuse(
+          reply,
+          429,
+          'VIGIL_SERVER_RATE_LIMITED',
+          'rate limit exceeded; retry after the Retry-After seconds',
+        );
+      }
+    }
+    if (!keys.enabled) {
+      if (needed === 'predict') return;
+      return refuse(
+        reply,
+        401,
+        'VIGIL_SERVER_UNAUTHORIZED',
+        `${request.method} ${request.url.split('?')[0]} changes state and needs an API key with role ${needed}; this server has no API keys configured (auth.keys)`,
+      );
+    }
+    if (!found) {
+      const reason = presented.malformed
+        ? 'Authorization: expected "Bearer <key>"'
+        : presented.key !== undefined
+          ? 'unknown API key'
+          : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>';
+      return refuse(reply, 401, 'VIGIL_SERVER_UNAUTHORIZED', reason);
+    }
+    if (!roleAllows(found.role, needed)) {
+      return refuse(
+        reply,
+        403,
+        'VIGIL_SERVER_FORBIDDEN',
+        `API key '${found.name}' has role ${found.role}; ${request.method} ${request.url.split('?')[0]} needs ${needed}`,
+      );
+    }
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     void reply.code(404).send({ error: `no endpoint ${request.method} ${request.url.split('?')[0]}` });
   });
 
+  const publicRoute = { config: { access: 'public' as Access } };
+  const operate = { config: { access: 'operate' as Access } };
   app.get('/v2', async () => ({ name: 'vigil-onnx-server', version: '0.1.0', extensions: [] }));
-  app.get('/v2/health/live', async () => ({ live: true }));
-  app.get('/v2/health/ready', async () => ({ ready: true }));
+  app.get('/v2/health/live', publicRoute, async () => ({ live: true }));
+  app.get('/v2/health/ready', publicRoute, async () => ({ ready: true }));
+
+  app.get('/metrics', { config: { access: 'metrics' as Access } }, async (_request, reply) => {
+    let text: string | undefined;
+    try {
+      text = await target.metricsText();
+    } catch (error) {
+      options.logger.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        'metrics source failed',
+      );
+      return reply.code(503).send({ error: 'the metrics source failed' });
+    }
+    if (text === undefined) return reply.code(404).send({ error: 'no metrics source is set' });
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(text);
+  });
+
+  app.put('/v2/models/:model/route', operate, async (request: FastifyRequest<{ Params: ModelParams }>) => {
+    const { model } = request.params;
+    target.ready(model);
+    await target.route(model, request.body as RouteSpec);
+    return { name: model, route: target.getRoute(model) };
+  });
+  app.post(
+    '/v2/models/:model/rollback',
+    operate,
+    async (request: FastifyRequest<{ Params: ModelParams }>) => {
+      const { model } = request.params;
+      target.ready(model);
+      return { name: model, route: await target.rollback(model) };
+    },
+  );
+
+  app.get(
+    '/:collection/:id/risk',
+    async (
+      request: FastifyRequest<{
+        Params: { collection: string; id: string };
+        Querystring: { model?: unknown };
+      }>,
+    ) => {
+      const model = request.query.model;
+      if (model !== undefined && typeof model !== 'string') {
+        const error = new Error('model: expected one model name') as Error & { statusCode: number };
+        error.statusCode = 400;
+        throw error;
+      }
+      return target.risk(request.params.collection, request.params.id, model);
+    },
+  );
 
   const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) =>
     target.metadata(request.params.model, request.params.version);
@@ -136,7 +256,10 @@ export async function startHttpServer(
     const version = request.params.version ?? headerValue(request, ROUTE_HEADER);
     const routeKey = headerValue(request, ROUTE_KEY_HEADER);
     const response = await target.infer(request.params.model, request.body as never, { version, routeKey });
-    if (response.model_version !== undefined) void reply.header(ROUTE_HEADER, response.model_version);
+    // A fallback answer names no loaded version, so it gives no route to pin.
+    if (response.model_version !== undefined && response.parameters?.fallback !== true) {
+      void reply.header(ROUTE_HEADER, response.model_version);
+    }
     return response;
   };
   app.post('/v2/models/:model/infer', infer);

@@ -114,7 +114,7 @@ export function parseInferenceRequest(request: unknown, model: InputSignature): 
   return { data: out, rows, fetches: parseOutputs(outputs, model), id };
 }
 
-function parseOutputs(outputs: unknown, model: InputSignature): readonly string[] {
+export function parseOutputs(outputs: unknown, model: InputSignature): readonly string[] {
   if (outputs === undefined) return model.outputNames;
   if (!Array.isArray(outputs)) throw invalid(`outputs: expected an array, got ${describe(outputs)}`);
   if (outputs.length === 0) return model.outputNames;

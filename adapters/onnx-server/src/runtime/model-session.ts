@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { LoadedModel, TensorSpec } from '@vigil/core';
 import { VigilError } from '@vigil/core';
 import type { InputSignature } from '../protocol/parse-request.js';
+import { scoreOutputOf } from '../protocol/scores.js';
+import { LatencyRing } from '../stats/latency-ring.js';
 import { checkSignature } from './check-signature.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './ort.js';
 
@@ -17,11 +19,20 @@ export class ModelSession implements InputSignature {
   readonly outputs: readonly TensorSpec[];
   readonly outputNames: readonly string[];
   readonly width: number;
+  /** The model as loaded (entity resolvers read features for it). */
+  readonly model: LoadedModel;
+  /** The output that holds P(positive) (see `scoreOutputOf`), if any. */
+  readonly scoreOutput: string | undefined;
   /** Requests this version answered (primary traffic). */
   served = 0;
   /** Mirror copies this version received, and how many of them failed. */
   mirrored = 0;
   mirrorFailures = 0;
+  /** Requests routed here that failed or were answered by the fallback; `fallbacks` of them by the fallback. */
+  errors = 0;
+  fallbacks = 0;
+  /** Latency (ms) of the last answers to requests routed here, fallback answers included. */
+  readonly latency: LatencyRing;
   readonly #ort: OrtModule;
   readonly #session: OrtSession;
   #inFlight = 0;
@@ -34,7 +45,11 @@ export class ModelSession implements InputSignature {
     model: LoadedModel,
     input: TensorSpec,
     width: number,
+    latencyWindow: number,
   ) {
+    this.model = model;
+    this.scoreOutput = scoreOutputOf(model.artifact.outputs);
+    this.latency = new LatencyRing(latencyWindow);
     this.name = model.name;
     this.version = model.version;
     this.input = input;
@@ -46,7 +61,12 @@ export class ModelSession implements InputSignature {
     this.#session = session;
   }
 
-  static async create(ort: OrtModule, model: LoadedModel, options: OrtSessionOptions): Promise<ModelSession> {
+  static async create(
+    ort: OrtModule,
+    model: LoadedModel,
+    options: OrtSessionOptions,
+    latencyWindow = 1024,
+  ): Promise<ModelSession> {
     const { artifact } = model;
     const where = `model ${model.name} version ${model.version}`;
     const invalid = (message: string, cause?: unknown) =>
@@ -95,7 +115,7 @@ export class ModelSession implements InputSignature {
       await session.release();
       throw invalid(problems.join('; '));
     }
-    return new ModelSession(ort, session, model, input, width);
+    return new ModelSession(ort, session, model, input, width, latencyWindow);
   }
 
   /** Score `rows` rows of `width` features (row-major) in one session run. */

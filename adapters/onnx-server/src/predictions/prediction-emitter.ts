@@ -1,0 +1,139 @@
+import type { Logger, PredictionRecord } from '@vigil/core';
+
+/**
+ * Answered rows of one request, kept as they are (no copies) until the batch is flushed;
+ * records are built at flush time so building them never delays a response.
+ */
+export interface AnsweredBatch {
+  model: string;
+  version: string;
+  predictionIds: readonly string[];
+  /** Pseudonymous entity key per row (already pseudonymised). */
+  entityKeys: readonly string[];
+  scores: ArrayLike<number>;
+  latencyMs: number;
+  fallback: boolean;
+  at: Date;
+  sites?: readonly (string | undefined)[];
+  /** Row-major input rows and their width; the last `featureNames.length` values of a row are its features. */
+  x?: Float32Array;
+  width: number;
+  featureNames: readonly string[];
+}
+
+export interface PredictionEmitterOptions {
+  /** Flush once this many rows are waiting. */
+  maxRows: number;
+  /** Flush rows that waited this long (ms). */
+  maxDelayMs: number;
+}
+
+/** Feature values by name: the row itself, or the last step of a sequence row (`L·d` wide). */
+export function featuresOfRow(
+  x: Float32Array,
+  row: number,
+  width: number,
+  names: readonly string[],
+): Record<string, number | null> | undefined {
+  const d = names.length;
+  if (d === 0 || width % d !== 0) return undefined;
+  const start = row * width + width - d;
+  const out: Record<string, number | null> = {};
+  for (let i = 0; i < d; i++) {
+    const v = x[start + i]!;
+    out[names[i]!] = Number.isNaN(v) ? null : v;
+  }
+  return out;
+}
+
+/**
+ * Batches answered rows and hands them to `emit` (the kernel's `predictions` hook) off the
+ * response path: on a timer, when `maxRows` are waiting, and on `close` (which waits for
+ * every flush). `emit` failures are logged, never thrown.
+ */
+export class PredictionEmitter {
+  readonly #emit: (records: PredictionRecord[]) => Promise<void>;
+  readonly #options: PredictionEmitterOptions;
+  readonly #logger: Logger;
+  #pending: AnsweredBatch[] = [];
+  #pendingRows = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #flushing = new Set<Promise<void>>();
+
+  constructor(
+    emit: (records: PredictionRecord[]) => Promise<void>,
+    options: PredictionEmitterOptions,
+    logger: Logger,
+  ) {
+    this.#emit = emit;
+    this.#options = options;
+    this.#logger = logger;
+  }
+
+  add(batch: AnsweredBatch): void {
+    this.#pending.push(batch);
+    this.#pendingRows += batch.predictionIds.length;
+    if (this.#pendingRows >= this.#options.maxRows) {
+      // Still off the response path: the flush runs after the current request's reply.
+      setImmediate(() => this.flush());
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(() => this.flush(), this.#options.maxDelayMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Hand everything waiting to `emit`; resolves when that emit has finished. */
+  flush(): Promise<void> {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#pending.length === 0) return Promise.resolve();
+    const batches = this.#pending;
+    this.#pending = [];
+    this.#pendingRows = 0;
+    const task = (async () => {
+      try {
+        await this.#emit(batches.flatMap(toRecords));
+      } catch (error) {
+        this.#logger.warn(
+          { reason: error instanceof Error ? error.message : String(error) },
+          'predictions could not be emitted',
+        );
+      }
+    })();
+    this.#flushing.add(task);
+    void task.finally(() => this.#flushing.delete(task));
+    return task;
+  }
+
+  /** Flush what is waiting and wait for every flush in flight. */
+  async close(): Promise<void> {
+    await this.flush();
+    await Promise.allSettled([...this.#flushing]);
+  }
+}
+
+function toRecords(b: AnsweredBatch): PredictionRecord[] {
+  const out: PredictionRecord[] = [];
+  for (let i = 0; i < b.predictionIds.length; i++) {
+    const record: PredictionRecord = {
+      predictionId: b.predictionIds[i]!,
+      model: b.model,
+      version: b.version,
+      entityKey: b.entityKeys[i]!,
+      score: b.scores[i]!,
+      at: b.at,
+      latencyMs: b.latencyMs,
+      fallback: b.fallback,
+    };
+    const site = b.sites?.[i];
+    if (site !== undefined) record.site = site;
+    if (b.x) {
+      const features = featuresOfRow(b.x, i, b.width, b.featureNames);
+      if (features) record.features = features;
+    }
+    out.push(record);
+  }
+  return out;
+}
