@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import type { PluginInstance } from '@vigil/core';
+import { definePlugin, isVigilError } from '@vigil/core';
+import { z } from 'zod';
+import { RolloutManager } from './canary/rollout-manager.js';
+import { canaryConfig } from './config.js';
+
+export const rolloutPluginConfig = canaryConfig.extend({
+  dir: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Directory of the rollout state files (one JSON per model); default <workdir>/rollout.'),
+  evaluateEveryMs: z
+    .number()
+    .int()
+    .min(100)
+    .optional()
+    .describe(
+      'When set, every this many ms the plugin resumes running rollouts newly written to the directory and evaluates them all on the wall clock; when absent the caller drives `rollouts.evaluateAll`.',
+    ),
+});
+
+export interface RolloutPluginInstance extends PluginInstance {
+  /** The rollouts this plugin feeds; start new ones here. */
+  readonly rollouts: RolloutManager;
+}
+
+/**
+ * Rollout plugin: on start it resumes every running rollout under its directory (re-applying
+ * their routes on the Server port); the `predictions` hook feeds each model's records to its
+ * controller; with `evaluateEveryMs` it also evaluates them on a timer. Labelled outcomes for
+ * the AUROC check come from the Monitor port.
+ */
+export const rolloutPlugin = definePlugin({
+  name: 'rollout',
+  version: '0.1.0',
+  core: '^0.1.0',
+  description:
+    'Metric-driven progressive canary (or shadow evaluation) with automatic rollback over the Server port; state persisted per model and resumed on start.',
+  config: rolloutPluginConfig,
+  requires: ['server', 'monitor'],
+  async create(config, ctx): Promise<RolloutPluginInstance> {
+    const { dir = join(ctx.workdir, 'rollout'), evaluateEveryMs, ...canary } = config;
+    const logger = ctx.logger.child({ component: 'plugin:rollout' });
+    const rollouts = new RolloutManager({
+      server: ctx.port('server'),
+      dir,
+      config: canary,
+      outcomes: ctx.port('monitor'),
+      logger,
+    });
+    await rollouts.resumeAll();
+    let timer: NodeJS.Timeout | undefined;
+    let tick: Promise<unknown> = Promise.resolve();
+    if (evaluateEveryMs !== undefined) {
+      timer = setInterval(() => {
+        tick = tick.then(async () => {
+          await rollouts.resumeAll();
+          await rollouts.evaluateAll(Date.now());
+        });
+      }, evaluateEveryMs);
+      timer.unref();
+    }
+    return {
+      rollouts,
+      hooks: {
+        predictions(records) {
+          try {
+            rollouts.observePredictions(records);
+          } catch (error) {
+            logger.warn(
+              { code: isVigilError(error) ? error.code : undefined, reason: (error as Error).message },
+              'prediction records not observed by the rollout',
+            );
+          }
+        },
+      },
+      async close() {
+        if (timer) clearInterval(timer);
+        await tick.catch(() => undefined);
+      },
+    };
+  },
+});
