@@ -26,6 +26,42 @@ export async function versionArtifact(
   return { ...signature, bytes, sha256: v.tags.sha256 ?? 'unknown' };
 }
 
+/** Registry artifacts (in a version's run) of its backup model: ONNX bytes and signature. */
+export const FALLBACK_MODEL = 'fallback/model.onnx';
+export const FALLBACK_SIGNATURE = 'fallback/signature.json';
+
+/** Log a version's backup model (a small tree a server answers from when the model fails) in its run. */
+export async function logFallback(
+  registry: Registry,
+  runId: string,
+  artifact: ModelArtifact,
+  testAuroc: number | null,
+): Promise<void> {
+  const { bytes, sha256, ...signature } = artifact;
+  await registry.logArtifact(runId, FALLBACK_MODEL, bytes);
+  await registry.logArtifact(
+    runId,
+    FALLBACK_SIGNATURE,
+    new TextEncoder().encode(JSON.stringify({ ...signature, sha256, testAuroc })),
+  );
+}
+
+/** A registered version's backup model, or undefined when its run has none. */
+export async function fallbackArtifact(
+  registry: Registry,
+  name: string,
+  version: string,
+): Promise<ModelArtifact | undefined> {
+  const v = await registry.getModelVersion(name, version);
+  const signature = await registry
+    .getArtifact(v.runId, FALLBACK_SIGNATURE)
+    .then((b) => JSON.parse(new TextDecoder().decode(b)) as Omit<ModelArtifact, 'bytes'>)
+    .catch(() => undefined);
+  if (!signature) return undefined;
+  const bytes = await registry.getArtifact(v.runId, FALLBACK_MODEL);
+  return { ...signature, bytes };
+}
+
 /** The alias the server follows. */
 export const CHAMPION = 'champion';
 /** Version tag: when the version last became champion (ISO time). */

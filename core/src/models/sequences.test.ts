@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toSequences } from './sequences.js';
+import { lastSteps, toSequences } from './sequences.js';
 
 const names = ['a', 'b'];
 
@@ -51,5 +51,18 @@ describe('toSequences', () => {
         2,
       ),
     ).toThrow(/at\[1\]/);
+  });
+});
+
+describe('lastSteps', () => {
+  it('takes the last step of each sequence built by toSequences: the row itself', () => {
+    const set = {
+      featureNames: ['a', 'b'],
+      x: Float32Array.from([1, 2, 3, 4, 5, 6, 7, 8]),
+      groups: ['p', 'p', 'q', 'p'],
+    };
+    const sequences = toSequences(set, 3);
+    expect(Array.from(lastSteps(sequences, 4, 6, 2))).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(lastSteps(set.x, 4, 2, 2)).toBe(set.x);
   });
 });

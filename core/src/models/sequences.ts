@@ -63,3 +63,14 @@ export function toSequences(set: SequenceSource, sequenceLength: number): Float3
   }
   return out;
 }
+
+/**
+ * The current row of each sequence: the last `d` of every `width` values (`width = L·d`, oldest
+ * step first, as toSequences lays them out). Row inputs (`width = d`) come back as they are.
+ */
+export function lastSteps(x: Float32Array, rows: number, width: number, d: number): Float32Array {
+  if (width === d) return x;
+  const out = new Float32Array(rows * d);
+  for (let r = 0; r < rows; r++) out.set(x.subarray(r * width + width - d, (r + 1) * width), r * d);
+  return out;
+}

@@ -6,6 +6,7 @@ import type { Hooks } from '../kernel/define.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Logger } from '../kernel/logger.js';
 import type { PortMap, PortName } from '../ports/index.js';
+import type { EntityResolver } from '../ports/server.js';
 
 /**
  * What a step receives: the ports it declared (and only those), its config slice, a
@@ -125,6 +126,21 @@ export interface JobDescriptor<S extends z.ZodType = z.ZodType> {
   ): Record<string, unknown>;
   /** Extra commands the job adds to the CLI (e.g. `simulate`). */
   readonly commands?: readonly JobCommand[];
+  /**
+   * What `vigil serve` needs from the job to answer requests by entity id and the clinician
+   * endpoint: the ports the resolver reads, and the resolver itself.
+   */
+  readonly serving?: JobServing<S>;
+}
+
+export interface JobServing<S extends z.ZodType = z.ZodType> {
+  /** Ports the resolver reads (started besides the registry, server and monitor). */
+  readonly requires: readonly PortName[];
+  resolver(context: {
+    config: z.output<S>;
+    sections: Readonly<Record<string, unknown>>;
+    port<P extends PortName>(name: P): PortMap[P];
+  }): EntityResolver | Promise<EntityResolver>;
 }
 
 /** The job config together with the other sections the job reads, as steps see it. */

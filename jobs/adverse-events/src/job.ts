@@ -6,6 +6,7 @@ import { clinicalEventSchema } from './domain/event-schema.js';
 import { featuresConfigSchema } from './features/features-config.js';
 import type { SilverResult } from './medallion/silver.js';
 import { reconcile } from './pipeline/reconciliation.js';
+import { PatientResolver } from './serving/patient-resolver.js';
 import { type InjectedCounts, type OraclePoints, oracleAurocs } from './simulator/simulate-trial.js';
 import { generateStep, goldStep, ingestStep, silverStep } from './steps/data-steps.js';
 import { featuresStep, labelStep, trainingSetStep } from './steps/feature-steps.js';
@@ -60,6 +61,15 @@ export const adverseEventsJob = defineJob({
   schema: clinicalEventSchema,
   pipeline: (config) => adverseEventsPipeline(config.data.mode, config.tune.trials > 0) as never,
   commands: [simulateCommand, featuresCommand],
+  serving: {
+    requires: ['feature-store', 'trainer'],
+    resolver: ({ config, port }) =>
+      new PatientResolver({
+        store: port('feature-store'),
+        trainer: port('trainer'),
+        bands: config.serve.bands,
+      }),
+  },
   models: (config) => [config.model.name],
   summarize(outputs, config, steps) {
     const ran = (step: string) => steps.some((s) => s.name === step && s.status === 'ran');

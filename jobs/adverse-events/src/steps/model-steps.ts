@@ -8,6 +8,7 @@ import {
   defineStep,
   expectedCalibrationError,
   type FeatureStore,
+  logFallback,
   MODEL_SIGNATURE,
   type ModelArtifact,
   pairedAurocDelta,
@@ -31,6 +32,7 @@ type ModelSlice = {
   seed: number;
   targetRecall: number;
   samples: number;
+  fallback: { algorithm: string; params: Record<string, number | string | boolean> } | false;
 };
 
 /** What training depends on: the algorithm, its params (or their defaults), the seed, evaluation settings. */
@@ -41,6 +43,7 @@ function modelSlice(c: AdverseEventsConfig): ModelSlice {
     seed: c.seed,
     targetRecall: c.job.model.targetRecall,
     samples: c.job.model.gate.samples,
+    fallback: c.job.model.fallback,
   };
 }
 
@@ -64,11 +67,11 @@ export interface Evaluation {
 export const trainStep = (tuned: boolean) =>
   defineStep<AdverseEventsConfig, ModelSlice>({
     name: 'train',
-    version: 1,
+    version: 2,
     description:
       'Train on training patients (early stopping on validation patients); AUROC on held-out test patients.',
     inputs: ['training-set.dataset', 'training-set.split', ...(tuned ? ['tune.best'] : [])],
-    outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores'],
+    outputs: ['model', 'metrics', 'params', 'testAuroc', 'rows', 'evaluation', 'testScores', 'fallback'],
     requires: ['trainer'],
     // The in-process trainer works on the main thread: its steps take turns.
     pool: 'trainer',
@@ -121,7 +124,25 @@ export const trainStep = (tuned: boolean) =>
               }
             : null,
       };
+      // The backup tree, on the current row's features only (a sequence model's last step).
+      const backup = ctx.config.fallback;
+      let fallback: { model: ModelArtifact; testAuroc: number | null } | null = null;
+      if (backup && trainer.capabilities.algorithms.includes(backup.algorithm)) {
+        const tree = await trainer.train(
+          train,
+          { algorithm: backup.algorithm, params: backup.params, seed: ctx.config.seed },
+          { validation, signal: ctx.signal },
+        );
+        const treeScores = await trainer.predict(tree.artifact, test.x, test.y.length);
+        fallback = { model: tree.artifact, testAuroc: auroc(treeScores, test.y) };
+      } else if (backup) {
+        ctx.logger.warn(
+          { algorithm: backup.algorithm },
+          'the trainer has no such algorithm: no fallback model',
+        );
+      }
       return {
+        fallback,
         model: result.artifact,
         metrics: result.metrics,
         params: result.params,
@@ -196,11 +217,12 @@ async function championScores(
  */
 export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
   name: 'register',
-  version: 2,
+  version: 3,
   description:
     'Log the training run, register a version, and gate it against the champion (same held-out patients).',
   inputs: [
     'train.model',
+    'train.fallback',
     'train.metrics',
     'train.params',
     'train.evaluation',
@@ -286,6 +308,8 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
         }),
       ),
     );
+    const fallback = inputs['train.fallback'] as { model: ModelArtifact; testAuroc: number | null } | null;
+    if (fallback) await logFallback(registry, run.runId, fallback.model, fallback.testAuroc);
     await registry.logArtifact(
       run.runId,
       'evaluation.json',
