@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { durationSeconds } from './features/duration.js';
 import { buildCatalog, measuresConfigSchema, signsConfigSchema } from './medallion/catalog-config.js';
 import { buildExpectationSuite, expectationsConfigSchema } from './medallion/expectations.js';
+import { driftListSchema, driftTrialIssues } from './simulator/drift.js';
 import { checkTuning, tuneConfigSchema } from './tuning/tune-config.js';
 
 /**
@@ -92,6 +93,11 @@ export const jobConfigSchema = z
         days: z.number().int().min(21).max(730).default(90).describe('Trial length in days.'),
         sites: z.number().int().min(1).max(99).default(4).describe('Trial sites.'),
         start: z.iso.datetime().default('2026-01-05T00:00:00Z').describe('First trial day (UTC).'),
+        drift: driftListSchema.optional(),
+      })
+      .superRefine((trial, ctx) => {
+        for (const issue of driftTrialIssues(trial.drift ?? [], trial))
+          ctx.addIssue({ code: 'custom', path: ['drift', ...issue.path], message: issue.message });
       })
       .default({ patients: 1000, days: 90, sites: 4, start: '2026-01-05T00:00:00Z' })
       .describe('The synthetic multi-site trial the job generates (data.mode: simulate).'),

@@ -653,7 +653,11 @@ function simulatePatient(
   if (k * 7 < lastDay) {
     // Concept drift delayed the onset: the visits after the undrifted one come from a stream of their own.
     const extra = rng.fork('drift-visits');
-    for (; k * 7 < lastDay; k++) labVisits.add(k === 0 ? 0 : k * 7 + extra.int(3) - 1);
+    for (; k * 7 < lastDay; k++) {
+      // Not before the undrifted onset (itself on or after the drift's day), which had no visit.
+      const visit = k === 0 ? 0 : k * 7 + extra.int(3) - 1;
+      if (visit >= (baseOnset ?? days)) labVisits.add(visit);
+    }
   }
 
   for (let d = 0; d < lastDay; d++) {
