@@ -56,6 +56,13 @@ describe('scripts/services pins every server', () => {
     expect(artemis).toContain('--strict-checksums');
   });
 
+  it("pins Prometheus to Debian's 2.42 and checks the installed version", async () => {
+    const prometheus = await script('prometheus');
+    expect(prometheus).toMatch(/PROMETHEUS_VERSION="\$\{VIGIL_PROMETHEUS_VERSION:-\d+\.\d+\.\d+\}"/);
+    expect(prometheus).toContain('apt_install "prometheus=$candidate"');
+    expect(prometheus).toContain('[[ $have == "$PROMETHEUS_VERSION" ]]');
+  });
+
   it('pins Redis and Feast', async () => {
     expect(await script('redis')).toMatch(/REDIS_VERSION="\$\{VIGIL_REDIS_VERSION:-\d+\.\d+\.\d+\}"/);
     const feast = await script('feast');
