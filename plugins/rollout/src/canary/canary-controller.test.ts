@@ -202,10 +202,21 @@ describe('CanaryController: each check fails on its own', () => {
   });
 
   it('fallback rate', async () => {
-    const { c } = await controller({ maxFallbackRate: 0.05 });
-    c.observe({ predictions: [...records('v1', 1000), ...records('v2', 200, { fallback: (i) => i < 20 })] });
+    const { c } = await controller({ maxFallbackRate: 0.05, maxErrorRate: null });
+    // fallback records are ignored (they name the fallback's answer); the counts carry them
+    c.observe({
+      predictions: [
+        ...records('v1', 1000),
+        ...records('v2', 180),
+        ...records('v2', 20, { fallback: () => true }),
+      ],
+      errors: { v2: 20 },
+      fallbacks: { v2: 20 },
+    });
     const d = await c.evaluate(T0 + 1000);
     expect(d.failed).toEqual({ check: 'fallbackRate', value: 0.1, limit: 0.05 });
+    expect(d.checks.filter((k) => k.passed === false).map((k) => k.name)).toEqual(['fallbackRate']);
+    expect(c.state!.window.challenger.answered).toBe(180);
   });
 
   it('AUROC drop, judged only once both versions have minLabels labels', async () => {

@@ -35,21 +35,30 @@ export interface PredictionObservation {
   model?: string;
   /** The version that answered (in shadow mode the challenger's records are its mirror answers). */
   version: string;
-  /** P(positive); fallback answers' scores are not used for PSI. */
+  /** P(positive). */
   score?: number;
   latencyMs?: number;
-  /** True when the fallback scorer answered instead of `version`. */
+  /**
+   * True when a fallback scorer answered: the record is ignored (it says nothing about
+   * `version`'s model); report such requests through `errors` and `fallbacks`.
+   */
   fallback?: boolean;
   /** When it was answered; records from before the current step started are ignored (they were routed by an earlier step). */
   at?: Date;
 }
 
-/** What the caller saw since its last `observe` call (deltas, not running totals). */
+/** What the caller saw since its last `observe` call (deltas, not running totals; see `StatsDeltas`). */
 export interface RolloutObservation {
   /** Answered requests; each counts as one request of its version. */
   predictions?: readonly PredictionObservation[];
-  /** Failed requests per version (they have no prediction record), e.g. from the server's per-version error counters. */
+  /**
+   * Requests routed to a version that it did not answer itself, per version: failures, and
+   * those a fallback scorer answered (the onnx server's per-version `errors`). They have
+   * no prediction record of that version.
+   */
   errors?: Readonly<Record<string, number>>;
+  /** Of `errors`, those a fallback scorer answered (the onnx server's per-version `fallbacks`), for `maxFallbackRate`. */
+  fallbacks?: Readonly<Record<string, number>>;
 }
 
 export interface CanaryControllerOptions {
@@ -203,7 +212,7 @@ export class CanaryController {
   observe(observation: RolloutObservation): void {
     const state = this.#state;
     if (state === undefined || state.status !== 'running') return;
-    const { predictions = [], errors = {} } = observation;
+    const { predictions = [], errors = {}, fallbacks = {} } = observation;
     const windowOf = (version: string): VersionWindow | undefined =>
       version === state.champion
         ? state.window.champion
@@ -223,26 +232,34 @@ export class CanaryController {
         );
       }
     });
-    for (const [version, count] of Object.entries(errors)) {
-      if (!Number.isInteger(count) || count < 0) {
-        throw invalidRecord(`errors.${version}: must be an integer >= 0, got ${String(count)}`);
+    for (const [field, counts] of [
+      ['errors', errors],
+      ['fallbacks', fallbacks],
+    ] as const) {
+      for (const [version, count] of Object.entries(counts)) {
+        if (!Number.isInteger(count) || count < 0) {
+          throw invalidRecord(`${field}.${version}: must be an integer >= 0, got ${String(count)}`);
+        }
       }
     }
     const cap = this.#config.maxSamples;
     for (const p of predictions) {
       if (p.model !== undefined && p.model !== state.model) continue;
-      if (p.at !== undefined && p.at.getTime() < state.stepStartedAt) continue;
+      if (p.fallback || (p.at !== undefined && p.at.getTime() < state.stepStartedAt)) continue;
       const window = windowOf(p.version);
       if (!window) continue;
       const salt = `${state.model}:${state.stepIndex}:${p.version}`;
       window.answered += 1;
-      if (p.fallback) window.fallbacks += 1;
-      else if (p.score !== undefined) offer(window.scores, p.score, cap, `${salt}:score`);
+      if (p.score !== undefined) offer(window.scores, p.score, cap, `${salt}:score`);
       if (p.latencyMs !== undefined) offer(window.latencies, p.latencyMs, cap, `${salt}:latency`);
     }
     for (const [version, count] of Object.entries(errors)) {
       const window = windowOf(version);
       if (window) window.errors += count;
+    }
+    for (const [version, count] of Object.entries(fallbacks)) {
+      const window = windowOf(version);
+      if (window) window.fallbacks += count;
     }
   }
 

@@ -40,13 +40,13 @@ export interface Decision {
 
 /** What a step has seen of one version. */
 export interface VersionWindow {
-  /** Requests answered (prediction records). */
+  /** Requests it answered (prediction records). */
   answered: number;
-  /** Requests that failed (reported through `observe({ errors })`). */
+  /** Requests routed to it that it did not answer itself (reported through `observe({ errors })`). */
   errors: number;
-  /** Answers that came from the fallback scorer. */
+  /** Of those, the ones a fallback scorer answered (`observe({ fallbacks })`). */
   fallbacks: number;
-  /** Scores of non-fallback answers (reservoir). */
+  /** Scores of its answers (reservoir). */
   scores: Reservoir;
   /** Latencies in ms (reservoir). */
   latencies: Reservoir;

@@ -15,6 +15,10 @@ describe('scorePsi', () => {
     expect(Array.from(binShares(reference, edges))).toEqual(Array(10).fill(0.1));
   });
 
+  it('closes bins on the right: a value on an edge falls in the lower bin', () => {
+    expect(Array.from(binShares([0.5, 0.25, 0.75], Float64Array.from([0.5])))).toEqual([2 / 3, 1 / 3]);
+  });
+
   it('fills empty bins as Evidently does and sums (r − c)·ln(r / c)', () => {
     // every current score in the top bin: 9 empty bins get 1e-4
     const { psi, bins } = scorePsi(reference, Array(50).fill(0.995));
