@@ -186,6 +186,58 @@ describe('local monitor', () => {
     expect((await rejection(monitor.metrics())).code).toBe('VIGIL_KERNEL_CLOSED');
   });
 
+  it('journals site, latency and fallback, so a new instance evaluates windows and sites the same', async () => {
+    const first = await open();
+    const day = 86_400_000;
+    await first.recordPredictions([
+      p('a', 0.9, { site: 'A', latencyMs: 12, at: new Date(+at - 2 * day) }),
+      p('b', 0.2, { site: 'A', latencyMs: 30, fallback: true }),
+      p('c', 0.7, { site: 'B', latencyMs: 4 }),
+      p('d', 0.4, { site: 'B' }),
+    ]);
+    await first.recordOutcomes(
+      ['a', 'b', 'c', 'd'].map((id, i) => ({ predictionId: id, label: (i % 2 ? 0 : 1) as 0 | 1, at })),
+    );
+    const requests = [
+      { model: 'ae' },
+      { model: 'ae', site: 'A' },
+      { model: 'ae', window: 'day' as const },
+      { model: 'ae', window: 'day' as const, site: 'B' },
+    ];
+    const before = await Promise.all(requests.map((r) => first.evaluate(r)));
+    expect(before.map((e) => e.predictions)).toEqual([4, 2, 3, 2]);
+    expect(before[0]).toMatchObject({ fallbackRate: 0.25, latencyP50Ms: 12, latencyP99Ms: 30 });
+    await first.close();
+    const second = await open();
+    expect(await Promise.all(requests.map((r) => second.evaluate(r)))).toEqual(before);
+  });
+
+  it('rejects a bad evaluate or drift request naming the field', async () => {
+    const monitor = await open();
+    const message = async (promise: Promise<unknown>) => (await rejection(promise)).message;
+    expect(await message(monitor.evaluate({ model: 'ae', window: 'month' as 'day' }))).toMatch(
+      /^evaluate: window must be one of day, week, got "month"/,
+    );
+    expect(await message(monitor.evaluate({ model: 'ae', site: '' }))).toContain('evaluate: site must be');
+    expect(await message(monitor.evaluate({ model: 'ae', until: new Date(Number.NaN) }))).toContain(
+      'evaluate: until must be a valid Date',
+    );
+    const drift = monitor.drift!.bind(monitor);
+    expect(await message(drift({ model: 'ae' } as never))).toContain('drift: reference must be an object');
+    expect(await message(drift({ model: 'ae', reference: { since: new Date('x') } }))).toContain(
+      'drift: reference.since must be a valid Date',
+    );
+    expect(await message(drift({ model: 'ae', reference: {}, driftShare: 2 }))).toContain(
+      'drift: driftShare',
+    );
+    expect(await message(drift({ model: 'ae', reference: {}, features: [''] }))).toContain('drift: features');
+    expect((await rejection(drift({ model: 'ae', reference: {}, window: 'x' as 'day' }))).code).toBe(
+      'VIGIL_MONITOR_INVALID_RECORD',
+    );
+    const empty = await drift({ model: 'ae', reference: {} });
+    expect(empty).toMatchObject({ features: [], driftShare: 0, datasetDrift: false, scorePsi: null });
+  });
+
   it('refuses config that leaves the workdir or has unknown keys', () => {
     expect(localMonitor.config.safeParse({ dir: '../x' }).success).toBe(false);
     expect(localMonitor.config.safeParse({ dir: '/x' }).success).toBe(false);
