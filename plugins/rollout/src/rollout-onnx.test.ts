@@ -232,7 +232,10 @@ describe('rollout on the onnx server', () => {
             body: JSON.stringify(request(patient)),
           });
           if (response.status !== 200) failures.push(`${response.status} ${await response.text()}`);
-          else answers.push({ version: (await response.json()).model_version, at: Date.now() });
+          else {
+            const body = (await response.json()) as { model_version: string };
+            answers.push({ version: body.model_version, at: Date.now() });
+          }
         } catch (error) {
           failures.push(String(error));
         }
