@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Monitor } from '@vigil/core';
+import type { DriftReport, Monitor } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
@@ -48,6 +48,8 @@ describe.skipIf(missing !== undefined)(
     let prometheus: PrometheusProcess;
     let dir: string;
     let data: Traffic;
+    let shiftedReport: DriftReport;
+    let aeReport: DriftReport;
 
     beforeAll(async () => {
       ctx = await createTestContext();
@@ -55,6 +57,22 @@ describe.skipIf(missing !== undefined)(
       data = traffic('ae', 1500, { stepMinutes: 12 });
       await monitor.recordPredictions(data.predictions);
       await monitor.recordOutcomes(data.outcomes);
+      // a second model whose two features both move up between a reference week and the last week
+      const shifted = traffic('shifted', 600, { stepMinutes: 30, seed: 11 }).predictions.map((p, i) => ({
+        ...p,
+        features: {
+          hr: p.features!.hr! + (i >= 300 ? 25 : 0),
+          lactate: (p.features!.lactate ?? 2) + (i >= 300 ? 3 : 0),
+        },
+      }));
+      await monitor.recordPredictions(shifted);
+      const split = shifted[300]!.at;
+      shiftedReport = await monitor.drift!({ model: 'shifted', reference: { until: split }, since: split });
+      aeReport = await monitor.drift!({
+        model: 'ae',
+        reference: { until: data.predictions[750]!.at },
+        since: data.predictions[750]!.at,
+      });
       const { url } = await monitor.listen({ port: 0 });
       const target = new URL(url).host;
       dir = await mkdtemp(join(tmpdir(), 'vigil-prometheus-'));
@@ -157,6 +175,28 @@ describe.skipIf(missing !== undefined)(
         expect(a.state, 'for: 1h keeps a fresh alert pending').toBe('pending');
         expect(a.labels).toMatchObject({ model: 'ae', window: 'week', severity: 'page' });
       }
+    });
+
+    it('puts VigilDatasetDrift in pending for the model whose features moved, not for the other', async () => {
+      expect(shiftedReport.driftShare).toBe(1);
+      expect(aeReport.driftShare).toBeLessThan(0.5);
+      const alerts = await until('VigilDatasetDrift alerts', async () => {
+        const r = await prometheus.api<{
+          alerts: { labels: Record<string, string>; state: string }[];
+        }>('/api/v1/alerts');
+        const drift = r.alerts.filter((a) => a.labels.alertname === 'VigilDatasetDrift');
+        return drift.length > 0 ? drift : undefined;
+      });
+      expect(alerts.map((a) => [a.labels.model, a.labels.version, a.labels.site, a.state])).toEqual([
+        ['shifted', 'all', 'all', 'pending'],
+      ]);
+      const share = await prometheus.api<{ result: VectorResult[] }>(
+        `/api/v1/query?query=${encodeURIComponent('vigil_monitor_drift_share')}`,
+      );
+      expect(Object.fromEntries(share.result.map((r) => [r.metric.model, Number(r.value[1])]))).toEqual({
+        ae: aeReport.driftShare,
+        shifted: 1,
+      });
     });
   },
 );
