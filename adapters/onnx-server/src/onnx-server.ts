@@ -114,6 +114,20 @@ function invalidRequest(message: string): VigilError {
 const DEADLINE = Symbol('deadline');
 
 /**
+ * What a log line may say of a failure: the model runtime's message, but of a resolver
+ * failure only its code or class (a resolver's message may carry the entity id).
+ */
+function describeFailure(error: unknown): { errorCode?: string; message?: string } {
+  const original = error instanceof Failure ? error.original : error;
+  const code = (original as { code?: unknown } | null)?.code;
+  const errorCode = typeof code === 'string' ? code : original instanceof Error ? original.name : undefined;
+  if (error instanceof Failure && error.reason === 'model-error') {
+    return { ...(errorCode ? { errorCode } : {}), message: error.message.slice(0, 200) };
+  }
+  return errorCode ? { errorCode } : {};
+}
+
+/**
  * Embedded Server: onnxruntime sessions per model version, a canary/shadow router with
  * rollback, entity-id requests through an EntityResolver, a fallback scorer behind a
  * deadline, and the Open Inference Protocol over HTTP. Routing decisions (control plane:
@@ -399,8 +413,9 @@ export class OnnxServer implements Server, HttpTarget {
       try {
         explanation = await resolver.explain(session.model, scored.x.subarray(0, session.width), 5);
       } catch (error) {
+        // Only the error's class or code: a resolver's message may name the entity.
         this.#logger.warn(
-          { model: name, version, reason: error instanceof Error ? error.message : String(error) },
+          { model: name, version, ...describeFailure(error) },
           'risk explanation failed; answered without drivers',
         );
       }
@@ -610,9 +625,11 @@ export class OnnxServer implements Server, HttpTarget {
         if (!(isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY')) session.errors++;
         if (error instanceof Failure) {
           if (error.reason === 'features-unavailable') {
+            // The resolver's own message may name the entity: it stays in `cause` only.
+            const { errorCode } = describeFailure(error);
             throw new VigilError(
               'VIGIL_SERVER_FEATURES_UNAVAILABLE',
-              `model ${name}: the entity resolver failed: ${error.message}`,
+              `model ${name}: the entity resolver failed${errorCode ? ` (${errorCode})` : ''} and no fallback is set`,
               { cause: error.original },
             );
           }
@@ -631,7 +648,8 @@ export class OnnxServer implements Server, HttpTarget {
     let reason: FallbackReason;
     try {
       const winner = await Promise.race([running, deadline]);
-      if (winner !== DEADLINE) {
+      // An answer counts only if it came within the deadline (timers may fire late).
+      if (winner !== DEADLINE && performance.now() - started <= deadlineMs) {
         return finish(winner, positiveScores(winner[session.scoreOutput ?? ''], rows));
       }
       reason = 'deadline';
@@ -640,12 +658,7 @@ export class OnnxServer implements Server, HttpTarget {
       if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
       reason = error instanceof Failure ? error.reason : 'model-error';
       this.#logger.warn(
-        {
-          model: name,
-          version,
-          reason,
-          error: error instanceof Error ? error.message.slice(0, 200) : String(error).slice(0, 200),
-        },
+        { model: name, version, reason, ...describeFailure(error) },
         'answered from the fallback',
       );
     } finally {

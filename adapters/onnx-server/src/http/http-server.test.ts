@@ -134,7 +134,10 @@ describe('HTTP layer', () => {
       expect(res.status, what).toBeLessThan(500);
       const json = (await res.json()) as Record<string, unknown>;
       // `error` always; `code` (a stable VIGIL_* code) when the server raised the error itself.
-      expect(Object.keys(json).filter((k) => k !== 'code'), what).toEqual(['error']);
+      expect(
+        Object.keys(json).filter((k) => k !== 'code'),
+        what,
+      ).toEqual(['error']);
       expect(typeof json.error, what).toBe('string');
       if (json.code !== undefined) expect(json.code, what).toMatch(/^VIGIL_[A-Z_]+$/);
     }
