@@ -261,6 +261,7 @@ describe('rollout on the onnx server', () => {
     stop = true;
     await Promise.all(clients);
     expect(failures).toEqual([]);
+    expect(answers.length).toBeGreaterThan(1000);
     // whichever check is judged first breaks: AUROC (100 labels each) or PSI (200 scores each)
     expect(decision).toMatchObject({ action: 'rollback', step: 1, weight: 0 });
     const failed = decision!.failed!;

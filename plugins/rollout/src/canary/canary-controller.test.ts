@@ -356,6 +356,9 @@ describe('CanaryController: input errors', () => {
     expect(await errorOf(() => c.observe({ errors: { v2: -1 } }))).toBe(
       'VIGIL_MONITOR_INVALID_RECORD: rollout observe: errors.v2: must be an integer >= 0, got -1',
     );
+    expect(await errorOf(new CanaryController({ server: new RouteLog(), dir }).evaluate(T0))).toBe(
+      'VIGIL_KERNEL_NOT_STARTED: rollout evaluate: call start() or resume() first',
+    );
     expect(await errorOf(c.start('ae', 'v1', 'v1', T0))).toBe(
       "VIGIL_SERVER_INVALID_ROUTE: rollout start: challenger must differ from champion (both 'v1')",
     );
