@@ -123,7 +123,7 @@ describe('simulateTrial drift', () => {
 
   it('population drift enrols a cohort of shifted patients on its day at its sites, the others unchanged', () => {
     const before = run(trial);
-    const cohort = { kind: 'population', fromDay: 30, patients: 120, sites: ['site-01', 'site-03'] } as const;
+    const cohort = { kind: 'population' as const, fromDay: 30, patients: 120, sites: ['site-01', 'site-03'] };
     const plain = run(trial, [cohort]);
     const after = run(trial, [{ ...cohort, ageShift: 10, susceptibilityShift: 1 }]);
     expect(after.stats.patients).toBe(360);
@@ -196,8 +196,54 @@ describe('simulateTrial drift', () => {
       const calm = (sim: SimulationResult) => sim.events.filter((e) => !struck.has(parse(e).patientId));
       expect(calm(after).length).toBeGreaterThan(0.3 * before.events.length);
       expect(calm(after)).toEqual(calm(before));
+      // Every patient's events before the earlier of its two onsets are the same.
+      const onsets = (sim: SimulationResult) =>
+        new Map(
+          sim.events
+            .map(parse)
+            .filter((o) => o.kind === 'adverse_event' && (o.grade as number) >= 2)
+            .map((o) => [o.patientId, dayOf(o)]),
+        );
+      const [ob, oa] = [onsets(before), onsets(after)];
+      const upToOnset = (sim: SimulationResult) =>
+        sim.events.filter((e) => {
+          const o = parse(e);
+          return dayOf(o) < Math.min(ob.get(o.patientId) ?? 1e9, oa.get(o.patientId) ?? 1e9);
+        });
+      expect(upToOnset(after)).toEqual(upToOnset(before));
       // But the adverse events after its day do change.
       expect(after.stats.adverseEvents).not.toBe(before.stats.adverseEvents);
+    });
+
+    it('adds no lab visit before the onset a delayed adverse event had without drift', () => {
+      // Weekly lab visits are scheduled up to the onset, each a day early to a day late; when the
+      // drift delays an onset on a visit's week day, the visits after it must not land before it.
+      const weaker = [{ kind: 'concept', fromDay: 35, liverScale: 0.2 }] as const;
+      const severe = (sim: SimulationResult) =>
+        new Map(
+          sim.events
+            .map(parse)
+            .filter((o) => o.kind === 'adverse_event' && (o.grade as number) >= 2)
+            .map((o) => [o.patientId, dayOf(o)]),
+        );
+      let cases = 0;
+      // Seeds with such onsets where an unfiltered visit would land the day before (checked by removing the filter).
+      for (const seed of [4, 7, 12]) {
+        const options = { ...trial, seed, days: 70 };
+        const [b, a] = [run(options), run(options, [...weaker])];
+        const [ob, oa] = [severe(b), severe(a)];
+        const delayed = [...ob].filter(([p, d]) => d % 7 === 0 && (oa.get(p) ?? 1e9) > d).map(([p]) => p);
+        cases += delayed.length;
+        for (const p of delayed) {
+          const until = (sim: SimulationResult) =>
+            sim.events.filter((e) => {
+              const o = parse(e);
+              return o.patientId === p && dayOf(o) < ob.get(p)!;
+            });
+          expect(until(a)).toEqual(until(b));
+        }
+      }
+      expect(cases).toBeGreaterThan(0);
     });
 
     it('keeps the oracles on the drifted truth, and a model of the old relation loses AUROC after it', () => {
