@@ -145,7 +145,7 @@ describe('API keys and roles', () => {
     expect((await put(bearer(KEYS.ops), 'nonsense')).status).toBe(400);
     const unknownModel = await fetch(`${url}/v2/models/zz/route`, {
       method: 'PUT',
-      headers: { 'content-type': 'application/json', ...bearer(KEYS.ops) },
+      headers: bearer(KEYS.ops),
       body: JSON.stringify(spec),
     });
     expect(unknownModel.status).toBe(404);
