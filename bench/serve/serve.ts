@@ -1,0 +1,452 @@
+/**
+ * Serving benchmark: `vigil serve` (the embedded onnx server, requests by patient id, features
+ * read from Redis in Feast's encoding through the job's resolver) against FastAPI + onnxruntime +
+ * redis-py serving the SAME ONNX file from the SAME Redis hashes (bench/serve/peer.py), in one run:
+ *
+ *  1. `vigil run` of bench/serve/serve.yaml (small trial, GBT row model, online store in Redis db 3)
+ *     into a temp workdir; then `vigil serve` on it and the peer on the champion's model.onnx.
+ *  2. Parity: every patient's probability from both servers must agree to 1e-5, else exit 1.
+ *  3. Physical floor, same run: one HMGET of one patient + onnxruntime on one row, each timed
+ *     alone, from Python (redis-py, onnxruntime) and from Node (ioredis, onnxruntime-node).
+ *  4. Closed-loop load (keep-alive node:http, c connections, each sends its next request when the
+ *     answer arrives) at c = 1, 2, 4, … for each server, alternating servers per step and the
+ *     order per round; per server the highest throughput whose p99 ≤ 10 ms, and p50/p99 at c = 4.
+ *  5. The explanation path (`GET /patients/{id}/risk`: features + TreeSHAP drivers) for ours.
+ *
+ * Equal resources: both servers are pinned to CPU 1 (`taskset -c 1`), one process each (Node's
+ * one event loop; uvicorn `workers=1`), onnxruntime 1 intra-op thread each; the load generator runs
+ * pinned to CPU 0. The peer's venv (pinned below) is made on first use under
+ * ${VIGIL_CACHE:-~/.cache/vigil}/venvs/serve-bench. Needs `bash scripts/services up redis`.
+ * Not part of the test suite.
+ *
+ *   node --conditions=@vigil/source --import tsx bench/serve/serve.ts [secondsPerStep=2] [rounds=2] [maxConnections=64]
+ */
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { homedir, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { entityKeyEncoder, featureField, timestampField } from '@vigil/adapter-redis';
+
+const run = promisify(execFile);
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '../..');
+
+// Pin the load generator to CPU 0 (re-exec once); the servers go to CPU 1.
+const pinning = existsSync('/usr/bin/taskset') && !process.env.VIGIL_SERVE_BENCH_NO_PIN;
+if (pinning && !process.env.VIGIL_SERVE_BENCH_PINNED) {
+  const r = spawnSync(
+    'taskset',
+    ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, VIGIL_SERVE_BENCH_PINNED: '1' },
+    },
+  );
+  process.exit(r.status ?? 1);
+}
+const pinned = (cmd: string, args: string[]): [string, string[]] =>
+  pinning ? ['taskset', ['-c', '1', cmd, ...args]] : [cmd, args];
+
+const SECONDS = Number(process.argv[2] ?? 2);
+const ROUNDS = Number(process.argv[3] ?? 2);
+const MAX_CONNECTIONS = Number(process.argv[4] ?? 64);
+const P99_TARGET_MS = 10;
+const MODERATE = 4;
+const OUR_PORT = Number(process.env.VIGIL_SERVE_BENCH_PORT ?? 18181);
+const PEER_PORT = OUR_PORT + 1;
+const REDIS_DB = 3;
+const PROJECT = 'vigil_serve_bench';
+const MODEL = 'adverse-event';
+const PINS = ['fastapi==0.165.0', 'uvicorn==0.55.0', 'onnxruntime==1.32.0', 'redis==8.2.0', 'numpy==2.4.6'];
+const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'serve-bench');
+const python = join(venv, 'bin', 'python');
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const quantile = (sorted: ArrayLike<number>, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+const f2 = (n: number) => n.toFixed(2);
+
+async function ensureVenv(): Promise<void> {
+  const check = `import fastapi, uvicorn, onnxruntime, redis, numpy; assert onnxruntime.__version__ == '1.32.0' and redis.__version__ == '8.2.0'`;
+  const ready = () =>
+    run(python, ['-c', check]).then(
+      () => true,
+      () => false,
+    );
+  if (existsSync(python) && (await ready())) return;
+  await mkdir(dirname(venv), { recursive: true });
+  console.log(`making ${venv} (${PINS.join(' ')}) …`);
+  if (!existsSync(python)) await run('python3', ['-m', 'venv', venv]);
+  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', ...PINS], { timeout: 900_000 });
+  if (!(await ready())) throw new Error(`${venv} does not import ${PINS.join(' ')}`);
+}
+
+function vigil(args: string[]): [string, string[]] {
+  return [
+    process.execPath,
+    ['--conditions=@vigil/source', '--import', 'tsx', join(root, 'cli/src/main.ts'), ...args],
+  ];
+}
+
+async function waitReady(url: string, child: ChildProcess, what: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) throw new Error(`${what} exited with ${child.exitCode}`);
+    const ok = await fetch(url).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${what} did not become ready at ${url}`);
+}
+
+interface Target {
+  name: string;
+  method: 'GET' | 'POST';
+  port: number;
+  path: (id: string) => string;
+  body: (id: string) => Buffer | undefined;
+}
+
+const inferBody = (id: string) =>
+  Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'patient_id', datatype: 'BYTES', shape: [1], data: [id] }],
+      outputs: [{ name: 'probabilities' }],
+    }),
+  );
+
+function once(agent: Agent, t: Target, id: string): Promise<{ status: number; body: string }> {
+  const body = t.body(id);
+  return new Promise((ok, fail) => {
+    // As tritonclient's sync HTTP client: no Content-Type, no Accept (RECIPES.md).
+    const headers: Record<string, string | number> = body ? { 'content-length': body.length } : {};
+    const req = request(
+      { agent, host: '127.0.0.1', port: t.port, method: t.method, path: t.path(id), headers },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          ok({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', fail);
+      },
+    );
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
+interface Step {
+  connections: number;
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+}
+
+/** Closed loop: `c` keep-alive connections, each sends its next request when the answer is read. */
+async function load(t: Target, ids: string[], c: number, seconds: number): Promise<Step> {
+  const agent = new Agent({ keepAlive: true, maxSockets: c });
+  try {
+    const warmEnd = performance.now() + 300;
+    const endAt = warmEnd + seconds * 1000;
+    const lat: number[] = [];
+    let next = 0;
+    let began = 0;
+    let done = 0;
+    let firstFailure: string | undefined;
+    const worker = async () => {
+      for (;;) {
+        const start = performance.now();
+        if (start >= endAt) return;
+        const id = ids[next++ % ids.length]!;
+        const res = await once(agent, t, id);
+        const end = performance.now();
+        if (res.status !== 200) firstFailure ??= `${t.name} ${res.status}: ${res.body.slice(0, 200)}`;
+        if (start >= warmEnd && end <= endAt) {
+          lat.push(end - start);
+          if (done === 0) began = start;
+          done++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: c }, worker));
+    if (firstFailure) throw new Error(firstFailure);
+    const sorted = Float64Array.from(lat).sort();
+    return {
+      connections: c,
+      rps: done / ((endAt - Math.max(began, warmEnd)) / 1000),
+      p50: quantile(sorted, 0.5),
+      p99: quantile(sorted, 0.99),
+      requests: done,
+    };
+  } finally {
+    agent.destroy();
+  }
+}
+
+function stats(ms: number[]) {
+  const s = Float64Array.from(ms).sort();
+  return { p50: quantile(s, 0.5), p99: quantile(s, 0.99) };
+}
+
+/** The floor from Node: ioredis HMGET of one patient, onnxruntime-node on one row, each alone. */
+async function nodeFloor(
+  modelFile: string,
+  views: Record<string, { view: { name: string } }>,
+  names: string[],
+  ids: string[],
+  n: number,
+) {
+  const { Redis } = await import('ioredis');
+  const ort = await import('onnxruntime-node');
+  const client = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
+  const session = await ort.InferenceSession.create(modelFile, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  });
+  const key = entityKeyEncoder([{ name: 'patient_id', dtype: 'string' }], PROJECT);
+  const fields = names.map((n) => {
+    const i = n.indexOf('__');
+    return featureField(n.slice(0, i), n.slice(i + 2));
+  });
+  for (const v of Object.keys(views)) fields.push(timestampField(v));
+  const input = session.inputNames[0]!;
+  const row = new ort.Tensor('float32', new Float32Array(names.length).fill(Number.NaN), [1, names.length]);
+  const redisMs: number[] = [];
+  const modelMs: number[] = [];
+  for (let j = -50; j < n; j++) {
+    const k = key([ids[(j + 50) % ids.length]]);
+    let t = performance.now();
+    await client.hmgetBuffer(k, ...fields);
+    if (j >= 0) redisMs.push(performance.now() - t);
+    t = performance.now();
+    await session.run({ [input]: row }, ['probabilities']);
+    if (j >= 0) modelMs.push(performance.now() - t);
+  }
+  client.disconnect();
+  await session.release();
+  return { redis: stats(redisMs), model: stats(modelMs) };
+}
+
+async function main(): Promise<void> {
+  await run('bash', [join(root, 'scripts/services'), 'up', 'redis']);
+  await ensureVenv();
+  const workdir = await mkdtemp(join(tmpdir(), 'vigil-serve-bench-'));
+  const children: ChildProcess[] = [];
+  try {
+    const config = join(here, 'serve.yaml');
+    console.log(`vigil run (small trial, gbt) into ${workdir} …`);
+    const [cmd, args] = vigil(['run', '--config', config, '--workdir', workdir]);
+    await run(cmd, args, { cwd: root, maxBuffer: 64 * 1024 * 1024 });
+
+    const version = JSON.parse(
+      await readFile(join(workdir, 'registry/models', MODEL, 'aliases.json'), 'utf8'),
+    ).champion;
+    const meta = JSON.parse(
+      await readFile(join(workdir, 'registry/models', MODEL, 'versions', `${version}.json`), 'utf8'),
+    );
+    const modelDir = join(
+      workdir,
+      'registry/experiments/adverse-events/runs',
+      meta.runId,
+      'artifacts',
+      dirname(meta.source),
+    );
+    const signature = JSON.parse(await readFile(join(modelDir, 'signature.json'), 'utf8'));
+    const names: string[] = signature.featureNames;
+    if (signature.inputs[0].shape[1] !== names.length) throw new Error('not a row model');
+    const viewsFile = join(workdir, 'features/registry.json');
+    const views = JSON.parse(await readFile(viewsFile, 'utf8')).views;
+    const viewsRead = Object.fromEntries(
+      Object.entries(views).filter(([v]) => names.some((n) => n.startsWith(`${v}__`))),
+    ) as Record<string, { view: { name: string } }>;
+
+    const ours = spawn(
+      ...pinned(...vigil(['serve', '--config', config, '--workdir', workdir, '--port', String(OUR_PORT)])),
+      {
+        cwd: root,
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    children.push(ours);
+    const peerEnv = {
+      ...process.env,
+      PEER_MODEL: join(modelDir, 'model.onnx'),
+      PEER_SIGNATURE: join(modelDir, 'signature.json'),
+      PEER_VIEWS: viewsFile,
+      PEER_PROJECT: PROJECT,
+      PEER_REDIS_DB: String(REDIS_DB),
+      PEER_MODE: process.env.VIGIL_SERVE_BENCH_PEER_MODE ?? 'async',
+    };
+    const peer = spawn(...pinned(python, [join(here, 'peer.py'), 'serve', String(PEER_PORT)]), {
+      env: peerEnv,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(peer);
+    await waitReady(`http://127.0.0.1:${OUR_PORT}/v2/health/ready`, ours, 'vigil serve');
+    await waitReady(`http://127.0.0.1:${PEER_PORT}/v2/health/ready`, peer, 'the peer');
+
+    // The patients the online store holds.
+    const { stdout } = await run(python, [
+      '-c',
+      `import redis,json; r=redis.Redis(db=${REDIS_DB}); p=b'${PROJECT}'; print(json.dumps(sorted(k[:-len(p)].split(b'\\x00')[-1].decode() for k in r.scan_iter(count=1000) if k.endswith(p))))`,
+    ]);
+    const ids: string[] = JSON.parse(stdout);
+
+    const targets: Record<'vigil' | 'peer' | 'explain', Target> = {
+      vigil: {
+        name: 'vigil',
+        method: 'POST',
+        port: OUR_PORT,
+        path: () => `/v2/models/${MODEL}/infer`,
+        body: inferBody,
+      },
+      peer: {
+        name: 'fastapi',
+        method: 'POST',
+        port: PEER_PORT,
+        path: () => `/v2/models/${MODEL}/infer`,
+        body: inferBody,
+      },
+      explain: {
+        name: 'vigil explain',
+        method: 'GET',
+        port: OUR_PORT,
+        path: (id) => `/patients/${id}/risk`,
+        body: () => undefined,
+      },
+    };
+
+    // Parity before timing: every patient, both servers, to 1e-5.
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    let worst = 0;
+    for (const id of ids) {
+      const a = await once(agent, targets.vigil, id);
+      const b = await once(agent, targets.peer, id);
+      const e = await once(agent, targets.explain, id);
+      if (a.status !== 200 || b.status !== 200 || e.status !== 200)
+        throw new Error(
+          `${id}: vigil ${a.status} ${a.body.slice(0, 200)} / peer ${b.status} ${b.body.slice(0, 200)} / risk ${e.status}`,
+        );
+      const pa = JSON.parse(a.body).outputs.find((o: { name: string }) => o.name === 'probabilities').data[1];
+      const pb = JSON.parse(b.body).outputs[0].data[1];
+      const pe = JSON.parse(e.body).probability;
+      const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe));
+      worst = Math.max(worst, diff);
+      if (!(diff <= 1e-5)) throw new Error(`${id}: vigil ${pa}, peer ${pb}, risk ${pe}: differ by ${diff}`);
+    }
+    agent.destroy();
+    console.log(
+      `parity: ${ids.length} patients, both servers (and /risk) agree, max |Δp| = ${worst.toExponential(2)}`,
+    );
+
+    // The physical floor, in this run.
+    const floorN = 2000;
+    const py = JSON.parse(
+      (
+        await run(python, [join(here, 'peer.py'), 'floor', String(floorN), JSON.stringify(ids)], {
+          env: peerEnv,
+        })
+      ).stdout,
+    );
+    const pyFloor = { redis: stats(py.redis_ms), model: stats(py.model_ms) };
+    const jsFloor = await nodeFloor(join(modelDir, 'model.onnx'), viewsRead, names, ids, floorN);
+
+    // Warm-up (JIT, connection pools, onnxruntime's first runs): 3 s each at c = 4, not counted.
+    for (const k of ['vigil', 'peer', 'explain'] as const) await load(targets[k], ids, MODERATE, 3);
+
+    // Load, alternating servers per step and the order per round.
+    const steps: number[] = [];
+    for (let c = 1; c <= MAX_CONNECTIONS; c *= 2) steps.push(c);
+    const results: Record<string, Step[][]> = { vigil: [], peer: [], explain: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = (
+        round % 2 === 0 ? ['vigil', 'peer', 'explain'] : ['peer', 'explain', 'vigil']
+      ) as (keyof typeof targets)[];
+      for (const k of order) results[k]!.push([]);
+      for (const c of steps) {
+        for (const k of order) {
+          const s = await load(targets[k], ids, c, SECONDS);
+          results[k]![round]!.push(s);
+          console.log(
+            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms`,
+          );
+        }
+      }
+    }
+
+    const median = (xs: number[]) => {
+      const s = [...xs].sort((a, b) => a - b);
+      return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+    };
+    const summary = (k: string) => {
+      const rounds = results[k]!;
+      const best = rounds.map((r) =>
+        r.filter((s) => s.p99 <= P99_TARGET_MS).reduce((m, s) => Math.max(m, s.rps), 0),
+      );
+      const at = rounds.map((r) => r.find((s) => s.connections === MODERATE)!);
+      const c1 = rounds.map((r) => r[0]!);
+      const peak = rounds.map((r) => r.reduce((m, s) => Math.max(m, s.rps), 0));
+      return {
+        bestRps: median(best),
+        peakRps: median(peak),
+        p50: median(at.map((s) => s.p50)),
+        p99: median(at.map((s) => s.p99)),
+        rpsAtModerate: median(at.map((s) => s.rps)),
+        p50c1: median(c1.map((s) => s.p50)),
+        p99c1: median(c1.map((s) => s.p99)),
+      };
+    };
+    const v = summary('vigil');
+    const p = summary('peer');
+    const e = summary('explain');
+    const floor = (f: typeof pyFloor) => ({ p50: f.redis.p50 + f.model.p50, p99: f.redis.p99 + f.model.p99 });
+    console.log(
+      `\nserve: ${ids.length} patients, GBT row model (${names.length} features), 1 id per request, ${ROUNDS} rounds × ${SECONDS} s per step, c = ${steps.join(',')}, medians over rounds`,
+    );
+    console.log(
+      `                      max req/s @p99≤${P99_TARGET_MS}ms   c=1 p50 / p99       c=${MODERATE}: p50 / p99 (req/s)`,
+    );
+    for (const [label, s] of [
+      ['vigil serve', v],
+      ['fastapi peer', p],
+      ['vigil /risk', e],
+    ] as const) {
+      console.log(
+        `  ${label.padEnd(18)} ${s.bestRps.toFixed(0).padStart(10)} ${s.peakRps.toFixed(0).padStart(12)}     ${f2(s.p50c1)} / ${f2(s.p99c1)} ms     ${f2(s.p50)} / ${f2(s.p99)} ms (${s.rpsAtModerate.toFixed(0)})`,
+      );
+    }
+    const pf = floor(pyFloor);
+    const jf = floor(jsFloor);
+    console.log(
+      `  floor (python)     HMGET p50 ${f2(pyFloor.redis.p50)} p99 ${f2(pyFloor.redis.p99)} + onnxruntime p50 ${f2(pyFloor.model.p50)} p99 ${f2(pyFloor.model.p99)} = p50 ${f2(pf.p50)} / p99 ${f2(pf.p99)} ms`,
+    );
+    console.log(
+      `  floor (node)       HMGET p50 ${f2(jsFloor.redis.p50)} p99 ${f2(jsFloor.redis.p99)} + onnxruntime p50 ${f2(jsFloor.model.p50)} p99 ${f2(jsFloor.model.p99)} = p50 ${f2(jf.p50)} / p99 ${f2(jf.p99)} ms`,
+    );
+    console.log(
+      `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×`,
+    );
+    console.log(
+      `\n${JSON.stringify({ vigil: v, peer: p, explain: e, floor: { python: pyFloor, node: jsFloor }, results })}`,
+    );
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
+    await sleep(500);
+    await rm(workdir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
