@@ -28,6 +28,14 @@ describe('LatencyRing', () => {
     expect(ring.quantile(0.01)).toBeGreaterThanOrEqual(1000);
   });
 
+  it('rounds the rank up when q × n is not whole (nearest rank)', () => {
+    const ring = new LatencyRing(16);
+    for (const v of [70, 10, 50, 30, 60, 20, 40]) ring.add(v);
+    expect(ring.quantile(0.5)).toBe(40); // rank ⌈3.5⌉ = 4 of 10..70
+    expect(ring.quantile(0.99)).toBe(70);
+    expect(ring.quantile(0)).toBe(10);
+  });
+
   it('p50 and p99 of 1..100 are 50 and 99', () => {
     const ring = new LatencyRing(1000);
     for (let i = 100; i >= 1; i--) ring.add(i);
