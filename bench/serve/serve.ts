@@ -25,6 +25,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,6 +59,7 @@ const P99_TARGET_MS = 10;
 const MODERATE = 4;
 const OUR_PORT = Number(process.env.VIGIL_SERVE_BENCH_PORT ?? 18181);
 const PEER_PORT = OUR_PORT + 1;
+const ECHO_PORT = OUR_PORT + 2;
 const REDIS_DB = 3;
 const PROJECT = 'vigil_serve_bench';
 const MODEL = 'adverse-event';
@@ -150,9 +152,76 @@ interface Step {
   requests: number;
 }
 
+/**
+ * One keep-alive HTTP/1.1 connection over a raw socket: prebuilt request bytes, each answer framed
+ * by its Content-Length. Much lighter than node:http, so the client's own cost stays small next to
+ * the server's (both servers answer with Content-Length).
+ */
+class RawConnection {
+  readonly #socket: Socket;
+  #buf: Buffer = Buffer.alloc(0);
+  #waiting: { ok: (status: number) => void; fail: (error: Error) => void } | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      this.#buf = this.#buf.length === 0 ? chunk : Buffer.concat([this.#buf, chunk]);
+      this.#drain();
+    });
+    socket.on('error', (error) => this.#waiting?.fail(error));
+    socket.on('close', () => this.#waiting?.fail(new Error('connection closed')));
+  }
+
+  static open(port: number): Promise<RawConnection> {
+    return new Promise((ok, fail) => {
+      const socket = connect({ host: '127.0.0.1', port }, () => ok(new RawConnection(socket)));
+      socket.once('error', fail);
+    });
+  }
+
+  send(bytes: Buffer): Promise<number> {
+    return new Promise((ok, fail) => {
+      this.#waiting = { ok, fail };
+      this.#socket.write(bytes);
+    });
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #drain(): void {
+    const head = this.#buf.indexOf('\r\n\r\n');
+    if (head < 0 || !this.#waiting) return;
+    const headers = this.#buf.toString('latin1', 0, head);
+    const length = /\r\ncontent-length:\s*(\d+)/i.exec(headers);
+    if (!length) {
+      this.#waiting.fail(new Error(`an answer without Content-Length: ${headers.slice(0, 200)}`));
+      return;
+    }
+    const total = head + 4 + Number(length[1]);
+    if (this.#buf.length < total) return;
+    const status = Number(headers.slice(9, 12));
+    this.#buf = this.#buf.subarray(total);
+    const { ok } = this.#waiting;
+    this.#waiting = undefined;
+    ok(status);
+  }
+}
+
+function rawRequest(t: Target, id: string): Buffer {
+  const body = t.body(id);
+  const head = `${t.method} ${t.path(id)} HTTP/1.1\r\nHost: 127.0.0.1:${t.port}\r\n${
+    body ? `Content-Length: ${body.length}\r\n` : ''
+  }\r\n`;
+  return body ? Buffer.concat([Buffer.from(head), body]) : Buffer.from(head);
+}
+
 /** Closed loop: `c` keep-alive connections, each sends its next request when the answer is read. */
 async function load(t: Target, ids: string[], c: number, seconds: number): Promise<Step> {
-  const agent = new Agent({ keepAlive: true, maxSockets: c });
+  const requests = ids.map((id) => rawRequest(t, id));
+  const connections = await Promise.all(Array.from({ length: c }, () => RawConnection.open(t.port)));
   try {
     const warmEnd = performance.now() + 300;
     const endAt = warmEnd + seconds * 1000;
@@ -161,14 +230,13 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
     let began = 0;
     let done = 0;
     let firstFailure: string | undefined;
-    const worker = async () => {
+    const worker = async (conn: RawConnection) => {
       for (;;) {
         const start = performance.now();
         if (start >= endAt) return;
-        const id = ids[next++ % ids.length]!;
-        const res = await once(agent, t, id);
+        const status = await conn.send(requests[next++ % requests.length]!);
         const end = performance.now();
-        if (res.status !== 200) firstFailure ??= `${t.name} ${res.status}: ${res.body.slice(0, 200)}`;
+        if (status !== 200) firstFailure ??= `${t.name} answered ${status}`;
         if (start >= warmEnd && end <= endAt) {
           lat.push(end - start);
           if (done === 0) began = start;
@@ -176,7 +244,7 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
         }
       }
     };
-    await Promise.all(Array.from({ length: c }, worker));
+    await Promise.all(connections.map(worker));
     if (firstFailure) throw new Error(firstFailure);
     const sorted = Float64Array.from(lat).sort();
     return {
@@ -187,7 +255,7 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
       requests: done,
     };
   } finally {
-    agent.destroy();
+    for (const conn of connections) conn.close();
   }
 }
 
@@ -292,8 +360,16 @@ async function main(): Promise<void> {
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     children.push(peer);
+    // The harness's ceiling under this run's load: a bare node:http server answering a fixed
+    // probabilities body, same CPU pin, same client.
+    const echoCode = `const b=Buffer.from(JSON.stringify({model_name:'${MODEL}',outputs:[{name:'probabilities',shape:[1,2],datatype:'FP32',data:[0.9,0.1]}]}));require('node:http').createServer((q,r)=>{q.resume();q.on('end',()=>{r.writeHead(200,{'content-type':'application/json','content-length':b.length});r.end(b)})}).listen(${ECHO_PORT},'127.0.0.1')`;
+    const echo = spawn(...pinned(process.execPath, ['-e', echoCode]), {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    children.push(echo);
     await waitReady(`http://127.0.0.1:${OUR_PORT}/v2/health/ready`, ours, 'vigil serve');
     await waitReady(`http://127.0.0.1:${PEER_PORT}/v2/health/ready`, peer, 'the peer');
+    await waitReady(`http://127.0.0.1:${ECHO_PORT}/`, echo, 'the echo server');
 
     // The patients the online store holds.
     const { stdout } = await run(python, [
@@ -302,7 +378,7 @@ async function main(): Promise<void> {
     ]);
     const ids: string[] = JSON.parse(stdout);
 
-    const targets: Record<'vigil' | 'peer' | 'explain', Target> = {
+    const targets: Record<'vigil' | 'peer' | 'explain' | 'echo', Target> = {
       vigil: {
         name: 'vigil',
         method: 'POST',
@@ -323,6 +399,13 @@ async function main(): Promise<void> {
         port: OUR_PORT,
         path: (id) => `/patients/${id}/risk`,
         body: () => undefined,
+      },
+      echo: {
+        name: 'echo ceiling',
+        method: 'POST',
+        port: ECHO_PORT,
+        path: () => `/v2/models/${MODEL}/infer`,
+        body: inferBody,
       },
     };
 
@@ -362,15 +445,15 @@ async function main(): Promise<void> {
     const jsFloor = await nodeFloor(join(modelDir, 'model.onnx'), viewsRead, names, ids, floorN);
 
     // Warm-up (JIT, connection pools, onnxruntime's first runs): 3 s each at c = 4, not counted.
-    for (const k of ['vigil', 'peer', 'explain'] as const) await load(targets[k], ids, MODERATE, 3);
+    for (const k of ['vigil', 'peer', 'explain', 'echo'] as const) await load(targets[k], ids, MODERATE, 3);
 
     // Load, alternating servers per step and the order per round.
     const steps: number[] = [];
     for (let c = 1; c <= MAX_CONNECTIONS; c *= 2) steps.push(c);
-    const results: Record<string, Step[][]> = { vigil: [], peer: [], explain: [] };
+    const results: Record<string, Step[][]> = { vigil: [], peer: [], explain: [], echo: [] };
     for (let round = 0; round < ROUNDS; round++) {
       const order = (
-        round % 2 === 0 ? ['vigil', 'peer', 'explain'] : ['peer', 'explain', 'vigil']
+        round % 2 === 0 ? ['vigil', 'peer', 'explain', 'echo'] : ['peer', 'vigil', 'echo', 'explain']
       ) as (keyof typeof targets)[];
       for (const k of order) results[k]!.push([]);
       for (const c of steps) {
@@ -409,17 +492,19 @@ async function main(): Promise<void> {
     const v = summary('vigil');
     const p = summary('peer');
     const e = summary('explain');
+    const h = summary('echo');
     const floor = (f: typeof pyFloor) => ({ p50: f.redis.p50 + f.model.p50, p99: f.redis.p99 + f.model.p99 });
     console.log(
       `\nserve: ${ids.length} patients, GBT row model (${names.length} features), 1 id per request, ${ROUNDS} rounds × ${SECONDS} s per step, c = ${steps.join(',')}, medians over rounds`,
     );
     console.log(
-      `                      max req/s @p99≤${P99_TARGET_MS}ms   c=1 p50 / p99       c=${MODERATE}: p50 / p99 (req/s)`,
+      `                     req/s @p99≤${P99_TARGET_MS}ms  peak req/s   c=1 p50 / p99        c=${MODERATE} p50 / p99 (req/s)`,
     );
     for (const [label, s] of [
       ['vigil serve', v],
       ['fastapi peer', p],
       ['vigil /risk', e],
+      ['echo ceiling', h],
     ] as const) {
       console.log(
         `  ${label.padEnd(18)} ${s.bestRps.toFixed(0).padStart(10)} ${s.peakRps.toFixed(0).padStart(12)}     ${f2(s.p50c1)} / ${f2(s.p99c1)} ms     ${f2(s.p50)} / ${f2(s.p99)} ms (${s.rpsAtModerate.toFixed(0)})`,
@@ -437,7 +522,7 @@ async function main(): Promise<void> {
       `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×`,
     );
     console.log(
-      `\n${JSON.stringify({ vigil: v, peer: p, explain: e, floor: { python: pyFloor, node: jsFloor }, results })}`,
+      `\n${JSON.stringify({ vigil: v, peer: p, explain: e, echo: h, floor: { python: pyFloor, node: jsFloor }, results })}`,
     );
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
