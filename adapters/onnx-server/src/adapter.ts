@@ -56,12 +56,10 @@ export const onnxServerConfig = z.strictObject({
               .string()
               .min(1)
               .describe('Name of the key (used for rate limiting and logs; never the key itself).'),
-            key: z
-              .string()
-              .min(16)
-              .describe(
-                'The API key (at least 16 characters); a secret, so write it as a ${env:NAME} reference.',
-              ),
+            key: z.string().min(16).describe(
+              // biome-ignore lint/suspicious/noTemplateCurlyInString: the config file's literal ${env:…} syntax
+              'The API key (at least 16 characters); a secret, so write it as a ${env:NAME} reference.',
+            ),
             role: z
               .enum(['predict', 'operate', 'admin'])
               .describe(

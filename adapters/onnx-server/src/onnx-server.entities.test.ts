@@ -1,4 +1,3 @@
-import { createHmac } from 'node:crypto';
 import type { InferenceRequest, InferenceResponse, PredictionRecord } from '@vigil/core';
 import { isVigilError } from '@vigil/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -108,7 +107,9 @@ describe('entity-id requests', () => {
     const rows = ids.slice(0, 5).map((id) => table.get(id)!.row);
     const viaMatrix = await server.infer('ae', matrix(rows), { version: 'v1' });
     expect(p1(response)).toEqual(p1(viaMatrix));
-    rows.forEach((row, r) => expect(p1(response)[r]).toBeCloseTo(logistic(W1, B1, row), 5));
+    rows.forEach((row, r) => {
+      expect(p1(response)[r]).toBeCloseTo(logistic(W1, B1, row), 5);
+    });
     expect(response.outputs.map((o) => o.name)).toEqual(['label', 'probabilities']);
     expect(response.parameters!.feature_timestamps).toEqual(
       ids.slice(0, 5).map((id) => table.get(id)!.timestamps),

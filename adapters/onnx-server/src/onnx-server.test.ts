@@ -55,6 +55,35 @@ describe('OnnxServer', () => {
       emitBatchRows: 512,
       emitFlushMs: 200,
     });
+    expect(onnxServer.capabilities).toMatchObject({
+      entities: true,
+      fallback: true,
+      canary: true,
+      shadow: true,
+    });
+    const key = (name: string, k: string, role = 'predict') => ({ name, key: k, role });
+    const issues = (config: unknown) =>
+      onnxServer.config.safeParse(config).error?.issues.map((i) => `${i.path.join('.')}: ${i.message}`) ?? [];
+    expect(
+      issues({ auth: { keys: [key('a', 'k'.repeat(16)), key('b', 'j'.repeat(16), 'operate')] } }),
+    ).toEqual([]);
+    expect(issues({ auth: { keys: [key('a', 'k'.repeat(16)), key('a', 'j'.repeat(16))] } })).toEqual([
+      "auth.keys.1.name: key name 'a' is listed twice",
+    ]);
+    expect(issues({ auth: { keys: [key('a', 'k'.repeat(16)), key('b', 'k'.repeat(16))] } })).toEqual([
+      'auth.keys.1.key: the same key value is listed twice',
+    ]);
+    expect(
+      issues({ auth: { keys: [key('a', 'short'), key('b', 'j'.repeat(16), 'root')] } }).map(
+        (i) => i.split(':')[0],
+      ),
+    ).toEqual(['auth.keys.0.key', 'auth.keys.1.role']);
+    expect(
+      issues({ pseudonymKey: 'short', rateLimit: { perSecond: 0, burst: 1 } }).map((i) => i.split(':')[0]),
+    ).toEqual(['pseudonymKey', 'rateLimit.perSecond']);
+    for (const [field, shape] of Object.entries(onnxServer.config.shape)) {
+      expect(shape.description, field).toBeTruthy();
+    }
     expect(() => onnxServer.config.parse({ colour: 'red' })).toThrow();
     expect(() => onnxServer.config.parse({ port: 70_000 })).toThrow();
   });
