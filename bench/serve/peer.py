@@ -6,7 +6,9 @@ Configured by environment (serve.ts sets them):
   PEER_SIGNATURE  its signature.json (input name, featureNames in the model's order)
   PEER_VIEWS      the feature store's registry.json (views, their entities, features, dtypes)
   PEER_REDIS_DB / PEER_REDIS_HOST / PEER_REDIS_PORT, PEER_PROJECT
-  PEER_MODE       async (default: async def + redis.asyncio) or sync (def + redis, thread pool)
+  PEER_MODE       async (default: async def + redis.asyncio) or sync (redis + onnxruntime in
+                  Starlette's thread pool)
+redis-py parses replies with hiredis (installed in the venv), as a tuned deployment would.
 
 Endpoints: POST /v2/models/{name}/infer with a BYTES input `patient_id` of shape [n] (the same
 request body Vigil takes), answering OIP JSON with the `probabilities` output; GET
@@ -205,24 +207,26 @@ def make_app():
 
     if mode == "sync":
         import redis
+        from starlette.concurrency import run_in_threadpool
 
         client = redis.Redis(**REDIS)
 
-        from fastapi import Body
+        def work(name: str, body: bytes):
+            ids = parse_ids(json.loads(body))
+            if len(ids) == 1:
+                replies = [client.hmget(entity_key(JOIN_KEY, ids[0], PROJECT), ALL_FIELDS)]
+            else:
+                pipe = client.pipeline(transaction=False)
+                for i in ids:
+                    pipe.hmget(entity_key(JOIN_KEY, i, PROJECT), ALL_FIELDS)
+                replies = pipe.execute()
+            return answer(name, matrix(replies))
 
-        # A plain `def` handler runs in Starlette's thread pool; the body arrives parsed.
+        # Blocking redis-py and onnxruntime in Starlette's thread pool, as a plain `def` handler runs.
         @app.post("/v2/models/{name}/infer")
-        def infer_sync(name: str, body: dict = Body(...)):
+        async def infer_sync(name: str, request: Request):
             try:
-                ids = parse_ids(body)
-                if len(ids) == 1:
-                    replies = [client.hmget(entity_key(JOIN_KEY, ids[0], PROJECT), ALL_FIELDS)]
-                else:
-                    pipe = client.pipeline(transaction=False)
-                    for i in ids:
-                        pipe.hmget(entity_key(JOIN_KEY, i, PROJECT), ALL_FIELDS)
-                    replies = pipe.execute()
-                return answer(name, matrix(replies))
+                return JSONResponse(await run_in_threadpool(work, name, await request.body()))
             except (ValueError, UnknownPatient) as error:
                 return bad(error)
 
@@ -242,7 +246,7 @@ def make_app():
                     for i in ids:
                         pipe.hmget(entity_key(JOIN_KEY, i, PROJECT), ALL_FIELDS)
                     replies = await pipe.execute()
-                return answer(name, matrix(replies))
+                return JSONResponse(answer(name, matrix(replies)))
             except (ValueError, UnknownPatient) as error:
                 return bad(error)
 

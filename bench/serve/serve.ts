@@ -63,7 +63,14 @@ const ECHO_PORT = OUR_PORT + 2;
 const REDIS_DB = 3;
 const PROJECT = 'vigil_serve_bench';
 const MODEL = 'adverse-event';
-const PINS = ['fastapi==0.165.0', 'uvicorn==0.55.0', 'onnxruntime==1.32.0', 'redis==8.2.0', 'numpy==2.4.6'];
+const PINS = [
+  'fastapi==0.165.0',
+  'uvicorn==0.55.0',
+  'onnxruntime==1.32.0',
+  'redis==8.2.0',
+  'hiredis==3.5.0',
+  'numpy==2.4.6',
+];
 const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'serve-bench');
 const python = join(venv, 'bin', 'python');
 
@@ -73,7 +80,7 @@ const quantile = (sorted: ArrayLike<number>, q: number) =>
 const f2 = (n: number) => n.toFixed(2);
 
 async function ensureVenv(): Promise<void> {
-  const check = `import fastapi, uvicorn, onnxruntime, redis, numpy; assert onnxruntime.__version__ == '1.32.0' and redis.__version__ == '8.2.0'`;
+  const check = `import fastapi, uvicorn, onnxruntime, redis, hiredis, numpy; assert onnxruntime.__version__ == '1.32.0' and redis.__version__ == '8.2.0'`;
   const ready = () =>
     run(python, ['-c', check]).then(
       () => true,
