@@ -23,6 +23,8 @@ export interface ConfigOverrides {
   preset?: string;
   workdir?: string;
   seed?: number;
+  /** Keys merged into the config's `job` section before validation (e.g. `loop` from `--weeks`). */
+  job?: Record<string, unknown>;
 }
 
 function isDescriptor(v: unknown): v is Parameters<ComponentRegistry['register']>[0] {
@@ -95,5 +97,21 @@ export async function resolveConfig(
   if (!file && rest.preset === undefined) rest.preset = 'local';
   if (overrides.workdir) rest.workdir = overrides.workdir;
   if (overrides.seed !== undefined) rest.seed = overrides.seed;
+  if (overrides.job) {
+    const job =
+      rest.job !== null && typeof rest.job === 'object' ? (rest.job as Record<string, unknown>) : {};
+    const merged: Record<string, unknown> = { ...job };
+    for (const [key, value] of Object.entries(overrides.job)) {
+      const current = job[key];
+      merged[key] =
+        current !== null &&
+        typeof current === 'object' &&
+        !Array.isArray(current) &&
+        typeof value === 'object'
+          ? { ...(current as Record<string, unknown>), ...(value as Record<string, unknown>) }
+          : value;
+    }
+    rest.job = merged;
+  }
   return loadConfig(rest, { registry });
 }

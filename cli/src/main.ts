@@ -26,6 +26,13 @@ function seedArg(value: string): number {
   return n;
 }
 
+function weeksArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 104)
+    throw new InvalidArgumentError('--weeks must be an integer from 1 to 104');
+  return n;
+}
+
 const program = new Command()
   .name('vigil')
   .description('Vigil: trustworthy clinical prediction, from streamed events to monitored models.')
@@ -43,6 +50,15 @@ program
   .option('--seed <n>', 'seed for every random choice', seedArg)
   .option('--no-cache', 'run every step, even those whose version, config and inputs are unchanged')
   .option('--resume <runId>', 'continue an interrupted or failed run from its first unfinished step')
+  .option(
+    '--weeks <n>',
+    "then play the job's closed loop over N simulated weeks (serve, label, monitor, retrain, gate, canary); sets job.loop.weeks",
+    weeksArg,
+  )
+  .option(
+    '--sabotage',
+    'with --weeks: one challenger is deliberately broken; the canary must roll it back (job.loop.sabotage)',
+  )
   .option('--json', 'print the summary as one JSON object on the last line of stdout')
   .action(async (opts) => {
     process.exitCode = await runCommand(opts);

@@ -46,13 +46,29 @@ export interface RunOptions extends ConfigOverrides {
   /** commander's --no-cache sets cache: false. */
   cache?: boolean;
   resume?: string;
+  /** `--weeks N`: play the job's closed loop over N simulated weeks after the pipeline. */
+  weeks?: number;
+  /** `--sabotage`: make one challenger of the loop a broken one (the canary must roll it back). */
+  sabotage?: boolean;
 }
 
 /** `vigil run`: the configured job's pipeline on the configured preset. Returns the exit code. */
 export async function runCommand(options: RunOptions): Promise<number> {
   const began = performance.now();
   const registry = createDefaultRegistry();
-  const config = await resolveConfig(registry, options.config, options);
+  const loop =
+    options.weeks !== undefined || options.sabotage
+      ? {
+          loop: {
+            ...(options.weeks !== undefined ? { weeks: options.weeks } : {}),
+            ...(options.sabotage ? { sabotage: true } : {}),
+          },
+        }
+      : undefined;
+  const config = await resolveConfig(registry, options.config, {
+    ...options,
+    ...(loop ? { job: loop } : {}),
+  });
   const { job, pipeline, jobConfig } = configuredJob(registry, config);
   const workdir = resolve(config.workdir);
   // Structured logs go to a file; the terminal shows progress and the summary.

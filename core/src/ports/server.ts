@@ -153,6 +153,8 @@ export interface Server {
   setEntityResolver?(resolver: EntityResolver): void;
   /** Answer for `name` from `fallback` when its model, features or deadline fail (capability `fallback`). */
   setFallback?(name: string, fallback: FallbackScorer | undefined): void;
+  /** Emit the predictions answered so far now (they are emitted in batches); resolves when they reached the hook. */
+  flushPredictions?(): Promise<void>;
   /** Serve the protocol over HTTP on 127.0.0.1 (port 0 = any free port). */
   listen(options: { host?: string; port?: number }): Promise<{ url: string }>;
   close(): Promise<void>;

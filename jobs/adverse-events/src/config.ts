@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { durationSeconds } from './features/duration.js';
+import { loopConfigSchema } from './loop/loop-config.js';
 import { buildCatalog, measuresConfigSchema, signsConfigSchema } from './medallion/catalog-config.js';
 import { buildExpectationSuite, expectationsConfigSchema } from './medallion/expectations.js';
 import { driftListSchema, driftTrialIssues } from './simulator/drift.js';
@@ -213,6 +214,24 @@ export const jobConfigSchema = z
           .record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
           .optional()
           .describe("Algorithm hyper-parameters (replace the algorithm's defaults as a whole)."),
+        fallback: z
+          .union([
+            z.literal(false),
+            z.strictObject({
+              algorithm: z
+                .string()
+                .default('cart')
+                .describe('Trainer algorithm of the backup model (a small tree).'),
+              params: z
+                .record(z.string(), z.union([z.number(), z.string(), z.boolean()]))
+                .default({ maxDepth: 4 })
+                .describe('Its hyper-parameters.'),
+            }),
+          ])
+          .default({ algorithm: 'cart', params: { maxDepth: 4 } })
+          .describe(
+            'Backup model trained beside each version on the current row’s features (pure TypeScript to score); `vigil serve` answers from it when the model, the online store or the deadline fails. false = none.',
+          ),
         minAuroc: z
           .number()
           .min(0)
@@ -278,6 +297,7 @@ export const jobConfigSchema = z
         name: 'adverse-event',
         experiment: 'adverse-events',
         algorithm: 'ensemble',
+        fallback: { algorithm: 'cart', params: { maxDepth: 4 } },
         minAuroc: 0.7,
         gate: { margin: 0.02, maxEce: 0.05, samples: 1000 },
         cv: { folds: 3, siteGrouped: false },
@@ -285,6 +305,7 @@ export const jobConfigSchema = z
       })
       .describe('Training and registration.'),
     tune: tuneConfigSchema,
+    loop: loopConfigSchema,
     serve: z
       .strictObject({
         requests: z
@@ -294,8 +315,26 @@ export const jobConfigSchema = z
           .max(100_000)
           .default(1000)
           .describe('Single-row OIP requests sent over HTTP to measure latency and feed the monitor.'),
+        bands: z
+          .strictObject({
+            medium: z
+              .number()
+              .gt(0)
+              .lt(1)
+              .default(0.1)
+              .describe('Lowest probability the clinician endpoint calls `medium` risk.'),
+            high: z
+              .number()
+              .gt(0)
+              .lt(1)
+              .default(0.25)
+              .describe('Lowest probability the clinician endpoint calls `high` risk.'),
+          })
+          .refine((b) => b.medium < b.high, { message: 'medium must be below high', path: ['medium'] })
+          .default({ medium: 0.1, high: 0.25 })
+          .describe('Risk bands of `GET /patients/{id}/risk`.'),
       })
-      .default({ requests: 1000 })
+      .default({ requests: 1000, bands: { medium: 0.1, high: 0.25 } })
       .describe('Serving check after deployment.'),
     topicPrefix: z
       .string()

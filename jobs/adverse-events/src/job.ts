@@ -4,6 +4,7 @@ import { simulateCommand } from './commands/simulate.js';
 import { jobConfigSchema } from './config.js';
 import { clinicalEventSchema } from './domain/event-schema.js';
 import { featuresConfigSchema } from './features/features-config.js';
+import { loopStep } from './loop/loop-step.js';
 import type { SilverResult } from './medallion/silver.js';
 import { reconcile } from './pipeline/reconciliation.js';
 import { PatientResolver } from './serving/patient-resolver.js';
@@ -23,7 +24,7 @@ import { monitorStep, serveStep } from './steps/serve-steps.js';
 import { tuneStep } from './tuning/tune-step.js';
 
 /** The steps of the adverse-event pipeline for a config (generate only when simulating). */
-export function adverseEventsPipeline(mode: 'simulate' | 'source', tuned = false) {
+export function adverseEventsPipeline(mode: 'simulate' | 'source', tuned = false, loop = false) {
   return definePipeline<AdverseEventsConfig>({
     name: 'adverse-events',
     steps: [
@@ -40,6 +41,7 @@ export function adverseEventsPipeline(mode: 'simulate' | 'source', tuned = false
       registerStep,
       serveStep,
       monitorStep,
+      ...(loop ? [loopStep] : []),
     ],
   });
 }
@@ -59,7 +61,8 @@ export const adverseEventsJob = defineJob({
   config: jobConfigSchema,
   sections: { features: featuresConfigSchema },
   schema: clinicalEventSchema,
-  pipeline: (config) => adverseEventsPipeline(config.data.mode, config.tune.trials > 0) as never,
+  pipeline: (config) =>
+    adverseEventsPipeline(config.data.mode, config.tune.trials > 0, config.loop.weeks > 0) as never,
   commands: [simulateCommand, featuresCommand],
   serving: {
     requires: ['feature-store', 'trainer'],
@@ -189,6 +192,16 @@ export const adverseEventsJob = defineJob({
       online: serve.online,
       lakeCommit: out(outputs, 'features').lakeCommit,
       trainingRunId: register.trainingRunId,
+      ...(outputs.loop
+        ? {
+            timeline: outputs.loop.timeline,
+            loop: {
+              model: outputs.loop.model,
+              requests: outputs.loop.requests,
+              failedRequests: outputs.loop.failedRequests,
+            },
+          }
+        : {}),
     };
   },
 });

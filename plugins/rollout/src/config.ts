@@ -74,6 +74,13 @@ export const canaryConfig = z.strictObject({
     .describe(
       "Largest PSI of the challenger's score distribution against the champion's over the same step (10 quantile bins of the champion's scores, empty bins filled as Evidently does); null turns the check off.",
     ),
+  maxSkewPsi: z
+    .number()
+    .positive()
+    .optional()
+    .describe(
+      "Largest PSI of the challenger's served scores against the scores the same model gave the same rows in its training pipeline (the observations' `reference`): a training–serving skew check, which neither drift nor the challenger's (sticky) share of patients moves; off when absent.",
+    ),
   maxAurocDrop: z
     .number()
     .min(0)

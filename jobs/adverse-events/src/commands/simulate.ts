@@ -220,6 +220,13 @@ async function simulate(host: CommandHost, options: SimulateOptions): Promise<nu
     sites: trial.sites,
     start: new Date(trial.start),
     horizonDays: trial.horizonDays,
+    // The config's scheduled drift applies to the trial it describes (not to one resized by flags).
+    ...(defaults.trial.drift &&
+    options.patients === undefined &&
+    options.days === undefined &&
+    options.sites === undefined
+      ? { drift: defaults.trial.drift }
+      : {}),
   });
   const byTopic: Record<string, number> = {};
   for (const e of sim.events) byTopic[e.topic] = (byTopic[e.topic] ?? 0) + 1;

@@ -73,11 +73,17 @@ export function subset(
   set: TrainingSet & { at?: ArrayLike<number> },
   keep: Set<string>,
 ): TrainingSet & { at?: Float64Array } {
+  return subsetRows(set, (i) => keep.has(set.groups[i]!));
+}
+
+/** The rows of a set for which `keep(row)` holds, in order (with their times when the set has them). */
+export function subsetRows(
+  set: TrainingSet & { at?: ArrayLike<number> },
+  keep: (row: number) => boolean,
+): TrainingSet & { at?: Float64Array } {
   const d = set.featureNames.length;
   const idx: number[] = [];
-  set.groups.forEach((g, i) => {
-    if (keep.has(g)) idx.push(i);
-  });
+  for (let i = 0; i < set.y.length; i++) if (keep(i)) idx.push(i);
   const x = new Float32Array(idx.length * d);
   idx.forEach((src, dst) => {
     x.set(set.x.subarray(src * d, src * d + d), dst * d);

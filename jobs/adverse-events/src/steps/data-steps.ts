@@ -51,6 +51,7 @@ export const generateStep = defineStep<
       days: c.trial.days,
       sites: c.trial.sites,
       start: new Date(c.trial.start),
+      ...(c.trial.drift ? { drift: c.trial.drift } : {}),
     });
     const prefix = c.topicPrefix;
     const events = prefix ? sim.events.map((e) => ({ ...e, topic: `${prefix}${e.topic}` })) : sim.events;

@@ -201,6 +201,32 @@ describe('CanaryController: each check fails on its own', () => {
     );
   });
 
+  it('training–serving skew PSI: served scores against the same rows scored offline', async () => {
+    const skewed = await controller({ maxSkewPsi: 0.2, maxScorePsi: null });
+    const served = records('v2', 200);
+    skewed.c.observe({
+      predictions: [
+        ...records('v1', 1000),
+        // The offline scores of the same rows are low where the served ones are spread out.
+        ...served.map((p) => ({ ...p, reference: p.score! / 4 })),
+      ],
+    });
+    const d = await skewed.c.evaluate(T0 + 1000);
+    expect(d.failed?.check).toBe('skewPsi');
+    expect(d.reason).toMatch(/^skewPsi \d+\.\d+ > 0\.2 at step 1/);
+
+    const healthy = await controller({ maxSkewPsi: 0.2, maxScorePsi: null });
+    healthy.c.observe({
+      predictions: [
+        ...records('v1', 1000),
+        ...records('v2', 200).map((p) => ({ ...p, reference: p.score! })),
+      ],
+    });
+    const ok = await healthy.c.evaluate(T0 + 1000);
+    expect(ok.action).toBe('advance');
+    expect(ok.checks.find((k) => k.name === 'skewPsi')).toMatchObject({ value: 0, passed: true });
+  });
+
   it('fallback rate', async () => {
     const { c } = await controller({ maxFallbackRate: 0.05, maxErrorRate: null });
     // fallback records are ignored (they name the fallback's answer); the counts carry them

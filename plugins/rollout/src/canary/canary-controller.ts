@@ -39,6 +39,11 @@ export interface PredictionObservation {
   score?: number;
   latencyMs?: number;
   /**
+   * The score the same model gives the same row in its training pipeline (offline), for the
+   * training–serving skew check `maxSkewPsi`; only the challenger's are used.
+   */
+  reference?: number;
+  /**
    * True when a fallback scorer answered: the record is ignored (it says nothing about
    * `version`'s model); report such requests through `errors` and `fallbacks`.
    */
@@ -226,6 +231,11 @@ export class CanaryController {
       if (p.score !== undefined && !Number.isFinite(p.score)) {
         throw invalidRecord(`predictions[${i}].score: must be a finite number, got ${String(p.score)}`);
       }
+      if (p.reference !== undefined && !Number.isFinite(p.reference)) {
+        throw invalidRecord(
+          `predictions[${i}].reference: must be a finite number, got ${String(p.reference)}`,
+        );
+      }
       if (p.latencyMs !== undefined && !(Number.isFinite(p.latencyMs) && p.latencyMs >= 0)) {
         throw invalidRecord(
           `predictions[${i}].latencyMs: must be a finite number >= 0, got ${String(p.latencyMs)}`,
@@ -252,6 +262,10 @@ export class CanaryController {
       window.answered += 1;
       if (p.score !== undefined) offer(window.scores, p.score, cap, `${salt}:score`);
       if (p.latencyMs !== undefined) offer(window.latencies, p.latencyMs, cap, `${salt}:latency`);
+      if (p.reference !== undefined && window === state.window.challenger) {
+        window.references ??= emptyReservoir();
+        offer(window.references, p.reference, cap, `${salt}:reference`);
+      }
     }
     for (const [version, count] of Object.entries(errors)) {
       const window = windowOf(version);
@@ -485,6 +499,23 @@ export class CanaryController {
         limit: config.maxScorePsi,
         passed: value !== null && have >= config.minRequests ? value <= config.maxScorePsi : null,
         detail: `${challenger.scores.seen} challenger vs ${champion.scores.seen} champion scores this step${
+          have >= config.minRequests ? '' : ` (judged from ${config.minRequests} each)`
+        }`,
+      });
+    }
+    if (config.maxSkewPsi !== undefined) {
+      const references = challenger.references ?? emptyReservoir();
+      const have = Math.min(references.seen, challenger.scores.seen);
+      const value =
+        references.values.length > 0 && challenger.scores.values.length > 0
+          ? scorePsi(references.values, challenger.scores.values).psi
+          : null;
+      checks.push({
+        name: 'skewPsi',
+        value,
+        limit: config.maxSkewPsi,
+        passed: value !== null && have >= config.minRequests ? value <= config.maxSkewPsi : null,
+        detail: `${challenger.scores.seen} served challenger scores vs ${references.seen} of its training-pipeline scores this step${
           have >= config.minRequests ? '' : ` (judged from ${config.minRequests} each)`
         }`,
       });

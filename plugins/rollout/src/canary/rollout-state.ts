@@ -11,7 +11,7 @@ import { type CanaryConfig, canaryConfig } from '../config.js';
 
 export type RolloutStatus = 'running' | 'completed' | 'rolled-back';
 export type RolloutAction = 'start' | 'hold' | 'advance' | 'complete' | 'rollback';
-export type CheckName = 'errorRate' | 'p99Ms' | 'scorePsi' | 'aurocDrop' | 'fallbackRate';
+export type CheckName = 'errorRate' | 'p99Ms' | 'scorePsi' | 'skewPsi' | 'aurocDrop' | 'fallbackRate';
 
 export interface CheckResult {
   name: CheckName;
@@ -50,6 +50,8 @@ export interface VersionWindow {
   scores: Reservoir;
   /** Latencies in ms (reservoir). */
   latencies: Reservoir;
+  /** Reference scores of its answers (the same rows scored in its training pipeline), for `maxSkewPsi` (reservoir). */
+  references?: Reservoir;
 }
 
 export interface RolloutState {
