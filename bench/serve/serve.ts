@@ -419,6 +419,7 @@ async function main(): Promise<void> {
     // Parity before timing: every patient, both servers, to 1e-5.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let worst = 0;
+    const bytes = { vigil: 0, peer: 0, risk: 0 };
     for (const id of ids) {
       const a = await once(agent, targets.vigil, id);
       const b = await once(agent, targets.peer, id);
@@ -430,13 +431,16 @@ async function main(): Promise<void> {
       const pa = JSON.parse(a.body).outputs.find((o: { name: string }) => o.name === 'probabilities').data[1];
       const pb = JSON.parse(b.body).outputs[0].data[1];
       const pe = JSON.parse(e.body).probability;
+      bytes.vigil += Buffer.byteLength(a.body) / ids.length;
+      bytes.peer += Buffer.byteLength(b.body) / ids.length;
+      bytes.risk += Buffer.byteLength(e.body) / ids.length;
       const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe));
       worst = Math.max(worst, diff);
       if (!(diff <= 1e-5)) throw new Error(`${id}: vigil ${pa}, peer ${pb}, risk ${pe}: differ by ${diff}`);
     }
     agent.destroy();
     console.log(
-      `parity: ${ids.length} patients, both servers (and /risk) agree, max |Δp| = ${worst.toExponential(2)}`,
+      `parity: ${ids.length} patients, both servers (and /risk) agree, max |Δp| = ${worst.toExponential(2)}; mean answer bytes: vigil ${bytes.vigil.toFixed(0)}, fastapi ${bytes.peer.toFixed(0)}, /risk ${bytes.risk.toFixed(0)}`,
     );
 
     // The physical floor, in this run.
