@@ -24,6 +24,24 @@ export const onnxServerConfig = z.strictObject({
     .positive()
     .default(1)
     .describe('onnxruntime intra-op threads per session.'),
+  interOpThreads: z
+    .number()
+    .int()
+    .positive()
+    .default(1)
+    .describe("onnxruntime inter-op threads per session; used only with executionMode 'parallel'."),
+  executionMode: z
+    .enum(['sequential', 'parallel'])
+    .default('sequential')
+    .describe(
+      "onnxruntime's execution mode: 'sequential' runs one node at a time (best for Vigil's small chain-shaped graphs); 'parallel' runs independent branches (the ensemble's TCN and GBT) on the inter-op pool.",
+    ),
+  graphOptimizationLevel: z
+    .enum(['disabled', 'basic', 'extended', 'all'])
+    .default('all')
+    .describe(
+      "onnxruntime graph optimisations applied when a model is loaded: 'disabled' runs the graph as written; 'basic' folds constants and removes redundant nodes; 'extended' also fuses nodes (e.g. DynamicQuantizeLinear+MatMulInteger into one kernel, which int8 models need to be fast); 'all' adds layout optimisations.",
+    ),
   seed: z
     .number()
     .int()
@@ -137,6 +155,9 @@ export const onnxServer = defineAdapter({
         port: config.port,
         bodyLimitBytes: config.bodyLimitBytes,
         intraOpThreads: config.intraOpThreads,
+        interOpThreads: config.interOpThreads,
+        executionMode: config.executionMode,
+        graphOptimizationLevel: config.graphOptimizationLevel,
         seed: config.seed ?? ctx.seed,
         deadlineMs: config.deadlineMs,
         latencyWindow: config.latencyWindow,

@@ -36,6 +36,12 @@ export interface OnnxServerOptions {
   port: number;
   bodyLimitBytes: number;
   intraOpThreads: number;
+  /** onnxruntime inter-op threads (only 'parallel' uses them). Default 1. */
+  interOpThreads?: number;
+  /** onnxruntime execution mode. Default 'sequential'. */
+  executionMode?: 'sequential' | 'parallel';
+  /** onnxruntime graph optimisation level of every session. Default 'all'. */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   /** Seed of the router's random choices. */
   seed: number;
   /** With a fallback set: answer from it when the routed answer takes longer than this (ms). Default 50. */
@@ -191,8 +197,8 @@ export class OnnxServer implements Server, HttpTarget {
       model,
       {
         intraOpNumThreads: this.#options.intraOpThreads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
+        interOpNumThreads: this.#options.interOpThreads ?? 1,
+        executionMode: this.#options.executionMode ?? 'sequential',
         graphOptimizationLevel: 'all',
       },
       this.#options.latencyWindow ?? 1024,
@@ -356,7 +362,7 @@ export class OnnxServer implements Server, HttpTarget {
     const predictionIds = Array.from({ length: rows }, (_, i) =>
       id !== undefined ? `${id}:${i}` : randomUUID(),
     );
-    this.#emit(name, scored, predictionIds, ids ?? params.entityIds, params.at);
+    this.#emit(name, scored, predictionIds, ids ?? params.entityIds, params.at, params.site);
 
     const response: InferenceResponse = {
       model_name: name,
@@ -406,7 +412,7 @@ export class OnnxServer implements Server, HttpTarget {
       started,
     );
     const predictionId = randomUUID();
-    this.#emit(name, scored, [predictionId], [entityId], undefined);
+    this.#emit(name, scored, [predictionId], [entityId], undefined, undefined);
     const probability = scored.scores[0]!;
     let explanation: RiskExplanation | undefined;
     if (!scored.fallback && resolver.explain && scored.x) {
@@ -725,6 +731,7 @@ export class OnnxServer implements Server, HttpTarget {
     predictionIds: readonly string[],
     entityIds: string | readonly string[] | undefined,
     at: Date | undefined,
+    site: string | undefined,
   ): void {
     if (!this.#emitter) return;
     const pseudonym = this.#pseudonym();
@@ -743,7 +750,11 @@ export class OnnxServer implements Server, HttpTarget {
       latencyMs: scored.latencyMs,
       fallback: !!scored.fallback,
       at: at ?? new Date(),
-      ...(scored.sites ? { sites: scored.sites } : {}),
+      ...(scored.sites
+        ? { sites: scored.sites }
+        : site !== undefined
+          ? { sites: predictionIds.map(() => site) }
+          : {}),
       ...(scored.x ? { x: scored.x } : {}),
       width: scored.session.width,
       featureNames: scored.session.model.artifact.featureNames,

@@ -130,8 +130,16 @@ describe('predictions emitted', () => {
     expect(emitted.map((r) => r.predictionId)).toEqual(generated);
     expect(emitted[0]!.at.getTime()).toBeGreaterThanOrEqual(before);
     expect(emitted[0]!.features).toEqual({ a: 1, b: 2, c: 3, d: 4 });
+    expect(emitted.every((r) => r.site === undefined)).toBe(true);
     await expect(server.infer('ae', matrix(rows, { parameters: { entity_id: ['P0001'] } }))).rejects.toThrow(
       /parameters\.entity_id: 1 ids for 2 rows/,
+    );
+    // parameters.site: the segment of every row of a matrix request, for per-site monitoring.
+    await server.infer('ae', matrix(rows, { parameters: { entity_id: 'P0009', site: 'site-02' } }));
+    await server.flushPredictions();
+    expect(emitted.slice(-2).map((r) => r.site)).toEqual(['site-02', 'site-02']);
+    await expect(server.infer('ae', matrix(rows, { parameters: { site: 7 } as never }))).rejects.toThrow(
+      /parameters\.site: expected a site name/,
     );
   });
 

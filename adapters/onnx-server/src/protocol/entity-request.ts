@@ -72,15 +72,22 @@ export interface RequestParameters {
   at: Date | undefined;
   /** `parameters.entity_id`: one id for every row, or one per row (matrix requests). */
   entityIds: string | readonly string[] | undefined;
+  /** `parameters.site`: the segment (e.g. trial site) of every row, for per-site monitoring (matrix requests). */
+  site?: string | undefined;
 }
 
 export function parseRequestParameters(request: unknown): RequestParameters {
   const parameters = (request as { parameters?: unknown }).parameters;
-  if (parameters === undefined) return { at: undefined, entityIds: undefined };
+  if (parameters === undefined) return { at: undefined, entityIds: undefined, site: undefined };
   if (parameters === null || typeof parameters !== 'object' || Array.isArray(parameters)) {
     throw invalid(`parameters: expected an object, got ${describe(parameters)}`);
   }
-  const { timestamp, entity_id } = parameters as Record<string, unknown>;
+  const { timestamp, entity_id, site } = parameters as Record<string, unknown>;
+  if (site !== undefined && !(typeof site === 'string' && site.length > 0 && site.length <= MAX_ENTITY_ID_LENGTH)) {
+    throw invalid(
+      `parameters.site: expected a site name (a string of 1 to ${MAX_ENTITY_ID_LENGTH} characters), got ${describe(site)}`,
+    );
+  }
   let at: Date | undefined;
   if (timestamp !== undefined) {
     const ms = typeof timestamp === 'string' ? Date.parse(timestamp) : Number.NaN;
@@ -100,5 +107,5 @@ export function parseRequestParameters(request: unknown): RequestParameters {
       );
     }
   }
-  return { at, entityIds };
+  return { at, entityIds, site: site as string | undefined };
 }

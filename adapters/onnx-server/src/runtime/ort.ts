@@ -49,6 +49,8 @@ export interface OrtSessionOptions {
   interOpNumThreads?: number;
   executionMode?: 'sequential' | 'parallel';
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** Where onnxruntime writes the graph as optimised (a diagnostic; the server never sets it). */
+  optimizedModelFilePath?: string;
 }
 
 export interface OrtModule {

@@ -1,4 +1,4 @@
-import type { InferenceRequest, Monitor, PredictionRecord, TrainingSet } from '@vigil/core';
+import type { InferenceRequest, Monitor, OutcomeRecord, TrainingSet } from '@vigil/core';
 import { checkAborted, type ProgressListener } from './runtime.js';
 
 function percentile(sorted: number[], p: number): number {
@@ -21,8 +21,10 @@ export function matrixRequest(
 
 /**
  * Replay held-out rows through the served model over HTTP (Open Inference Protocol),
- * one row per request as a client would, measuring latency; each answer is recorded in
- * the monitor with its known outcome.
+ * one row per request as a client would, measuring latency. The server emits each answer to
+ * the monitor itself (with the patient pseudonymised and the row's prediction time); the replay
+ * only records each outcome, by the prediction id the server returned, once the server has
+ * flushed its predictions.
  */
 export async function replayOverHttp(options: {
   url: string;
@@ -33,6 +35,8 @@ export async function replayOverHttp(options: {
   horizonDays: number;
   runId: string;
   monitor: Monitor;
+  /** Makes the server hand its pending predictions to the monitor. */
+  flush: () => Promise<void>;
   signal: AbortSignal;
   onProgress: ProgressListener;
 }): Promise<{ requests: number; p50: number; p99: number; versions: Record<string, number> }> {
@@ -43,54 +47,45 @@ export async function replayOverHttp(options: {
   // Spread the replay over the whole held-out set.
   const step = set.y.length / n;
   const latencies: number[] = [];
-  const predictions: PredictionRecord[] = [];
-  /** The held-out row each prediction scored, for its outcome. */
-  const rows: number[] = [];
+  const outcomes: OutcomeRecord[] = [];
   const versions: Record<string, number> = {};
   const endpoint = `${options.url}/v2/models/${encodeURIComponent(options.model)}/infer`;
   for (let k = 0; k < n; k++) {
     if (k % 100 === 0) checkAborted(options.signal);
     const row = Math.floor(k * step);
-    rows.push(row);
-    const predictionId = `${options.runId}:${row}`;
-    const body = JSON.stringify(matrixRequest(set.x, d, row, 1, predictionId));
+    const at = options.at[row]!;
+    const request = matrixRequest(set.x, d, row, 1, `${options.runId}:${row}`);
+    request.parameters = { entity_id: set.groups[row]!, timestamp: at.toISOString() };
     const t0 = performance.now();
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
+      headers: { 'content-type': 'application/json', 'x-vigil-route-key': set.groups[row]! },
+      body: JSON.stringify(request),
     });
     const answer = (await response.json()) as {
       model_version?: string;
+      parameters?: { prediction_ids?: string[] };
       outputs?: { name: string; data: number[] }[];
       error?: string;
     };
     latencies.push(performance.now() - t0);
     if (!response.ok)
       throw new Error(`inference failed with HTTP ${response.status}: ${answer.error ?? 'no error text'}`);
-    const probabilities = answer.outputs?.find((o) => o.name === 'probabilities')?.data;
-    const score = probabilities?.[1];
+    const score = answer.outputs?.find((o) => o.name === 'probabilities')?.data?.[1];
     if (typeof score !== 'number') throw new Error('inference response has no probabilities output');
+    const predictionId = answer.parameters?.prediction_ids?.[0];
+    if (predictionId === undefined) throw new Error('inference response has no parameters.prediction_ids');
     const version = answer.model_version ?? 'unknown';
     versions[version] = (versions[version] ?? 0) + 1;
-    predictions.push({
+    outcomes.push({
       predictionId,
-      model: options.model,
-      version,
-      entityKey: set.groups[row]!,
-      score,
-      at: options.at[row]!,
+      label: set.y[row] as 0 | 1,
+      at: new Date(at.getTime() + options.horizonDays * 86_400_000),
     });
     if ((k + 1) % 50 === 0 || k + 1 === n) options.onProgress({ stage: 'serve', done: k + 1, total: n });
   }
-  await options.monitor.recordPredictions(predictions);
-  await options.monitor.recordOutcomes(
-    predictions.map((p, k) => ({
-      predictionId: p.predictionId,
-      label: set.y[rows[k]!] as 0 | 1,
-      at: new Date(p.at.getTime() + options.horizonDays * 86_400_000),
-    })),
-  );
+  await options.flush();
+  await options.monitor.recordOutcomes(outcomes);
   latencies.sort((a, b) => a - b);
   return { requests: n, p50: percentile(latencies, 50), p99: percentile(latencies, 99), versions };
 }

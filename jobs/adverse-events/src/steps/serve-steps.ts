@@ -8,7 +8,7 @@ import { matrixFor, modelInput, onlineInput, refsOf, testRows } from './model-in
 /** serve: load the version, route to it, replay held-out rows over HTTP and score patients online. */
 export const serveStep = defineStep<AdverseEventsConfig, { name: string; requests: number }>({
   name: 'serve',
-  version: 2,
+  version: 3,
   description:
     'Serve the registered version over OIP/HTTP: replay held-out rows (latency, monitor) and score every test patient from the online store.',
   inputs: [
@@ -92,6 +92,9 @@ export const serveStep = defineStep<AdverseEventsConfig, { name: string; request
       horizonDays: (inputs['label.horizonMs'] as number) / 86_400_000,
       runId: ctx.runId,
       monitor: ctx.port('monitor'),
+      flush: async () => {
+        await server.flushPredictions?.();
+      },
       signal: ctx.signal,
       onProgress: (p) => ctx.progress(p.done, p.total, p.message),
     });
