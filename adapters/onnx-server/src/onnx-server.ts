@@ -199,7 +199,7 @@ export class OnnxServer implements Server, HttpTarget {
         intraOpNumThreads: this.#options.intraOpThreads,
         interOpNumThreads: this.#options.interOpThreads ?? 1,
         executionMode: this.#options.executionMode ?? 'sequential',
-        graphOptimizationLevel: 'all',
+        graphOptimizationLevel: this.#options.graphOptimizationLevel ?? 'all',
       },
       this.#options.latencyWindow ?? 1024,
     );
