@@ -9,6 +9,7 @@ import {
 } from './commands/models.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { runCommand } from './commands/run.js';
+import { registerGatewayCommands } from './commands/gateway-commands.js';
 import { serveCommand } from './commands/serve.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { registerJobCommands } from './job-commands.js';
@@ -181,6 +182,9 @@ program
   .action(async (runId: string, opts) => {
     process.exitCode = await rebuildCommand(runId, opts);
   });
+
+// `vigil gateway` (the blue-green front door) and its control subcommands.
+registerGatewayCommands(program);
 
 // The commands jobs contribute (adverse-events: `simulate`, `features …`).
 registerJobCommands(program, createDefaultRegistry);

@@ -3,6 +3,8 @@
  * the public port and forwards every request to one of two serving versions ("blue",
  * "green"), with a control API to stage, check, switch atomically and roll back.
  */
+
+export { gatewayOptionsFromYaml } from './config-file.js';
 export { type CheckContext, requestFromMetadata, runCheck, signatureMismatch } from './control/check.js';
 export { GatewayError, type GatewayErrorCode, GatewayErrorCodes, isGatewayError } from './errors.js';
 export { CONTROL_PREFIX, Gateway, type GatewayEvent, type SwitchResult } from './gateway.js';

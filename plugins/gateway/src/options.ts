@@ -67,7 +67,12 @@ export const gatewayOptionsSchema = z.strictObject({
     .array(
       z.strictObject({
         name: z.string().min(1).describe('Key name, recorded with every control action.'),
-        key: z.string().min(8).describe('The secret; pass it by ${env:NAME} or an environment variable.'),
+        key: z
+          .string()
+          .min(8)
+          .describe(
+            'The secret: in a config file, write it as an env reference (see the README), never inline.',
+          ),
         role: z.enum(ROLES).describe('predict: status; operate: stage, check, switch, rollback.'),
       }),
     )
