@@ -48,6 +48,8 @@ export const ErrorCodes = {
     'The train spec names an unknown algorithm or parameter, or a parameter value is invalid.',
   TRAINER_WORKER_FAILED:
     "A trainer's worker process could not start, crashed, stopped answering or returned no model; the message holds its last stderr lines.",
+  TRAINER_NOT_QUANTIZABLE:
+    'The model has nothing int8 quantisation can rewrite (no Conv or MatMul with float weights: trees and calibrators have no int8 kernel), or it is already quantised.',
   EXPLAIN_UNSUPPORTED:
     'The model cannot be explained: its kind has no explainer, or its artifact lacks what the explainer needs (GBT trees without node cover and no rows given to count it).',
   EXPLAIN_INVALID_REQUEST:

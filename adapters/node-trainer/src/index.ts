@@ -58,6 +58,18 @@ export {
 } from './onnx/onnx-codec.js';
 export * from './onnx/onnx-graph.js';
 export { OnnxAttributeType, OnnxDataType, onnxModelType } from './onnx/onnx-schema.js';
+export {
+  QUANTIZATION_KEY,
+  type QuantizableOp,
+  type QuantizationFormat,
+  type QuantizationRecord,
+  type QuantizedArtifact,
+  type QuantizedNode,
+  type QuantizeOptions,
+  quantizationOf,
+  quantizeArtifact,
+  quantizeWeights,
+} from './onnx/quantize.js';
 export { type CompiledModel, compileArtifact } from './scoring/compile-artifact.js';
 export { ScorerCache } from './scoring/scorer-cache.js';
 export {

@@ -7,6 +7,7 @@ export * from './evidently.js';
 export * from './feature-store-contract.js';
 export * from './lake-store-contract.js';
 export * from './monitor-contract.js';
+export * from './pinned-venv.js';
 export * from './queue-sink-contract.js';
 export * from './registry-contract.js';
 export * from './server-contract.js';

@@ -115,7 +115,10 @@ function tensorValues(t: RawTensor): number[] {
       for (let o = 0; o < view.byteLength; o += 8) out.push(view.getFloat64(o, true));
     else if (t.data_type === 7) {
       for (let o = 0; o < view.byteLength; o += 8) out.push(Number(view.getBigInt64(o, true)));
-    } else throw new Error(`unsupported raw tensor data type ${t.data_type} in '${t.name}'`);
+    } else if (t.data_type === 3) for (let o = 0; o < view.byteLength; o++) out.push(view.getInt8(o));
+    else if (t.data_type === 2) for (let o = 0; o < view.byteLength; o++) out.push(view.getUint8(o));
+    else if (t.data_type === 6) for (let o = 0; o < view.byteLength; o += 4) out.push(view.getInt32(o, true));
+    else throw new Error(`unsupported raw tensor data type ${t.data_type} in '${t.name}'`);
     return out;
   }
   return t.float_data ?? t.double_data ?? t.int64_data ?? t.int32_data ?? [];

@@ -148,6 +148,9 @@ export function onnxModelType(): protobuf.Type {
 /** ONNX `TensorProto.DataType` values Vigil uses. */
 export const OnnxDataType = {
   FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  INT32: 6,
   BOOL: 9,
   INT64: 7,
   DOUBLE: 11,

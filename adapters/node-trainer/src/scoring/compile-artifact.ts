@@ -3,6 +3,7 @@ import { CALIBRATION_KEY, type ScoreKind } from '../calibration/calibration-onnx
 import { STACK_NAMES } from '../ensemble/stack-onnx.js';
 import { FEATURE_NAMES_KEY, MODEL_KIND_KEY } from '../logistic/logistic-regression-onnx.js';
 import { type DecodedModel, decodeOnnxModel } from '../onnx/onnx-codec.js';
+import { QUANTIZATION_KEY } from '../onnx/quantize.js';
 import { compileTcn } from '../tcn/tcn-scorer.js';
 import { decodeTreeEnsembleNode } from './tree-ensemble-node.js';
 
@@ -200,6 +201,10 @@ export function compileArtifact(artifact: ModelArtifact): CompiledModel {
       cause: error,
     });
   }
+  if (model.metadata.has(QUANTIZATION_KEY))
+    throw invalidArtifact(
+      `it is int8-quantised (${QUANTIZATION_KEY}); this TypeScript scorer reads float models only, so score it with onnxruntime (the server does)`,
+    );
   const kind = model.metadata.get(MODEL_KIND_KEY);
   const names = JSON.parse(model.metadata.get(FEATURE_NAMES_KEY) ?? '[]') as string[];
   const d = names.length;
