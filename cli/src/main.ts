@@ -1,15 +1,17 @@
 import { isVigilError } from '@vigil/core';
 import { Command, InvalidArgumentError } from 'commander';
+import { registerGatewayCommands } from './commands/gateway-commands.js';
 import { adaptersCommand, presetsCommand, schemaCommand, validateCommand } from './commands/inspect.js';
 import {
+  modelsCanaryCommand,
   modelsListCommand,
   modelsPromoteCommand,
   modelsRollbackCommand,
   modelsShowCommand,
 } from './commands/models.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
+import { rolloutExportCommand, rolloutStatusCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
-import { registerGatewayCommands } from './commands/gateway-commands.js';
 import { serveCommand } from './commands/serve.js';
 import { createDefaultRegistry } from './default-registry.js';
 import { registerJobCommands } from './job-commands.js';
@@ -147,10 +149,60 @@ modelOptions(
     process.exitCode = await modelsRollbackCommand(opts);
   });
 
+modelOptions(
+  models
+    .command('canary <version>')
+    .description(
+      'Point the challenger alias at a version: a running `vigil serve` with the rollout plugin loads it beside the champion and runs its canary (complete: it becomes champion; rollback: the reason is recorded on it)',
+    ),
+)
+  .requiredOption('--reason <text>', 'why this version is canaried (recorded on it, with who and when)')
+  .action(async (version: string, opts) => {
+    process.exitCode = await modelsCanaryCommand(version, opts);
+  });
+
+const rollout = program
+  .command('rollout')
+  .description(
+    'The canary `vigil serve` runs (rollout plugin): its state, and its route as Seldon Core v2 Experiments',
+  );
+const rolloutOptions = (c: ReturnType<typeof rollout.command>) =>
+  c
+    .option('--config <file>', 'YAML config file (its rollout plugin section and job)')
+    .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
+    .option('--workdir <dir>', 'directory for run state (default ./.vigil)')
+    .option('--model <name>', 'registered model (default: the job’s)');
+rolloutOptions(
+  rollout
+    .command('status')
+    .description(
+      'Versions, status, step and weight, the checks of the last decision and the history of decisions with their reasons',
+    ),
+)
+  .option(
+    '--json',
+    'one line of JSON: {model, champion, challenger, mode, status, step, steps, weight, startedAt, stepStartedAt, requests, last, history, config}',
+  )
+  .action(async (opts) => {
+    process.exitCode = await rolloutStatusCommand(opts);
+  });
+rolloutOptions(
+  rollout
+    .command('export')
+    .description(
+      'Print the Seldon Core v2 Experiment (YAML) of the rollout’s current route, or of every step with --plan',
+    ),
+)
+  .option('--plan', 'one Experiment per step, as a YAML stream (documents separated by ---)')
+  .option('--namespace <ns>', 'metadata.namespace of the Experiments')
+  .action(async (opts) => {
+    process.exitCode = await rolloutExportCommand(opts);
+  });
+
 program
   .command('serve')
   .description(
-    'Serve the registered model’s alias (default champion) over the Open Inference Protocol; follow alias changes without a restart; drain on SIGTERM',
+    'Serve the registered model’s alias (default champion) over the Open Inference Protocol; follow alias changes without a restart; with the rollout plugin configured, run the canary of the challenger alias (`vigil models canary`) and promote or roll it back; drain on SIGTERM',
   )
   .option('--config <file>', 'YAML config file (its registry and server ports)')
   .option('--preset <name>', 'preset (default: local, or the config file’s preset)')
@@ -164,7 +216,11 @@ program
       throw new InvalidArgumentError('expected a port number 0–65535');
     return n;
   })
-  .option('--poll-ms <n>', 'how often to check the alias (default 2000)', positiveIntArg)
+  .option(
+    '--poll-ms <n>',
+    'how often to check the aliases and evaluate a running canary (default 2000)',
+    positiveIntArg,
+  )
   .action(async (opts) => {
     process.exitCode = await serveCommand(opts);
   });

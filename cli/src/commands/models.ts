@@ -1,9 +1,7 @@
 import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
 import {
-  createLogger,
+  CHALLENGER,
   currentChampion,
-  Kernel,
   listVersions,
   promote,
   type Registry,
@@ -13,6 +11,7 @@ import {
 import { createCliKernel, modelName } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
+import { CANARY_TAG } from './serve-canary.js';
 
 export interface ModelsOptions extends ConfigOverrides {
   config?: string;
@@ -59,7 +58,7 @@ export async function modelsListCommand(options: ModelsOptions): Promise<number>
     for (const v of versions) {
       const auroc = v.metrics.test_auroc;
       process.stdout.write(
-        `  v${v.version.padEnd(4)} ${(v.aliases.join(',') || '-').padEnd(10)} test AUROC ${auroc === undefined ? 'n/a' : auroc.toFixed(4)}  gate ${v.gate ?? '-'}  created ${v.createdAt}${v.championSince ? `  champion since ${v.championSince}` : ''}\n`,
+        `  v${v.version.padEnd(4)} ${(v.aliases.join(',') || '-').padEnd(10)} test AUROC ${auroc === undefined ? 'n/a' : auroc.toFixed(4)}  gate ${v.gate ?? '-'}${v.tags[CANARY_TAG.decision] ? `  canary ${v.tags[CANARY_TAG.decision]}` : ''}  created ${v.createdAt}${v.championSince ? `  champion since ${v.championSince}` : ''}\n`,
       );
     }
     return 0;
@@ -109,6 +108,42 @@ export async function modelsRollbackCommand(options: ModelsOptions): Promise<num
     if (options.json) process.stdout.write(`${JSON.stringify({ model: name, ...moved, ms })}\n`);
     else
       process.stdout.write(`${name}: champion v${moved.from ?? '-'} → v${moved.to} (${ms.toFixed(0)} ms)\n`);
+    return 0;
+  });
+}
+
+/**
+ * `vigil models canary VERSION --reason TEXT`: point the `challenger` alias at a version (who,
+ * why and when recorded on it). A running `vigil serve` with the rollout plugin configured
+ * loads it beside the champion and runs its canary; the canary, not this command, decides
+ * whether it becomes champion.
+ */
+export async function modelsCanaryCommand(version: string, options: ModelsOptions): Promise<number> {
+  if (!options.reason)
+    throw new VigilError('VIGIL_CONFIG_INVALID', '--reason is required: say why this version is canaried');
+  return withRegistry(options, async (registry, name) => {
+    await registry.getModelVersion(name, version);
+    const champion = await currentChampion(registry, name);
+    if (!champion)
+      throw new VigilError(
+        'VIGIL_REGISTRY_INVALID_REQUEST',
+        `'${name}' has no champion for v${version} to be compared with: promote one first`,
+      );
+    if (champion.version === version)
+      throw new VigilError(
+        'VIGIL_REGISTRY_INVALID_REQUEST',
+        `v${version} is already the champion of '${name}'`,
+      );
+    for (const [key, value] of Object.entries({
+      [CANARY_TAG.requestedAt]: new Date().toISOString(),
+      [CANARY_TAG.requestedBy]: operator(),
+      [CANARY_TAG.requestReason]: options.reason!,
+    }))
+      await registry.setModelVersionTag(name, version, key, value);
+    await registry.setAlias(name, CHALLENGER, version);
+    process.stdout.write(
+      `${name}: challenger v${version} beside champion v${champion.version}; a running \`vigil serve\` with the rollout plugin runs its canary\n`,
+    );
     return 0;
   });
 }

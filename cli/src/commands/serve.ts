@@ -1,16 +1,9 @@
-import {
-  CHAMPION,
-  fallbackArtifact,
-  lastSteps,
-  type ModelArtifact,
-  type PortName,
-  type Server,
-  type Trainer,
-  versionArtifact,
-} from '@vigil/core';
+import { CHALLENGER, CHAMPION, type PortName, type Server } from '@vigil/core';
+import type { RolloutPluginInstance } from '@vigil/plugin-rollout';
 import { createCliKernel, modelName } from '../cli-kernel.js';
 import { createDefaultRegistry } from '../default-registry.js';
 import { type ConfigOverrides, resolveConfig } from '../load-config.js';
+import { aliasVersion, ServeCanary, ServedVersions } from './serve-canary.js';
 
 export interface ServeOptions extends ConfigOverrides {
   config?: string;
@@ -29,17 +22,6 @@ interface MetricsHost {
 const hasMetrics = (server: Server): server is Server & MetricsHost =>
   typeof (server as Partial<MetricsHost>).setMetricsSource === 'function';
 
-/** The backup model as the server's fallback: scored by the trainer, on the current row's features. */
-function fallbackScorer(trainer: Trainer, served: ModelArtifact, backup: ModelArtifact, version: string) {
-  const d = backup.featureNames.length;
-  const width = served.inputs[0]?.shape[1] ?? served.featureNames.length;
-  if (backup.featureNames.join('\u0000') !== served.featureNames.join('\u0000')) return undefined;
-  return {
-    version: `${version}-fallback`,
-    score: (x: Float32Array, rows: number) => trainer.predict(backup, lastSteps(x, rows, width, d), rows),
-  };
-}
-
 /**
  * `vigil serve`: the long-running server a team deploys. It serves the registered model's
  * alias (default `champion`) over the Open Inference Protocol and follows alias changes
@@ -47,6 +29,8 @@ function fallbackScorer(trainer: Trainer, served: ModelArtifact, backup: ModelAr
  * answers requests by entity id and the clinician endpoint (`/patients/{id}/risk`), answers
  * from the version's backup tree when the model, the features or the deadline fail, and serves
  * the Monitor's `/metrics` on the same port; the predictions it answers reach the Monitor.
+ * With the rollout plugin configured (and the alias `champion`) it also runs the canary of
+ * the version under the `challenger` alias (see serve-canary.ts).
  * On SIGINT/SIGTERM it stops taking requests, drains the ones in flight and exits 0.
  */
 export async function serveCommand(options: ServeOptions): Promise<number> {
@@ -87,38 +71,67 @@ export async function serveCommand(options: ServeOptions): Promise<number> {
     const monitor = kernel.port('monitor');
     server.setMetricsSource(() => monitor.metrics());
   }
-  let served: string | undefined;
-  const follow = async () => {
-    const version = (await registry.getVersionByAlias(name, alias)).version;
-    if (version === served) return;
-    const artifact = await versionArtifact(registry, name, version);
-    await server.load({ name, version, artifact });
+  const versions = new ServedVersions(name, registry, server, trainer);
+  const say = (line: string) => process.stderr.write(`${line}\n`);
+  const rollout = kernel.plugin<RolloutPluginInstance>('rollout');
+  const canary =
+    rollout && alias === CHAMPION ? new ServeCanary({ versions, rollout, logger, say }) : undefined;
+  if (!canary) {
+    const waiting = await aliasVersion(registry, name, CHALLENGER).catch(() => undefined);
+    if (waiting !== undefined)
+      say(
+        `the challenger alias (v${waiting}) is left alone: ${
+          rollout
+            ? `canaries run only when serving the ${CHAMPION} alias`
+            : 'the rollout plugin is not configured'
+        }`,
+      );
+  }
+  /** Serve `version` alone: its fallback, 100 % of the route, every other version unloaded. */
+  const follow = async (version: string) => {
+    if (version === versions.champion && versions.loaded().length === 1) return;
+    await versions.ensure(version);
     await server.route(name, { candidates: [{ version, weight: 100 }] });
-    const backup =
-      trainer && server.setFallback ? await fallbackArtifact(registry, name, version) : undefined;
-    const fallback = backup && trainer ? fallbackScorer(trainer, artifact, backup, version) : undefined;
-    server.setFallback?.(name, fallback);
-    const previous = served;
-    served = version;
-    if (previous !== undefined) await server.unload(name, previous).catch(() => undefined);
-    logger.info({ model: name, alias, version, previous, fallback: fallback?.version }, 'serving version');
-    process.stderr.write(
+    const fallback = await versions.fallbackFrom(version);
+    const previous = versions.champion;
+    versions.champion = version;
+    for (const other of versions.loaded()) if (other !== version) await versions.drop(other);
+    if (previous === version) return;
+    logger.info({ model: name, alias, version, previous, fallback }, 'serving version');
+    say(
       `now serving ${name}@${alias} = v${version}${previous ? ` (was v${previous})` : ''}${
-        fallback ? `, fallback ${fallback.version}` : ''
-      }\n`,
+        fallback ? `, fallback ${fallback}` : ''
+      }`,
     );
   };
+  let ticking: Promise<void> | undefined;
+  /** One poll: the canary (when one runs it owns the route), else follow the alias. */
+  const tick = async () => {
+    let version = (await registry.getVersionByAlias(name, alias)).version;
+    if (canary) {
+      const canaryState = await canary.tick(version);
+      if (canaryState === 'running') return;
+      if (canaryState === 'ended') version = (await registry.getVersionByAlias(name, alias)).version;
+    }
+    await follow(version);
+  };
   try {
-    await follow();
+    await tick();
     const { url } = await server.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 8080 });
-    process.stdout.write(`serving ${name}@${alias} (v${served}) at ${url}\n`);
+    process.stdout.write(`serving ${name}@${alias} (v${versions.champion}) at ${url}\n`);
     const timer = setInterval(() => {
-      follow().catch((error: unknown) =>
-        logger.warn({ err: error }, 'could not follow the alias; still serving'),
-      );
+      if (ticking) return; // the previous poll is still at work
+      ticking = tick()
+        .catch((error: unknown) => {
+          logger.warn({ err: error }, 'could not follow the alias or drive the canary; still serving');
+        })
+        .finally(() => {
+          ticking = undefined;
+        });
     }, options.pollMs ?? 2000);
     await stopped;
     clearInterval(timer);
+    await ticking;
   } finally {
     await kernel.close();
   }

@@ -194,7 +194,11 @@ describe('Kernel lifecycle', () => {
     await kernel.start();
     await kernel.emit('stageEnd', { stage: 'train', durationMs: 1, outputs: {} });
     expect(calls).toEqual(['a:train', 'b:train']);
+    // plugin(name) hands out what the plugin's create returned; unknown names are undefined
+    expect(kernel.plugin('b')?.hooks.stageEnd).toBeTypeOf('function');
+    expect(kernel.plugin('nope')).toBeUndefined();
     await kernel.close();
+    expect(() => kernel.plugin('b')).toThrow(/after close/);
   });
 
   it('supports await using', async () => {

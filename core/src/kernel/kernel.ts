@@ -307,6 +307,17 @@ export class Kernel implements AsyncDisposable {
     this.logger.info({ component: name, port: unit.id }, 'started');
   }
 
+  /**
+   * The started instance of a configured plugin (what its `create` returned), or undefined when
+   * the plugin is not configured or not started. A command uses it to reach what a plugin
+   * exposes (e.g. the rollout plugin's `rollouts`).
+   */
+  plugin<T extends PluginInstance = PluginInstance>(name: string): T | undefined {
+    if (this.#state === 'closed')
+      throw new VigilError('VIGIL_KERNEL_CLOSED', `plugin '${name}' requested after close`);
+    return this.#plugins.find((p) => p.name === name)?.instance as T | undefined;
+  }
+
   /** The started implementation of a port. */
   port<P extends PortName>(name: P): PortMap[P] {
     if (this.#state === 'closed')

@@ -64,6 +64,12 @@ export async function fallbackArtifact(
 
 /** The alias the server follows. */
 export const CHAMPION = 'champion';
+/**
+ * The alias of a version waiting for a canary: `vigil serve` (with the rollout plugin
+ * configured) loads it beside the champion and runs the canary; the alias is removed when the
+ * canary ends.
+ */
+export const CHALLENGER = 'challenger';
 /** Version tag: when the version last became champion (ISO time). */
 export const CHAMPION_SINCE = 'vigil.championSince';
 /** How many past champions an operator can bring back. */

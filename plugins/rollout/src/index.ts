@@ -27,7 +27,12 @@ export { StatsDeltas, type VersionCounters } from './canary/stats-deltas.js';
 export { nearestRankQuantile } from './checks/latency-quantile.js';
 export { binShares, fillEmptyBins, quantileEdges, type ScorePsi, scorePsi } from './checks/score-psi.js';
 export { type CanaryConfig, type CanaryConfigInput, canaryConfig } from './config.js';
-export { type RolloutPluginInstance, rolloutPlugin, rolloutPluginConfig } from './plugin.js';
+export {
+  type RolloutPluginInstance,
+  rolloutPlugin,
+  rolloutPluginConfig,
+  rolloutStateDir,
+} from './plugin.js';
 export type { SeldonExperiment, SeldonExportOptions } from './seldon/seldon-experiment.js';
 export {
   dnsName,

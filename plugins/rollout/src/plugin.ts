@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { PluginInstance } from '@vigil/core';
 import { definePlugin, isVigilError } from '@vigil/core';
 import { z } from 'zod';
@@ -24,6 +24,15 @@ export const rolloutPluginConfig = canaryConfig.extend({
 export interface RolloutPluginInstance extends PluginInstance {
   /** The rollouts this plugin feeds; start new ones here. */
   readonly rollouts: RolloutManager;
+  /** Directory of the state files (`<dir>/<model>.json`). */
+  readonly dir: string;
+  /** The plugin's own evaluation period, or undefined when the caller drives `rollouts.evaluateAll`. */
+  readonly evaluateEveryMs: number | undefined;
+}
+
+/** The state directory a rollout plugin config names: its `dir` (resolved), else `<workdir>/rollout`. */
+export function rolloutStateDir(config: { dir?: string | undefined } | undefined, workdir: string): string {
+  return config?.dir === undefined ? join(workdir, 'rollout') : resolve(config.dir);
 }
 
 /**
@@ -41,7 +50,8 @@ export const rolloutPlugin = definePlugin({
   config: rolloutPluginConfig,
   requires: ['server', 'monitor'],
   async create(config, ctx): Promise<RolloutPluginInstance> {
-    const { dir = join(ctx.workdir, 'rollout'), evaluateEveryMs, ...canary } = config;
+    const { dir: configured, evaluateEveryMs, ...canary } = config;
+    const dir = rolloutStateDir({ dir: configured }, ctx.workdir);
     const logger = ctx.logger.child({ component: 'plugin:rollout' });
     const rollouts = new RolloutManager({
       server: ctx.port('server'),
@@ -64,6 +74,8 @@ export const rolloutPlugin = definePlugin({
     }
     return {
       rollouts,
+      dir,
+      evaluateEveryMs,
       hooks: {
         predictions(records) {
           try {

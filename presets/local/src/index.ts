@@ -8,6 +8,7 @@ import { onnxServer } from '@vigil/adapter-onnx-server';
 import { definePreset } from '@vigil/core';
 import { adverseEventsJob } from '@vigil/job-adverse-events';
 import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
+import { rolloutPlugin } from '@vigil/plugin-rollout';
 
 /**
  * Preset `local`: every port filled by its embedded adapter. No servers, no Docker:
@@ -40,5 +41,7 @@ export const localPreset = definePreset({
     onnxServer,
     localMonitor,
     mqBridgePlugin,
+    // Off unless a config lists it under `plugins`; `vigil serve` then runs canaries.
+    rolloutPlugin,
   ],
 });

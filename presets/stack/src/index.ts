@@ -10,6 +10,7 @@ import { torchTrainer } from '@vigil/adapter-torch-trainer';
 import { definePreset } from '@vigil/core';
 import { adverseEventsJob } from '@vigil/job-adverse-events';
 import { mqBridgePlugin } from '@vigil/plugin-mq-bridge';
+import { rolloutPlugin } from '@vigil/plugin-rollout';
 
 /**
  * Preset `stack`: the same job on real servers on this machine, brought up by
@@ -68,6 +69,8 @@ export const stackPreset = definePreset({
     onnxServer,
     localMonitor,
     mqBridgePlugin,
+    // Off unless a config lists it under `plugins`; `vigil serve` then runs canaries.
+    rolloutPlugin,
   ],
 });
 

@@ -357,6 +357,33 @@ describe('CanaryController: persistence and resume', () => {
   });
 });
 
+describe('CanaryController: abort', () => {
+  it('routes the champion alone, records the reason as a rollback, persists it, and is final', async () => {
+    const { c, server } = await controller();
+    c.observe({ predictions: [...records('v1', 400), ...records('v2', 150)] });
+    await c.evaluate(T0 + 1000); // → step 2 (10 %)
+    const decision = await c.abort('champion alias moved to v3 by hand', T0 + 2000);
+    expect(decision).toMatchObject({
+      action: 'rollback',
+      step: 2,
+      weight: 0,
+      reason: 'aborted: champion alias moved to v3 by hand',
+    });
+    expect(server.routes.get('ae')).toEqual({ candidates: [{ version: 'v1', weight: 100 }] });
+    const persisted = await readState(dir, 'ae');
+    expect(persisted.status).toBe('rolled-back');
+    expect(persisted.history.at(-1)?.reason).toBe('aborted: champion alias moved to v3 by hand');
+    // final: neither a second abort nor an evaluation changes it
+    expect(await c.abort('again', T0 + 3000)).toEqual(decision);
+    c.observe({ predictions: records('v2', 500) });
+    expect(await c.evaluate(T0 + 4000)).toEqual(decision);
+    expect(await errorOf(c.abort('  ', T0))).toMatch(/^VIGIL_CONFIG_INVALID: rollout abort: reason/);
+    expect(await errorOf(new CanaryController({ server, dir }).abort('x', T0))).toMatch(
+      /^VIGIL_KERNEL_NOT_STARTED/,
+    );
+  });
+});
+
 describe('CanaryController: input errors', () => {
   it('reports every config problem with its path', async () => {
     const e = await errorOf(

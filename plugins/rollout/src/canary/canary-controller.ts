@@ -288,6 +288,35 @@ export class CanaryController {
     return this.#serial(() => this.#evaluate(time(now)));
   }
 
+  /**
+   * End a running rollout without a failed check, e.g. because an operator moved the
+   * champion alias by hand: routes the champion alone, records a `rollback` decision whose
+   * reason is `aborted: <reason>`, and persists it. After complete or rollback it returns the
+   * final decision again and changes nothing.
+   */
+  abort(reason: string, now: number | Date): Promise<Decision> {
+    return this.#serial(async () => {
+      const at = time(now);
+      const state = this.#state;
+      if (state === undefined) {
+        throw new VigilError('VIGIL_KERNEL_NOT_STARTED', 'rollout abort: call start() or resume() first');
+      }
+      if (typeof reason !== 'string' || reason.trim() === '') {
+        throw new VigilError('VIGIL_CONFIG_INVALID', 'rollout abort: reason must be a non-empty string');
+      }
+      if (state.status !== 'running') return structuredClone(state.last);
+      const step = state.stepIndex + 1;
+      state.status = 'rolled-back';
+      await this.#server.route(state.model, routeForState(state));
+      const decision = this.#decision(state, 'rollback', at, [], { step, reason: `aborted: ${reason}` });
+      state.history.push(decision);
+      state.last = decision;
+      await writeState(this.#dir, state);
+      this.#logger?.warn({ model: state.model, reason: decision.reason }, 'rollout aborted');
+      return structuredClone(decision);
+    });
+  }
+
   #serial<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => undefined);
