@@ -59,6 +59,14 @@ export {
 export * from './onnx/onnx-graph.js';
 export { OnnxAttributeType, OnnxDataType, onnxModelType } from './onnx/onnx-schema.js';
 export {
+  checkQuantized,
+  type LatencySummary,
+  type OrtLike,
+  type OrtLikeSession,
+  type QuantizationCheck,
+  type QuantizationCheckOptions,
+} from './onnx/quantization-check.js';
+export {
   QUANTIZATION_KEY,
   type QuantizableOp,
   type QuantizationFormat,

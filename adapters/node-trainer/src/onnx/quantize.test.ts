@@ -7,6 +7,7 @@ import { toSequences } from '../tcn/sequences.js';
 import { ensureOnnxruntimePython, pythonQuantizeDynamic } from '../testing/onnxruntime-python.js';
 import { decodeOnnxModel } from './onnx-codec.js';
 import { OnnxDataType, onnxModelType } from './onnx-schema.js';
+import { checkQuantized, type OrtLike } from './quantization-check.js';
 import { quantizationOf, quantizeArtifact, quantizeWeights } from './quantize.js';
 
 const L = 8;
@@ -107,6 +108,38 @@ describe('int8 quantisation of node-trainer models', () => {
     expect(quantizationOf(artifact.bytes)).toEqual(record);
     expect(quantizationOf(tcn.bytes)).toBeUndefined();
   });
+
+  it('checkQuantized: AUROC cost, score differences and alternating latencies of float vs int8 in onnxruntime', async () => {
+    const { artifact } = quantizeArtifact(tcn);
+    const int8 = await scores(artifact.bytes, testX, testRows, L * d);
+    const check = await checkQuantized(ort as unknown as OrtLike, tcn, artifact, {
+      x: testX,
+      rows: testRows,
+      labels: test.y,
+      singleRowRuns: 200,
+      batchRuns: 5,
+    });
+    expect(check.auroc!.float).toBeCloseTo(auroc(floatScores, test.y)!, 12);
+    expect(check.auroc!.int8).toBeCloseTo(auroc(int8, test.y)!, 12);
+    expect(check.auroc!.cost).toBeCloseTo(check.auroc!.float - check.auroc!.int8, 12);
+    expect(check.maxAbsDiff).toBeCloseTo(maxAbsDiff(int8, floatScores), 12);
+    expect(check.bytes).toEqual({
+      float: tcn.bytes.length,
+      int8: artifact.bytes.length,
+      ratio: tcn.bytes.length / artifact.bytes.length,
+    });
+    for (const v of [check.singleRow.speedupP50, check.singleRow.speedupP99, check.batch.speedup])
+      expect(v).toBeGreaterThan(0);
+    expect(check.singleRow.float.p99Ms).toBeGreaterThanOrEqual(check.singleRow.float.p50Ms);
+    expect(check.batch.rows).toBe(256);
+    const unlabelled = await checkQuantized(ort as unknown as OrtLike, tcn, artifact, {
+      x: testX.subarray(0, 10 * L * d),
+      rows: 10,
+      singleRowRuns: 10,
+      batchRuns: 2,
+    });
+    expect(unlabelled.auroc).toBeNull();
+  }, 60_000);
 
   it('qdq: every Conv / MatMul reads a DequantizeLinear of int8 weights', () => {
     const { artifact } = quantizeArtifact(tcn);
