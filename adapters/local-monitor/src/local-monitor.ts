@@ -21,7 +21,13 @@ import type { MetricsEndpoint } from './metrics-server.js';
 import { serveMetrics } from './metrics-server.js';
 import type { MonitorMetrics } from './monitor-metrics.js';
 import { type IndexedPrediction, PredictionIndex } from './prediction-index.js';
-import { findIssues, outcomeRecordSchema, predictionRecordSchema } from './record-schema.js';
+import {
+  findIssues,
+  isValidOutcomeRecord,
+  isValidPredictionRecord,
+  outcomeRecordSchema,
+  predictionRecordSchema,
+} from './record-schema.js';
 
 export interface LocalMonitorOptions {
   /** Absolute folder of the journals. */
@@ -181,7 +187,7 @@ export class LocalMonitor implements Monitor {
 
   async recordPredictions(records: PredictionRecord[]): Promise<void> {
     this.#checkOpen();
-    this.#validate('recordPredictions', predictionRecordSchema, records);
+    this.#validate('recordPredictions', predictionRecordSchema, records, isValidPredictionRecord);
     await this.#serially(async () => {
       const fresh = this.#fresh(records, (id) => this.#index.hasPrediction(id));
       await this.#predictionJournal.append(
@@ -214,7 +220,7 @@ export class LocalMonitor implements Monitor {
 
   async recordOutcomes(records: OutcomeRecord[]): Promise<void> {
     this.#checkOpen();
-    this.#validate('recordOutcomes', outcomeRecordSchema, records);
+    this.#validate('recordOutcomes', outcomeRecordSchema, records, isValidOutcomeRecord);
     await this.#serially(async () => {
       const fresh = this.#fresh(records, (id) => this.#index.hasOutcome(id));
       await this.#outcomeJournal.append(
@@ -326,9 +332,14 @@ export class LocalMonitor implements Monitor {
     return result;
   }
 
-  #validate(method: string, schema: z.ZodType, records: readonly unknown[]): void {
+  #validate(
+    method: string,
+    schema: z.ZodType,
+    records: readonly unknown[],
+    quick: (record: unknown) => boolean,
+  ): void {
     if (!Array.isArray(records)) throw invalidRecord(`${method}: records must be an array`);
-    const issues = findIssues(schema, records);
+    const issues = findIssues(schema, records, quick);
     if (issues.length === 0) return;
     for (const issue of issues) this.#metrics.rejected.inc({ reason: `invalid_${issue.field}` });
     const shown = issues

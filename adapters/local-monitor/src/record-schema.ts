@@ -28,6 +28,54 @@ export const outcomeRecordSchema = z.object({
   at: validDate('at'),
 });
 
+const isNonEmpty = (v: unknown) => typeof v === 'string' && v.length > 0;
+const isValidDate = (v: unknown) => v instanceof Date && !Number.isNaN(v.getTime());
+const isOptional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || check(v);
+
+function isFeatureMap(v: unknown): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key of Object.keys(v)) {
+    const value = (v as Record<string, unknown>)[key];
+    if (value !== null && !(typeof value === 'number' && Number.isFinite(value))) return false;
+  }
+  return true;
+}
+
+/**
+ * A quick check that a record is a valid prediction record: never true for a record
+ * `predictionRecordSchema` rejects (it may say false of one it accepts, which then goes to
+ * the schema). Records a server built itself pass it without the schema's per-field work;
+ * the schema still words the message of every record that fails it.
+ */
+export function isValidPredictionRecord(record: unknown): boolean {
+  if (record === null || typeof record !== 'object') return false;
+  const r = record as Record<string, unknown>;
+  const { score, latencyMs } = r;
+  return (
+    isNonEmpty(r.predictionId) &&
+    isNonEmpty(r.model) &&
+    isNonEmpty(r.version) &&
+    isNonEmpty(r.entityKey) &&
+    typeof score === 'number' &&
+    score >= 0 &&
+    score <= 1 &&
+    isValidDate(r.at) &&
+    isOptional(r.features, isFeatureMap) &&
+    isOptional(r.site, isNonEmpty) &&
+    (latencyMs === undefined || (typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs < Infinity)) &&
+    isOptional(r.fallback, (v) => typeof v === 'boolean')
+  );
+}
+
+/** The same quick check for outcome records (see {@link isValidPredictionRecord}). */
+export function isValidOutcomeRecord(record: unknown): boolean {
+  if (record === null || typeof record !== 'object') return false;
+  const r = record as Record<string, unknown>;
+  return isNonEmpty(r.predictionId) && (r.label === 0 || r.label === 1) && isValidDate(r.at);
+}
+
 export interface RecordIssue {
   /** Position of the record in the batch. */
   index: number;
@@ -49,10 +97,16 @@ function describeValue(value: unknown): string {
 /**
  * Check every record of a batch; returns the issues (at most one per record, the first
  * field at fault), each naming the field and the reason. Identifiers are never echoed.
+ * A record that passes `quick` (a check never more lenient than the schema) skips the schema.
  */
-export function findIssues(schema: z.ZodType, records: readonly unknown[]): RecordIssue[] {
+export function findIssues(
+  schema: z.ZodType,
+  records: readonly unknown[],
+  quick?: (record: unknown) => boolean,
+): RecordIssue[] {
   const issues: RecordIssue[] = [];
   records.forEach((record, index) => {
+    if (quick?.(record)) return;
     const result = schema.safeParse(record);
     if (result.success) return;
     const first = result.error.issues[0];

@@ -78,7 +78,11 @@ export interface LoadedModel {
 export interface EntityFeatures {
   /** Row-major `[ids.length, width]` in the model's input layout (width = the model's input width); NaN = missing. */
   x: Float32Array;
-  /** Per entity: feature name → ISO time of the value used (null when the store had none). */
+  /**
+   * Per entity: ISO time of the values used (null when the store had none), keyed by feature
+   * name, or by feature-view name where all of that view's features share one time (a store
+   * keeps one event time per view and entity, so a resolver may send one per view).
+   */
   timestamps: Record<string, string | null>[];
   /** Per entity: its segment (e.g. trial site) when known, for per-site monitoring. */
   sites?: (string | undefined)[];

@@ -22,7 +22,7 @@ export function micros(value: unknown): number {
 /** How to answer one feature list: the views to read and where each column comes from. */
 interface ReadPlan {
   joinKeys: string[];
-  views: { view: FeatureView; indices: number[] }[];
+  views: { view: FeatureView; features: number[] }[];
   /** Per requested feature: its column, the read (index into `views`) and its position in that read. */
   columns: { column: string; read: number; j: number }[];
   featureNames: string[];
@@ -38,6 +38,11 @@ export class OnlineFeatures {
   readonly #backend: OnlineBackend;
   /** Resolved feature lists of recent requests (serving repeats the same list). */
   readonly #plans = new Map<string, ReadPlan>();
+  /**
+   * The same plans by the identity of a frozen feature list (a caller that asks for the same
+   * frozen list on every request skips building the text key): `[short names, full names]`.
+   */
+  #frozenPlans = new WeakMap<readonly FeatureRef[], [ReadPlan?, ReadPlan?]>();
 
   constructor(registry: ViewRegistry, backend: OnlineBackend) {
     this.#registry = registry;
@@ -56,6 +61,7 @@ export class OnlineFeatures {
   async apply(views: FeatureView[], logger: Logger): Promise<void> {
     const previous = new Map(this.#registry.list().map((v) => [v.name, v]));
     this.#plans.clear();
+    this.#frozenPlans = new WeakMap();
     const outcomes = await this.#registry.apply(views);
     for (const [name, outcome] of outcomes) {
       const old = previous.get(name);
@@ -121,29 +127,56 @@ export class OnlineFeatures {
       }
       return out;
     });
-    // One batched read per view; then fill the columns in request order.
-    const read = ({ view, indices }: ReadPlan['views'][number]) =>
-      this.#backend.read(
-        view,
-        entityRows.map((row) => view.entities.map((k) => row[k])),
-        indices,
-      );
-    const reads =
-      plan.views.length === 1 ? [await read(plan.views[0]!)] : await Promise.all(plan.views.map(read));
+    // One batched read per view (or one for all views, where the backend can); then fill the
+    // columns in request order.
+    const reads = await this.#read(plan, entityRows);
+    // One Date per entity and view: every feature of a view shares the view's stored time.
+    const stamps = reads.map((entries) =>
+      entries.map((entry) => (entry ? new Date(Math.floor(entry.ts / 1000)) : null)),
+    );
     const eventTimestamps = rows.map(() => ({}) as Record<string, Date | null>);
     for (const { column, read, j } of plan.columns) {
       const entries = reads[read]!;
+      const times = stamps[read]!;
       for (let i = 0; i < rows.length; i++) {
         const entry = entries[i];
         rows[i]![column] = entry?.values[j] ?? null;
-        eventTimestamps[i]![column] = entry ? new Date(Math.floor(entry.ts / 1000)) : null;
+        eventTimestamps[i]![column] = times[i]!;
       }
     }
     return { featureNames: plan.featureNames.slice(), rows, eventTimestamps };
   }
 
+  /** Each view's entries for the entity rows, in `plan.views` order. */
+  async #read(plan: ReadPlan, entityRows: readonly Record<string, unknown>[]) {
+    const backend = this.#backend;
+    if (plan.views.length > 1 && backend.readViews) return backend.readViews(plan.views, entityRows);
+    const read = ({ view, features }: ReadPlan['views'][number]) =>
+      backend.read(
+        view,
+        entityRows.map((row) => view.entities.map((k) => row[k])),
+        features,
+      );
+    return plan.views.length === 1 ? [await read(plan.views[0]!)] : Promise.all(plan.views.map(read));
+  }
+
   /** The resolved features of a request, grouped by view; cached per feature list until the next apply. */
   #plan(features: readonly FeatureRef[], fullNames: boolean): ReadPlan {
+    const frozen = Array.isArray(features) && Object.isFrozen(features);
+    if (frozen) {
+      const slot = this.#frozenPlans.get(features)?.[fullNames ? 1 : 0];
+      if (slot) return slot;
+    }
+    const plan = this.#textPlan(features, fullNames);
+    if (frozen) {
+      const slots = this.#frozenPlans.get(features) ?? [];
+      slots[fullNames ? 1 : 0] = plan;
+      this.#frozenPlans.set(features, slots);
+    }
+    return plan;
+  }
+
+  #textPlan(features: readonly FeatureRef[], fullNames: boolean): ReadPlan {
     const cacheKey = Array.isArray(features) ? `${fullNames ? 1 : 0}\n${features.join('\n')}` : undefined;
     const cached = cacheKey === undefined ? undefined : this.#plans.get(cacheKey);
     if (cached) return cached;
@@ -153,7 +186,7 @@ export class OnlineFeatures {
       joinKeys: [...new Set(views.flatMap((v) => v.entities))],
       views: views.map((view) => ({
         view,
-        indices: wanted.filter((w) => w.view === view).map((w) => w.index),
+        features: wanted.filter((w) => w.view === view).map((w) => w.index),
       })),
       columns: wanted.map((w) => {
         const read = views.indexOf(w.view);

@@ -102,6 +102,59 @@ describe('redis online store', () => {
     );
   });
 
+  it('readViews reads the views sharing an entity hash with one HMGET per entity, as read does view by view', async () => {
+    const store = await connect();
+    await store.write(trips, [
+      { entity: [1], ts: T, values: [0.5, 3, 'a'] },
+      { entity: [2], ts: T + 1e6, values: [null, 4, 'b'] },
+    ]);
+    await store.write(ratings, [{ entity: [1], ts: T + 2e6, values: [4.5] }]);
+    // A view of another entity lives in other hashes: its own HMGET.
+    const cities: FeatureView = {
+      ...ratings,
+      name: 'city_stats',
+      entities: ['city'],
+      entityDtypes: { city: 'string' },
+      features: [{ name: 'drivers', dtype: 'int64' }],
+    };
+    await store.write(cities, [{ entity: ['a'], ts: T, values: [12] }]);
+    const sent: { name: string; args: number }[] = [];
+    const client = store.client as unknown as {
+      sendCommand: (c: { name: string; args: unknown[] }) => unknown;
+    };
+    const original = client.sendCommand.bind(client);
+    client.sendCommand = (command) => {
+      sent.push({ name: command.name, args: command.args.length });
+      return original(command);
+    };
+    const reads = [
+      { view: trips, features: [2, 0] },
+      { view: ratings, features: [0] },
+    ];
+    const one = await store.readViews(reads, [{ driver_id: 1 }]);
+    // key + (2 trips fields + _ts) + (1 ratings field + _ts)
+    expect(sent).toEqual([{ name: 'hmget', args: 6 }]);
+    expect(one).toEqual([[{ ts: T, values: ['a', 0.5] }], [{ ts: T + 2e6, values: [4.5] }]]);
+    sent.length = 0;
+    const rows = [
+      { driver_id: 1, city: 'a' },
+      { driver_id: 2, city: 'b' },
+      { driver_id: null, city: 'a' },
+      { driver_id: 9, city: 'z' },
+    ];
+    const all = await store.readViews([...reads, { view: cities, features: [0] }], rows);
+    // Three rows with a driver id, four with a city: seven HMGETs (in one pipeline).
+    expect(sent.filter((c) => c.name === 'hmget')).toHaveLength(7);
+    const entities = (keys: string[]) => rows.map((r) => keys.map((k) => (r as Record<string, unknown>)[k]));
+    expect(all).toEqual([
+      await store.read(trips, entities(['driver_id']), [2, 0]),
+      await store.read(ratings, entities(['driver_id']), [0]),
+      await store.read(cities, entities(['city']), [0]),
+    ]);
+    expect(all[1]).toEqual([{ ts: T + 2e6, values: [4.5] }, null, null, null]);
+    expect(all[2]![0]).toEqual({ ts: T, values: [12] });
+  });
+
   it('clearView removes one view’s fields from its project only', async () => {
     const store = await connect();
     // A project whose name ends with ours: its keys match the SCAN pattern but are not ours.

@@ -30,6 +30,44 @@ interface ViewEncoding {
   dtypes: FeatureDtype[];
   /** Redis key of an entity (join-key values in `view.entities` order). */
   key: (entity: readonly unknown[]) => Buffer;
+  /** Join keys and their dtypes: views with the same signature share each entity's hash. */
+  signature: string;
+}
+
+/** Views whose reads share one Redis hash per entity: one `HMGET` reads all their fields. */
+interface ReadGroup {
+  /** The join keys (in the first view's order) and the key encoder. */
+  entities: readonly string[];
+  key: (entity: readonly unknown[]) => Buffer;
+  /** Every read's feature fields then its `_ts` field, read after read. */
+  fields: Buffer[];
+  /** Per read of the group: its index in `reads`, where its fields start in `fields`, its feature count. */
+  parts: { read: number; offset: number; n: number }[];
+}
+
+/** The groups of one list of reads, kept while the same reads come again (serving repeats them). */
+interface ReadGroups {
+  reads: readonly { view: FeatureView; features: readonly number[] }[];
+  views: FeatureView[];
+  features: (readonly number[])[];
+  groups: ReadGroup[];
+}
+
+/**
+ * One view's entry from an `HMGET` reply: `n` feature values from `offset`, then its `_ts`;
+ * null when neither a value nor the timestamp is stored (the view never wrote this entity).
+ */
+function decodeEntry(reply: readonly (Buffer | null)[], offset: number, n: number): OnlineEntry | null {
+  let found = false;
+  const values = new Array<ScalarValue>(n);
+  for (let j = 0; j < n; j++) {
+    const bytes = reply[offset + j];
+    if (bytes !== null && bytes !== undefined) found = true;
+    values[j] = decodeValue(bytes);
+  }
+  const ts = reply[offset + n];
+  if (!found && !ts) return null;
+  return { ts: ts ? decodeTimestamp(ts) : 0, values };
 }
 
 /** The URL with any password replaced, for messages. */
@@ -50,7 +88,8 @@ export function redactUrl(url: string): string {
  * murmur3(`<view>:<feature>`) → serialized `feast.types.Value`, and `_ts:<view>` →
  * serialized `google.protobuf.Timestamp`. Writes read the stored `_ts` first and skip rows
  * that are not newer (as Feast does: not atomic against a concurrent writer of the same key),
- * then `HSET` (+ `EXPIRE`) in one pipeline; reads are one `HMGET` per entity.
+ * then `HSET` (+ `EXPIRE`) in one pipeline; reads are one `HMGET` per entity, for all the
+ * views read together (`readViews`) that share the entity's hash.
  */
 export class RedisOnlineStore implements OnlineBackend {
   readonly #client: Redis;
@@ -59,6 +98,7 @@ export class RedisOnlineStore implements OnlineBackend {
   readonly #ttl: number | undefined;
   readonly #batchSize: number;
   readonly #encodings = new WeakMap<FeatureView, ViewEncoding>();
+  #readGroups: ReadGroups | undefined;
   #closed = false;
 
   private constructor(client: Redis, options: RedisOnlineStoreOptions) {
@@ -193,20 +233,47 @@ export class RedisOnlineStore implements OnlineBackend {
       replies = keys.map((k) => (k === null ? null : (got[next++] as (Buffer | null)[])));
     }
     const n = features.length;
-    return replies.map((reply) => {
-      if (!reply) return null;
-      let found = false;
-      const values = new Array<ScalarValue>(n);
-      for (let j = 0; j < n; j++) {
-        const bytes = reply[j];
-        if (bytes !== null && bytes !== undefined) found = true;
-        values[j] = decodeValue(bytes);
+    return replies.map((reply) => (reply ? decodeEntry(reply, 0, n) : null));
+  }
+
+  /**
+   * The reads of several views for the same entity rows. Views with the same join keys and
+   * dtypes live in one hash per entity (Feast's layout), so each entity costs one `HMGET` of
+   * all their fields (and each view's `_ts`) however many views are read; several entities
+   * or groups go in one pipeline.
+   */
+  async readViews(
+    reads: readonly { view: FeatureView; features: readonly number[] }[],
+    entityRows: readonly Record<string, unknown>[],
+  ): Promise<(OnlineEntry | null)[][]> {
+    this.#assertOpen();
+    const { groups } = this.#groupsOf(reads);
+    const out: (OnlineEntry | null)[][] = reads.map(() => new Array(entityRows.length).fill(null));
+    // One command per (group, entity) with a complete key.
+    const commands: { group: ReadGroup; row: number; key: Buffer }[] = [];
+    for (const group of groups) {
+      for (let i = 0; i < entityRows.length; i++) {
+        const row = entityRows[i]!;
+        const values = group.entities.map((k) => row[k]);
+        if (values.some((v) => v === null || v === undefined)) continue;
+        commands.push({ group, row: i, key: group.key(values) });
       }
-      // Neither a value nor the view's timestamp: the entity was never written for this view.
-      const ts = reply[n];
-      if (!found && !ts) return null;
-      return { ts: ts ? decodeTimestamp(ts) : 0, values };
+    }
+    if (commands.length === 0) return out;
+    let replies: (Buffer | null)[][];
+    if (commands.length === 1) {
+      const { key, group } = commands[0]!;
+      replies = [await this.#command(() => this.#client.hmgetBuffer(key, ...group.fields))];
+    } else {
+      const pipe = this.#client.pipeline();
+      for (const { key, group } of commands) pipe.hmgetBuffer(key, ...group.fields);
+      replies = (await this.#exec(pipe, 'HMGET')) as (Buffer | null)[][];
+    }
+    commands.forEach(({ group, row }, c) => {
+      const reply = replies[c]!;
+      for (const part of group.parts) out[part.read]![row] = decodeEntry(reply, part.offset, part.n);
     });
+    return out;
   }
 
   /** Remove a view's fields (`previous` definition) from every entity key of the project, as Feast's `delete_table`. */
@@ -242,17 +309,58 @@ export class RedisOnlineStore implements OnlineBackend {
     }
   }
 
+  /** The read groups of `reads`, reused while the same views and feature lists come again. */
+  #groupsOf(reads: readonly { view: FeatureView; features: readonly number[] }[]): ReadGroups {
+    const cached = this.#readGroups;
+    if (
+      cached &&
+      cached.reads === reads &&
+      cached.views.length === reads.length &&
+      reads.every((r, i) => r.view === cached.views[i] && r.features === cached.features[i])
+    ) {
+      return cached;
+    }
+    const bySignature = new Map<string, ReadGroup>();
+    reads.forEach(({ view, features }, read) => {
+      const enc = this.#encoding(view);
+      let group = bySignature.get(enc.signature);
+      if (!group) {
+        group = { entities: view.entities, key: enc.key, fields: [], parts: [] };
+        bySignature.set(enc.signature, group);
+      }
+      group.parts.push({ read, offset: group.fields.length, n: features.length });
+      for (const i of features) {
+        const field = enc.fields[i];
+        if (!field) {
+          throw new VigilError(
+            'VIGIL_FEATURE_INVALID_REQUEST',
+            `redis online store: view '${view.name}' has no feature at index ${i}`,
+          );
+        }
+        group.fields.push(field);
+      }
+      group.fields.push(enc.ts);
+    });
+    const groups: ReadGroups = {
+      reads,
+      views: reads.map((r) => r.view),
+      features: reads.map((r) => r.features),
+      groups: [...bySignature.values()],
+    };
+    this.#readGroups = groups;
+    return groups;
+  }
+
   #encoding(view: FeatureView): ViewEncoding {
     let enc = this.#encodings.get(view);
     if (!enc) {
+      const keys = view.entities.map((name) => ({ name, dtype: view.entityDtypes?.[name] ?? 'string' }));
       enc = {
         fields: view.features.map((f) => featureField(view.name, f.name)),
         ts: timestampField(view.name),
         dtypes: view.features.map((f) => f.dtype),
-        key: entityKeyEncoder(
-          view.entities.map((name) => ({ name, dtype: view.entityDtypes?.[name] ?? 'string' })),
-          this.#project,
-        ),
+        key: entityKeyEncoder(keys, this.#project),
+        signature: JSON.stringify(keys.map((k) => [k.name, k.dtype])),
       };
       this.#encodings.set(view, enc);
     }

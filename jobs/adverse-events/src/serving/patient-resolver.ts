@@ -1,6 +1,7 @@
 import {
   type EntityFeatures,
   type EntityResolver,
+  type FeatureRef,
   type FeatureStore,
   type LoadedModel,
   type RiskExplanation,
@@ -66,21 +67,14 @@ export class PatientResolver implements EntityResolver {
   async features(model: LoadedModel, ids: readonly string[]): Promise<EntityFeatures> {
     const { artifact } = model;
     const names = artifact.featureNames;
+    const plan = readPlanOf(names);
     const online = await this.#options.store.getOnlineFeatures({
-      features: refsOf(names),
+      features: plan.refs as FeatureRef[],
       entityRows: ids.map((patient_id) => ({ patient_id })),
       fullFeatureNames: true,
     });
     const row = denseMatrix(online.rows, names);
-    const timestamps = ids.map((_, i) => {
-      const stamps = online.eventTimestamps?.[i];
-      const out: Record<string, string | null> = {};
-      for (const name of names) {
-        const at = stamps?.[name] ?? stamps?.[name.replace('__', ':')] ?? null;
-        out[name] = at ? at.toISOString() : null;
-      }
-      return out;
-    });
+    const timestamps = ids.map((_, i) => timestampsOf(plan, online.eventTimestamps?.[i]));
     const unknown = timestamps.findIndex((t) => Object.values(t).every((v) => v === null));
     if (unknown >= 0) {
       // The id itself stays out of the message: errors reach logs.
@@ -161,7 +155,7 @@ export class PatientResolver implements EntityResolver {
       );
       const result = await this.#options.store.getHistoricalFeatures({
         entityRows,
-        features: refsOf(names),
+        features: readPlanOf(names).refs as FeatureRef[],
         fullFeatureNames: true,
         ...(this.#options.ref ? { ref: this.#options.ref } : {}),
       });
@@ -183,6 +177,62 @@ export class PatientResolver implements EntityResolver {
     }
     return out.map((h) => h ?? { day: 0, x: new Float32Array(0), at: new Float64Array(0) });
   }
+}
+
+/** How a model's features are read online: its feature refs, and its features by view. */
+interface ReadPlan {
+  /** Frozen, so the store can reuse its resolved plan by identity. */
+  refs: readonly FeatureRef[];
+  views: { view: string; names: string[] }[];
+}
+
+/** Per model feature list (a loaded model keeps its array): the refs and the features by view. */
+const READ_PLANS = new WeakMap<readonly string[], ReadPlan>();
+
+function readPlanOf(names: readonly string[]): ReadPlan {
+  let plan = READ_PLANS.get(names);
+  if (!plan) {
+    const refs = Object.freeze(refsOf(names));
+    const byView = new Map<string, string[]>();
+    names.forEach((name, i) => {
+      const view = refs[i]!.slice(0, refs[i]!.indexOf(':'));
+      const list = byView.get(view) ?? [];
+      list.push(name);
+      byView.set(view, list);
+    });
+    plan = { refs, views: [...byView].map(([view, list]) => ({ view, names: list })) };
+    READ_PLANS.set(names, plan);
+  }
+  return plan;
+}
+
+/**
+ * When each of a patient's values was recorded: one ISO time per feature view whose features
+ * all share one time (the store keeps one event time per view and entity, so this is the
+ * usual case, and the answer stays small), keyed by the view's name; otherwise one per
+ * feature of that view, keyed by the feature's name. Null where the store had nothing.
+ */
+function timestampsOf(
+  plan: ReadPlan,
+  stamps: Record<string, Date | null> | undefined,
+): Record<string, string | null> {
+  const at = (name: string): Date | null => stamps?.[name] ?? stamps?.[name.replace('__', ':')] ?? null;
+  const out: Record<string, string | null> = {};
+  for (const { view, names } of plan.views) {
+    const first = at(names[0]!);
+    const time = first ? first.getTime() : null;
+    let shared = true;
+    for (let k = 1; k < names.length && shared; k++) {
+      const other = at(names[k]!);
+      shared = (other ? other.getTime() : null) === time;
+    }
+    if (shared) {
+      out[view] = first ? first.toISOString() : null;
+    } else {
+      for (const name of names) out[name] = at(name)?.toISOString() ?? null;
+    }
+  }
+  return out;
 }
 
 /** The latest feature time of a row (ms), or now when the store had none. */
