@@ -9,6 +9,7 @@ import {
   modelsRollbackCommand,
   modelsShowCommand,
 } from './commands/models.js';
+import { modelsQuantizeCommand } from './commands/models-quantize.js';
 import { pipelineShowCommand, rebuildCommand } from './commands/pipeline.js';
 import { rolloutExportCommand, rolloutStatusCommand } from './commands/rollout.js';
 import { runCommand } from './commands/run.js';
@@ -159,6 +160,28 @@ modelOptions(
   .requiredOption('--reason <text>', 'why this version is canaried (recorded on it, with who and when)')
   .action(async (version: string, opts) => {
     process.exitCode = await modelsCanaryCommand(version, opts);
+  });
+modelOptions(
+  models
+    .command('quantize <version>')
+    .description(
+      'Quantise a version to int8 (Conv/MatMul weights; trees stay float), print its AUROC cost and speed-up against the float version in onnxruntime, and register it as a new version (aliases unchanged)',
+    ),
+)
+  .option(
+    '--rows <file>',
+    'JSON {"inputs": [[…], …], "labels": [0, 1, …]}: held-out rows (model input width, null = missing) for the AUROC cost and timing; without it: seeded synthetic rows, timing only',
+  )
+  .option(
+    '--format <format>',
+    'qdq (default: int8 weights before float ops) or integer (ConvInteger/MatMulInteger)',
+  )
+  .option('--runs <n>', 'single-row calls per model for the latency (default 2000)')
+  .option('--no-register', 'measure only; do not register the int8 version')
+  .option('--out <file>', 'also write the int8 ONNX model to this file')
+  .option('--json', 'one line of JSON: {model, from, version, format, quantized, keptFloat, rows, check}')
+  .action(async (version: string, opts) => {
+    process.exitCode = await modelsQuantizeCommand(version, opts);
   });
 
 const rollout = program
