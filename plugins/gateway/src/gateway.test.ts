@@ -198,10 +198,10 @@ describe('Gateway', () => {
     const { control } = await start({});
     const bad = await control('POST', '/gateway/stage', { color: 'red', url: 'ftp://x' });
     expect(bad.status).toBe(400);
-    expect(bad.json.error).toMatch(/color: /);
+    expect(bad.json.error).toMatch(/^color: .*; url: expected an http\(s\) URL/);
     const badUrl = await control('POST', '/gateway/stage', { color: 'green', url: 'ftp://x' });
     expect(badUrl.status).toBe(400);
-    expect(badUrl.json.error).toMatch(/green: expected an http\(s\) URL/);
+    expect(badUrl.json.error).toMatch(/^url: expected an http\(s\) URL of a server root/);
     expect((await control('GET', '/gateway/switch')).status).toBe(405);
     expect((await control('GET', '/gateway/nope')).status).toBe(404);
   });

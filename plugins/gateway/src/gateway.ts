@@ -12,6 +12,7 @@ import {
   issuePath,
   outputSignatureSchema,
   parseGatewayOptions,
+  upstreamUrlSchema,
 } from './options.js';
 import { forward, readBody, sendJson } from './proxy/forward.js';
 import { type CheckReport, Upstream } from './proxy/upstream.js';
@@ -43,7 +44,7 @@ export interface GatewayEvent {
 const colorSchema = z.enum(COLORS).describe('blue or green');
 const stageBody = z.strictObject({
   color: colorSchema,
-  url: z.string().describe('upstream root URL'),
+  url: upstreamUrlSchema,
 });
 const checkBody = z.strictObject({
   color: colorSchema,
@@ -136,8 +137,7 @@ export class Gateway {
 
   /** Register (or replace) the upstream of a color that is not taking traffic. */
   stage(color: Color, url: string, by?: string): { color: Color; url: string } {
-    const { url: checked } = parseBody(stageBody, Buffer.from(JSON.stringify({ color, url })));
-    const parsed = parseGatewayOptions({ [color]: checked })[color]!;
+    const { url: parsed } = parseBody(stageBody, Buffer.from(JSON.stringify({ color, url })));
     if (this.#active === color) {
       throw new GatewayError(
         'VIGIL_GATEWAY_ACTIVE_COLOR',

@@ -5,7 +5,7 @@ import { ROLES } from './security/api-keys.js';
 export const COLORS = ['blue', 'green'] as const;
 export type Color = (typeof COLORS)[number];
 
-const upstreamUrl = z
+export const upstreamUrlSchema = z
   .string()
   .refine((v) => {
     try {
@@ -52,8 +52,8 @@ export type OutputSignature = z.infer<typeof outputSignatureSchema>;
 export const gatewayOptionsSchema = z.strictObject({
   host: z.literal('127.0.0.1').default('127.0.0.1').describe('Address to listen on (loopback only).'),
   port: z.number().int().min(0).max(65535).default(8000).describe('Public port (0 picks a free one).'),
-  blue: upstreamUrl.optional().describe('Upstream of the blue color at start.'),
-  green: upstreamUrl.optional().describe('Upstream of the green color at start.'),
+  blue: upstreamUrlSchema.optional().describe('Upstream of the blue color at start.'),
+  green: upstreamUrlSchema.optional().describe('Upstream of the green color at start.'),
   active: z
     .enum(COLORS)
     .optional()
