@@ -220,12 +220,8 @@ export class ServeCanary {
     const { rollouts } = this.#rollout;
     const running = rollouts.get(this.#name);
     if (running?.state?.status === 'running') return running;
-    await this.#versions.ensure(state.champion);
+    await this.#serveChampion(state.champion);
     await this.#versions.ensure(state.challenger);
-    if (this.#versions.champion !== state.champion) {
-      await this.#versions.fallbackFrom(state.champion);
-      this.#versions.champion = state.champion;
-    }
     this.#deltas = new StatsDeltas();
     this.#deltas.next(this.#stats());
     await rollouts.resumeAll();
@@ -242,8 +238,17 @@ export class ServeCanary {
     return resumed;
   }
 
+  /** The champion loaded with its fallback (a canary's first poll may come before serve followed it). */
+  async #serveChampion(champion: string): Promise<void> {
+    await this.#versions.ensure(champion);
+    if (this.#versions.champion === champion) return;
+    await this.#versions.fallbackFrom(champion);
+    this.#versions.champion = champion;
+  }
+
   async #start(champion: string, challenger: string): Promise<boolean> {
     const { registry } = this.#versions;
+    await this.#serveChampion(champion);
     try {
       await this.#versions.ensure(challenger);
     } catch (error) {
