@@ -32,6 +32,7 @@ export function registerGatewayCommands(program: Command): void {
     )
     .option(
       '--config <file>',
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the config's literal env reference syntax
       'gateway YAML (port, blue, green, model, keys, check…; ${env:NAME} references)',
     )
     .option('--port <n>', 'public port (default 8000; 0 picks a free one)', portArg)

@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: these strings hold literal ${env:NAME} references
 import { describe, expect, it } from 'vitest';
 import { gatewayOptionsFromYaml } from './config-file.js';
 import { parseGatewayOptions } from './options.js';

@@ -302,4 +302,14 @@ describe('Gateway', () => {
     expect(badModel.json).toMatchObject({ ok: false });
     expect(badModel.json.reason).toMatch(/^model-ready: GET \/v2\/models\/other\/ready answered 404/);
   });
+  it('drains on close: a request in flight finishes, new connections are refused', async () => {
+    const [blue] = await servers(['1', { delayMs: 300 }]);
+    const { gateway, infer, url } = await start({ blue: blue!.url });
+    const inFlight = infer();
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = gateway.close();
+    expect(await inFlight).toEqual({ status: 200, color: 'blue', version: '1' });
+    await closed;
+    await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+  });
 });
