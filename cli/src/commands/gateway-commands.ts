@@ -47,6 +47,10 @@ export function registerGatewayCommands(program: Command): void {
     )
     .option('--samples <n>', 'smoke inferences per check (default 5)', positive)
     .option('--smoke-request <file>', 'JSON inference request a check sends when the operator sends none')
+    .option(
+      '--state <file>',
+      'keep the active/previous color and upstream URLs in this JSON file across restarts (it wins over --blue/--green/--active when it exists)',
+    )
     .option('--keys-env <name>', `environment variable holding name:role:key,… (default ${GATEWAY_KEYS_ENV})`)
     .option(
       '--upstream-key-env <name>',

@@ -27,6 +27,7 @@ export interface GatewayServeOptions {
   smokeRequest?: string;
   keysEnv?: string;
   upstreamKeyEnv?: string;
+  state?: string;
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {
@@ -65,6 +66,7 @@ export async function gatewayServeCommand(options: GatewayServeOptions): Promise
       ...(options.green !== undefined ? { green: options.green } : {}),
       ...(options.active !== undefined ? { active: options.active as 'blue' | 'green' } : {}),
       ...(options.model !== undefined ? { model: options.model } : {}),
+      ...(options.state !== undefined ? { stateFile: options.state } : {}),
       keys: [...(input.keys ?? []), ...fromEnv],
     };
     if (options.upstreamKeyEnv) {
@@ -112,9 +114,11 @@ export async function gatewayServeCommand(options: GatewayServeOptions): Promise
   try {
     const { url } = await gateway.listen();
     const opts = gateway.options;
-    const describe = (c: 'blue' | 'green') => (opts[c] ? `${c} ${opts[c]}` : `${c} (not staged)`);
+    const describe = (c: 'blue' | 'green') => `${c} ${gateway.upstreamUrl(c) ?? '(not staged)'}`;
     process.stdout.write(
-      `gateway at ${url}: active ${gateway.active ?? 'none'}; ${describe('blue')}; ${describe('green')}; ${opts.keys.length} API key(s)\n`,
+      `gateway at ${url}: active ${gateway.active ?? 'none'}; ${describe('blue')}; ${describe('green')}; ${opts.keys.length} API key(s)${
+        opts.stateFile ? `; state in ${opts.stateFile}` : ''
+      }\n`,
     );
     const signal = await stopped;
     process.stderr.write(`${signal} received: draining in-flight requests, closing…\n`);

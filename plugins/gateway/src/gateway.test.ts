@@ -1,4 +1,7 @@
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gateway } from './gateway.js';
 import type { GatewayOptionsInput } from './options.js';
@@ -311,5 +314,37 @@ describe('Gateway', () => {
     expect(await inFlight).toEqual({ status: 200, color: 'blue', version: '1' });
     await closed;
     await expect(fetch(`${url}/v2/health/live`)).rejects.toThrow();
+  });
+  it('keeps the routing state in a state file across restarts; checks are not kept', async () => {
+    const [blue, green] = await servers(['1'], ['2']);
+    const stateFile = join(await mkdtemp(join(tmpdir(), 'vigil-gateway-')), 'state.json');
+    const first = await start({ blue: blue!.url, green: green!.url, stateFile, check: { samples: 1 } });
+    expect((await first.control('POST', '/gateway/check', { color: 'green' })).json.ok).toBe(true);
+    expect((await first.control('POST', '/gateway/switch', { color: 'green' })).status).toBe(200);
+    await first.gateway.close();
+    expect(JSON.parse(await readFile(stateFile, 'utf8'))).toMatchObject({
+      version: 1,
+      active: 'green',
+      previous: 'blue',
+      upstreams: { blue: blue!.url, green: green!.url },
+    });
+
+    // The flags say blue; the state file says green served last: it wins.
+    const second = await start({ blue: blue!.url, stateFile });
+    expect(second.gateway.active).toBe('green');
+    expect(await second.infer()).toMatchObject({ color: 'green', version: '2' });
+    expect((await second.control('POST', '/gateway/rollback', {})).json).toMatchObject({ active: 'blue' });
+    const again = await second.control('POST', '/gateway/switch', { color: 'green' });
+    expect(again.json.code).toBe('VIGIL_GATEWAY_NOT_CHECKED');
+
+    await writeFile(
+      stateFile,
+      '{"version":1,"active":"green","previous":null,"switchedAt":null,"upstreams":{}}',
+    );
+    expect(() => new Gateway({ stateFile })).toThrow(
+      `stateFile: ${stateFile}: green has no upstream; fix or delete it`,
+    );
+    await writeFile(stateFile, '{not json');
+    expect(() => new Gateway({ stateFile })).toThrow(/stateFile: .* is not valid JSON/);
   });
 });

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import { z } from 'zod';
 import { runCheck } from './control/check.js';
+import { readGatewayState, writeGatewayState } from './control/state-file.js';
 import { answerError, callUpstream } from './control/upstream-call.js';
 import { GatewayError } from './errors.js';
 import {
@@ -26,6 +27,8 @@ export interface SwitchResult {
   previous: Color | undefined;
   /** False when the color was already active. */
   changed: boolean;
+  /** Set when the state file could not be saved (the switch itself happened). */
+  persistError?: string;
   at: number;
   by: string | undefined;
 }
@@ -99,9 +102,22 @@ export class Gateway {
     this.options = parseGatewayOptions(input);
     this.#keys = new ApiKeys(this.options.keys);
     this.#log = log ?? (() => undefined);
+    const saved = this.options.stateFile ? readGatewayState(this.options.stateFile) : undefined;
     for (const color of COLORS) {
-      const url = this.options[color];
+      const url = saved ? saved.upstreams[color] : this.options[color];
       if (url !== undefined) this.#upstreams.set(color, new Upstream(color, url, this.options.maxSockets));
+    }
+    if (saved) {
+      this.#active = saved.active ?? undefined;
+      this.#previous = saved.previous ?? undefined;
+      this.#switchedAt = saved.switchedAt ? Date.parse(saved.switchedAt) : undefined;
+      this.#log({
+        action: 'restore',
+        stateFile: this.options.stateFile,
+        active: saved.active,
+        previous: saved.previous,
+      });
+      return;
     }
     const active =
       this.options.active ??
@@ -114,6 +130,27 @@ export class Gateway {
     }
     this.#active = active;
     if (active !== undefined) this.#switchedAt = Date.now();
+    this.#persist();
+  }
+
+  /** Save the routing state when a state file is configured; a failure is logged, never thrown into the switch. */
+  #persist(): string | undefined {
+    const file = this.options.stateFile;
+    if (!file) return undefined;
+    try {
+      writeGatewayState(file, {
+        version: 1,
+        active: this.#active ?? null,
+        previous: this.#previous ?? null,
+        switchedAt: this.#switchedAt !== undefined ? new Date(this.#switchedAt).toISOString() : null,
+        upstreams: Object.fromEntries([...this.#upstreams].map(([c, u]) => [c, u.href])),
+      });
+      return undefined;
+    } catch (error) {
+      const reason = `could not save ${file}: ${error instanceof Error ? error.message : String(error)}`;
+      this.#log({ action: 'persist', ok: false, reason });
+      return reason;
+    }
   }
 
   get active(): Color | undefined {
@@ -122,6 +159,11 @@ export class Gateway {
 
   get previous(): Color | undefined {
     return this.#previous;
+  }
+
+  /** The upstream URL of a color, if it has one. */
+  upstreamUrl(color: Color): string | undefined {
+    return this.#upstreams.get(color)?.href;
   }
 
   /** Control actions in order (stage, check, switch, rollback), the last 200. */
@@ -136,7 +178,7 @@ export class Gateway {
   }
 
   /** Register (or replace) the upstream of a color that is not taking traffic. */
-  stage(color: Color, url: string, by?: string): { color: Color; url: string } {
+  stage(color: Color, url: string, by?: string): { color: Color; url: string; persistError?: string } {
     const { url: parsed } = parseBody(stageBody, Buffer.from(JSON.stringify({ color, url })));
     if (this.#active === color) {
       throw new GatewayError(
@@ -151,7 +193,8 @@ export class Gateway {
     // Rolling back to a color whose upstream changed since it served would skip its check.
     if (this.#previous === color) this.#previous = undefined;
     this.#record({ action: 'stage', at: Date.now(), by, color, url: upstream.href });
-    return { color, url: upstream.href };
+    const persistError = this.#persist();
+    return { color, url: upstream.href, ...(persistError ? { persistError } : {}) };
   }
 
   /** Check a staged color (see runCheck); the report gates a later switch. */
@@ -297,7 +340,15 @@ export class Gateway {
       from,
       ok: true,
     });
-    return { active: color, previous: from, changed: true, at: this.#switchedAt, by };
+    const persistError = this.#persist();
+    return {
+      active: color,
+      previous: from,
+      changed: true,
+      at: this.#switchedAt,
+      by,
+      ...(persistError ? { persistError } : {}),
+    };
   }
 
   /** Active color, each upstream's URL, live health, model metadata and last check. */

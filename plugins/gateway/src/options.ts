@@ -124,6 +124,13 @@ export const gatewayOptionsSchema = z.strictObject({
     .positive()
     .default(256)
     .describe('Keep-alive connections per upstream at most.'),
+  stateFile: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'JSON file keeping the active and previous color and each color’s upstream across restarts; when it exists it wins over blue, green and active.',
+    ),
   drainMs: z
     .number()
     .int()
