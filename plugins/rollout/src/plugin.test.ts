@@ -1,9 +1,10 @@
+import { join } from 'node:path';
 import type { ComponentContext, PredictionRecord, RouteSpec } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StatsDeltas } from './canary/stats-deltas.js';
 import { canaryConfig } from './config.js';
-import { type RolloutPluginInstance, rolloutPlugin, rolloutPluginConfig } from './plugin.js';
+import { type RolloutPluginInstance, rolloutPlugin, rolloutPluginConfig, rolloutStateDir } from './plugin.js';
 
 class RouteLog {
   readonly routes = new Map<string, RouteSpec>();
@@ -92,6 +93,11 @@ describe('rolloutPlugin', () => {
     // another process (a command) starts a rollout in the same directory
     const other = await plugin({ minRequests: 50, maxScorePsi: null }, new RouteLog(), ctx.workdir);
     await other.instance.rollouts.start('ae', 'v1', 'v2');
+    // both name the same directory, which a command finds from the config alone
+    expect(instance.dir).toBe(join(ctx.workdir, 'rollout'));
+    expect(other.instance.dir).toBe(rolloutStateDir({}, ctx.workdir));
+    expect([instance.evaluateEveryMs, other.instance.evaluateEveryMs]).toEqual([100, undefined]);
+    expect(rolloutStateDir({ dir: 'x/y' }, ctx.workdir)).toBe(join(process.cwd(), 'x/y'));
     const deadline = Date.now() + 5000;
     while (!instance.rollouts.get('ae') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(server.routes.get('ae')!.candidates[0]).toEqual({ version: 'v2', weight: 5 });
