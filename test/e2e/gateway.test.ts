@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -144,7 +144,19 @@ describe('vigil gateway (blue-green)', () => {
         green.url(/serving .* at (http:\/\/\S+)/),
       ]);
       const gw = startProcess(
-        ['gateway', '--port', '0', '--blue', blueUrl, '--model', 'adverse-event', '--samples', '3'],
+        [
+          'gateway',
+          '--port',
+          '0',
+          '--blue',
+          blueUrl,
+          '--model',
+          'adverse-event',
+          '--samples',
+          '3',
+          '--state',
+          join(blueDir, 'gateway-state.json'),
+        ],
         { VIGIL_GATEWAY_KEYS: `ops:operate:${OPS},viewer:predict:${VIEWER}` },
       );
       processes.push(gw);
@@ -285,6 +297,11 @@ describe('vigil gateway (blue-green)', () => {
       expect(state.upstreams.green!.model.versions).toEqual(['2']);
       expect(state.upstreams.blue!.model.versions).toEqual(['1']);
       expect(state.upstreams.blue!.health.ready.ok).toBe(true);
+      expect(JSON.parse(await readFile(join(blueDir, 'gateway-state.json'), 'utf8'))).toMatchObject({
+        active: 'blue',
+        previous: 'green',
+        upstreams: { blue: blueUrl, green: greenUrl },
+      });
       expect(state.events.map((e) => `${e.action}:${e.color}:${e.ok ?? ''}`)).toEqual([
         'stage:green:',
         'switch:green:false',
