@@ -191,6 +191,9 @@ describe('Gateway', () => {
     expect((await control('GET', '/gateway/status', undefined, READ)).status).toBe(200);
     expect((await control('GET', '/gateway/status', undefined, null)).status).toBe(401);
 
+    const { gateway } = await start({ blue: blue!.url });
+    expect(JSON.stringify(gateway.options)).not.toContain(OPERATE);
+    expect(gateway.options.keys.map((k) => k.name)).toEqual(['ops', 'dash']);
     const open = await start({ blue: blue!.url, keys: [] });
     const refused = await open.control('GET', '/gateway/status', undefined, null);
     expect(refused.status).toBe(401);

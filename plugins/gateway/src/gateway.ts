@@ -99,8 +99,13 @@ export class Gateway {
   readonly #log: (event: Record<string, unknown>) => void;
 
   constructor(input: GatewayOptionsInput, log?: (event: Record<string, unknown>) => void) {
-    this.options = parseGatewayOptions(input);
-    this.#keys = new ApiKeys(this.options.keys);
+    const parsed = parseGatewayOptions(input);
+    this.#keys = new ApiKeys(parsed.keys);
+    // Only digests are kept; the options the gateway exposes name the keys without their secrets.
+    this.options = {
+      ...parsed,
+      keys: parsed.keys.map((k) => ({ name: k.name, role: k.role, key: '<redacted>' })),
+    };
     this.#log = log ?? (() => undefined);
     const saved = this.options.stateFile ? readGatewayState(this.options.stateFile) : undefined;
     for (const color of COLORS) {
