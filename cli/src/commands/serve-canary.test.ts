@@ -229,7 +229,7 @@ describe('ServeCanary', () => {
     const second = newCanary();
     expect(await second.canary.tick('1')).toBe('running');
     expect([...server.loaded].sort()).toEqual(['1', '2']);
-    expect(server.route_?.candidates).toEqual([
+    expect((server.route_ as RouteSpec | undefined)?.candidates).toEqual([
       { version: '2', weight: 50 },
       { version: '1', weight: 50 },
     ]);
