@@ -46,7 +46,7 @@ describe('torch trainer: descriptor and config', () => {
   it('is the trainer port adapter named torch with gpu, tcn and cancellation', () => {
     expect(torchTrainer.port).toBe('trainer');
     expect(torchTrainer.name).toBe('torch');
-    expect(torchTrainer.capabilities).toEqual({ gpu: true, algorithms: ['tcn'], cancellable: true });
+    expect(torchTrainer.capabilities).toEqual({ gpu: true, algorithms: ['tcn'], cancellable: true, explain: false });
     expect(torchTrainer.config.parse({})).toEqual({
       device: 'auto',
       threads: 1,
