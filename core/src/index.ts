@@ -18,3 +18,4 @@ export * from './kernel/kernel.js';
 export * from './kernel/lineage.js';
 export * from './models/sequences.js';
 export * from './security/pseudonym.js';
+export * from './security/api-keys.js';

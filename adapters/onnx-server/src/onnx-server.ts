@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type {
+  ApiKeyConfig,
   EntityResolver,
   FallbackScorer,
   InferenceRequest,
@@ -29,7 +30,6 @@ import { fallbackOutputs, positiveScores } from './protocol/scores.js';
 import { RouteTable } from './router/route-table.js';
 import { ModelSession } from './runtime/model-session.js';
 import type { OrtModule, OrtTensor } from './runtime/ort.js';
-import type { ApiKeyConfig } from './security/api-keys.js';
 
 export interface OnnxServerOptions {
   host: string;

@@ -1,8 +1,7 @@
 import type { ErrorCode, Logger, RouteSpec } from '@vigil/core';
-import { isVigilError } from '@vigil/core';
+import { type ApiKeyConfig, ApiKeys, isVigilError, presentedKey, type Role, roleAllows } from '@vigil/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeBinaryRequest, HEADER_LENGTH_HEADER } from '../protocol/binary-request.js';
-import { type ApiKeyConfig, ApiKeys, presentedKey, type Role, roleAllows } from '../security/api-keys.js';
 import { RateLimiter } from '../security/rate-limiter.js';
 import type { HttpTarget } from './http-target.js';
 

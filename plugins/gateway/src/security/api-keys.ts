@@ -1,63 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { type ApiKeyConfig, ROLES, type Role } from '@vigil/core';
 
-/**
- * Roles in increasing power, the same ladder as the embedded server's: `predict` may read the
- * gateway's status, `operate` may stage, check, switch and roll back, `admin` may do both.
- */
-export const ROLES = ['predict', 'operate', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
-
-export interface ApiKeyConfig {
-  name: string;
-  key: string;
-  role: Role;
-}
-
-export function roleAllows(held: Role, needed: Role): boolean {
-  return ROLES.indexOf(held) >= ROLES.indexOf(needed);
-}
-
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
-
-/**
- * The configured keys, kept as SHA-256 digests. `find` compares the presented key's digest
- * with every configured digest by `timingSafeEqual`, always over all keys.
- */
-export class ApiKeys {
-  readonly #keys: { name: string; role: Role; digest: Buffer }[];
-
-  constructor(keys: readonly ApiKeyConfig[]) {
-    this.#keys = keys.map((k) => ({ name: k.name, role: k.role, digest: digest(k.key) }));
-  }
-
-  get enabled(): boolean {
-    return this.#keys.length > 0;
-  }
-
-  find(presented: string): { name: string; role: Role } | undefined {
-    const d = digest(presented);
-    let found: { name: string; role: Role } | undefined;
-    for (const k of this.#keys) {
-      if (timingSafeEqual(d, k.digest) && found === undefined) found = { name: k.name, role: k.role };
-    }
-    return found;
-  }
-}
-
-/** `Authorization: Bearer <key>` or `x-api-key: <key>`; `malformed` for a non-Bearer Authorization. */
-export function presentedKey(headers: Record<string, string | string[] | undefined>): {
-  key?: string;
-  malformed?: boolean;
-} {
-  const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v);
-  const authorization = first(headers.authorization);
-  if (authorization !== undefined && authorization !== '') {
-    const match = /^Bearer[ ]+(\S+)\s*$/i.exec(authorization);
-    return match ? { key: match[1]! } : { malformed: true };
-  }
-  const apiKey = first(headers['x-api-key']);
-  return apiKey !== undefined && apiKey !== '' ? { key: apiKey } : {};
-}
+export { type ApiKeyConfig, ApiKeys, presentedKey, ROLES, type Role, roleAllows } from '@vigil/core';
 
 /**
  * Keys from one environment string, `name:role:key` entries separated by commas

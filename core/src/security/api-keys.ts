@@ -1,6 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 
-/** Roles in increasing power: each role may do what the ones before it may. */
+/**
+ * Roles in increasing power: each role may do what the ones before it may. `predict` calls a
+ * model (or reads status), `operate` changes state (routes, rollbacks, switches), `admin` both.
+ */
 export const ROLES = ['predict', 'operate', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
