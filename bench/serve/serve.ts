@@ -436,7 +436,17 @@ async function main(): Promise<void> {
       bytes.risk += Buffer.byteLength(e.body) / ids.length;
       const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe));
       worst = Math.max(worst, diff);
-      if (!(diff <= 1e-5)) throw new Error(`${id}: vigil ${pa}, peer ${pb}, risk ${pe}: differ by ${diff}`);
+      if (!(diff <= 1e-5)) {
+        // A fallback answer (e.g. the deadline passed on a loaded machine) is not the model's.
+        const fell = [JSON.parse(a.body).parameters, JSON.parse(e.body)]
+          .map((p: { fallback?: boolean; fallback_reason?: string }) =>
+            p?.fallback ? p.fallback_reason : 'no',
+          )
+          .join(' / ');
+        throw new Error(
+          `${id}: vigil ${pa}, peer ${pb}, risk ${pe}: differ by ${diff} (fallback: infer / risk ${fell})`,
+        );
+      }
     }
     agent.destroy();
     console.log(

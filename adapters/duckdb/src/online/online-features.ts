@@ -150,7 +150,7 @@ export class OnlineFeatures {
   /** Each view's entries for the entity rows, in `plan.views` order. */
   async #read(plan: ReadPlan, entityRows: readonly Record<string, unknown>[]) {
     const backend = this.#backend;
-    if (plan.views.length > 1 && backend.readViews) return backend.readViews(plan.views, entityRows);
+    if (backend.readViews) return backend.readViews(plan.views, entityRows);
     const read = ({ view, features }: ReadPlan['views'][number]) =>
       backend.read(
         view,

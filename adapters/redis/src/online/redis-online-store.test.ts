@@ -1,7 +1,8 @@
 import type { FeatureView } from '@vigil/core';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { encodeTimestamp, encodeValue, featureField, redisKey } from '../feast-encoding/index.js';
 import { REDIS_URL, requireRedis, uniqueProject } from '../testing/redis-server.js';
+import { HmgetConnection } from './hmget-connection.js';
 import { RedisOnlineStore } from './redis-online-store.js';
 
 const T = Date.parse('2024-01-01T12:00:10Z') * 1000;
@@ -31,7 +32,7 @@ const ratings: FeatureView = {
 
 const open: RedisOnlineStore[] = [];
 async function connect(
-  options: { project?: string; keyTtlSeconds?: number } = {},
+  options: { project?: string; keyTtlSeconds?: number; fastReads?: boolean } = {},
 ): Promise<RedisOnlineStore> {
   const store = await RedisOnlineStore.connect({
     url: REDIS_URL,
@@ -102,57 +103,119 @@ describe('redis online store', () => {
     );
   });
 
-  it('readViews reads the views sharing an entity hash with one HMGET per entity, as read does view by view', async () => {
+  for (const fastReads of [true, false]) {
+    it(`readViews reads the views sharing an entity hash with one HMGET per entity, as read does view by view (fastReads: ${fastReads})`, async () => {
+      const store = await connect({ fastReads });
+      expect(store.fastReadsUp).toBe(fastReads);
+      await store.write(trips, [
+        { entity: [1], ts: T, values: [0.5, 3, 'a'] },
+        { entity: [2], ts: T + 1e6, values: [null, 4, 'b'] },
+      ]);
+      await store.write(ratings, [{ entity: [1], ts: T + 2e6, values: [4.5] }]);
+      // A view of another entity lives in other hashes: its own HMGET.
+      const cities: FeatureView = {
+        ...ratings,
+        name: 'city_stats',
+        entities: ['city'],
+        entityDtypes: { city: 'string' },
+        features: [{ name: 'drivers', dtype: 'int64' }],
+      };
+      await store.write(cities, [{ entity: ['a'], ts: T, values: [12] }]);
+      // The HMGETs sent (argument count: key + fields), over whichever connection reads.
+      const sent: number[] = [];
+      const client = store.client as unknown as {
+        sendCommand: (c: { name: string; args: unknown[] }) => unknown;
+      };
+      const sendCommand = client.sendCommand.bind(client);
+      client.sendCommand = (command) => {
+        if (command.name === 'hmget') sent.push(command.args.length);
+        return sendCommand(command);
+      };
+      const hmget = HmgetConnection.prototype.hmget;
+      const spy = vi.spyOn(HmgetConnection.prototype, 'hmget').mockImplementation(function (
+        this: HmgetConnection,
+        commands,
+      ) {
+        for (const c of commands) sent.push(1 + c.fields.count);
+        return hmget.call(this, commands);
+      });
+      try {
+        const reads = [
+          { view: trips, features: [2, 0] },
+          { view: ratings, features: [0] },
+        ];
+        const one = await store.readViews(reads, [{ driver_id: 1 }]);
+        // key + (2 trips fields + _ts) + (1 ratings field + _ts)
+        expect(sent).toEqual([6]);
+        expect(one).toEqual([[{ ts: T, values: ['a', 0.5] }], [{ ts: T + 2e6, values: [4.5] }]]);
+        sent.length = 0;
+        const rows = [
+          { driver_id: 1, city: 'a' },
+          { driver_id: 2, city: 'b' },
+          { driver_id: null, city: 'a' },
+          { driver_id: 9, city: 'z' },
+        ];
+        const all = await store.readViews([...reads, { view: cities, features: [0] }], rows);
+        // Three rows with a driver id, four with a city: seven HMGETs (in one write or pipeline).
+        expect(sent).toHaveLength(7);
+        const entities = (keys: string[]) =>
+          rows.map((r) => keys.map((k) => (r as Record<string, unknown>)[k]));
+        expect(all).toEqual([
+          await store.read(trips, entities(['driver_id']), [2, 0]),
+          await store.read(ratings, entities(['driver_id']), [0]),
+          await store.read(cities, entities(['city']), [0]),
+        ]);
+        expect(all[1]).toEqual([{ ts: T + 2e6, values: [4.5] }, null, null, null]);
+        expect(all[2]![0]).toEqual({ ts: T, values: [12] });
+      } finally {
+        spy.mockRestore();
+      }
+    });
+  }
+
+  it('reads through the ioredis client while the fast read connection is down, then opens a new one', async () => {
     const store = await connect();
-    await store.write(trips, [
-      { entity: [1], ts: T, values: [0.5, 3, 'a'] },
-      { entity: [2], ts: T + 1e6, values: [null, 4, 'b'] },
-    ]);
-    await store.write(ratings, [{ entity: [1], ts: T + 2e6, values: [4.5] }]);
-    // A view of another entity lives in other hashes: its own HMGET.
-    const cities: FeatureView = {
-      ...ratings,
-      name: 'city_stats',
-      entities: ['city'],
-      entityDtypes: { city: 'string' },
-      features: [{ name: 'drivers', dtype: 'int64' }],
-    };
-    await store.write(cities, [{ entity: ['a'], ts: T, values: [12] }]);
-    const sent: { name: string; args: number }[] = [];
-    const client = store.client as unknown as {
-      sendCommand: (c: { name: string; args: unknown[] }) => unknown;
-    };
-    const original = client.sendCommand.bind(client);
-    client.sendCommand = (command) => {
-      sent.push({ name: command.name, args: command.args.length });
-      return original(command);
-    };
-    const reads = [
-      { view: trips, features: [2, 0] },
-      { view: ratings, features: [0] },
-    ];
-    const one = await store.readViews(reads, [{ driver_id: 1 }]);
-    // key + (2 trips fields + _ts) + (1 ratings field + _ts)
-    expect(sent).toEqual([{ name: 'hmget', args: 6 }]);
-    expect(one).toEqual([[{ ts: T, values: ['a', 0.5] }], [{ ts: T + 2e6, values: [4.5] }]]);
-    sent.length = 0;
-    const rows = [
-      { driver_id: 1, city: 'a' },
-      { driver_id: 2, city: 'b' },
-      { driver_id: null, city: 'a' },
-      { driver_id: 9, city: 'z' },
-    ];
-    const all = await store.readViews([...reads, { view: cities, features: [0] }], rows);
-    // Three rows with a driver id, four with a city: seven HMGETs (in one pipeline).
-    expect(sent.filter((c) => c.name === 'hmget')).toHaveLength(7);
-    const entities = (keys: string[]) => rows.map((r) => keys.map((k) => (r as Record<string, unknown>)[k]));
-    expect(all).toEqual([
-      await store.read(trips, entities(['driver_id']), [2, 0]),
-      await store.read(ratings, entities(['driver_id']), [0]),
-      await store.read(cities, entities(['city']), [0]),
-    ]);
-    expect(all[1]).toEqual([{ ts: T + 2e6, values: [4.5] }, null, null, null]);
-    expect(all[2]![0]).toEqual({ ts: T, values: [12] });
+    await store.write(trips, [{ entity: [5], ts: T, values: [1.5, 2, 'c'] }]);
+    const reads = [{ view: trips, features: [0, 2] }];
+    const expected = [[{ ts: T, values: [1.5, 'c'] }]];
+    expect(await store.readViews(reads, [{ driver_id: 5 }])).toEqual(expected);
+    // Kill the read connection on the server side (by its name), mid-life.
+    const list = (await store.client.client('LIST')) as string;
+    const id = /id=(\d+) [^\n]*name=vigil-online-reads/.exec(list)?.[1];
+    expect(id).toBeDefined();
+    await store.client.client('KILL', 'ID', id!);
+    await vi.waitFor(() => expect(store.fastReadsUp).toBe(false));
+    // Answered anyway (by ioredis), and a new read connection is opened in the background.
+    expect(await store.readViews(reads, [{ driver_id: 5 }])).toEqual(expected);
+    await vi.waitFor(() => expect(store.fastReadsUp).toBe(true), { timeout: 3000 });
+    expect(await store.readViews(reads, [{ driver_id: 5 }])).toEqual(expected);
+    // The connection failing under commands already written: they are answered by ioredis.
+    const hmget = HmgetConnection.prototype.hmget;
+    const spy = vi.spyOn(HmgetConnection.prototype, 'hmget').mockImplementationOnce(function (
+      this: HmgetConnection,
+      commands,
+    ) {
+      const replies = hmget.call(this, commands);
+      this.close();
+      return replies;
+    });
+    try {
+      expect(await store.readViews(reads, [{ driver_id: 5 }])).toEqual(expected);
+      expect(spy).toHaveBeenCalledTimes(1);
+      expect(store.fastReadsUp).toBe(false);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a Redis error reply to a fast read is a component error, and the connection stays up', async () => {
+    const store = await connect();
+    // A key of the wrong type where the entity's hash would be.
+    await store.client.set(store.key(trips, [77]), 'not a hash');
+    await expect(store.readViews([{ view: trips, features: [0] }], [{ driver_id: 77 }])).rejects.toThrow(
+      /redis online store: HMGET: WRONGTYPE/,
+    );
+    expect(store.fastReadsUp).toBe(true);
   });
 
   it('clearView removes one view’s fields from its project only', async () => {

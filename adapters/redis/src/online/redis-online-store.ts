@@ -11,6 +11,15 @@ import {
   featureField,
   timestampField,
 } from '../feast-encoding/index.js';
+import {
+  type EncodedFields,
+  encodeFields,
+  HmgetConnection,
+  HmgetError,
+  type HmgetReply,
+  type HmgetTarget,
+  hmgetTarget,
+} from './hmget-connection.js';
 
 export interface RedisOnlineStoreOptions {
   /** `redis://[user:password@]host:port[/db]` */
@@ -21,6 +30,12 @@ export interface RedisOnlineStoreOptions {
   keyTtlSeconds?: number;
   /** Rows per pipeline round trip when writing. Default 1000. */
   batchSize?: number;
+  /**
+   * Serve `readViews` over a lean second connection (prebuilt `HMGET` arguments, a parser for
+   * just their replies), falling back to the ioredis client while it is down. Only for
+   * `redis://` URLs. Default true.
+   */
+  fastReads?: boolean;
 }
 
 /** A view's hash fields and dtypes, computed once per view definition. */
@@ -41,6 +56,8 @@ interface ReadGroup {
   key: (entity: readonly unknown[]) => Buffer;
   /** Every read's feature fields then its `_ts` field, read after read. */
   fields: Buffer[];
+  /** The same fields as RESP arguments (the fast read connection's). */
+  encoded: EncodedFields;
   /** Per read of the group: its index in `reads`, where its fields start in `fields`, its feature count. */
   parts: { read: number; offset: number; n: number }[];
 }
@@ -99,10 +116,17 @@ export class RedisOnlineStore implements OnlineBackend {
   readonly #batchSize: number;
   readonly #encodings = new WeakMap<FeatureView, ViewEncoding>();
   #readGroups: ReadGroups | undefined;
+  /** The fast read connection (see `fastReads`); undefined while down or when off. */
+  readonly #fastTarget: HmgetTarget | undefined;
+  #fast: HmgetConnection | undefined;
+  #reopening: Promise<void> | undefined;
+  #lastOpenAttempt = 0;
   #closed = false;
 
-  private constructor(client: Redis, options: RedisOnlineStoreOptions) {
+  private constructor(client: Redis, options: RedisOnlineStoreOptions, fast: HmgetConnection | undefined) {
     this.#client = client;
+    this.#fast = fast;
+    this.#fastTarget = options.fastReads === false ? undefined : hmgetTarget(options.url);
     this.#project = options.project;
     this.#projectBytes = Buffer.from(options.project, 'utf8');
     this.#ttl = options.keyTtlSeconds;
@@ -147,7 +171,15 @@ export class RedisOnlineStore implements OnlineBackend {
         { cause: error },
       );
     }
-    return new RedisOnlineStore(client, options);
+    const target = options.fastReads === false ? undefined : hmgetTarget(options.url);
+    // Without it reads go through the ioredis client (and it is tried again later).
+    const fast = target ? await HmgetConnection.open(target).catch(() => undefined) : undefined;
+    return new RedisOnlineStore(client, options, fast);
+  }
+
+  /** Whether reads currently go over the fast read connection (`fastReads`). */
+  get fastReadsUp(): boolean {
+    return this.#fast?.usable === true;
   }
 
   /** The ioredis client (for tools that compare against raw commands). */
@@ -260,15 +292,7 @@ export class RedisOnlineStore implements OnlineBackend {
       }
     }
     if (commands.length === 0) return out;
-    let replies: (Buffer | null)[][];
-    if (commands.length === 1) {
-      const { key, group } = commands[0]!;
-      replies = [await this.#command(() => this.#client.hmgetBuffer(key, ...group.fields))];
-    } else {
-      const pipe = this.#client.pipeline();
-      for (const { key, group } of commands) pipe.hmgetBuffer(key, ...group.fields);
-      replies = (await this.#exec(pipe, 'HMGET')) as (Buffer | null)[][];
-    }
+    const replies = await this.#hmget(commands);
     commands.forEach(({ group, row }, c) => {
       const reply = replies[c]!;
       for (const part of group.parts) out[part.read]![row] = decodeEntry(reply, part.offset, part.n);
@@ -302,11 +326,64 @@ export class RedisOnlineStore implements OnlineBackend {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#fast?.close();
+    this.#fast = undefined;
+    await this.#reopening;
     try {
       await this.#client.quit();
     } catch {
       this.#client.disconnect();
     }
+  }
+
+  /**
+   * The replies of the HMGETs, in order: over the fast read connection when it is up, else
+   * (or when it fails under them: reads are idempotent) over the ioredis client.
+   */
+  async #hmget(commands: readonly { group: ReadGroup; key: Buffer }[]): Promise<HmgetReply[]> {
+    const fast = this.#fast;
+    if (fast?.usable) {
+      try {
+        return await Promise.all(
+          fast.hmget(commands.map(({ group, key }) => ({ key, fields: group.encoded }))),
+        );
+      } catch (error) {
+        if (error instanceof HmgetError && error.replied) {
+          throw new VigilError('VIGIL_COMPONENT_FAILED', `redis online store: HMGET: ${error.message}`, {
+            cause: error,
+          });
+        }
+        // The connection failed: answer from the ioredis client below.
+      }
+    }
+    this.#reopenFast();
+    if (commands.length === 1) {
+      const { key, group } = commands[0]!;
+      return [await this.#command(() => this.#client.hmgetBuffer(key, ...group.fields))];
+    }
+    const pipe = this.#client.pipeline();
+    for (const { key, group } of commands) pipe.hmgetBuffer(key, ...group.fields);
+    return (await this.#exec(pipe, 'HMGET')) as HmgetReply[];
+  }
+
+  /** Open a new fast read connection in the background, at most once a second. */
+  #reopenFast(): void {
+    const target = this.#fastTarget;
+    if (!target || this.#closed || this.#reopening || this.#fast?.usable) return;
+    const now = Date.now();
+    if (now - this.#lastOpenAttempt < 1000) return;
+    this.#lastOpenAttempt = now;
+    this.#reopening = HmgetConnection.open(target)
+      .then(
+        (fast) => {
+          if (this.#closed) fast.close();
+          else this.#fast = fast;
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.#reopening = undefined;
+      });
   }
 
   /** The read groups of `reads`, reused while the same views and feature lists come again. */
@@ -325,7 +402,13 @@ export class RedisOnlineStore implements OnlineBackend {
       const enc = this.#encoding(view);
       let group = bySignature.get(enc.signature);
       if (!group) {
-        group = { entities: view.entities, key: enc.key, fields: [], parts: [] };
+        group = {
+          entities: view.entities,
+          key: enc.key,
+          fields: [],
+          encoded: { count: 0, bytes: Buffer.alloc(0) },
+          parts: [],
+        };
         bySignature.set(enc.signature, group);
       }
       group.parts.push({ read, offset: group.fields.length, n: features.length });
@@ -341,6 +424,7 @@ export class RedisOnlineStore implements OnlineBackend {
       }
       group.fields.push(enc.ts);
     });
+    for (const group of bySignature.values()) group.encoded = encodeFields(group.fields);
     const groups: ReadGroups = {
       reads,
       views: reads.map((r) => r.view),
