@@ -245,4 +245,34 @@ describe('local monitor', () => {
     expect(localMonitor.config.parse({})).toEqual({ dir: 'monitor', threshold: 0.5 });
     expect(localMonitor.config.safeParse({ threshold: 1.5 }).success).toBe(false);
   });
+
+  it('joins a shadow answer to the outcome of the prediction it shadows, and keeps shadows out of unversioned views', async () => {
+    const monitor = await open();
+    // Served by v3; v4 answered the same rows in shadow (its scores inverted).
+    const served = [p('a', 0.9), p('b', 0.2), p('c', 0.7), p('d', 0.1)];
+    const shadows = served.map((r) =>
+      p(`${r.predictionId}:shadow:4`, 1 - r.score, { version: '4', shadowOf: r.predictionId }),
+    );
+    await monitor.recordPredictions([...served, shadows[0]!, shadows[1]!]);
+    const labels: [string, 0 | 1][] = [
+      ['a', 1],
+      ['b', 0],
+      ['c', 1],
+      ['d', 0],
+    ];
+    await monitor.recordOutcomes(labels.map(([predictionId, label]) => ({ predictionId, label, at })));
+    // Shadows that arrive after their outcome join it too.
+    await monitor.recordPredictions([shadows[2]!, shadows[3]!]);
+    expect(await monitor.evaluate({ model: 'ae', version: '3' })).toMatchObject({ labelled: 4, auroc: 1 });
+    expect(await monitor.evaluate({ model: 'ae', version: '4' })).toMatchObject({ labelled: 4, auroc: 0 });
+    expect(await monitor.evaluate({ model: 'ae' })).toMatchObject({ predictions: 4, labelled: 4, auroc: 1 });
+    // A new instance reads shadowOf back from the journal.
+    await monitor.close();
+    opened.splice(opened.indexOf(monitor), 1);
+    const again = await open();
+    expect(await again.evaluate({ model: 'ae', version: '4' })).toMatchObject({ labelled: 4, auroc: 0 });
+    expect((await rejection(again.recordPredictions([p('e', 0.5, { shadowOf: '' })]))).message).toMatch(
+      /shadowOf/,
+    );
+  });
 });

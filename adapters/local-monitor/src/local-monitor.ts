@@ -51,6 +51,7 @@ interface PredictionLine {
   site?: string;
   latencyMs?: number;
   fallback?: boolean;
+  shadowOf?: string;
 }
 
 /** A journal line of `outcomes.ndjson`. */
@@ -91,6 +92,7 @@ function indexed(line: PredictionLine | PredictionRecord, at: number): IndexedPr
     fallback: line.fallback === true,
     features: line.features !== null && typeof line.features === 'object' ? line.features : undefined,
     label: undefined,
+    shadowOf: typeof line.shadowOf === 'string' && line.shadowOf !== '' ? line.shadowOf : undefined,
   };
 }
 
@@ -203,6 +205,7 @@ export class LocalMonitor implements Monitor {
             ...(r.site === undefined ? {} : { site: r.site }),
             ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
             ...(r.fallback === undefined ? {} : { fallback: r.fallback }),
+            ...(r.shadowOf === undefined ? {} : { shadowOf: r.shadowOf }),
           }),
         ),
       );

@@ -2,7 +2,9 @@
  * The monitor's in-memory view of its journals: every prediction by id, and per model its
  * predictions ordered by time, so a window is two binary searches instead of a scan of the
  * whole history. Outcomes join their prediction by id; one that arrives first waits in
- * `#outcomes` until its prediction does.
+ * `#outcomes` until its prediction does. A shadow answer (`shadowOf`) joins the outcome of the
+ * served prediction it shadows; selections without a version leave shadows out (they were never
+ * served), selections of a version include its shadow answers.
  */
 
 export interface IndexedPrediction {
@@ -18,6 +20,8 @@ export interface IndexedPrediction {
   features: Record<string, number | null> | undefined;
   /** The joined outcome's label; undefined while none has arrived. */
   label: 0 | 1 | undefined;
+  /** For a shadow (mirror) answer: the served prediction whose outcome it takes. */
+  shadowOf?: string | undefined;
 }
 
 export interface StoredOutcome {
@@ -81,6 +85,8 @@ export class PredictionIndex {
   readonly #byId = new Map<string, IndexedPrediction>();
   readonly #outcomes = new Map<string, StoredOutcome>();
   readonly #models = new Map<string, ModelSeries>();
+  /** Shadow answers by the served prediction whose outcome they take. */
+  readonly #shadows = new Map<string, IndexedPrediction[]>();
 
   hasPrediction(id: string): boolean {
     return this.#byId.has(id);
@@ -96,8 +102,13 @@ export class PredictionIndex {
 
   /** Add a prediction (the caller checked it is new); joins an outcome that came first. */
   addPrediction(row: IndexedPrediction): void {
-    const outcome = this.#outcomes.get(row.id);
+    const outcome = this.#outcomes.get(row.shadowOf ?? row.id);
     if (outcome !== undefined) row.label = outcome.label;
+    if (row.shadowOf !== undefined) {
+      const shadows = this.#shadows.get(row.shadowOf);
+      if (shadows) shadows.push(row);
+      else this.#shadows.set(row.shadowOf, [row]);
+    }
     this.#byId.set(row.id, row);
     let series = this.#models.get(row.model);
     if (series === undefined) {
@@ -111,10 +122,11 @@ export class PredictionIndex {
   addOutcome(id: string, outcome: StoredOutcome): void {
     this.#outcomes.set(id, outcome);
     const row = this.#byId.get(id);
-    if (row === undefined) return;
-    row.label = outcome.label;
-    const series = this.#models.get(row.model);
-    if (series) series.generation++;
+    for (const joined of [...(row ? [row] : []), ...(this.#shadows.get(id) ?? [])]) {
+      joined.label = outcome.label;
+      const series = this.#models.get(joined.model);
+      if (series) series.generation++;
+    }
   }
 
   models(): string[] {
@@ -139,9 +151,10 @@ export class PredictionIndex {
     if (!series || !(selection.since < selection.until)) return [];
     const rows = series.range(selection.since, selection.until);
     const { version, site } = selection;
-    if (version === undefined && site === undefined) return rows;
     return rows.filter(
-      (r) => (version === undefined || r.version === version) && (site === undefined || r.site === site),
+      (r) =>
+        (version === undefined ? r.shadowOf === undefined : r.version === version) &&
+        (site === undefined || r.site === site),
     );
   }
 }

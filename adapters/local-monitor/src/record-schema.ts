@@ -20,6 +20,7 @@ export const predictionRecordSchema = z.object({
   site: nonEmpty('site').optional(),
   latencyMs: z.number('latencyMs must be a finite number').min(0, 'latencyMs must be ≥ 0').optional(),
   fallback: z.boolean('fallback must be a boolean').optional(),
+  shadowOf: nonEmpty('shadowOf').optional(),
 });
 
 export const outcomeRecordSchema = z.object({
@@ -65,7 +66,8 @@ export function isValidPredictionRecord(record: unknown): boolean {
     isOptional(r.features, isFeatureMap) &&
     isOptional(r.site, isNonEmpty) &&
     (latencyMs === undefined || (typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs < Infinity)) &&
-    isOptional(r.fallback, (v) => typeof v === 'boolean')
+    isOptional(r.fallback, (v) => typeof v === 'boolean') &&
+    isOptional(r.shadowOf, isNonEmpty)
   );
 }
 

@@ -95,6 +95,14 @@ interface Scored {
   timestamps: Record<string, string | null>[] | undefined;
   sites: (string | undefined)[] | undefined;
   latencyMs: number;
+  /** The mirror's answer to the same rows, when a mirror got a copy (settles after the response). */
+  mirror?: Promise<MirrorAnswer | undefined>;
+}
+
+interface MirrorAnswer {
+  session: ModelSession;
+  scores: Float32Array;
+  latencyMs: number;
 }
 
 /** What to score: a parsed feature matrix, or entity ids whose features the resolver reads. */
@@ -156,7 +164,7 @@ export class OnnxServer implements Server, HttpTarget {
   /** name → the version loaded last; answers when a model has no route. */
   readonly #latest = new Map<string, string>();
   readonly #fallbacks = new Map<string, FallbackScorer>();
-  readonly #mirrors = new Set<Promise<void>>();
+  readonly #mirrors = new Set<Promise<unknown>>();
   readonly #emitter: PredictionEmitter | undefined;
   #pseudonymiser: Pseudonymiser | undefined;
   #resolver: EntityResolver | undefined;
@@ -574,6 +582,7 @@ export class OnnxServer implements Server, HttpTarget {
       x: Float32Array | undefined;
       timestamps: Record<string, string | null>[] | undefined;
       sites: (string | undefined)[] | undefined;
+      mirror?: Promise<MirrorAnswer | undefined>;
     } = { x: work.kind === 'matrix' ? work.x : undefined, timestamps: undefined, sites: undefined };
 
     const attempt = async (): Promise<Record<string, OrtTensor>> => {
@@ -586,7 +595,8 @@ export class OnnxServer implements Server, HttpTarget {
       const x = state.x!;
       if (routed) {
         const mirror = this.#routes.mirror(name);
-        if (mirror !== undefined) this.#sendMirror(this.#models.get(name)!, mirror, session, x, rows);
+        if (mirror !== undefined)
+          state.mirror = this.#sendMirror(this.#models.get(name)!, mirror, session, x, rows);
       }
       try {
         return await session.run(x, rows, runFetches);
@@ -620,6 +630,7 @@ export class OnnxServer implements Server, HttpTarget {
         timestamps: state.timestamps,
         sites: state.sites,
         latencyMs,
+        ...(state.mirror ? { mirror: state.mirror } : {}),
       } satisfies Scored;
     };
 
@@ -741,6 +752,8 @@ export class OnnxServer implements Server, HttpTarget {
         : typeof entityIds === 'string'
           ? predictionIds.map(() => pseudonym(entityIds))
           : entityIds.map(pseudonym);
+    const when = at ?? new Date();
+    const sites = scored.sites ?? (site !== undefined ? predictionIds.map(() => site) : undefined);
     this.#emitter.add({
       model: name,
       version: scored.answeredBy,
@@ -749,37 +762,63 @@ export class OnnxServer implements Server, HttpTarget {
       scores: scored.scores,
       latencyMs: scored.latencyMs,
       fallback: !!scored.fallback,
-      at: at ?? new Date(),
-      ...(scored.sites
-        ? { sites: scored.sites }
-        : site !== undefined
-          ? { sites: predictionIds.map(() => site) }
-          : {}),
+      at: when,
+      ...(sites ? { sites } : {}),
       ...(scored.x ? { x: scored.x } : {}),
       width: scored.session.width,
       featureNames: scored.session.model.artifact.featureNames,
     });
+    // The mirror's answers to the same rows: shadow predictions of its version, joined to the
+    // served predictions' outcomes (`shadowOf`), so a shadow's quality is measured on live traffic.
+    void scored.mirror?.then((answer) => {
+      if (!answer || !this.#emitter) return;
+      this.#emitter.add({
+        model: name,
+        version: answer.session.version,
+        predictionIds: predictionIds.map((id) => `${id}:shadow:${answer.session.version}`),
+        shadowOf: predictionIds,
+        entityKeys,
+        scores: answer.scores,
+        latencyMs: answer.latencyMs,
+        fallback: false,
+        at: when,
+        ...(sites ? { sites } : {}),
+        ...(scored.x ? { x: scored.x } : {}),
+        width: answer.session.width,
+        featureNames: answer.session.model.artifact.featureNames,
+      });
+    });
   }
 
-  /** Score a copy of the rows on the mirror version; its answer is discarded. */
+  /**
+   * Score a copy of the rows on the mirror version; its answer is discarded by the response and
+   * emitted as a shadow prediction (see #emitShadow).
+   */
   #sendMirror(
     versions: Map<string, ModelSession>,
     version: string,
     primary: ModelSession,
     x: Float32Array,
     rows: number,
-  ): void {
+  ): Promise<MirrorAnswer | undefined> {
     const mirror = versions.get(version);
-    if (!mirror) return;
+    if (!mirror) return Promise.resolve(undefined);
     mirror.mirrored++;
-    const run = async () => {
+    const run = async (): Promise<MirrorAnswer> => {
       // Same input layout: reuse the batch (onnxruntime does not write to inputs).
       if (mirror.width !== primary.width) {
         throw invalidRequest(
           `mirror ${mirror.name} version ${version} takes ${mirror.width} features per row, the primary ${primary.width}`,
         );
       }
-      await mirror.run(x, rows, mirror.outputNames);
+      const started = performance.now();
+      const fetches = mirror.scoreOutput === undefined ? mirror.outputNames : [mirror.scoreOutput];
+      const results = await mirror.run(x, rows, fetches);
+      return {
+        session: mirror,
+        scores: positiveScores(results[mirror.scoreOutput ?? ''], rows),
+        latencyMs: performance.now() - started,
+      };
     };
     const task = run().catch((error: unknown) => {
       mirror.mirrorFailures++;
@@ -792,9 +831,11 @@ export class OnnxServer implements Server, HttpTarget {
         },
         'mirror request failed; the response was not affected',
       );
+      return undefined;
     });
     this.#mirrors.add(task);
     void task.finally(() => this.#mirrors.delete(task));
+    return task;
   }
 
   #assertOpen(method: string): void {

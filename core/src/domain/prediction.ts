@@ -16,6 +16,11 @@ export interface PredictionRecord {
   latencyMs?: number;
   /** True when the fallback model answered instead of the routed version. */
   fallback?: boolean;
+  /**
+   * Set on a shadow (mirror) answer, which was computed and discarded: the id of the served
+   * prediction it shadows. Outcomes recorded for that id apply to this one too.
+   */
+  shadowOf?: string;
 }
 
 export interface OutcomeRecord {

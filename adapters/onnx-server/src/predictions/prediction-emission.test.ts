@@ -7,13 +7,17 @@ import { OnnxServer, type OnnxServerOptions } from '../onnx-server.js';
 import type { OrtModule } from '../runtime/ort.js';
 import {
   B1,
+  B2,
   capturingLogger,
   faultyOrt,
+  logistic,
   modelV1,
+  modelV2,
   PatientResolver,
   patients,
   SumFallback,
   W1,
+  W2,
 } from '../testing/fixtures.js';
 
 const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
@@ -150,6 +154,39 @@ describe('predictions emitted', () => {
     await server.infer('seq', matrix([[1, 2, 3, 4]]));
     await server.flushPredictions();
     expect(emitted[0]).toMatchObject({ model: 'seq', version: 's1', features: { a: 3, b: 4 } });
+  });
+
+  it('a mirror’s answers are emitted as shadow predictions of its version, joined to the served ones', async () => {
+    const { server, emitted } = await start();
+    await server.load({ name: 'ae', version: 'v2', artifact: modelV2 });
+    await server.route('ae', {
+      candidates: [{ version: 'v1', weight: 100 }],
+      mirror: { version: 'v2', percent: 100 },
+    });
+    const rows = [
+      [1, 2, 3, 4],
+      [0.5, -1, 0, 2],
+    ];
+    const response = await server.infer(
+      'ae',
+      matrix(rows, { id: 'm', parameters: { entity_id: ['P0001', 'P0002'] } }),
+    );
+    expect(response.model_version).toBe('v1');
+    await server.close(); // waits for the mirror and flushes
+    open.splice(open.indexOf(server), 1);
+    const served = emitted.filter((r) => r.version === 'v1');
+    const shadows = emitted.filter((r) => r.version === 'v2');
+    expect(served.map((r) => r.predictionId)).toEqual(['m:0', 'm:1']);
+    expect(shadows.map((r) => [r.predictionId, r.shadowOf, r.entityKey])).toEqual([
+      ['m:0:shadow:v2', 'm:0', pseudonym('P0001')],
+      ['m:1:shadow:v2', 'm:1', pseudonym('P0002')],
+    ]);
+    // The shadow's scores are v2's own (the logistic formula), not the served v1's.
+    shadows.forEach((r, i) => {
+      expect(r.score).toBeCloseTo(logistic(W2, B2, rows[i]!), 6);
+      expect(served[i]!.score).toBeCloseTo(logistic(W1, B1, rows[i]!), 6);
+      expect(served[i]!.shadowOf).toBeUndefined();
+    });
   });
 
   it('fallback answers are emitted as such', async () => {

@@ -15,6 +15,8 @@ export interface AnsweredBatch {
   fallback: boolean;
   at: Date;
   sites?: readonly (string | undefined)[];
+  /** For a mirror's answers: the served prediction each row shadows. */
+  shadowOf?: readonly string[];
   /** Row-major input rows and their width; the last `featureNames.length` values of a row are its features. */
   x?: Float32Array;
   width: number;
@@ -129,6 +131,8 @@ function toRecords(b: AnsweredBatch): PredictionRecord[] {
     };
     const site = b.sites?.[i];
     if (site !== undefined) record.site = site;
+    const shadowOf = b.shadowOf?.[i];
+    if (shadowOf !== undefined) record.shadowOf = shadowOf;
     if (b.x) {
       const features = featuresOfRow(b.x, i, b.width, b.featureNames);
       if (features) record.features = features;
