@@ -83,7 +83,10 @@ export function parseRequestParameters(request: unknown): RequestParameters {
     throw invalid(`parameters: expected an object, got ${describe(parameters)}`);
   }
   const { timestamp, entity_id, site } = parameters as Record<string, unknown>;
-  if (site !== undefined && !(typeof site === 'string' && site.length > 0 && site.length <= MAX_ENTITY_ID_LENGTH)) {
+  if (
+    site !== undefined &&
+    !(typeof site === 'string' && site.length > 0 && site.length <= MAX_ENTITY_ID_LENGTH)
+  ) {
     throw invalid(
       `parameters.site: expected a site name (a string of 1 to ${MAX_ENTITY_ID_LENGTH} characters), got ${describe(site)}`,
     );
