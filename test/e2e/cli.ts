@@ -52,3 +52,51 @@ export function runCli(
 }
 
 export const repoRoot = root;
+
+/** A long-running `vigil` process (serve, gateway) whose output is collected as it comes. */
+export interface CliProcess {
+  child: ChildProcess;
+  /** The exit code once it has exited. */
+  exited: Promise<number | null>;
+  /** The first capture group of `pattern` in its stdout (e.g. the URL it serves at), waiting up to `ms`. */
+  url(pattern?: RegExp, ms?: number): Promise<string>;
+  output(): { stdout: string; stderr: string };
+  /** SIGTERM, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export function startCli(
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): CliProcess {
+  const child = spawnCli(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => {
+    stdout += d;
+  });
+  child.stderr!.on('data', (d) => {
+    stderr += d;
+  });
+  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return {
+    child,
+    exited,
+    async url(pattern = /at (http:\/\/\S+)/, ms = 90_000) {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const m = pattern.exec(stdout);
+        if (m) return m[1]!;
+        if (child.exitCode !== null || Date.now() > deadline) {
+          throw new Error(`vigil ${args.join(' ')}: no match for ${pattern}\n${stdout}\n${stderr}`);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    output: () => ({ stdout, stderr }),
+    stop: () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}

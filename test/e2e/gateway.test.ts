@@ -1,9 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from './cli.js';
+import { type CliProcess, runCli, startCli } from './cli.js';
 
 /** The small fixtures' model reads 37 features; every one missing is a valid request. */
 const FEATURES = 37;
@@ -18,31 +17,6 @@ interface Sample {
   color: string | null;
   version: string | undefined;
   error?: string;
-}
-
-/** A spawned long-running CLI process and the first URL it prints after `pattern`. */
-function startProcess(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawnCli(args, { env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  const url = async (pattern: RegExp, ms = 90_000): Promise<string> => {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      const m = pattern.exec(stdout);
-      if (m) return m[1]!;
-      if (child.exitCode !== null || Date.now() > deadline)
-        throw new Error(`vigil ${args.join(' ')}: no URL\n${stdout}\n${stderr}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-  return { child, exited, url, output: () => ({ stdout, stderr }) };
 }
 
 /** Continuous load: `workers` clients each sending one inference after another until stopped. */
@@ -124,18 +98,10 @@ describe('vigil gateway (blue-green)', () => {
     await train('stumps-model.yaml', greenDir);
 
     const serve = (fixture: string, workdir: string) =>
-      startProcess([
-        'serve',
-        '--config',
-        `test/e2e/fixtures/${fixture}`,
-        '--workdir',
-        workdir,
-        '--port',
-        '0',
-      ]);
+      startCli(['serve', '--config', `test/e2e/fixtures/${fixture}`, '--workdir', workdir, '--port', '0']);
     const blue = serve('small.yaml', blueDir);
     const green = serve('stumps-model.yaml', greenDir);
-    const processes: { child: ChildProcess; exited: Promise<number | null> }[] = [blue, green];
+    const processes: CliProcess[] = [blue, green];
     const OPS = 'ops-key-for-e2e-0001';
     const VIEWER = 'viewer-key-for-e2e-01';
     try {
@@ -143,7 +109,7 @@ describe('vigil gateway (blue-green)', () => {
         blue.url(/serving .* at (http:\/\/\S+)/),
         green.url(/serving .* at (http:\/\/\S+)/),
       ]);
-      const gw = startProcess(
+      const gw = startCli(
         [
           'gateway',
           '--port',
@@ -157,7 +123,7 @@ describe('vigil gateway (blue-green)', () => {
           '--state',
           join(blueDir, 'gateway-state.json'),
         ],
-        { VIGIL_GATEWAY_KEYS: `ops:operate:${OPS},viewer:predict:${VIEWER}` },
+        { env: { VIGIL_GATEWAY_KEYS: `ops:operate:${OPS},viewer:predict:${VIEWER}` } },
       );
       processes.push(gw);
       const gateway = await gw.url(/gateway at (http:\/\/\S+):/);

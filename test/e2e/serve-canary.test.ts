@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments, parse as parseYaml } from 'yaml';
-import { runCli, spawnCli } from './cli.js';
+import { runCli, startCli } from './cli.js';
 
 /**
  * `vigil serve` with the rollout plugin (fixtures/canary.yaml: steps 20 → 50 → 100 %, 100
@@ -34,7 +34,7 @@ async function until(what: () => Promise<boolean> | boolean, ms: number, label: 
 }
 
 async function serve(workdir: string): Promise<Served> {
-  const child = spawnCli([
+  const child = startCli([
     'serve',
     '--config',
     'test/e2e/fixtures/canary.yaml',
@@ -45,17 +45,8 @@ async function serve(workdir: string): Promise<Served> {
     '--poll-ms',
     '250',
   ]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  await until(() => /at (http:\/\/\S+)/.test(stdout), 60_000, `vigil serve started\n${stderr}`);
-  return { process: child, url: /at (http:\/\/\S+)/.exec(stdout)![1]!, stderr: () => stderr, exited };
+  const url = await child.url(/at (http:\/\/\S+)/, 60_000);
+  return { process: child.child, url, stderr: () => child.output().stderr, exited: child.exited };
 }
 
 interface Load {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from './cli.js';
+import { runCli, startCli } from './cli.js';
 
 const keys = {
   VIGIL_TEST_PREDICT_KEY: 'predict-key-0123456789',
@@ -11,37 +11,11 @@ const keys = {
 };
 const PATIENT = 'P-000003';
 
-async function until(what: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
 /** Start `vigil serve` on a workdir; resolves with its URL and a stop function. */
 async function serve(workdir: string, config: string) {
-  const child = spawnCli(['serve', '--config', config, '--workdir', workdir, '--port', '0'], { env: keys });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (d) => {
-    stdout += d;
-  });
-  child.stderr!.on('data', (d) => {
-    stderr += d;
-  });
-  const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
-  await until(() => /at (http:\/\/\S+)/.test(stdout) || child.exitCode !== null, 90_000);
-  const url = /at (http:\/\/\S+)/.exec(stdout)?.[1];
-  if (!url) throw new Error(`vigil serve did not start: ${stderr}`);
-  return {
-    url,
-    stderr: () => stderr,
-    stop: async () => {
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
+  const server = startCli(['serve', '--config', config, '--workdir', workdir, '--port', '0'], { env: keys });
+  const url = await server.url();
+  return { url, stderr: () => server.output().stderr, stop: server.stop };
 }
 
 const auth = (key: string) => ({ authorization: `Bearer ${key}` });

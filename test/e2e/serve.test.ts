@@ -2,7 +2,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, spawnCli } from './cli.js';
+import { runCli, startCli } from './cli.js';
 
 /** One OIP request with every feature missing; the answer names the version that served it. */
 async function servedVersion(url: string, features: number): Promise<string> {
@@ -40,7 +40,7 @@ describe('vigil serve', () => {
       expect(r.code, r.stderr).toBe(0);
     };
     await run('small.yaml');
-    const server = spawnCli([
+    const server = startCli([
       'serve',
       '--config',
       'test/e2e/fixtures/small.yaml',
@@ -51,18 +51,8 @@ describe('vigil serve', () => {
       '--poll-ms',
       '300',
     ]);
-    let stdout = '';
-    let stderr = '';
-    server.stdout!.on('data', (d) => {
-      stdout += d;
-    });
-    server.stderr!.on('data', (d) => {
-      stderr += d;
-    });
-    const exited = new Promise<number | null>((r) => server.on('close', (code) => r(code)));
     try {
-      await until(async () => /at (http:\/\/[^\s]+)/.test(stdout), 60_000);
-      const url = /at (http:\/\/[^\s]+)/.exec(stdout)![1]!;
+      const url = await server.url(/at (http:\/\/[^\s]+)/, 60_000);
       // The small fixture's model reads the job's built-in daily features and the profile's
       // age, treated and female.
       const d = 37;
@@ -74,10 +64,10 @@ describe('vigil serve', () => {
       const back = await runCli(['models', 'rollback', '--workdir', workdir, '--preset', 'local']);
       expect(back.code, back.stderr).toBe(0);
       await until(async () => (await servedVersion(url, d)) === '1', 15_000);
-      expect(stderr).toMatch(/now serving adverse-event@champion = v2 \(was v1\)/);
+      expect(server.output().stderr).toMatch(/now serving adverse-event@champion = v2 \(was v1\)/);
     } finally {
-      server.kill('SIGTERM');
+      server.child.kill('SIGTERM');
     }
-    expect(await exited).toBe(0);
+    expect(await server.exited).toBe(0);
   }, 300_000);
 });
