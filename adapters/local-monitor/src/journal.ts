@@ -3,7 +3,8 @@ import { dirname } from 'node:path';
 
 /**
  * An append-only NDJSON file. `readNew` returns the complete lines written since the
- * last read (by this process or any other), so several processes can share a journal.
+ * last read by any other writer (other processes, other instances) and, when it cannot tell
+ * them apart, its own too, so several processes can share a journal.
  */
 export class NdjsonJournal {
   readonly path: string;
@@ -33,10 +34,22 @@ export class NdjsonJournal {
     this.#appender = handle;
   }
 
+  /**
+   * Append one line per value. When this journal had read everything before and no other
+   * writer's bytes land before or between its own (the file grew by exactly these bytes),
+   * `readNew` skips them: the caller has them already. Otherwise they are read back like
+   * any other writer's lines.
+   */
   async append(values: readonly unknown[]): Promise<void> {
     if (values.length === 0) return;
-    if (!this.#appender) throw new Error(`journal ${this.path} is not open`);
-    await this.#appender.appendFile(values.map((v) => `${JSON.stringify(v)}\n`).join(''));
+    const handle = this.#appender;
+    if (!handle) throw new Error(`journal ${this.path} is not open`);
+    const body = Buffer.from(values.map((v) => `${JSON.stringify(v)}\n`).join(''), 'utf8');
+    const before = (await handle.stat()).size;
+    await handle.appendFile(body);
+    if (before !== this.#offset) return;
+    const after = (await handle.stat()).size;
+    if (after === before + body.length) this.#offset = after;
   }
 
   async close(): Promise<void> {
