@@ -28,6 +28,12 @@ export interface PredictionEmitterOptions {
   maxRows: number;
   /** Flush rows that waited this long (ms). */
   maxDelayMs: number;
+  /**
+   * Rows per `emit` call within one flush (default 64): a flush builds and emits them chunk by
+   * chunk, yielding to the event loop in between, so a large flush never holds responses for
+   * the time of building, checking and writing all its records at once.
+   */
+  chunkRows?: number;
 }
 
 /** Feature values by name: the row itself, or the last step of a sequence row (`L·d` wide). */
@@ -94,14 +100,24 @@ export class PredictionEmitter {
     const batches = this.#pending;
     this.#pending = [];
     this.#pendingRows = 0;
+    const chunkRows = Math.max(1, this.#options.chunkRows ?? 64);
     const task = (async () => {
-      try {
-        await this.#emit(batches.flatMap(toRecords));
-      } catch (error) {
-        this.#logger.warn(
-          { reason: error instanceof Error ? error.message : String(error) },
-          'predictions could not be emitted',
-        );
+      let next = 0;
+      while (next < batches.length) {
+        const records: PredictionRecord[] = [];
+        while (next < batches.length && records.length < chunkRows) {
+          for (const record of toRecords(batches[next++]!)) records.push(record);
+        }
+        try {
+          await this.#emit(records);
+        } catch (error) {
+          this.#logger.warn(
+            { reason: error instanceof Error ? error.message : String(error), rows: records.length },
+            'predictions could not be emitted',
+          );
+        }
+        // Let waiting requests through before the next chunk.
+        if (next < batches.length) await new Promise<void>((resolve) => setImmediate(resolve));
       }
     })();
     this.#flushing.add(task);
