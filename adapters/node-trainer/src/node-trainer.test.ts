@@ -14,6 +14,7 @@ describe('nodeTrainer descriptor', () => {
       gpu: false,
       algorithms: ['gbt', 'logistic', 'cart', 'tcn', 'ensemble'],
       cancellable: true,
+      explain: true,
     });
     const schema = z.toJSONSchema(nodeTrainer.config) as {
       properties: Record<string, { description?: string }>;
