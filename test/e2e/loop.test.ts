@@ -3,35 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localMonitor } from '@vigil/adapter-local-monitor';
 import { createTestContext } from '@vigil/core/testing';
+import type { LoopResult, LoopWeek } from '@vigil/job-adverse-events';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
-interface Week {
-  week: number;
-  from: string;
-  predictions: number;
-  labelled: number;
-  auroc: number | null;
-  ece: number | null;
-  driftShare: number | null;
-  driftedFeatures: string[];
-  retrained: boolean;
-  trigger: string | null;
-  gate: { decision: string; champion: number | null; challenger: number | null; delta: number | null } | null;
-  canary: {
-    finalWeight: number;
-    rolledBack: boolean;
-    reason: string | null;
-    steps: number[];
-    running: boolean;
-  } | null;
-  champion: string;
-  failedRequests: number;
-}
-
 interface Summary {
-  timeline: Week[];
-  loop: { model: string; requests: number; failedRequests: number };
+  timeline: LoopWeek[];
+  loop: Omit<LoopResult, 'weeks'>;
 }
 
 async function loop(extra: string[] = []): Promise<{ summary: Summary; workdir: string }> {

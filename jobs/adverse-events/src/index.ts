@@ -7,6 +7,8 @@ export * from './features/index.js';
 export * from './features/views.js';
 export * from './job.js';
 export * from './labels/label-points.js';
+export type { LoopResult, LoopWeek } from './loop/closed-loop.js';
+export * from './loop/loop-config.js';
 export * from './medallion/index.js';
 export * from './pipeline/ingest.js';
 export * from './pipeline/reconciliation.js';
