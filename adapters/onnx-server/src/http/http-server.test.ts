@@ -151,4 +151,59 @@ describe('HTTP layer', () => {
     ).then((all) => all.map((r) => r.status));
     expect(statuses).toEqual(new Array(20).fill(200));
   });
+
+  it('the infer fast path answers exactly as fastify does (a query string sends a request through fastify)', async () => {
+    const withId = (data: unknown) => JSON.stringify({ id: 'r1', ...JSON.parse(body(data)) });
+    const header = new TextEncoder().encode(
+      JSON.stringify({
+        id: 'r2',
+        inputs: [{ name: 'input', shape: [1, 3], datatype: 'FP32', parameters: { binary_data_size: 12 } }],
+      }),
+    );
+    const binary = new Uint8Array([...header, ...new Uint8Array(new Float32Array([1, 2, 3]).buffer)]);
+    const cases: [string, string, string | Uint8Array, Record<string, string>][] = [
+      ['valid JSON', '/v2/models/ae/infer', withId([1, 2, 3]), { 'x-vigil-route-key': 'site-1' }],
+      ['valid, no content type', '/v2/models/ae/infer', withId([1, 2, 3]), { 'content-type': '' }],
+      ['pinned version', '/v2/models/ae/infer', withId([1, 2, 3]), { 'x-seldon-route': 'v2' }],
+      ['versioned path', '/v2/models/ae/versions/v1/infer', withId([1, null, 3]), {}],
+      [
+        'binary extension',
+        '/v2/models/ae/infer',
+        binary,
+        {
+          'content-type': 'application/octet-stream',
+          'inference-header-content-length': String(header.length),
+        },
+      ],
+      [
+        'binary, bad header length',
+        '/v2/models/ae/infer',
+        binary,
+        { 'content-type': '', 'inference-header-content-length': '9999' },
+      ],
+      ['malformed JSON', '/v2/models/ae/infer', '{"inputs": [', {}],
+      ['prototype pollution', '/v2/models/ae/infer', '{"__proto__": {"x": 1}, "inputs": []}', {}],
+      ['wrong shape', '/v2/models/ae/infer', body([1, 2, 3], [3, 1]), {}],
+      ['unknown model', '/v2/models/zz/infer', body([1, 2, 3]), {}],
+      ['unknown version', '/v2/models/ae/versions/v7/infer', body([1, 2, 3]), {}],
+      ['unknown pinned version', '/v2/models/ae/infer', body([1, 2, 3]), { 'x-seldon-route': 'v9' }],
+    ];
+    const answer = async (res: Response) => {
+      const json = (await res.json()) as Record<string, unknown>;
+      return {
+        status: res.status,
+        type: res.headers.get('content-type'),
+        route: res.headers.get('x-seldon-route'),
+        connection: res.headers.get('connection'),
+        json,
+      };
+    };
+    for (const [what, path, payload, extra] of cases) {
+      // A route key, so that both requests go to the same version.
+      const headers = { 'x-vigil-route-key': 'site-1', ...extra };
+      const fast = await answer(await post(path, payload, headers));
+      const slow = await answer(await post(`${path}?via=fastify`, payload, headers));
+      expect(fast, what).toEqual(slow);
+    }
+  });
 });

@@ -1,8 +1,10 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ErrorCode, Logger, RouteSpec } from '@vigil/core';
 import { type ApiKeyConfig, ApiKeys, isVigilError, presentedKey, type Role, roleAllows } from '@vigil/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeBinaryRequest, HEADER_LENGTH_HEADER } from '../protocol/binary-request.js';
 import { RateLimiter } from '../security/rate-limiter.js';
+import { createFastInfer, type Refusal } from './fast-infer.js';
 import type { HttpTarget } from './http-target.js';
 
 /** Header that names the version that answered, and pins it when a client sends it back. */
@@ -71,6 +73,65 @@ export async function startHttpServer(
   options: HttpServerOptions,
 ): Promise<RunningHttpServer> {
   const { fastify } = await import('fastify');
+  // The door check, shared by the fastify hook and the infer fast path: rate limit, then API
+  // key and role. Undefined when the request may pass.
+  const keys = new ApiKeys(options.keys ?? []);
+  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
+  const refusal = (
+    method: string,
+    url: string,
+    headers: IncomingMessage['headers'],
+    ip: string | undefined,
+    needed: Role,
+  ): Refusal | undefined => {
+    const presented = presentedKey(headers);
+    const found = presented.key !== undefined ? keys.find(presented.key) : undefined;
+    if (limiter) {
+      const wait = limiter.take(found ? `key:${found.name}` : `addr:${ip}`);
+      if (wait > 0) {
+        return {
+          status: 429,
+          code: 'VIGIL_SERVER_RATE_LIMITED',
+          message: 'rate limit exceeded; retry after the Retry-After seconds',
+          header: ['retry-after', String(Math.max(1, Math.ceil(wait)))],
+        };
+      }
+    }
+    const unauthorized = (message: string): Refusal => ({
+      status: 401,
+      code: 'VIGIL_SERVER_UNAUTHORIZED',
+      message,
+      header: ['www-authenticate', 'Bearer'],
+    });
+    if (!keys.enabled) {
+      if (needed === 'predict') return undefined;
+      return unauthorized(
+        `${method} ${url.split('?')[0]} changes state and needs an API key with role ${needed}; this server has no API keys configured (auth.keys)`,
+      );
+    }
+    if (!found) {
+      return unauthorized(
+        presented.malformed
+          ? 'Authorization: expected "Bearer <key>"'
+          : presented.key !== undefined
+            ? 'unknown API key'
+            : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>',
+      );
+    }
+    if (!roleAllows(found.role, needed)) {
+      return {
+        status: 403,
+        code: 'VIGIL_SERVER_FORBIDDEN',
+        message: `API key '${found.name}' has role ${found.role}; ${method} ${url.split('?')[0]} needs ${needed}`,
+      };
+    }
+    return undefined;
+  };
+
+  // `POST …/infer` is answered on bare node:http in front of fastify (see fast-infer.ts);
+  // every other request, and every infer request the fast path does not take, goes to fastify.
+  let closing = false;
+  let fastInfer: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const app: FastifyInstance = fastify({
     logger: false,
     bodyLimit: options.bodyLimitBytes,
@@ -80,6 +141,32 @@ export async function startHttpServer(
     frameworkErrors: (error: FastifyError, _request: FastifyRequest, reply: FastifyReply) => {
       void reply.code(400).send({ error: error.message });
     },
+    // The server fastify would make itself (same timeouts), with the fast path in front.
+    serverFactory: (handler, serverOptions) => {
+      const server = createServer(
+        (serverOptions as { http?: object }).http ?? {},
+        (req: IncomingMessage, res: ServerResponse) => {
+          if (fastInfer === undefined || !fastInfer(req, res)) handler(req, res);
+        },
+      );
+      const o = serverOptions as {
+        keepAliveTimeout?: number;
+        requestTimeout?: number;
+        connectionTimeout?: number;
+        maxRequestsPerSocket?: number;
+      };
+      if (o.keepAliveTimeout !== undefined) server.keepAliveTimeout = o.keepAliveTimeout;
+      if (o.requestTimeout !== undefined) server.requestTimeout = o.requestTimeout;
+      server.setTimeout(o.connectionTimeout ?? 0);
+      if (o.maxRequestsPerSocket !== undefined && o.maxRequestsPerSocket > 0) {
+        server.maxRequestsPerSocket = o.maxRequestsPerSocket;
+      }
+      return server;
+    },
+  });
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
   });
 
   // Bodies that are not `application/json`: the binary data extension (JSON header +
@@ -129,56 +216,15 @@ export async function startHttpServer(
   });
 
   // Security at the door, before the body is read: rate limit, then API key and role.
-  const keys = new ApiKeys(options.keys ?? []);
-  const limiter = options.rateLimit ? new RateLimiter(options.rateLimit) : undefined;
-  const refuse = (reply: FastifyReply, status: number, code: ErrorCode, message: string) => {
-    if (status === 401) void reply.header('www-authenticate', 'Bearer');
-    return reply.code(status).send({ error: message, code });
-  };
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const access = ((request.routeOptions.config as { access?: Access } | undefined)?.access ??
       'predict') as Access;
     if (access === 'public' || (access === 'metrics' && options.publicMetrics)) return;
     const needed: Role = access === 'metrics' ? 'predict' : access;
-    const presented = presentedKey(request.headers);
-    const found = presented.key !== undefined ? keys.find(presented.key) : undefined;
-    if (limiter) {
-      const wait = limiter.take(found ? `key:${found.name}` : `addr:${request.ip}`);
-      if (wait > 0) {
-        void reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
-        return refuse(
-          reply,
-          429,
-          'VIGIL_SERVER_RATE_LIMITED',
-          'rate limit exceeded; retry after the Retry-After seconds',
-        );
-      }
-    }
-    if (!keys.enabled) {
-      if (needed === 'predict') return;
-      return refuse(
-        reply,
-        401,
-        'VIGIL_SERVER_UNAUTHORIZED',
-        `${request.method} ${request.url.split('?')[0]} changes state and needs an API key with role ${needed}; this server has no API keys configured (auth.keys)`,
-      );
-    }
-    if (!found) {
-      const reason = presented.malformed
-        ? 'Authorization: expected "Bearer <key>"'
-        : presented.key !== undefined
-          ? 'unknown API key'
-          : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>';
-      return refuse(reply, 401, 'VIGIL_SERVER_UNAUTHORIZED', reason);
-    }
-    if (!roleAllows(found.role, needed)) {
-      return refuse(
-        reply,
-        403,
-        'VIGIL_SERVER_FORBIDDEN',
-        `API key '${found.name}' has role ${found.role}; ${request.method} ${request.url.split('?')[0]} needs ${needed}`,
-      );
-    }
+    const refused = refusal(request.method, request.url, request.headers, request.ip, needed);
+    if (refused === undefined) return;
+    if (refused.header) void reply.header(refused.header[0], refused.header[1]);
+    return reply.code(refused.status).send({ error: refused.message, code: refused.code });
   });
   app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
     void reply.code(404).send({ error: `no endpoint ${request.method} ${request.url.split('?')[0]}` });
@@ -264,6 +310,27 @@ export async function startHttpServer(
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
 
+  fastInfer = createFastInfer({
+    target,
+    logger: options.logger,
+    bodyLimitBytes: options.bodyLimitBytes,
+    routeHeader: ROUTE_HEADER,
+    routeKeyHeader: ROUTE_KEY_HEADER,
+    closing: () => closing,
+    refusal: (method, url, headers, ip) => refusal(method, url, headers, ip, 'predict'),
+    statusOf,
+    parseJson: (text) => {
+      let parsed: unknown;
+      let failure: Error | null = null;
+      parseJson(undefined as never, text, (error, value) => {
+        failure = error;
+        parsed = value;
+      });
+      if (failure) throw failure;
+      return parsed;
+    },
+  });
+
   await app.listen({ host: options.host, port: options.port });
   const address = app.server.address();
   if (address === null || typeof address === 'string') {
@@ -273,6 +340,9 @@ export async function startHttpServer(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
-    close: () => app.close(),
+    close: () => {
+      closing = true;
+      return app.close();
+    },
   };
 }
