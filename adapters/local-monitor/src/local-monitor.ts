@@ -209,15 +209,31 @@ export class LocalMonitor implements Monitor {
           }),
         ),
       );
+      // Counters are added once per model and version of the batch (the same totals as one
+      // `inc` per record, with fewer label lookups).
+      let labels: { model: string; version: string } | undefined;
+      let count = 0;
+      let fallbacks = 0;
+      const addCounts = () => {
+        if (labels === undefined) return;
+        this.#metrics.predictions.inc(labels, count);
+        // Zero until the first fallback, so the fallback rate is 0 rather than absent.
+        this.#metrics.fallbacks.inc(labels, fallbacks);
+      };
       for (const r of fresh) {
         this.#addPrediction(indexed(r, +r.at));
-        const labels = { model: r.model, version: r.version };
-        this.#metrics.predictions.inc(labels);
-        // Zero until the first fallback, so the fallback rate is 0 rather than absent.
-        this.#metrics.fallbacks.inc(labels, r.fallback === true ? 1 : 0);
+        if (labels === undefined || labels.model !== r.model || labels.version !== r.version) {
+          addCounts();
+          labels = { model: r.model, version: r.version };
+          count = 0;
+          fallbacks = 0;
+        }
+        count++;
+        if (r.fallback === true) fallbacks++;
         this.#metrics.score.observe(labels, r.score);
         if (r.latencyMs !== undefined) this.#metrics.latency.observe(labels, r.latencyMs / 1000);
       }
+      addCounts();
     });
   }
 

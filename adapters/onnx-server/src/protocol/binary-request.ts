@@ -18,6 +18,9 @@ function isCount(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 }
 
+/** One decoder for every request (a non-streaming `decode` keeps no state between calls). */
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+
 /**
  * Turn a body of the Open Inference Protocol binary data extension into a plain JSON
  * request: the first `headerLength` bytes are the JSON header, the rest are the raw
@@ -32,7 +35,6 @@ export function decodeBinaryRequest(
   headerLength: string | undefined,
   parseJson: (text: string) => unknown,
 ): unknown {
-  const utf8 = new TextDecoder('utf-8', { fatal: false });
   if (headerLength === undefined) return parseJson(utf8.decode(body));
   if (!/^\d{1,15}$/.test(headerLength.trim())) {
     throw invalid(
