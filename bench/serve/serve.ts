@@ -22,7 +22,7 @@
  *   node --conditions=@vigil/source --import tsx bench/serve/serve.ts [secondsPerStep=2] [rounds=2] [maxConnections=64]
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
@@ -97,7 +97,17 @@ async function ensureVenv(): Promise<void> {
 function vigil(args: string[]): [string, string[]] {
   return [
     process.execPath,
-    ['--conditions=@vigil/source', '--import', 'tsx', join(root, 'cli/src/main.ts'), ...args],
+    [
+      // VIGIL_SERVE_BENCH_CPU_PROF=<dir>: a V8 CPU profile of `vigil serve` (written when it stops).
+      ...(args[0] === 'serve' && process.env.VIGIL_SERVE_BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.VIGIL_SERVE_BENCH_CPU_PROF}`]
+        : []),
+      '--conditions=@vigil/source',
+      '--import',
+      'tsx',
+      join(root, 'cli/src/main.ts'),
+      ...args,
+    ],
   ];
 }
 
@@ -118,6 +128,8 @@ interface Target {
   name: string;
   method: 'GET' | 'POST';
   port: number;
+  /** The server's process, for its CPU time (all threads); absent: not measured. */
+  pid?: number;
   path: (id: string) => string;
   body: (id: string) => Buffer | undefined;
 }
@@ -157,6 +169,22 @@ interface Step {
   p50: number;
   p99: number;
   requests: number;
+  /** The server's busy CPU (all its threads) per request answered in the step, µs; null: not measured. */
+  cpuUs: number | null;
+}
+
+/** CPU time of every thread of `pid` so far, in ns (Linux `schedstat`); null where unreadable. */
+function cpuNs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    let ns = 0;
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      ns += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'latin1').split(' ')[0]);
+    }
+    return ns;
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -237,11 +265,14 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
     let began = 0;
     let done = 0;
     let firstFailure: string | undefined;
+    let answered = 0;
+    const cpuBefore = cpuNs(t.pid);
     const worker = async (conn: RawConnection) => {
       for (;;) {
         const start = performance.now();
         if (start >= endAt) return;
         const status = await conn.send(requests[next++ % requests.length]!);
+        answered++;
         const end = performance.now();
         if (status !== 200) firstFailure ??= `${t.name} answered ${status}`;
         if (start >= warmEnd && end <= endAt) {
@@ -252,6 +283,7 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
       }
     };
     await Promise.all(connections.map(worker));
+    const cpuAfter = cpuNs(t.pid);
     if (firstFailure) throw new Error(firstFailure);
     const sorted = Float64Array.from(lat).sort();
     return {
@@ -260,6 +292,7 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
       p50: quantile(sorted, 0.5),
       p99: quantile(sorted, 0.99),
       requests: done,
+      cpuUs: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / 1000 / answered,
     };
   } finally {
     for (const conn of connections) conn.close();
@@ -390,6 +423,7 @@ async function main(): Promise<void> {
         name: 'vigil',
         method: 'POST',
         port: OUR_PORT,
+        pid: ours.pid,
         path: () => `/v2/models/${MODEL}/infer`,
         body: inferBody,
       },
@@ -397,6 +431,7 @@ async function main(): Promise<void> {
         name: 'fastapi',
         method: 'POST',
         port: PEER_PORT,
+        pid: peer.pid,
         path: () => `/v2/models/${MODEL}/infer`,
         body: inferBody,
       },
@@ -404,6 +439,7 @@ async function main(): Promise<void> {
         name: 'vigil explain',
         method: 'GET',
         port: OUR_PORT,
+        pid: ours.pid,
         path: (id) => `/patients/${id}/risk`,
         body: () => undefined,
       },
@@ -411,6 +447,7 @@ async function main(): Promise<void> {
         name: 'echo ceiling',
         method: 'POST',
         port: ECHO_PORT,
+        pid: echo.pid,
         path: () => `/v2/models/${MODEL}/infer`,
         body: inferBody,
       },
@@ -482,7 +519,7 @@ async function main(): Promise<void> {
           const s = await load(targets[k], ids, c, SECONDS);
           results[k]![round]!.push(s);
           console.log(
-            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms`,
+            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms  cpu ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs/req`,
           );
         }
       }
@@ -500,7 +537,12 @@ async function main(): Promise<void> {
       const at = rounds.map((r) => r.find((s) => s.connections === MODERATE)!);
       const c1 = rounds.map((r) => r[0]!);
       const peak = rounds.map((r) => r.reduce((m, s) => Math.max(m, s.rps), 0));
+      // Busy CPU per request where the server is loaded (c ≥ the moderate step), over all rounds.
+      const cpu = rounds.flatMap((r) =>
+        r.filter((s) => s.connections >= MODERATE && s.cpuUs !== null).map((s) => s.cpuUs!),
+      );
       return {
+        cpuUs: cpu.length > 0 ? median(cpu) : null,
         bestRps: median(best),
         peakRps: median(peak),
         p50: median(at.map((s) => s.p50)),
@@ -519,7 +561,7 @@ async function main(): Promise<void> {
       `\nserve: ${ids.length} patients, GBT row model (${names.length} features), 1 id per request, ${ROUNDS} rounds × ${SECONDS} s per step, c = ${steps.join(',')}, medians over rounds`,
     );
     console.log(
-      `                     req/s @p99≤${P99_TARGET_MS}ms  peak req/s   c=1 p50 / p99        c=${MODERATE} p50 / p99 (req/s)`,
+      `                     req/s @p99≤${P99_TARGET_MS}ms  peak req/s   c=1 p50 / p99        c=${MODERATE} p50 / p99 (req/s)   busy CPU (c ≥ ${MODERATE})`,
     );
     for (const [label, s] of [
       ['vigil serve', v],
@@ -528,7 +570,7 @@ async function main(): Promise<void> {
       ['echo ceiling', h],
     ] as const) {
       console.log(
-        `  ${label.padEnd(18)} ${s.bestRps.toFixed(0).padStart(10)} ${s.peakRps.toFixed(0).padStart(12)}     ${f2(s.p50c1)} / ${f2(s.p99c1)} ms     ${f2(s.p50)} / ${f2(s.p99)} ms (${s.rpsAtModerate.toFixed(0)})`,
+        `  ${label.padEnd(18)} ${s.bestRps.toFixed(0).padStart(10)} ${s.peakRps.toFixed(0).padStart(12)}     ${f2(s.p50c1)} / ${f2(s.p99c1)} ms     ${f2(s.p50)} / ${f2(s.p99)} ms (${s.rpsAtModerate.toFixed(0)})   ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs CPU/req`,
       );
     }
     const pf = floor(pyFloor);
@@ -540,7 +582,7 @@ async function main(): Promise<void> {
       `  floor (node)       HMGET p50 ${f2(jsFloor.redis.p50)} p99 ${f2(jsFloor.redis.p99)} + onnxruntime p50 ${f2(jsFloor.model.p50)} p99 ${f2(jsFloor.model.p99)} = p50 ${f2(jf.p50)} / p99 ${f2(jf.p99)} ms`,
     );
     console.log(
-      `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×`,
+      `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×${v.cpuUs !== null && p.cpuUs !== null ? `; busy CPU per request fastapi/vigil ${(p.cpuUs / v.cpuUs).toFixed(2)}×` : ''}`,
     );
     console.log(
       `\n${JSON.stringify({ vigil: v, peer: p, explain: e, echo: h, floor: { python: pyFloor, node: jsFloor }, results })}`,
