@@ -146,6 +146,8 @@ export class HmgetConnection {
   readonly #pending: Pending[] = [];
   #buf: Buffer | undefined;
   #failure: Error | undefined;
+  /** Commands encoded since the last write; written together once per event-loop turn. */
+  #queued: Buffer[] = [];
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -203,7 +205,13 @@ export class HmgetConnection {
     return this.#failure === undefined;
   }
 
-  /** Send the HMGETs in one write; their replies in order (an error reply rejects that command only). */
+  /**
+   * Send the HMGETs; their replies in order (an error reply rejects that command only). The
+   * commands of every call made in one event-loop turn (e.g. the requests of all the sockets
+   * that were readable together) go out in one write, after the turn's I/O callbacks
+   * (`setImmediate`): one loopback `write` and usually one `read` for all of them, instead of
+   * one each.
+   */
   hmget(commands: readonly HmgetCommand[]): Promise<HmgetReply>[] {
     if (this.#failure) {
       const error = new HmgetError(this.#failure.message, false);
@@ -215,9 +223,18 @@ export class HmgetConnection {
           this.#pending.push({ resolve: resolve as Pending['resolve'], reject });
         }),
     );
-    this.#socket.write(encodeHmgets(commands));
+    this.#queued.push(encodeHmgets(commands));
+    if (this.#queued.length === 1) setImmediate(this.#flush);
     return replies;
   }
+
+  readonly #flush = (): void => {
+    const queued = this.#queued;
+    this.#queued = [];
+    // After a failure the commands were already rejected; nothing is written.
+    if (this.#failure || queued.length === 0) return;
+    this.#socket.write(queued.length === 1 ? queued[0]! : Buffer.concat(queued));
+  };
 
   close(): void {
     this.#fail(new Error('connection closed'));
