@@ -1,19 +1,9 @@
-import { VigilError } from '@vigil/core';
+import { describe, invalid } from './parse-request.js';
 
 /** Most entity ids one request may carry. */
 export const MAX_ENTITY_IDS = 10_000;
 /** Longest entity id accepted, in characters. */
 export const MAX_ENTITY_ID_LENGTH = 256;
-
-function invalid(message: string): VigilError {
-  return new VigilError('VIGIL_SERVER_INVALID_REQUEST', message);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'string' ? `string ${JSON.stringify(value.slice(0, 20))}` : typeof value;
-}
 
 /** Name of the single input of a request, when it has exactly one named input. */
 export function singleInputName(request: unknown): string | undefined {

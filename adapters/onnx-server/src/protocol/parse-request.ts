@@ -21,11 +21,13 @@ export interface ParsedRequest {
   readonly id: string | undefined;
 }
 
-function invalid(message: string): VigilError {
+/** A malformed-request error (400). */
+export function invalid(message: string): VigilError {
   return new VigilError('VIGIL_SERVER_INVALID_REQUEST', message);
 }
 
-function describe(value: unknown): string {
+/** A short description of a value for error messages (never the whole value). */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   return typeof value === 'string' ? `string ${JSON.stringify(value.slice(0, 20))}` : typeof value;
