@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ApiKeys, presentedKey, roleAllows } from './api-keys.js';
+import { ApiKeys, missingKeyReason, presentedKey, roleAllows } from './api-keys.js';
 
 describe('ApiKeys', () => {
   const keys = new ApiKeys([
@@ -32,5 +32,13 @@ describe('ApiKeys', () => {
     expect(presentedKey({ authorization: 'Bearer' })).toEqual({ malformed: true });
     expect(presentedKey({ 'x-api-key': 'xyz' })).toEqual({ key: 'xyz' });
     expect(presentedKey({})).toEqual({});
+  });
+
+  it('words the 401 by what was presented', () => {
+    expect(missingKeyReason(presentedKey({ authorization: 'Basic YWJj' }))).toBe(
+      'Authorization: expected "Bearer <key>"',
+    );
+    expect(missingKeyReason(presentedKey({ 'x-api-key': 'nope' }))).toBe('unknown API key');
+    expect(missingKeyReason(presentedKey({}))).toMatch(/^missing API key: send Authorization: Bearer <key>/);
   });
 });

@@ -66,3 +66,11 @@ export function presentedKey(headers: Record<string, string | string[] | undefin
   const apiKey = first(headers['x-api-key']);
   return apiKey !== undefined && apiKey !== '' ? { key: apiKey } : {};
 }
+
+/** Why a request's key was refused (401): no key, a non-Bearer Authorization, or an unknown key. */
+export function missingKeyReason(presented: { key?: string; malformed?: boolean }): string {
+  if (presented.malformed) return 'Authorization: expected "Bearer <key>"';
+  return presented.key !== undefined
+    ? 'unknown API key'
+    : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>';
+}

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { ApiKeys, missingKeyReason, presentedKey, type Role, roleAllows } from '@vigil/core';
 import { z } from 'zod';
 import { runCheck } from './control/check.js';
 import { readGatewayState, writeGatewayState } from './control/state-file.js';
@@ -17,7 +18,6 @@ import {
 } from './options.js';
 import { forward, readBody, sendJson } from './proxy/forward.js';
 import { type CheckReport, Upstream } from './proxy/upstream.js';
-import { ApiKeys, presentedKey, type Role, roleAllows } from './security/api-keys.js';
 
 /** Paths under this prefix are the gateway's own; every other path is forwarded. */
 export const CONTROL_PREFIX = '/gateway/';
@@ -498,14 +498,7 @@ export class Gateway {
     const presented = presentedKey(request.headers);
     const found = presented.key !== undefined ? this.#keys.find(presented.key) : undefined;
     if (!found) {
-      throw refuse(
-        'VIGIL_GATEWAY_UNAUTHORIZED',
-        presented.malformed
-          ? 'Authorization: expected "Bearer <key>"'
-          : presented.key !== undefined
-            ? 'unknown API key'
-            : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>',
-      );
+      throw refuse('VIGIL_GATEWAY_UNAUTHORIZED', missingKeyReason(presented));
     }
     if (!roleAllows(found.role, needed)) {
       throw refuse(

@@ -1,6 +1,14 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { ErrorCode, Logger, RouteSpec } from '@vigil/core';
-import { type ApiKeyConfig, ApiKeys, isVigilError, presentedKey, type Role, roleAllows } from '@vigil/core';
+import {
+  type ApiKeyConfig,
+  ApiKeys,
+  isVigilError,
+  missingKeyReason,
+  presentedKey,
+  type Role,
+  roleAllows,
+} from '@vigil/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeBinaryRequest, HEADER_LENGTH_HEADER } from '../protocol/binary-request.js';
 import { RateLimiter } from '../security/rate-limiter.js';
@@ -110,13 +118,7 @@ export async function startHttpServer(
       );
     }
     if (!found) {
-      return unauthorized(
-        presented.malformed
-          ? 'Authorization: expected "Bearer <key>"'
-          : presented.key !== undefined
-            ? 'unknown API key'
-            : 'missing API key: send Authorization: Bearer <key> or x-api-key: <key>',
-      );
+      return unauthorized(missingKeyReason(presented));
     }
     if (!roleAllows(found.role, needed)) {
       return {

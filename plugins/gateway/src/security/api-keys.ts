@@ -1,6 +1,6 @@
 import { type ApiKeyConfig, ROLES, type Role } from '@vigil/core';
 
-export { type ApiKeyConfig, ApiKeys, presentedKey, ROLES, type Role, roleAllows } from '@vigil/core';
+export { type ApiKeyConfig, ROLES, type Role } from '@vigil/core';
 
 /**
  * Keys from one environment string, `name:role:key` entries separated by commas
