@@ -93,6 +93,7 @@ export {
   TCN_PARAMS,
   type TcnParams,
 } from './spec/train-params.js';
+export { mixedSequenceSet, risingSequenceSet } from './tcn/sequence-task.js';
 export { type SequenceSource, toSequences } from './tcn/sequences.js';
 export { fitStandardizer, type Standardizer, standardize } from './tcn/standardizer.js';
 export { convNames, TCN_ARCHITECTURE_KEY, type TcnArchitecture, tcnOnnx } from './tcn/tcn-onnx.js';

@@ -1,15 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeTrainer, quantizationOf } from '@vigil/adapter-node-trainer';
+import { NodeTrainer, quantizationOf, risingSequenceSet } from '@vigil/adapter-node-trainer';
 import {
   auroc,
-  createRng,
   isVigilError,
   MODEL_SIGNATURE,
   type ModelArtifact,
   type Registry,
-  type TrainingSet,
   toSequences,
   versionArtifact,
 } from '@vigil/core';
@@ -20,31 +18,8 @@ import { createDefaultRegistry } from '../default-registry.js';
 import { resolveConfig } from '../load-config.js';
 import { modelsQuantizeCommand, QUANTIZED_TAG, type QuantizeVersionResult } from './models-quantize.js';
 
-/** Patients with 12 time-ordered rows of 3 features; the label follows a rise over two steps. */
-function sequenceSet(seed: number, patients: number): TrainingSet {
-  const rng = createRng(seed);
-  const steps = 12;
-  const x = new Float32Array(patients * steps * 3);
-  const y = new Uint8Array(patients * steps);
-  const groups: string[] = [];
-  for (let p = 0; p < patients; p++) {
-    const level: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      level.push((level.at(-1) ?? 5 * rng.normal()) + rng.normal());
-      const r = p * steps + t;
-      x.set([level[t]!, rng.normal(), rng.next() < 0.1 ? Number.NaN : rng.normal()], r * 3);
-      y[r] = level[t]! - (level[t - 2] ?? level[t]!) > 1 ? 1 : 0;
-      groups.push(`p${seed}-${p}`);
-    }
-  }
-  return {
-    featureNames: ['level', 'noise', 'sparse'],
-    x,
-    y,
-    groups,
-    lineage: { lakeCommit: 't', featureViews: [] },
-  };
-}
+/** The node trainer's TCN task: 12 time-ordered rows of 3 features per patient. */
+const sequenceSet = (seed: number, patients: number) => risingSequenceSet(seed, patients, 12);
 
 const L = 6;
 const MODEL = 'quantize-test';

@@ -1,34 +1,16 @@
-import { NodeTrainer, quantizationOf, quantizeArtifact } from '@vigil/adapter-node-trainer';
-import { createRng, type ModelArtifact, type TrainingSet, toSequences } from '@vigil/core';
+import {
+  NodeTrainer,
+  quantizationOf,
+  quantizeArtifact,
+  risingSequenceSet,
+} from '@vigil/adapter-node-trainer';
+import { type ModelArtifact, toSequences } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OnnxServer, onnxServer } from '../index.js';
 
-/** Patients with 12 time-ordered rows of 3 features; the label follows a rise over two steps. */
-function sequenceSet(seed: number, patients: number): TrainingSet {
-  const rng = createRng(seed);
-  const steps = 12;
-  const x = new Float32Array(patients * steps * 3);
-  const y = new Uint8Array(patients * steps);
-  const groups: string[] = [];
-  for (let p = 0; p < patients; p++) {
-    const level: number[] = [];
-    for (let t = 0; t < steps; t++) {
-      level.push((level.at(-1) ?? 5 * rng.normal()) + rng.normal());
-      const r = p * steps + t;
-      x.set([level[t]!, rng.normal(), rng.next() < 0.1 ? Number.NaN : rng.normal()], r * 3);
-      y[r] = level[t]! - (level[t - 2] ?? level[t]!) > 1 ? 1 : 0;
-      groups.push(`p${seed}-${p}`);
-    }
-  }
-  return {
-    featureNames: ['level', 'noise', 'sparse'],
-    x,
-    y,
-    groups,
-    lineage: { lakeCommit: 't', featureViews: [] },
-  };
-}
+/** The node trainer's TCN task: 12 time-ordered rows of 3 features per patient. */
+const sequenceSet = (seed: number, patients: number) => risingSequenceSet(seed, patients, 12);
 
 const L = 6;
 const test = sequenceSet(3, 30);
