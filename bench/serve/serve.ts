@@ -12,6 +12,10 @@
  *     answer arrives) at c = 1, 2, 4, … for each server, alternating servers per step and the
  *     order per round; per server the highest throughput whose p99 ≤ 10 ms, and p50/p99 at c = 4.
  *  5. The explanation path (`GET /patients/{id}/risk`: features + TreeSHAP drivers) for ours.
+ *  6. `vigil serve` twice: with the default `batchRows` (the requests whose features arrive in one
+ *     event-loop turn share one onnxruntime run) and with `batchRows: 1` (each request runs alone,
+ *     as the peer does), so both are reported. The parity check also sends every patient at once
+ *     to the batched server and requires the answers it gave one by one.
  *
  * Equal resources: both servers are pinned to CPU 1 (`taskset -c 1`), one process each (Node's
  * one event loop; uvicorn `workers=1`), onnxruntime 1 intra-op thread each; the load generator runs
@@ -23,7 +27,7 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { homedir, tmpdir } from 'node:os';
@@ -31,6 +35,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { entityKeyEncoder, featureField, timestampField } from '@vigil/adapter-redis';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +65,7 @@ const MODERATE = 4;
 const OUR_PORT = Number(process.env.VIGIL_SERVE_BENCH_PORT ?? 18181);
 const PEER_PORT = OUR_PORT + 1;
 const ECHO_PORT = OUR_PORT + 2;
+const UNBATCHED_PORT = OUR_PORT + 3;
 const REDIS_DB = 3;
 const PROJECT = 'vigil_serve_bench';
 const MODEL = 'adverse-event';
@@ -386,6 +392,28 @@ async function main(): Promise<void> {
       },
     );
     children.push(ours);
+    // The same server with every request in its own onnxruntime run (as the peer runs them).
+    const unbatchedConfig = join(workdir, 'serve-unbatched.yaml');
+    const parsedConfig = parseYaml(await readFile(config, 'utf8'));
+    parsedConfig.ports.server = { adapter: 'onnx', config: { batchRows: 1 } };
+    // Its own monitor journals: a server also takes in what other processes append to its journal.
+    parsedConfig.ports.monitor = { adapter: 'local', config: { dir: 'monitor-unbatched' } };
+    await writeFile(unbatchedConfig, stringifyYaml(parsedConfig));
+    const unbatched = spawn(
+      ...pinned(
+        ...vigil([
+          'serve',
+          '--config',
+          unbatchedConfig,
+          '--workdir',
+          workdir,
+          '--port',
+          String(UNBATCHED_PORT),
+        ]),
+      ),
+      { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    children.push(unbatched);
     const peerEnv = {
       ...process.env,
       PEER_MODEL: join(modelDir, 'model.onnx'),
@@ -408,6 +436,11 @@ async function main(): Promise<void> {
     });
     children.push(echo);
     await waitReady(`http://127.0.0.1:${OUR_PORT}/v2/health/ready`, ours, 'vigil serve');
+    await waitReady(
+      `http://127.0.0.1:${UNBATCHED_PORT}/v2/health/ready`,
+      unbatched,
+      'vigil serve (batchRows 1)',
+    );
     await waitReady(`http://127.0.0.1:${PEER_PORT}/v2/health/ready`, peer, 'the peer');
     await waitReady(`http://127.0.0.1:${ECHO_PORT}/`, echo, 'the echo server');
 
@@ -418,12 +451,20 @@ async function main(): Promise<void> {
     ]);
     const ids: string[] = JSON.parse(stdout);
 
-    const targets: Record<'vigil' | 'peer' | 'explain' | 'echo', Target> = {
+    const targets: Record<'vigil' | 'unbatched' | 'peer' | 'explain' | 'echo', Target> = {
       vigil: {
         name: 'vigil',
         method: 'POST',
         port: OUR_PORT,
         pid: ours.pid,
+        path: () => `/v2/models/${MODEL}/infer`,
+        body: inferBody,
+      },
+      unbatched: {
+        name: 'vigil unbatched',
+        method: 'POST',
+        port: UNBATCHED_PORT,
+        pid: unbatched.pid,
         path: () => `/v2/models/${MODEL}/infer`,
         body: inferBody,
       },
@@ -457,21 +498,27 @@ async function main(): Promise<void> {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let worst = 0;
     const bytes = { vigil: 0, peer: 0, risk: 0 };
+    const probabilityOf = (body: string) =>
+      JSON.parse(body).outputs.find((o: { name: string }) => o.name === 'probabilities').data[1] as number;
+    const alone = new Map<string, number>();
     for (const id of ids) {
       const a = await once(agent, targets.vigil, id);
+      const u = await once(agent, targets.unbatched, id);
       const b = await once(agent, targets.peer, id);
       const e = await once(agent, targets.explain, id);
-      if (a.status !== 200 || b.status !== 200 || e.status !== 200)
+      if (a.status !== 200 || u.status !== 200 || b.status !== 200 || e.status !== 200)
         throw new Error(
-          `${id}: vigil ${a.status} ${a.body.slice(0, 200)} / peer ${b.status} ${b.body.slice(0, 200)} / risk ${e.status}`,
+          `${id}: vigil ${a.status} ${a.body.slice(0, 200)} / unbatched ${u.status} / peer ${b.status} ${b.body.slice(0, 200)} / risk ${e.status}`,
         );
-      const pa = JSON.parse(a.body).outputs.find((o: { name: string }) => o.name === 'probabilities').data[1];
+      const pa = probabilityOf(a.body);
+      const pu = probabilityOf(u.body);
       const pb = JSON.parse(b.body).outputs[0].data[1];
       const pe = JSON.parse(e.body).probability;
+      alone.set(id, pa);
       bytes.vigil += Buffer.byteLength(a.body) / ids.length;
       bytes.peer += Buffer.byteLength(b.body) / ids.length;
       bytes.risk += Buffer.byteLength(e.body) / ids.length;
-      const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe));
+      const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe), Math.abs(pa - pu));
       worst = Math.max(worst, diff);
       if (!(diff <= 1e-5)) {
         // A fallback answer (e.g. the deadline passed on a loaded machine) is not the model's.
@@ -486,8 +533,20 @@ async function main(): Promise<void> {
       }
     }
     agent.destroy();
+    // Every patient at once on 32 connections: batched runs must give the answers given one by one.
+    const wide = new Agent({ keepAlive: true, maxSockets: 32 });
+    const together = await Promise.all(ids.map((id) => once(wide, targets.vigil, id)));
+    wide.destroy();
+    together.forEach((answer, i) => {
+      const id = ids[i]!;
+      if (answer.status !== 200 || probabilityOf(answer.body) !== alone.get(id)) {
+        throw new Error(
+          `${id}: answered ${answer.status} ${answer.body.slice(0, 200)} under concurrency, ${alone.get(id)} alone`,
+        );
+      }
+    });
     console.log(
-      `parity: ${ids.length} patients, both servers (and /risk) agree, max |Δp| = ${worst.toExponential(2)}; mean answer bytes: vigil ${bytes.vigil.toFixed(0)}, fastapi ${bytes.peer.toFixed(0)}, /risk ${bytes.risk.toFixed(0)}`,
+      `parity: ${ids.length} patients, both servers (and /risk, and vigil with batchRows 1) agree, max |Δp| = ${worst.toExponential(2)}; all ${ids.length} at once (32 connections) answered as one by one; mean answer bytes: vigil ${bytes.vigil.toFixed(0)}, fastapi ${bytes.peer.toFixed(0)}, /risk ${bytes.risk.toFixed(0)}`,
     );
 
     // The physical floor, in this run.
@@ -503,15 +562,18 @@ async function main(): Promise<void> {
     const jsFloor = await nodeFloor(join(modelDir, 'model.onnx'), viewsRead, names, ids, floorN);
 
     // Warm-up (JIT, connection pools, onnxruntime's first runs): 3 s each at c = 4, not counted.
-    for (const k of ['vigil', 'peer', 'explain', 'echo'] as const) await load(targets[k], ids, MODERATE, 3);
+    for (const k of ['vigil', 'unbatched', 'peer', 'explain', 'echo'] as const)
+      await load(targets[k], ids, MODERATE, 3);
 
     // Load, alternating servers per step and the order per round.
     const steps: number[] = [];
     for (let c = 1; c <= MAX_CONNECTIONS; c *= 2) steps.push(c);
-    const results: Record<string, Step[][]> = { vigil: [], peer: [], explain: [], echo: [] };
+    const results: Record<string, Step[][]> = { vigil: [], unbatched: [], peer: [], explain: [], echo: [] };
     for (let round = 0; round < ROUNDS; round++) {
       const order = (
-        round % 2 === 0 ? ['vigil', 'peer', 'explain', 'echo'] : ['peer', 'vigil', 'echo', 'explain']
+        round % 2 === 0
+          ? ['vigil', 'peer', 'unbatched', 'explain', 'echo']
+          : ['peer', 'vigil', 'echo', 'explain', 'unbatched']
       ) as (keyof typeof targets)[];
       for (const k of order) results[k]!.push([]);
       for (const c of steps) {
@@ -519,7 +581,7 @@ async function main(): Promise<void> {
           const s = await load(targets[k], ids, c, SECONDS);
           results[k]![round]!.push(s);
           console.log(
-            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(13)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms  cpu ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs/req`,
+            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms  cpu ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs/req`,
           );
         }
       }
@@ -553,6 +615,7 @@ async function main(): Promise<void> {
       };
     };
     const v = summary('vigil');
+    const u = summary('unbatched');
     const p = summary('peer');
     const e = summary('explain');
     const h = summary('echo');
@@ -565,6 +628,7 @@ async function main(): Promise<void> {
     );
     for (const [label, s] of [
       ['vigil serve', v],
+      ['  batchRows 1', u],
       ['fastapi peer', p],
       ['vigil /risk', e],
       ['echo ceiling', h],
@@ -582,10 +646,10 @@ async function main(): Promise<void> {
       `  floor (node)       HMGET p50 ${f2(jsFloor.redis.p50)} p99 ${f2(jsFloor.redis.p99)} + onnxruntime p50 ${f2(jsFloor.model.p50)} p99 ${f2(jsFloor.model.p99)} = p50 ${f2(jf.p50)} / p99 ${f2(jf.p99)} ms`,
     );
     console.log(
-      `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×${v.cpuUs !== null && p.cpuUs !== null ? `; busy CPU per request fastapi/vigil ${(p.cpuUs / v.cpuUs).toFixed(2)}×` : ''}`,
+      `  ratios             throughput @p99≤${P99_TARGET_MS}ms vigil/fastapi ${(v.bestRps / p.bestRps).toFixed(2)}× (target ≥ 3×), peak ${(v.peakRps / p.peakRps).toFixed(2)}×; with batchRows 1 ${(u.bestRps / p.bestRps).toFixed(2)}×, peak ${(u.peakRps / p.peakRps).toFixed(2)}×; c=1 p50 vigil/floor(node) ${(v.p50c1 / jf.p50).toFixed(2)}×, fastapi/floor(python) ${(p.p50c1 / pf.p50).toFixed(2)}×; /risk vs predict throughput ${(e.bestRps / v.bestRps).toFixed(2)}×${v.cpuUs !== null && p.cpuUs !== null ? `; busy CPU per request fastapi/vigil ${(p.cpuUs / v.cpuUs).toFixed(2)}×` : ''}${u.cpuUs !== null && p.cpuUs !== null ? `, fastapi/vigil batchRows 1 ${(p.cpuUs / u.cpuUs).toFixed(2)}×` : ''}`,
     );
     console.log(
-      `\n${JSON.stringify({ vigil: v, peer: p, explain: e, echo: h, floor: { python: pyFloor, node: jsFloor }, results })}`,
+      `\n${JSON.stringify({ vigil: v, unbatched: u, peer: p, explain: e, echo: h, floor: { python: pyFloor, node: jsFloor }, results })}`,
     );
   } finally {
     for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');

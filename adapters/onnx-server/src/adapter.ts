@@ -42,6 +42,15 @@ export const onnxServerConfig = z.strictObject({
     .describe(
       "onnxruntime graph optimisations applied when a model is loaded: 'disabled' runs the graph as written; 'basic' folds constants and removes redundant nodes; 'extended' also fuses nodes (e.g. DynamicQuantizeLinear+MatMulInteger into one kernel, which int8 models need to be fast); 'all' adds layout optimisations.",
     ),
+  batchRows: z
+    .number()
+    .int()
+    .min(1)
+    .max(4096)
+    .default(64)
+    .describe(
+      'Dynamic batching without waiting: the requests whose rows are ready in the same event-loop turn share one onnxruntime run of at most this many rows, and each gets its own rows back (1: every request runs alone). Nothing waits for a batch to fill; a request of this many rows or more runs alone.',
+    ),
   seed: z
     .number()
     .int()
@@ -158,6 +167,7 @@ export const onnxServer = defineAdapter({
         interOpThreads: config.interOpThreads,
         executionMode: config.executionMode,
         graphOptimizationLevel: config.graphOptimizationLevel,
+        batchRows: config.batchRows,
         seed: config.seed ?? ctx.seed,
         deadlineMs: config.deadlineMs,
         latencyWindow: config.latencyWindow,

@@ -54,6 +54,7 @@ describe('OnnxServer', () => {
       graphOptimizationLevel: 'all',
       deadlineMs: 50,
       latencyWindow: 1024,
+      batchRows: 64,
       publicMetrics: false,
       emitBatchRows: 512,
       emitFlushMs: 200,

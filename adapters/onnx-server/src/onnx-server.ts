@@ -61,6 +61,8 @@ export interface OnnxServerOptions {
   /** Emit once this many rows wait (default 512) or after this many ms (default 200). */
   emitMaxRows?: number;
   emitMaxDelayMs?: number;
+  /** Most rows the runs of one event-loop turn share in one onnxruntime run (see RunBatcher); 1: every run alone. */
+  batchRows?: number;
 }
 
 /** Traffic counters of one version, for canary analysis. */
@@ -77,6 +79,9 @@ export interface VersionStats {
   /** Nearest-rank p50/p99 latency (ms) of the last `latencyWindow` answers; null before the first. */
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
+  /** onnxruntime runs that scored more than one request at once (`batchRows`), and the rows in them. */
+  batchedRuns: number;
+  batchedRows: number;
 }
 
 export type FallbackReason = 'model-error' | 'features-unavailable' | 'deadline';
@@ -210,6 +215,7 @@ export class OnnxServer implements Server, HttpTarget {
         graphOptimizationLevel: this.#options.graphOptimizationLevel ?? 'all',
       },
       this.#options.latencyWindow ?? 1024,
+      this.#options.batchRows ?? 1,
     );
     if (this.#closing) {
       await session.release();
@@ -515,6 +521,8 @@ export class OnnxServer implements Server, HttpTarget {
           fallbacks: s.fallbacks,
           latencyP50Ms: s.latency.quantile(0.5),
           latencyP99Ms: s.latency.quantile(0.99),
+          batchedRuns: s.batchedRuns,
+          batchedRows: s.batchedRows,
         };
       }
       out[name] = perVersion;

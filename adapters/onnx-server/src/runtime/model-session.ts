@@ -6,6 +6,7 @@ import { scoreOutputOf } from '../protocol/scores.js';
 import { LatencyRing } from '../stats/latency-ring.js';
 import { checkSignature } from './check-signature.js';
 import type { OrtModule, OrtSession, OrtSessionOptions, OrtTensor } from './ort.js';
+import { RunBatcher } from './run-batcher.js';
 
 /**
  * One loaded model version: an onnxruntime session checked against the artifact's
@@ -35,6 +36,8 @@ export class ModelSession implements InputSignature {
   readonly latency: LatencyRing;
   readonly #ort: OrtModule;
   readonly #session: OrtSession;
+  /** Coalesces the runs of one event-loop turn (absent: every run alone). */
+  readonly #batcher: RunBatcher | undefined;
   #inFlight = 0;
   #idle: (() => void) | undefined;
   #released = false;
@@ -46,6 +49,7 @@ export class ModelSession implements InputSignature {
     input: TensorSpec,
     width: number,
     latencyWindow: number,
+    batchRows: number,
   ) {
     this.model = model;
     this.scoreOutput = scoreOutputOf(model.artifact.outputs);
@@ -59,6 +63,10 @@ export class ModelSession implements InputSignature {
     this.width = width;
     this.#ort = ort;
     this.#session = session;
+    this.#batcher =
+      batchRows > 1
+        ? new RunBatcher((data, rows, fetches) => this.#runNow(data, rows, fetches), width, batchRows)
+        : undefined;
   }
 
   static async create(
@@ -66,6 +74,7 @@ export class ModelSession implements InputSignature {
     model: LoadedModel,
     options: OrtSessionOptions,
     latencyWindow = 1024,
+    batchRows = 1,
   ): Promise<ModelSession> {
     const { artifact } = model;
     const where = `model ${model.name} version ${model.version}`;
@@ -115,7 +124,7 @@ export class ModelSession implements InputSignature {
       await session.release();
       throw invalid(problems.join('; '));
     }
-    return new ModelSession(ort, session, model, input, width, latencyWindow);
+    return new ModelSession(ort, session, model, input, width, latencyWindow, batchRows);
   }
 
   /** Score `rows` rows of `width` features (row-major) in one session run. */
@@ -130,14 +139,29 @@ export class ModelSession implements InputSignature {
         `model ${this.name} version ${this.version} was unloaded`,
       );
     }
-    const tensor = new this.#ort.Tensor('float32', data, [rows, this.width]);
     this.#inFlight++;
     try {
-      return await this.#session.run({ [this.input.name]: tensor }, fetches);
+      return await (this.#batcher
+        ? this.#batcher.run(data, rows, fetches)
+        : this.#runNow(data, rows, fetches));
     } finally {
       this.#inFlight--;
       if (this.#inFlight === 0) this.#idle?.();
     }
+  }
+
+  #runNow(data: Float32Array, rows: number, fetches: readonly string[]): Promise<Record<string, OrtTensor>> {
+    const tensor = new this.#ort.Tensor('float32', data, [rows, this.width]);
+    return this.#session.run({ [this.input.name]: tensor }, fetches);
+  }
+
+  /** onnxruntime runs that scored more than one request at once, and the rows in them. */
+  get batchedRuns(): number {
+    return this.#batcher?.runs ?? 0;
+  }
+
+  get batchedRows(): number {
+    return this.#batcher?.rows ?? 0;
   }
 
   /** Release the session once the runs in flight have finished. Idempotent. */
