@@ -245,6 +245,17 @@ describe('fallback', () => {
     expect(h.server.stats().ae!.v1!).toMatchObject({ errors: 2, fallbacks: 1 });
   });
 
+  it('an outage logs one fallback line per model, version and reason, not one per request', async () => {
+    const h = await start({}, { fallback: true });
+    h.ort.fail = true;
+    const row = matrix([[0.5, 1, -1, 2]]);
+    for (let i = 0; i < 50; i++) await h.server.infer('ae', row, { version: 'v1' });
+    for (let i = 0; i < 50; i++) await h.server.infer('ae', row, { version: 'v2' });
+    const fallbackLines = h.logs.filter((l) => l.includes('answered from the fallback'));
+    expect(fallbackLines.map((l) => JSON.parse(l).version)).toEqual(['v1', 'v2']);
+    expect(h.server.stats().ae!.v1!).toMatchObject({ fallbacks: 50 });
+  });
+
   it('answers when the online store throws: the fallback scores an all-missing row', async () => {
     const h = await start({}, { fallback: true });
     h.resolver.fail = true;

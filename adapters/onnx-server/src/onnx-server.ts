@@ -17,6 +17,7 @@ import type {
 import { createPseudonymiser, isVigilError, VigilError } from '@vigil/core';
 import { type RunningHttpServer, startHttpServer } from './http/http-server.js';
 import type { HttpTarget, ModelMetadata, RiskAnswer } from './http/http-target.js';
+import { ThrottledWarning } from './logging/throttled-warning.js';
 import { PredictionEmitter } from './predictions/prediction-emitter.js';
 import {
   MAX_ENTITY_ID_LENGTH,
@@ -163,6 +164,8 @@ export class OnnxServer implements Server, HttpTarget {
   readonly #ort: OrtModule;
   readonly #options: OnnxServerOptions;
   readonly #logger: Logger;
+  /** One "answered from the fallback" line per model, version and reason every 10 s. */
+  readonly #fallbackWarning: ThrottledWarning;
   readonly #routes: RouteTable;
   /** name → version → session. */
   readonly #models = new Map<string, Map<string, ModelSession>>();
@@ -181,6 +184,7 @@ export class OnnxServer implements Server, HttpTarget {
     this.#ort = ort;
     this.#options = options;
     this.#logger = logger;
+    this.#fallbackWarning = new ThrottledWarning(logger);
     this.#routes = new RouteTable(options.seed);
     // A configured key that is too short fails here, at startup, not on the first request.
     if (options.pseudonymKey !== undefined) this.#pseudonymiser = createPseudonymiser(options.pseudonymKey);
@@ -682,7 +686,8 @@ export class OnnxServer implements Server, HttpTarget {
     } catch (error) {
       if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
       reason = error instanceof Failure ? error.reason : 'model-error';
-      this.#logger.warn(
+      this.#fallbackWarning.warn(
+        `${name}\u0000${version}\u0000${reason}`,
         { model: name, version, reason, ...describeFailure(error) },
         'answered from the fallback',
       );
