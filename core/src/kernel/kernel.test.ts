@@ -201,6 +201,66 @@ describe('Kernel lifecycle', () => {
     expect(() => kernel.plugin('b')).toThrow(/after close/);
   });
 
+  it('a partial start starts a plugin only when every port it requires is started', async () => {
+    const registry = new ComponentRegistry('0.1.0');
+    for (const port of PORT_NAMES) registry.register(recordingAdapter(port, events));
+    const plugin = (name: string, requires: PortName[], dependencies: string[] = []) =>
+      definePlugin({
+        name,
+        version: '0.1.0',
+        core: '^0.1.0',
+        description: name,
+        config: z.strictObject({}),
+        requires,
+        dependencies,
+        async create() {
+          events.push(`start:plugin:${name}`);
+          return { hooks: {} };
+        },
+      });
+    registry
+      .register(plugin('serving', ['server', 'monitor']))
+      .register(plugin('on-serving', [], ['serving']))
+      .register(plugin('hooks-only', []));
+    const kernelFor = () =>
+      new Kernel({
+        registry,
+        config: loadConfig(
+          {
+            version: 1,
+            workdir,
+            ports: Object.fromEntries(PORT_NAMES.map((p) => [p, { adapter: 'recording' }])),
+            plugins: [{ name: 'serving' }, { name: 'on-serving' }, { name: 'hooks-only' }],
+          },
+          { registry },
+        ),
+        logger: createLogger({ level: 'silent' }),
+      });
+
+    const registryOnly = kernelFor();
+    await registryOnly.start({ ports: ['registry'] });
+    expect(events.filter((e) => e.startsWith('start:'))).toEqual([
+      'start:registry',
+      'start:plugin:hooks-only',
+    ]);
+    expect(registryOnly.plugin('serving')).toBeUndefined();
+    await registryOnly.close();
+
+    events.length = 0;
+    const serving = kernelFor();
+    await serving.start({ ports: ['server', 'monitor'] });
+    expect(events.filter((e) => e.startsWith('start:')).sort()).toEqual(
+      [
+        'start:monitor',
+        'start:server',
+        'start:plugin:serving',
+        'start:plugin:on-serving',
+        'start:plugin:hooks-only',
+      ].sort(),
+    );
+    await serving.close();
+  });
+
   it('supports await using', async () => {
     {
       await using kernel = setup(events);

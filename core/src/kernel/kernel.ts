@@ -28,8 +28,10 @@ export interface KernelOptions {
 
 export interface StartOptions {
   /**
-   * Start only these ports (and the ports they and the configured plugins require);
-   * default: every configured port. A command starts only what it uses.
+   * Start only these ports (and the ports they require); default: every configured port. A
+   * command starts only what it uses. A configured plugin starts only when every port it
+   * requires is among them (and the plugins it depends on start): a command that starts only
+   * the Registry does not start the rollout plugin, and so not its Server either.
    */
   ports?: readonly PortName[];
 }
@@ -86,7 +88,10 @@ function dependencyOrder(units: Unit[]): Unit[] {
   return ordered;
 }
 
-/** The units needed for `ports`: those ports, every plugin, and everything they require, transitively. */
+/**
+ * The units needed for `ports`: those ports and what they require, transitively, and every
+ * plugin whose required ports and plugins are all among them.
+ */
 function neededUnits(units: Unit[], ports: readonly PortName[]): Unit[] {
   const byId = new Map(units.map((u) => [u.id, u]));
   const keep = new Set<string>();
@@ -104,7 +109,16 @@ function neededUnits(units: Unit[], ports: readonly PortName[]): Unit[] {
     }
     add(port);
   }
-  for (const unit of units) if (unit.kind === 'plugin') add(unit.id);
+  // Plugins whose ports are all started (and whose plugin dependencies start), to a fixpoint.
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const unit of units) {
+      if (unit.kind === 'plugin' && !keep.has(unit.id) && unit.requires.every((dep) => keep.has(dep))) {
+        keep.add(unit.id);
+        grew = true;
+      }
+    }
+  }
   return units.filter((u) => keep.has(u.id));
 }
 
