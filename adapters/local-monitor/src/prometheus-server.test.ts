@@ -4,7 +4,7 @@
  * evaluate(), the repository's alert rules load, and VigilAurocLow goes pending for exactly
  * the series whose weekly AUROC is below 0.85 with at least 100 labelled predictions.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ import {
 } from './testing/prometheus-process.js';
 
 const RULES = fileURLToPath(new URL('../../../deploy/prometheus/vigil-alerts.yml', import.meta.url));
+const DASHBOARD = fileURLToPath(new URL('../../../deploy/grafana/vigil-dashboard.json', import.meta.url));
 const WEEK = 7 * 86_400_000;
 const missing = prometheusUnavailable();
 
@@ -123,6 +124,43 @@ describe.skipIf(missing !== undefined)(
       expect(scraped).toBeCloseTo(expected, 12);
       const evaluated = await monitor.evaluate({ model: 'ae', version: '1', window: 'week' });
       expect(scraped).toBe(evaluated.auroc);
+    });
+
+    it("runs every query of the Grafana dashboard: its model variable lists both models, and each panel's PromQL parses and returns series", async () => {
+      const dashboard = JSON.parse(await readFile(DASHBOARD, 'utf8')) as {
+        templating: { list: { name: string; query?: unknown; options?: { value: string }[] }[] };
+        panels: { title: string; targets?: { expr: string }[] }[];
+      };
+      const variable = dashboard.templating.list.find((v) => v.name === 'model')!;
+      const definition = /^label_values\(\s*([\w:]+)\s*,\s*(\w+)\s*\)$/.exec(
+        (variable.query as { query: string }).query,
+      )!;
+      // What Grafana asks Prometheus for the variable's values.
+      const models = await until('two models in the variable', async () => {
+        const values = await prometheus.api<string[]>(
+          `/api/v1/label/${definition[2]}/values?match[]=${encodeURIComponent(definition[1]!)}`,
+        );
+        return values.length === 2 ? values : undefined;
+      });
+      expect(models).toEqual(['ae', 'shifted']);
+      // Rates need two scrapes of the counters in their range.
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      const queries = dashboard.panels.flatMap((p) =>
+        (p.targets ?? []).map((t) => ({ title: p.title, expr: t.expr })),
+      );
+      expect(queries.length).toBeGreaterThanOrEqual(10);
+      for (const window of ['day', 'week']) {
+        for (const { title, expr } of queries) {
+          // Grafana's "All" of a multi-value variable is the regex of its values.
+          const promql = expr.replaceAll('$model', `(${models.join('|')})`).replaceAll('$window', window);
+          expect(promql, title).not.toMatch(/\$/);
+          const result = await prometheus.api<{ resultType: string; result: VectorResult[] }>(
+            `/api/v1/query?query=${encodeURIComponent(promql)}`,
+          );
+          expect(result.resultType, `${title}: ${promql}`).toBe('vector');
+          expect(result.result.length, `${title}: ${promql} returned no series`).toBeGreaterThan(0);
+        }
+      }
     });
 
     it('loads the repository alert rules', async () => {
