@@ -132,6 +132,10 @@ describe('vigil serve: entity ids, the clinician endpoint, the fallback, keys an
       expect(metrics.status).toBe(200);
       const text = await metrics.text();
       expect(text).toMatch(/vigil_predictions_total\{[^}]*model="adverse-event"[^}]*\} \d+/);
+      // The preset's drift schedule: the scrape computed this day's drift against the first week
+      // of the model's predictions (the run's served days).
+      expect(text).toMatch(/^vigil_monitor_drift_share\{model="adverse-event",version="all",site="all"\} [0-9.e-]+$/m);
+      expect(text).toMatch(/^vigil_monitor_feature_drifted\{[^}]*feature="patient_daily__alt"[^}]*\} [01]$/m);
       expect(text).not.toContain('P-0000');
     } finally {
       expect(await server.stop()).toBe(0);

@@ -36,6 +36,35 @@ export const localMonitor = defineAdapter({
       .describe(
         'Score at or above which a prediction counts as positive for the precision/recall gauges of /metrics.',
       ),
+    drift: z
+      .strictObject({
+        referenceDays: z
+          .number()
+          .positive()
+          .default(7)
+          .describe(
+            "Reference sample: each model's first N days of predictions (the period right after deployment).",
+          ),
+        window: z
+          .enum(['day', 'week'])
+          .default('day')
+          .describe('Current sample: the last day or week of predictions, up to the latest one.'),
+        everyMinutes: z
+          .number()
+          .min(0)
+          .default(15)
+          .describe('At most this often per model (wall clock), and only when the model has new data since.'),
+        driftShare: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(0.5)
+          .describe("Share of drifted features at which the dataset drifts (Evidently's default 0.5)."),
+      })
+      .optional()
+      .describe(
+        "Drift on a schedule: when /metrics is scraped, each model's drift report (Evidently's test selection, drift share, score PSI) is recomputed when due, so the drift gauges and alerts follow a running server. Absent: drift is computed only when asked (monitor.drift). Not before the current window starts after the reference period ends.",
+      ),
   }),
   capabilities,
   async create(config, ctx) {
@@ -46,6 +75,7 @@ export const localMonitor = defineAdapter({
       metrics: new MonitorMetrics(prom),
       logger: ctx.logger.child({ component: 'monitor:local' }),
       threshold: config.threshold,
+      ...(config.drift ? { drift: config.drift } : {}),
     });
   },
 });

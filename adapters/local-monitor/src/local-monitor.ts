@@ -37,6 +37,23 @@ export interface LocalMonitorOptions {
   logger: Logger;
   /** Threshold for the precision/recall gauges of `metrics()`. Default 0.5. */
   threshold?: number;
+  /** Drift on a schedule (see `ScheduledDrift`); absent: only when `drift()` is asked. */
+  drift?: ScheduledDrift;
+  /** Wall clock of the schedule (ms). Default Date.now. */
+  now?: () => number;
+}
+
+/**
+ * Drift computed when the metrics are rendered (a scrape of `/metrics`), per model, at most
+ * every `everyMinutes` and only when the model has new predictions or outcomes since: the
+ * last `window` of its predictions against its first `referenceDays` days (the period right
+ * after deployment). Not before the two periods are apart.
+ */
+export interface ScheduledDrift {
+  referenceDays: number;
+  window: MonitorWindow;
+  everyMinutes: number;
+  driftShare: number;
 }
 
 /** A journal line of `predictions.ndjson`. */
@@ -160,6 +177,10 @@ export class LocalMonitor implements Monitor {
   /** Outcomes recorded here whose prediction is not known yet: counted when it is. */
   readonly #uncounted = new Set<string>();
   readonly #endpoints: MetricsEndpoint[] = [];
+  readonly #scheduledDrift: ScheduledDrift | undefined;
+  readonly #now: () => number;
+  /** Per model, the index generation and wall time of the last scheduled drift. */
+  readonly #driftRuns = new Map<string, { generation: number; at: number }>();
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
 
@@ -168,6 +189,8 @@ export class LocalMonitor implements Monitor {
     this.#metrics = options.metrics;
     this.#logger = options.logger;
     this.#threshold = options.threshold ?? 0.5;
+    this.#scheduledDrift = options.drift;
+    this.#now = options.now ?? Date.now;
     this.#predictionJournal = new NdjsonJournal(join(options.dir, 'predictions.ndjson'));
     this.#outcomeJournal = new NdjsonJournal(join(options.dir, 'outcomes.ndjson'));
   }
@@ -295,20 +318,7 @@ export class LocalMonitor implements Monitor {
       throw invalidRecord(`drift: driftShare must be a number in [0, 1], got ${String(driftShare)}`);
     return this.#serially(async () => {
       await this.#refresh();
-      const referenceRows = this.#index.select({
-        model: request.model,
-        version: request.version,
-        site: request.site,
-        since: reference.since?.getTime() ?? Number.NEGATIVE_INFINITY,
-        until: reference.until?.getTime() ?? Number.POSITIVE_INFINITY,
-      });
-      const currentRows = this.#index.select(this.#selection(request));
-      const report = driftReport(referenceRows, currentRows, { features, driftShare });
-      this.#metrics.setDrift(
-        { model: request.model, version: request.version ?? 'all', site: request.site ?? 'all' },
-        report,
-      );
-      return report;
+      return this.#drift(request, driftShare);
     });
   }
 
@@ -422,13 +432,58 @@ export class LocalMonitor implements Monitor {
     return { model: request.model, version: request.version, site: request.site, since, until };
   }
 
-  /** Refresh from the journals, publish the window gauges of models that changed, render. */
+  /** A checked drift request on the index as it is; publishes the report's gauges. */
+  #drift(request: DriftRequest, driftShare: number): DriftReport {
+    const { reference, features } = request;
+    const referenceRows = this.#index.select({
+      model: request.model,
+      version: request.version,
+      site: request.site,
+      since: reference.since?.getTime() ?? Number.NEGATIVE_INFINITY,
+      until: reference.until?.getTime() ?? Number.POSITIVE_INFINITY,
+    });
+    const currentRows = this.#index.select(this.#selection(request));
+    const report = driftReport(referenceRows, currentRows, { features, driftShare });
+    this.#metrics.setDrift(
+      { model: request.model, version: request.version ?? 'all', site: request.site ?? 'all' },
+      report,
+    );
+    return report;
+  }
+
+  /** Refresh from the journals, publish the window gauges of models that changed (and drift on its schedule), render. */
   #render(): Promise<string> {
     return this.#serially(async () => {
       await this.#refresh();
-      for (const model of this.#index.models()) this.#publishWindows(model);
+      for (const model of this.#index.models()) {
+        this.#publishWindows(model);
+        this.#driftOnSchedule(model);
+      }
       return this.#metrics.text();
     });
+  }
+
+  /** The scheduled drift of one model, when it is due (see `ScheduledDrift`). */
+  #driftOnSchedule(model: string): void {
+    const schedule = this.#scheduledDrift;
+    if (!schedule) return;
+    const { earliest, latest, generation } = this.#index.summary(model);
+    const now = this.#now();
+    const last = this.#driftRuns.get(model);
+    if (last && (last.generation === generation || now - last.at < schedule.everyMinutes * 60_000)) return;
+    const referenceUntil = earliest + schedule.referenceDays * 86_400_000;
+    const until = latest + 1;
+    if (until - monitorWindowMs[schedule.window] < referenceUntil) return;
+    this.#drift(
+      {
+        model,
+        reference: { since: new Date(earliest), until: new Date(referenceUntil) },
+        window: schedule.window,
+        until: new Date(until),
+      },
+      schedule.driftShare,
+    );
+    this.#driftRuns.set(model, { generation, at: now });
   }
 
   /** Window gauges of one model: every version × window × site ("all" and each site). */

@@ -35,6 +35,7 @@ class ModelSeries {
   readonly versions = new Set<string>();
   readonly sites = new Set<string>();
   latest = Number.NEGATIVE_INFINITY;
+  earliest = Number.POSITIVE_INFINITY;
   /** Bumped on every new prediction or joined outcome: cached summaries compare it. */
   generation = 0;
   #sorted = true;
@@ -46,6 +47,7 @@ class ModelSeries {
     this.versions.add(row.version);
     if (row.site !== undefined) this.sites.add(row.site);
     if (row.at > this.latest) this.latest = row.at;
+    if (row.at < this.earliest) this.earliest = row.at;
     this.generation++;
   }
 
@@ -133,13 +135,27 @@ export class PredictionIndex {
     return [...this.#models.keys()];
   }
 
-  /** Versions, sites, latest prediction time and change counter of a model. */
-  summary(model: string): { versions: string[]; sites: string[]; latest: number; generation: number } {
+  /** Versions, sites, earliest and latest prediction time and change counter of a model. */
+  summary(model: string): {
+    versions: string[];
+    sites: string[];
+    earliest: number;
+    latest: number;
+    generation: number;
+  } {
     const series = this.#models.get(model);
-    if (!series) return { versions: [], sites: [], latest: Number.NEGATIVE_INFINITY, generation: 0 };
+    if (!series)
+      return {
+        versions: [],
+        sites: [],
+        earliest: Number.POSITIVE_INFINITY,
+        latest: Number.NEGATIVE_INFINITY,
+        generation: 0,
+      };
     return {
       versions: [...series.versions].sort(),
       sites: [...series.sites].sort(),
+      earliest: series.earliest,
       latest: series.latest,
       generation: series.generation,
     };

@@ -28,7 +28,8 @@ export const localPreset = definePreset({
       trainer: { adapter: nodeTrainer.name },
       registry: { adapter: fileRegistry.name },
       server: { adapter: onnxServer.name },
-      monitor: { adapter: localMonitor.name },
+      // Drift on a schedule, so a running `vigil serve` exports drift for its alerts.
+      monitor: { adapter: localMonitor.name, config: { drift: {} } },
     },
   },
   components: [

@@ -52,7 +52,8 @@ export const stackPreset = definePreset({
       // The MLflow server scripts/services starts (SQLite backend, proxied artifacts).
       registry: { adapter: mlflowRegistry.name, config: { trackingUri: 'http://127.0.0.1:5000' } },
       server: { adapter: onnxServer.name },
-      monitor: { adapter: localMonitor.name },
+      // Drift on a schedule, so a running `vigil serve` exports drift for its alerts.
+      monitor: { adapter: localMonitor.name, config: { drift: {} } },
     },
   },
   components: [
