@@ -7,7 +7,7 @@ import { isVigilError, VigilError } from '../errors.js';
 import { PORT_NAMES, type PortName } from '../ports/index.js';
 import { ComponentRegistry } from './component-registry.js';
 import { loadConfig } from './config.js';
-import { defineAdapter, definePlugin } from './define.js';
+import { defineAdapter, definePlugin, type PluginInstance } from './define.js';
 import { Kernel } from './kernel.js';
 import { createLogger } from './logger.js';
 
@@ -57,6 +57,44 @@ function setup(
   for (const port of PORT_NAMES) registry.register(overrides[port] ?? recordingAdapter(port, events));
   const config = loadConfig(
     { version: 1, workdir, ports: Object.fromEntries(PORT_NAMES.map((p) => [p, { adapter: 'recording' }])) },
+    { registry },
+  );
+  return new Kernel({ registry, config, logger: createLogger({ level: 'silent' }) });
+}
+
+/** A plugin with no config whose instance `create` makes. */
+function testPlugin(
+  name: string,
+  fields: { order?: number; requires?: PortName[]; dependencies?: string[] },
+  create: () => Promise<PluginInstance>,
+) {
+  return definePlugin({
+    name,
+    version: '0.1.0',
+    core: '^0.1.0',
+    description: name,
+    config: z.strictObject({}),
+    ...fields,
+    create,
+  });
+}
+
+/** A registry with a recording adapter on every port. */
+function recordingRegistry(events: string[]): ComponentRegistry {
+  const registry = new ComponentRegistry('0.1.0');
+  for (const port of PORT_NAMES) registry.register(recordingAdapter(port, events));
+  return registry;
+}
+
+/** A kernel over recording adapters on every port, with `plugins` configured in this order. */
+function kernelWithPlugins(registry: ComponentRegistry, plugins: string[]): Kernel {
+  const config = loadConfig(
+    {
+      version: 1,
+      workdir,
+      ports: Object.fromEntries(PORT_NAMES.map((p) => [p, { adapter: 'recording' }])),
+      plugins: plugins.map((name) => ({ name })),
+    },
     { registry },
   );
   return new Kernel({ registry, config, logger: createLogger({ level: 'silent' }) });
@@ -159,38 +197,18 @@ describe('Kernel lifecycle', () => {
 
   it('runs plugin hooks in order and never lets a hook failure escape', async () => {
     const calls: string[] = [];
-    const registry = new ComponentRegistry('0.1.0');
-    for (const port of PORT_NAMES) registry.register(recordingAdapter(port, events));
+    const registry = recordingRegistry(events);
     const plugin = (name: string, order: number, fail = false) =>
-      definePlugin({
-        name,
-        version: '0.1.0',
-        core: '^0.1.0',
-        description: name,
-        config: z.strictObject({}),
-        order,
-        async create() {
-          return {
-            hooks: {
-              stageEnd: ({ stage }) => {
-                calls.push(`${name}:${stage}`);
-                if (fail) throw new Error('plugin broke');
-              },
-            },
-          };
+      testPlugin(name, { order }, async () => ({
+        hooks: {
+          stageEnd: ({ stage }) => {
+            calls.push(`${name}:${stage}`);
+            if (fail) throw new Error('plugin broke');
+          },
         },
-      });
+      }));
     registry.register(plugin('b', 2)).register(plugin('a', 1, true));
-    const config = loadConfig(
-      {
-        version: 1,
-        workdir,
-        ports: Object.fromEntries(PORT_NAMES.map((p) => [p, { adapter: 'recording' }])),
-        plugins: [{ name: 'b' }, { name: 'a' }],
-      },
-      { registry },
-    );
-    const kernel = new Kernel({ registry, config, logger: createLogger({ level: 'silent' }) });
+    const kernel = kernelWithPlugins(registry, ['b', 'a']);
     await kernel.start();
     await kernel.emit('stageEnd', { stage: 'train', durationMs: 1, outputs: {} });
     expect(calls).toEqual(['a:train', 'b:train']);
@@ -202,40 +220,17 @@ describe('Kernel lifecycle', () => {
   });
 
   it('a partial start starts a plugin only when every port it requires is started', async () => {
-    const registry = new ComponentRegistry('0.1.0');
-    for (const port of PORT_NAMES) registry.register(recordingAdapter(port, events));
+    const registry = recordingRegistry(events);
     const plugin = (name: string, requires: PortName[], dependencies: string[] = []) =>
-      definePlugin({
-        name,
-        version: '0.1.0',
-        core: '^0.1.0',
-        description: name,
-        config: z.strictObject({}),
-        requires,
-        dependencies,
-        async create() {
-          events.push(`start:plugin:${name}`);
-          return { hooks: {} };
-        },
+      testPlugin(name, { requires, dependencies }, async () => {
+        events.push(`start:plugin:${name}`);
+        return { hooks: {} };
       });
     registry
       .register(plugin('serving', ['server', 'monitor']))
       .register(plugin('on-serving', [], ['serving']))
       .register(plugin('hooks-only', []));
-    const kernelFor = () =>
-      new Kernel({
-        registry,
-        config: loadConfig(
-          {
-            version: 1,
-            workdir,
-            ports: Object.fromEntries(PORT_NAMES.map((p) => [p, { adapter: 'recording' }])),
-            plugins: [{ name: 'serving' }, { name: 'on-serving' }, { name: 'hooks-only' }],
-          },
-          { registry },
-        ),
-        logger: createLogger({ level: 'silent' }),
-      });
+    const kernelFor = () => kernelWithPlugins(registry, ['serving', 'on-serving', 'hooks-only']);
 
     const registryOnly = kernelFor();
     await registryOnly.start({ ports: ['registry'] });
