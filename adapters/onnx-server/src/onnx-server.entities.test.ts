@@ -1,83 +1,37 @@
-import type { InferenceRequest, InferenceResponse, PredictionRecord } from '@vigil/core';
+import type { InferenceRequest, InferenceResponse } from '@vigil/core';
 import { isVigilError } from '@vigil/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OnnxServer, type OnnxServerOptions } from './onnx-server.js';
-import type { OrtModule } from './runtime/ort.js';
+import type { OnnxServerOptions } from './onnx-server.js';
 import {
   B1,
   B2,
-  capturingLogger,
+  closeTestServers,
   FEATURES,
-  faultyOrt,
   logistic,
-  modelV1,
-  modelV2,
-  PatientResolver,
   patients,
-  SumFallback,
+  startTestServer,
   W1,
   W2,
 } from './testing/fixtures.js';
 
-const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
 const KEY = 'test-pseudonym-key-0123456789';
 const table = patients(40);
 const ids = [...table.keys()];
 
-interface Harness {
-  server: OnnxServer;
-  resolver: PatientResolver;
-  fallback: SumFallback;
-  ort: ReturnType<typeof faultyOrt>;
-  emitted: PredictionRecord[];
-  logs: string[];
-}
-
-const open: OnnxServer[] = [];
-afterEach(async () => {
-  for (const server of open.splice(0)) await server.close();
-});
-
-async function start(
+const start = (
   options: Partial<OnnxServerOptions> = {},
   setup: { resolver?: boolean; fallback?: boolean; route?: boolean } = {},
-): Promise<Harness> {
-  const { logger, lines } = capturingLogger();
-  const emitted: PredictionRecord[] = [];
-  const faulty = faultyOrt(ort);
-  const server = new OnnxServer(
-    faulty,
+) =>
+  startTestServer(
+    table,
+    { pseudonymKey: KEY, ...options },
     {
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimitBytes: 1 << 20,
-      intraOpThreads: 1,
-      seed: 7,
-      pseudonymKey: KEY,
-      emit: async (records) => {
-        emitted.push(...records);
-      },
-      ...options,
+      resolver: setup.resolver,
+      fallback: setup.fallback,
+      ...(setup.route === false ? { route: false as const } : {}),
     },
-    logger,
   );
-  open.push(server);
-  await server.load({ name: 'ae', version: 'v1', artifact: modelV1 });
-  await server.load({ name: 'ae', version: 'v2', artifact: modelV2 });
-  if (setup.route !== false) {
-    await server.route('ae', {
-      candidates: [
-        { version: 'v1', weight: 1 },
-        { version: 'v2', weight: 1 },
-      ],
-    });
-  }
-  const resolver = new PatientResolver(table, { v1: { w: W1, b: B1 }, v2: { w: W2, b: B2 } });
-  if (setup.resolver !== false) server.setEntityResolver(resolver);
-  const fallback = new SumFallback();
-  if (setup.fallback) server.setFallback('ae', fallback);
-  return { server, resolver, fallback, ort: faulty, emitted, logs: lines };
-}
+afterEach(closeTestServers);
 
 const byId = (n: number, first = 0, extra: Partial<InferenceRequest> = {}): InferenceRequest => ({
   inputs: [{ name: 'patient_id', shape: [n], datatype: 'BYTES', data: ids.slice(first, first + n) }],

@@ -1,19 +1,8 @@
 import { Agent, request as httpRequest } from 'node:http';
 import { createRng, type Rng } from '@vigil/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { OnnxServer } from '../onnx-server.js';
-import type { OrtModule } from '../runtime/ort.js';
-import {
-  B1,
-  B2,
-  capturingLogger,
-  modelV1,
-  modelV2,
-  PatientResolver,
-  patients,
-  W1,
-  W2,
-} from '../testing/fixtures.js';
+import type { OnnxServer } from '../onnx-server.js';
+import { closeTestServers, patients, startTestServer } from '../testing/fixtures.js';
 
 /**
  * 10,000 seeded fuzzed HTTP requests against a server with API keys, a real ONNX model and
@@ -34,35 +23,17 @@ let port: number;
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
 
 beforeAll(async () => {
-  const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
-  server = new OnnxServer(
-    ort,
-    {
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimitBytes: 64 * 1024,
-      intraOpThreads: 1,
-      seed: 1,
-      pseudonymKey: 'fuzz-pseudonym-key-0123456789',
-      auth: {
-        keys: [
-          { name: 'app', key: KEYS.predict, role: 'predict' },
-          { name: 'ops', key: KEYS.operate, role: 'operate' },
-        ],
-      },
-      emit: async () => undefined,
+  ({ server } = await startTestServer(table, {
+    bodyLimitBytes: 64 * 1024,
+    seed: 1,
+    pseudonymKey: 'fuzz-pseudonym-key-0123456789',
+    auth: {
+      keys: [
+        { name: 'app', key: KEYS.predict, role: 'predict' },
+        { name: 'ops', key: KEYS.operate, role: 'operate' },
+      ],
     },
-    capturingLogger().logger,
-  );
-  await server.load({ name: 'ae', version: 'v1', artifact: modelV1 });
-  await server.load({ name: 'ae', version: 'v2', artifact: modelV2 });
-  await server.route('ae', {
-    candidates: [
-      { version: 'v1', weight: 1 },
-      { version: 'v2', weight: 1 },
-    ],
-  });
-  server.setEntityResolver(new PatientResolver(table, { v1: { w: W1, b: B1 }, v2: { w: W2, b: B2 } }));
+  }));
   server.setMetricsSource(() => 'up 1\n');
   const url = new URL((await server.listen({})).url);
   host = url.hostname;
@@ -70,7 +41,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   agent.destroy();
-  await server.close();
+  await closeTestServers();
 });
 
 interface Sent {

@@ -1,23 +1,19 @@
 import type { OipTensor } from '@vigil/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OnnxServer, type OnnxServerOptions } from '../onnx-server.js';
-import type { OrtModule } from '../runtime/ort.js';
+import type { OnnxServerOptions } from '../onnx-server.js';
 import {
   B1,
   B2,
-  capturingLogger,
-  faultyOrt,
+  closeTestServers,
   logistic,
-  modelV1,
-  modelV2,
   PatientResolver,
   patients,
   SumFallback,
+  startTestServer,
   W1,
   W2,
 } from '../testing/fixtures.js';
 
-const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
 const KEYS = {
   app: 'predict-key-0123456789abcdef',
   ops: 'operate-key-0123456789abcdef',
@@ -25,33 +21,16 @@ const KEYS = {
 };
 const table = patients(10);
 
-const open: OnnxServer[] = [];
-afterEach(async () => {
-  for (const server of open.splice(0)) await server.close();
-});
+afterEach(closeTestServers);
 
 async function start(options: Partial<OnnxServerOptions> = {}) {
-  const faulty = faultyOrt(ort);
-  const server = new OnnxServer(
-    faulty,
-    {
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimitBytes: 16 * 1024,
-      intraOpThreads: 1,
-      seed: 5,
-      pseudonymKey: 'http-security-key-0123456789',
-      ...options,
-    },
-    capturingLogger().logger,
+  const { server, ort } = await startTestServer(
+    table,
+    { bodyLimitBytes: 16 * 1024, seed: 5, pseudonymKey: 'http-security-key-0123456789', ...options },
+    { route: [{ version: 'v1', weight: 1 }] },
   );
-  open.push(server);
-  await server.load({ name: 'ae', version: 'v1', artifact: modelV1 });
-  await server.load({ name: 'ae', version: 'v2', artifact: modelV2 });
-  await server.route('ae', { candidates: [{ version: 'v1', weight: 1 }] });
-  server.setEntityResolver(new PatientResolver(table, { v1: { w: W1, b: B1 }, v2: { w: W2, b: B2 } }));
   const { url } = await server.listen({});
-  return { server, url, ort: faulty };
+  return { server, url, ort };
 }
 
 const withKeys: Partial<OnnxServerOptions> = {

@@ -1,26 +1,23 @@
 import { createHmac } from 'node:crypto';
 import type { InferenceRequest, PredictionRecord } from '@vigil/core';
 import { createTestContext } from '@vigil/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { onnxServer } from '../adapter.js';
-import { OnnxServer, type OnnxServerOptions } from '../onnx-server.js';
-import type { OrtModule } from '../runtime/ort.js';
+import type { OnnxServer, OnnxServerOptions } from '../onnx-server.js';
 import {
   B1,
   B2,
-  capturingLogger,
-  faultyOrt,
+  closeTestServers,
   logistic,
   modelV1,
   modelV2,
-  PatientResolver,
   patients,
   SumFallback,
+  startTestServer,
   W1,
   W2,
 } from '../testing/fixtures.js';
 
-const ort = (await import('onnxruntime-node')) as unknown as OrtModule;
 const KEY = 'emission-test-key-0123456789abcdef';
 const table = patients(12);
 const ids = [...table.keys()];
@@ -28,38 +25,15 @@ const ids = [...table.keys()];
 const pseudonym = (id: string, key = KEY) =>
   `p_${createHmac('sha256', key).update(id).digest('hex').slice(0, 32)}`;
 
-const open: OnnxServer[] = [];
-afterEach(async () => {
-  for (const server of open.splice(0)) await server.close();
-});
+afterEach(closeTestServers);
 
-async function start(options: Partial<OnnxServerOptions> = {}) {
-  const { logger, lines } = capturingLogger();
-  const emitted: PredictionRecord[] = [];
-  const faulty = faultyOrt(ort);
-  const server = new OnnxServer(
-    faulty,
-    {
-      host: '127.0.0.1',
-      port: 0,
-      bodyLimitBytes: 1 << 20,
-      intraOpThreads: 1,
-      seed: 3,
-      pseudonymKey: KEY,
-      emitMaxDelayMs: 10_000,
-      emit: async (records) => {
-        emitted.push(...records);
-      },
-      ...options,
-    },
-    logger,
+/** v1 alone, no route (so v1 serves), emitting only on flush. */
+const start = (options: Partial<OnnxServerOptions> = {}) =>
+  startTestServer(
+    table,
+    { seed: 3, pseudonymKey: KEY, emitMaxDelayMs: 10_000, ...options },
+    { versions: ['v1'], route: false },
   );
-  open.push(server);
-  await server.load({ name: 'ae', version: 'v1', artifact: modelV1 });
-  const resolver = new PatientResolver(table, { v1: { w: W1, b: B1 } });
-  server.setEntityResolver(resolver);
-  return { server, emitted, logs: lines, ort: faulty, resolver };
-}
 
 const byId = (list: string[], extra: Partial<InferenceRequest> = {}): InferenceRequest => ({
   inputs: [{ name: 'patient_id', shape: [list.length], datatype: 'BYTES', data: list }],
@@ -173,7 +147,6 @@ describe('predictions emitted', () => {
     );
     expect(response.model_version).toBe('v1');
     await server.close(); // waits for the mirror and flushes
-    open.splice(open.indexOf(server), 1);
     const served = emitted.filter((r) => r.version === 'v1');
     const shadows = emitted.filter((r) => r.version === 'v2');
     expect(served.map((r) => r.predictionId)).toEqual(['m:0', 'm:1']);
@@ -242,7 +215,7 @@ describe('predictions emitted', () => {
       onnxServer.config.parse({ pseudonymKey: KEY }),
       ctx,
     )) as OnnxServer;
-    open.push(server);
+    onTestFinished(() => server.close());
     await server.load({ name: 'ae', version: 'v1', artifact: modelV1 });
     await server.infer('ae', matrix([[1, 1, 1, 1]], { parameters: { entity_id: 'P0001' } }));
     await server.close();

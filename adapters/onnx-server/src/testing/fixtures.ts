@@ -6,9 +6,12 @@ import type {
   FallbackScorer,
   LoadedModel,
   Logger,
+  PredictionRecord,
   RiskExplanation,
+  RouteSpec,
 } from '@vigil/core';
 import { createLogger, VigilError } from '@vigil/core';
+import { OnnxServer, type OnnxServerOptions } from '../onnx-server.js';
 import type { OrtModule } from '../runtime/ort.js';
 
 /** Test models: two logistic regressions over features a..d. */
@@ -179,4 +182,73 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
     },
   });
   return { logger: createLogger({ level: 'debug', destination }), lines };
+}
+
+/** A test server over `faultyOrt`, with what it emitted and logged. */
+export interface TestServer {
+  server: OnnxServer;
+  ort: ReturnType<typeof faultyOrt>;
+  resolver: PatientResolver;
+  fallback: SumFallback;
+  emitted: PredictionRecord[];
+  logs: string[];
+}
+
+const running: OnnxServer[] = [];
+
+/** Close every server `startTestServer` started (an `afterEach`/`afterAll` of the test file). */
+export async function closeTestServers(): Promise<void> {
+  for (const server of running.splice(0)) await server.close();
+}
+
+/**
+ * An OnnxServer over the real onnxruntime (behind `faultyOrt`) serving `ae` versions of
+ * `modelV1`/`modelV2` for the patients of `table`, emitting into `emitted` and logging into
+ * `logs`. `options` override the server options; `setup` says which versions are loaded
+ * (default both), their route (default 1:1 across them; `false`: none, so the latest serves),
+ * whether the entity resolver is set (default yes) and the `SumFallback` (default no).
+ */
+export async function startTestServer(
+  table: Map<string, Patient>,
+  options: Partial<OnnxServerOptions> = {},
+  setup: {
+    versions?: readonly ('v1' | 'v2')[];
+    route?: RouteSpec['candidates'] | false;
+    resolver?: boolean;
+    fallback?: boolean;
+  } = {},
+): Promise<TestServer> {
+  const { logger, lines } = capturingLogger();
+  const emitted: PredictionRecord[] = [];
+  const ort = faultyOrt((await import('onnxruntime-node')) as unknown as OrtModule);
+  const server = new OnnxServer(
+    ort,
+    {
+      host: '127.0.0.1',
+      port: 0,
+      bodyLimitBytes: 1 << 20,
+      intraOpThreads: 1,
+      seed: 7,
+      emit: async (records) => {
+        emitted.push(...records);
+      },
+      ...options,
+    },
+    logger,
+  );
+  running.push(server);
+  const versions = setup.versions ?? ['v1', 'v2'];
+  const models = { v1: modelV1, v2: modelV2 };
+  const weights = { v1: { w: W1, b: B1 }, v2: { w: W2, b: B2 } };
+  for (const version of versions) await server.load({ name: 'ae', version, artifact: models[version] });
+  const route = setup.route ?? versions.map((version) => ({ version, weight: 1 }));
+  if (route !== false) await server.route('ae', { candidates: route });
+  const resolver = new PatientResolver(
+    table,
+    Object.fromEntries(versions.map((version) => [version, weights[version]])),
+  );
+  if (setup.resolver !== false) server.setEntityResolver(resolver);
+  const fallback = new SumFallback();
+  if (setup.fallback) server.setFallback('ae', fallback);
+  return { server, ort, resolver, fallback, emitted, logs: lines };
 }
