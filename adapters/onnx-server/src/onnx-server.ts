@@ -174,7 +174,7 @@ export class OnnxServer implements Server, HttpTarget {
   readonly #fallbacks = new Map<string, FallbackScorer>();
   readonly #mirrors = new Set<Promise<unknown>>();
   readonly #emitter: PredictionEmitter | undefined;
-  #pseudonymiser: Pseudonymiser | undefined;
+  #pseudonymise: { entity: Pseudonymiser; prediction: Pseudonymiser } | undefined;
   #resolver: EntityResolver | undefined;
   #metricsSource: (() => string | Promise<string>) | undefined;
   #http: Promise<RunningHttpServer> | undefined;
@@ -187,7 +187,7 @@ export class OnnxServer implements Server, HttpTarget {
     this.#fallbackWarning = new ThrottledWarning(logger);
     this.#routes = new RouteTable(options.seed);
     // A configured key that is too short fails here, at startup, not on the first request.
-    if (options.pseudonymKey !== undefined) this.#pseudonymiser = createPseudonymiser(options.pseudonymKey);
+    if (options.pseudonymKey !== undefined) this.#pseudonymisers();
     if (options.emit) {
       this.#emitter = new PredictionEmitter(
         options.emit,
@@ -737,15 +737,23 @@ export class OnnxServer implements Server, HttpTarget {
     };
   }
 
-  #pseudonym(): Pseudonymiser {
-    if (!this.#pseudonymiser) {
-      this.#logger.warn(
-        {},
-        'pseudonymKey is not configured: entity keys use a random per-process key, so they change on every restart',
-      );
-      this.#pseudonymiser = createPseudonymiser(randomBytes(32).toString('hex'));
+  /** The entity and prediction-id pseudonymisers (a random key, with one warning, when none is configured). */
+  #pseudonymisers(): { entity: Pseudonymiser; prediction: Pseudonymiser } {
+    if (!this.#pseudonymise) {
+      let key = this.#options.pseudonymKey;
+      if (key === undefined) {
+        this.#logger.warn(
+          {},
+          'pseudonymKey is not configured: entity keys use a random per-process key, so they change on every restart',
+        );
+        key = randomBytes(32).toString('hex');
+      }
+      this.#pseudonymise = {
+        entity: createPseudonymiser(key),
+        prediction: createPseudonymiser(key, { cache: false }),
+      };
     }
-    return this.#pseudonymiser;
+    return this.#pseudonymise;
   }
 
   /** Queue the answered rows for the `predictions` hook (built and emitted later, off the response path). */
@@ -758,20 +766,15 @@ export class OnnxServer implements Server, HttpTarget {
     site: string | undefined,
   ): void {
     if (!this.#emitter) return;
-    const pseudonym = this.#pseudonym();
-    const entityKeys =
-      entityIds === undefined
-        ? predictionIds.map(pseudonym)
-        : typeof entityIds === 'string'
-          ? predictionIds.map(() => pseudonym(entityIds))
-          : entityIds.map(pseudonym);
+    const pseudonymise = this.#pseudonymisers();
     const when = at ?? new Date();
     const sites = scored.sites ?? (site !== undefined ? predictionIds.map(() => site) : undefined);
     this.#emitter.add({
       model: name,
       version: scored.answeredBy,
       predictionIds,
-      entityKeys,
+      ...(entityIds !== undefined ? { entityIds } : {}),
+      pseudonymise,
       scores: scored.scores,
       latencyMs: scored.latencyMs,
       fallback: !!scored.fallback,
@@ -790,7 +793,8 @@ export class OnnxServer implements Server, HttpTarget {
         version: answer.session.version,
         predictionIds: predictionIds.map((id) => `${id}:shadow:${answer.session.version}`),
         shadowOf: predictionIds,
-        entityKeys,
+        ...(entityIds !== undefined ? { entityIds } : {}),
+        pseudonymise,
         scores: answer.scores,
         latencyMs: answer.latencyMs,
         fallback: false,

@@ -10,6 +10,7 @@ describe('createPseudonymiser', () => {
     const expected = `p_${createHmac('sha256', key).update('P0001').digest('hex').slice(0, 32)}`;
     expect(pseudonymise('P0001')).toBe(expected);
     expect(pseudonymise('P0001')).toBe(expected);
+    expect(createPseudonymiser(key, { cache: false })('P0001')).toBe(expected);
     expect(isPseudonym(expected)).toBe(true);
     expect(expected).not.toContain('P0001');
   });

@@ -12,18 +12,22 @@ export const MIN_PSEUDONYM_KEY_BYTES = 16;
  * the key nobody can recompute or reverse them; with it, an auditor can check that a pseudonym
  * belongs to a given patient. Prediction logs, metrics and traces carry only these.
  */
-export function createPseudonymiser(key: string): Pseudonymiser {
+export function createPseudonymiser(key: string, options: { cache?: boolean } = {}): Pseudonymiser {
   if (typeof key !== 'string' || Buffer.byteLength(key) < MIN_PSEUDONYM_KEY_BYTES) {
     throw new VigilError(
       'VIGIL_CONFIG_INVALID',
       `pseudonymKey: must be at least ${MIN_PSEUDONYM_KEY_BYTES} bytes (set it by \${env:…} reference)`,
     );
   }
+  const of = (id: string) => `p_${createHmac('sha256', key).update(id).digest('hex').slice(0, 32)}`;
+  // Without the cache, for ids seen once (e.g. random prediction ids), which would only push the
+  // ids worth caching (patients) out of it.
+  if (options.cache === false) return of;
   const cache = new Map<string, string>();
   return (id: string) => {
     let pseudonym = cache.get(id);
     if (pseudonym === undefined) {
-      pseudonym = `p_${createHmac('sha256', key).update(id).digest('hex').slice(0, 32)}`;
+      pseudonym = of(id);
       if (cache.size >= 100_000) cache.clear();
       cache.set(id, pseudonym);
     }

@@ -1,4 +1,4 @@
-import type { Logger, PredictionRecord } from '@vigil/core';
+import type { Logger, PredictionRecord, Pseudonymiser } from '@vigil/core';
 
 /**
  * Answered rows of one request, kept as they are (no copies) until the batch is flushed;
@@ -8,8 +8,13 @@ export interface AnsweredBatch {
   model: string;
   version: string;
   predictionIds: readonly string[];
-  /** Pseudonymous entity key per row (already pseudonymised). */
-  entityKeys: readonly string[];
+  /** The entity id of every row (one string) or of each row, as sent; absent: none was sent. */
+  entityIds?: string | readonly string[];
+  /**
+   * Entity keys are pseudonymised at flush, off the response path: `entity` for entity ids,
+   * `prediction` (uncached) for rows without one, which are keyed by their (served) prediction id.
+   */
+  pseudonymise: { entity: Pseudonymiser; prediction: Pseudonymiser };
   scores: ArrayLike<number>;
   latencyMs: number;
   fallback: boolean;
@@ -139,7 +144,7 @@ function toRecords(b: AnsweredBatch): PredictionRecord[] {
       predictionId: b.predictionIds[i]!,
       model: b.model,
       version: b.version,
-      entityKey: b.entityKeys[i]!,
+      entityKey: entityKeyOf(b, i),
       score: b.scores[i]!,
       at: b.at,
       latencyMs: b.latencyMs,
@@ -156,4 +161,11 @@ function toRecords(b: AnsweredBatch): PredictionRecord[] {
     out.push(record);
   }
   return out;
+}
+
+function entityKeyOf(b: AnsweredBatch, row: number): string {
+  const id = typeof b.entityIds === 'string' ? b.entityIds : b.entityIds?.[row];
+  return id !== undefined
+    ? b.pseudonymise.entity(id)
+    : b.pseudonymise.prediction(b.shadowOf?.[row] ?? b.predictionIds[row]!);
 }
