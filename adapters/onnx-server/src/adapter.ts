@@ -1,4 +1,4 @@
-import { defineAdapter } from '@vigil/core';
+import { defineAdapter, ROLES } from '@vigil/core';
 import { z } from 'zod';
 import { OnnxServer } from './onnx-server.js';
 import type { OrtModule } from './runtime/ort.js';
@@ -88,7 +88,7 @@ export const onnxServerConfig = z.strictObject({
               'The API key (at least 16 characters); a secret, so write it as a ${env:NAME} reference.',
             ),
             role: z
-              .enum(['predict', 'operate', 'admin'])
+              .enum(ROLES)
               .describe(
                 'predict < operate < admin: predict may score and read; operate may also change routes.',
               ),

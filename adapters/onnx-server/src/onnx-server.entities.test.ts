@@ -267,10 +267,9 @@ describe('fallback', () => {
 
 describe('stats for canary analysis', () => {
   it('counts served, errors, fallbacks per version and reports latency p50/p99 of recent answers', async () => {
-    const h = await start({ latencyWindow: 8 }, { fallback: true, route: false });
+    const h = await start({ latencyWindow: 8 });
     for (let i = 0; i < 5; i++) await h.server.infer('ae', matrix([[1, 1, 1, 1]]), { version: 'v1' });
     h.ort.delayMs = 120;
-    h.server.setFallback('ae', undefined);
     for (let i = 0; i < 3; i++) await h.server.infer('ae', matrix([[1, 1, 1, 1]]), { version: 'v1' });
     const s = h.server.stats().ae!.v1!;
     expect(s).toMatchObject({ served: 8, errors: 0, fallbacks: 0 });

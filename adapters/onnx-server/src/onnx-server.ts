@@ -26,7 +26,7 @@ import {
   singleInputName,
 } from './protocol/entity-request.js';
 import { toOipOutputs } from './protocol/output-tensors.js';
-import { parseInferenceRequest, parseOutputs } from './protocol/parse-request.js';
+import { invalid, parseInferenceRequest, parseOutputs } from './protocol/parse-request.js';
 import { fallbackOutputs, positiveScores } from './protocol/scores.js';
 import { RouteTable } from './router/route-table.js';
 import { ModelSession } from './runtime/model-session.js';
@@ -96,7 +96,6 @@ interface Scored {
   results: Record<string, OrtTensor> | undefined;
   scores: Float32Array;
   x: Float32Array | undefined;
-  rows: number;
   fallback: FallbackReason | undefined;
   timestamps: Record<string, string | null>[] | undefined;
   sites: (string | undefined)[] | undefined;
@@ -125,10 +124,6 @@ class Failure extends Error {
 
 function unknownModel(message: string): VigilError {
   return new VigilError('VIGIL_SERVER_UNKNOWN_MODEL', message);
-}
-
-function invalidRequest(message: string): VigilError {
-  return new VigilError('VIGIL_SERVER_INVALID_REQUEST', message);
 }
 
 const DEADLINE = Symbol('deadline');
@@ -287,8 +282,7 @@ export class OnnxServer implements Server, HttpTarget {
       !/^[a-z][a-z0-9_]*$/.test(resolver.entity) ||
       typeof resolver.features !== 'function'
     ) {
-      throw new VigilError(
-        'VIGIL_SERVER_INVALID_REQUEST',
+      throw invalid(
         'resolver.entity: must be a lower-case name (e.g. patient) and resolver.features a function',
       );
     }
@@ -305,10 +299,7 @@ export class OnnxServer implements Server, HttpTarget {
       fallback.version === '' ||
       typeof fallback.score !== 'function'
     ) {
-      throw new VigilError(
-        'VIGIL_SERVER_INVALID_REQUEST',
-        `fallback of ${name}: version must be a non-empty string and score a function`,
-      );
+      throw invalid(`fallback of ${name}: version must be a non-empty string and score a function`);
     }
     this.#fallbacks.set(name, fallback);
   }
@@ -350,7 +341,7 @@ export class OnnxServer implements Server, HttpTarget {
       inputName !== session.inputName &&
       /_id$/.test(inputName)
     ) {
-      throw invalidRequest(
+      throw invalid(
         `inputs[0].name: '${inputName.slice(0, 64)}' is an entity id input, but this server has no entity resolver (send the feature matrix as '${session.inputName}')`,
       );
     }
@@ -361,7 +352,7 @@ export class OnnxServer implements Server, HttpTarget {
     if (ids) {
       const requestId = (request as { id?: unknown }).id;
       if (requestId !== undefined && typeof requestId !== 'string') {
-        throw invalidRequest('id: expected a string');
+        throw invalid('id: expected a string');
       }
       id = requestId;
       fetches = parseOutputs((request as { outputs?: unknown }).outputs, session);
@@ -374,7 +365,7 @@ export class OnnxServer implements Server, HttpTarget {
     }
     const rows = ids ? ids.length : (work as { rows: number }).rows;
     if (Array.isArray(params.entityIds) && params.entityIds.length !== rows) {
-      throw invalidRequest(`parameters.entity_id: ${params.entityIds.length} ids for ${rows} rows`);
+      throw invalid(`parameters.entity_id: ${params.entityIds.length} ids for ${rows} rows`);
     }
     const scored = await this.#score(name, version, session, routed, work, fetches, started);
     const predictionIds = Array.from({ length: rows }, (_, i) =>
@@ -412,7 +403,7 @@ export class OnnxServer implements Server, HttpTarget {
       );
     }
     if (entityId.length === 0 || entityId.length > MAX_ENTITY_ID_LENGTH) {
-      throw invalidRequest(`id: expected 1 to ${MAX_ENTITY_ID_LENGTH} characters, got ${entityId.length}`);
+      throw invalid(`id: expected 1 to ${MAX_ENTITY_ID_LENGTH} characters, got ${entityId.length}`);
     }
     const name = modelName ?? this.#models.keys().next().value;
     const versions = name === undefined ? undefined : this.#models.get(name);
@@ -637,7 +628,6 @@ export class OnnxServer implements Server, HttpTarget {
         results,
         scores,
         x: state.x,
-        rows,
         fallback: reason,
         timestamps: state.timestamps,
         sites: state.sites,
@@ -651,7 +641,7 @@ export class OnnxServer implements Server, HttpTarget {
         const results = await attempt();
         return finish(results, positiveScores(results[session.scoreOutput ?? ''], rows));
       } catch (error) {
-        if (!(isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY')) session.errors++;
+        if (!isVigilError(error, 'VIGIL_SERVER_UNKNOWN_ENTITY')) session.errors++;
         if (error instanceof Failure) {
           if (error.reason === 'features-unavailable') {
             // The resolver's own message may name the entity: it stays in `cause` only.
@@ -684,7 +674,7 @@ export class OnnxServer implements Server, HttpTarget {
       reason = 'deadline';
       running.catch(() => undefined); // its late answer or failure is dropped
     } catch (error) {
-      if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
+      if (isVigilError(error, 'VIGIL_SERVER_UNKNOWN_ENTITY')) throw error;
       reason = error instanceof Failure ? error.reason : 'model-error';
       this.#fallbackWarning.warn(
         `${name}\u0000${version}\u0000${reason}`,
@@ -718,7 +708,7 @@ export class OnnxServer implements Server, HttpTarget {
     try {
       features = await resolver.features(session.model, ids);
     } catch (error) {
-      if (isVigilError(error) && error.code === 'VIGIL_SERVER_UNKNOWN_ENTITY') throw error;
+      if (isVigilError(error, 'VIGIL_SERVER_UNKNOWN_ENTITY')) throw error;
       throw new Failure('features-unavailable', error);
     }
     const expected = ids.length * session.width;
@@ -809,7 +799,7 @@ export class OnnxServer implements Server, HttpTarget {
 
   /**
    * Score a copy of the rows on the mirror version; its answer is discarded by the response and
-   * emitted as a shadow prediction (see #emitShadow).
+   * emitted as a shadow prediction (see #emit).
    */
   #sendMirror(
     versions: Map<string, ModelSession>,
@@ -824,7 +814,7 @@ export class OnnxServer implements Server, HttpTarget {
     const run = async (): Promise<MirrorAnswer> => {
       // Same input layout: reuse the batch (onnxruntime does not write to inputs).
       if (mirror.width !== primary.width) {
-        throw invalidRequest(
+        throw invalid(
           `mirror ${mirror.name} version ${version} takes ${mirror.width} features per row, the primary ${primary.width}`,
         );
       }

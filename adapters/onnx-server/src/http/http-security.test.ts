@@ -1,18 +1,7 @@
 import type { OipTensor } from '@vigil/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { OnnxServerOptions } from '../onnx-server.js';
-import {
-  B1,
-  B2,
-  closeTestServers,
-  logistic,
-  PatientResolver,
-  patients,
-  SumFallback,
-  startTestServer,
-  W1,
-  W2,
-} from '../testing/fixtures.js';
+import { B1, closeTestServers, logistic, patients, startTestServer, W1 } from '../testing/fixtures.js';
 
 const KEYS = {
   app: 'predict-key-0123456789abcdef',
@@ -24,13 +13,13 @@ const table = patients(10);
 afterEach(closeTestServers);
 
 async function start(options: Partial<OnnxServerOptions> = {}) {
-  const { server, ort } = await startTestServer(
+  const { server, ort, resolver, fallback } = await startTestServer(
     table,
     { bodyLimitBytes: 16 * 1024, seed: 5, pseudonymKey: 'http-security-key-0123456789', ...options },
     { route: [{ version: 'v1', weight: 1 }] },
   );
   const { url } = await server.listen({});
-  return { server, url, ort };
+  return { server, url, ort, resolver, fallback };
 }
 
 const withKeys: Partial<OnnxServerOptions> = {
@@ -211,10 +200,7 @@ describe('metrics, clinician endpoint and fallback over HTTP', () => {
   });
 
   it('a valid request never gets a 5xx with a fallback: model error, store error, deadline', async () => {
-    const { server, url, ort: faulty } = await start({ ...withKeys, deadlineMs: 40 });
-    const resolver = new PatientResolver(table, { v1: { w: W1, b: B1 }, v2: { w: W2, b: B2 } });
-    server.setEntityResolver(resolver);
-    const fallback = new SumFallback();
+    const { server, url, ort: faulty, resolver, fallback } = await start({ ...withKeys, deadlineMs: 40 });
     const post = (body: string) =>
       fetch(`${url}/v2/models/ae/infer`, { method: 'POST', headers: bearer(KEYS.app), body });
     const byId = JSON.stringify({

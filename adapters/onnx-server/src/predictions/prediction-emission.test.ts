@@ -12,7 +12,6 @@ import {
   modelV1,
   modelV2,
   patients,
-  SumFallback,
   startTestServer,
   W1,
   W2,
@@ -163,8 +162,8 @@ describe('predictions emitted', () => {
   });
 
   it('fallback answers are emitted as such', async () => {
-    const { server, emitted, ort: faulty } = await start();
-    server.setFallback('ae', new SumFallback());
+    const { server, emitted, ort: faulty, fallback } = await start();
+    server.setFallback('ae', fallback);
     faulty.fail = true;
     await server.infer('ae', byId(['P0001']));
     await server.flushPredictions();
@@ -228,8 +227,14 @@ describe('predictions emitted', () => {
 
 describe('no raw entity id leaves the server', () => {
   it('in emitted records or log lines, whatever path a request takes; the random-key warning is logged once', async () => {
-    const { server, emitted, logs, ort: faulty, resolver } = await start({ pseudonymKey: undefined });
-    const fallback = new SumFallback();
+    const {
+      server,
+      emitted,
+      logs,
+      ort: faulty,
+      resolver,
+      fallback,
+    } = await start({ pseudonymKey: undefined });
     await server.infer('ae', byId(ids.slice(0, 4)));
     await server.infer('ae', matrix([[1, 2, 3, 4]], { parameters: { entity_id: ids[5]! } }));
     await server.risk('patients', ids[6]!);

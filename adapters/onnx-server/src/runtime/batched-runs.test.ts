@@ -57,7 +57,7 @@ describe('batchRows on onnxruntime: shared runs, identical answers', () => {
       models.push({ name: algorithm, artifact, x, width });
     }
     ctx = await createTestContext({ seed: 1 });
-    alone = (await onnxServer.create(onnxServer.config.parse({}), ctx)) as OnnxServer;
+    alone = (await onnxServer.create(onnxServer.config.parse({ batchRows: 1 }), ctx)) as OnnxServer;
     batched = (await onnxServer.create(onnxServer.config.parse({ batchRows: 16 }), ctx)) as OnnxServer;
     for (const m of models) {
       await alone.load({ name: m.name, version: '1', artifact: m.artifact });
