@@ -1,6 +1,6 @@
-import { defineAdapter, ROLES } from '@vigil/core';
+import { type ComponentContext, defineAdapter, ROLES } from '@vigil/core';
 import { z } from 'zod';
-import { OnnxServer } from './onnx-server.js';
+import { OnnxServer, type OnnxServerOptions } from './onnx-server.js';
 import type { OrtModule } from './runtime/ort.js';
 
 export const onnxServerConfig = z.strictObject({
@@ -159,27 +159,35 @@ export const onnxServer = defineAdapter({
     const ort: OrtModule = await import('onnxruntime-node');
     return new OnnxServer(
       ort,
-      {
-        host: config.host,
-        port: config.port,
-        bodyLimitBytes: config.bodyLimitBytes,
-        intraOpThreads: config.intraOpThreads,
-        interOpThreads: config.interOpThreads,
-        executionMode: config.executionMode,
-        graphOptimizationLevel: config.graphOptimizationLevel,
-        batchRows: config.batchRows,
-        seed: config.seed ?? ctx.seed,
-        deadlineMs: config.deadlineMs,
-        latencyWindow: config.latencyWindow,
-        publicMetrics: config.publicMetrics,
-        emitMaxRows: config.emitBatchRows,
-        emitMaxDelayMs: config.emitFlushMs,
-        emit: (records) => ctx.emit('predictions', records),
-        ...(config.pseudonymKey !== undefined ? { pseudonymKey: config.pseudonymKey } : {}),
-        ...(config.auth ? { auth: config.auth } : {}),
-        ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
-      },
+      onnxServerOptions(config, ctx),
       ctx.logger.child({ component: 'server:onnx' }),
     );
   },
 });
+
+/** The server options a parsed config gives (what `create` builds the server with). */
+export function onnxServerOptions(
+  config: z.output<typeof onnxServerConfig>,
+  ctx: Pick<ComponentContext, 'seed' | 'emit'>,
+): OnnxServerOptions {
+  return {
+    host: config.host,
+    port: config.port,
+    bodyLimitBytes: config.bodyLimitBytes,
+    intraOpThreads: config.intraOpThreads,
+    interOpThreads: config.interOpThreads,
+    executionMode: config.executionMode,
+    graphOptimizationLevel: config.graphOptimizationLevel,
+    batchRows: config.batchRows,
+    seed: config.seed ?? ctx.seed,
+    deadlineMs: config.deadlineMs,
+    latencyWindow: config.latencyWindow,
+    publicMetrics: config.publicMetrics,
+    emitMaxRows: config.emitBatchRows,
+    emitMaxDelayMs: config.emitFlushMs,
+    emit: (records) => ctx.emit('predictions', records),
+    ...(config.pseudonymKey !== undefined ? { pseudonymKey: config.pseudonymKey } : {}),
+    ...(config.auth ? { auth: config.auth } : {}),
+    ...(config.rateLimit ? { rateLimit: config.rateLimit } : {}),
+  };
+}

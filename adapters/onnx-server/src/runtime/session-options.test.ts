@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeOnnxModel } from '@vigil/adapter-node-trainer';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { onnxServer } from '../adapter.js';
+import { onnxServer, onnxServerOptions } from '../adapter.js';
 import { OnnxServer } from '../onnx-server.js';
 import { capturingLogger, modelV1 } from '../testing/fixtures.js';
 import type { OrtModule, OrtSessionOptions } from './ort.js';
@@ -34,22 +34,12 @@ function observingOrt(): { ort: OrtModule; seen: { options: OrtSessionOptions; f
   };
 }
 
-/** The server built from config as `onnxServer.create` builds it, over the observing runtime. */
+/** The server built from config as `onnxServer.create` builds it (`onnxServerOptions`), over the observing runtime. */
 async function serverWith(config: Record<string, unknown>) {
-  const parsed = onnxServer.config.parse(config);
   const observed = observingOrt();
   const server = new OnnxServer(
     observed.ort,
-    {
-      host: parsed.host,
-      port: parsed.port,
-      bodyLimitBytes: parsed.bodyLimitBytes,
-      intraOpThreads: parsed.intraOpThreads,
-      interOpThreads: parsed.interOpThreads,
-      executionMode: parsed.executionMode,
-      graphOptimizationLevel: parsed.graphOptimizationLevel,
-      seed: 1,
-    },
+    onnxServerOptions(onnxServer.config.parse(config), { seed: 1, emit: async () => undefined }),
     capturingLogger().logger,
   );
   await server.load({ name: 'm', version: '1', artifact: modelV1 });
