@@ -27,13 +27,10 @@ export interface PatientResolverOptions {
   /** Explains scores (capability `explain`); without it the clinician endpoint has no drivers. */
   trainer?: Trainer;
   bands: RiskBands;
-  /** Each patient's trial site, when known (per-site monitoring). */
-  sites?: ReadonlyMap<string, string>;
-  /** Lake ref the history of a sequence model is read at. Default: the lake's default branch. */
-  ref?: string;
-  /** Patients whose history is cached (per patient and day); older entries are dropped. Default 10,000. */
-  historyCacheSize?: number;
 }
+
+/** Patients whose history is cached (per patient and day); older entries are dropped. */
+const HISTORY_CACHE_SIZE = 10_000;
 
 interface CachedHistory {
   day: number;
@@ -83,10 +80,9 @@ export class PatientResolver implements EntityResolver {
         `patient_id[${unknown}]: the online store has no features for this patient`,
       );
     }
-    const sites = ids.map((id) => this.#options.sites?.get(id));
     const d = names.length;
     const width = artifact.inputs[0]?.shape[1] ?? d;
-    if (width === d) return { x: row, timestamps, sites };
+    if (width === d) return { x: row, timestamps };
     // Sequence model: each patient's L − 1 previous days before their latest online values.
     const steps = width / d;
     const nows = timestamps.map((t) => latest(t));
@@ -104,7 +100,7 @@ export class PatientResolver implements EntityResolver {
         i * width,
       );
     }
-    return { x, timestamps, sites };
+    return { x, timestamps };
   }
 
   async explain(model: LoadedModel, x: Float32Array, k: number): Promise<RiskExplanation> {
@@ -157,7 +153,6 @@ export class PatientResolver implements EntityResolver {
         entityRows,
         features: readPlanOf(names).refs as FeatureRef[],
         fullFeatureNames: true,
-        ...(this.#options.ref ? { ref: this.#options.ref } : {}),
       });
       const all = denseMatrix(result.rows, names);
       const d = names.length;
@@ -172,8 +167,7 @@ export class PatientResolver implements EntityResolver {
         this.#history.set(key, entry);
         out[i] = entry;
       });
-      const limit = this.#options.historyCacheSize ?? 10_000;
-      while (this.#history.size > limit) this.#history.delete(this.#history.keys().next().value!);
+      while (this.#history.size > HISTORY_CACHE_SIZE) this.#history.delete(this.#history.keys().next().value!);
     }
     return out.map((h) => h ?? { day: 0, x: new Float32Array(0), at: new Float64Array(0) });
   }
