@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { RolloutManager } from './canary/rollout-manager.js';
 import { canaryConfig } from './config.js';
 
-export const rolloutPluginConfig = canaryConfig.extend({
+// maxSkewPsi needs each observation's `reference` score, which prediction records do not carry:
+// through the plugin it could never be judged, and a step would wait on it for ever.
+export const rolloutPluginConfig = canaryConfig.omit({ maxSkewPsi: true }).extend({
   dir: z
     .string()
     .min(1)
@@ -60,15 +62,26 @@ export const rolloutPlugin = definePlugin({
       outcomes: ctx.port('monitor'),
       logger,
     });
-    await rollouts.resumeAll();
+    // No resume here: at start the Server has no version loaded, so no route could be applied.
+    // Whoever loads the versions resumes (`vigil serve` after loading them; the timer below).
     let timer: NodeJS.Timeout | undefined;
-    let tick: Promise<unknown> = Promise.resolve();
+    let tick: Promise<void> | undefined;
     if (evaluateEveryMs !== undefined) {
       timer = setInterval(() => {
-        tick = tick.then(async () => {
+        if (tick) return; // the previous one is still running
+        tick = (async () => {
           await rollouts.resumeAll();
           await rollouts.evaluateAll(Date.now());
-        });
+        })()
+          .catch((error: unknown) =>
+            logger.warn(
+              { code: isVigilError(error) ? error.code : undefined, reason: (error as Error).message },
+              'rollout evaluation failed; the next tick tries again',
+            ),
+          )
+          .finally(() => {
+            tick = undefined;
+          });
       }, evaluateEveryMs);
       timer.unref();
     }
@@ -90,7 +103,7 @@ export const rolloutPlugin = definePlugin({
       },
       async close() {
         if (timer) clearInterval(timer);
-        await tick.catch(() => undefined);
+        await tick;
       },
     };
   },

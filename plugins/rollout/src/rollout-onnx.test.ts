@@ -149,8 +149,11 @@ async function round(r: Rig, n: number, now: number, rng: ReturnType<typeof crea
   return { answered, decision: await controller.evaluate(now) };
 }
 
-/** Parse the Experiment YAML back and compare its split with the server's route. */
-function expectSeldonMatches(r: Rig) {
+/**
+ * Parse the Experiment YAML back and compare its split with the challenger weight the decisions
+ * named (not derived from the state the manifest is made from) and with the server's route.
+ */
+function expectSeldonMatches(r: Rig, challengerWeight: number) {
   const state = r.plugin.rollouts.get('ae')!.state!;
   const experiment = parse(toSeldonExperiment(state, { namespace: 'seldon-mesh' }));
   const versionOf = (name: string) => ['v1', 'v2'].find((v) => seldonModelName('ae', v) === name);
@@ -163,7 +166,12 @@ function expectSeldonMatches(r: Rig) {
   const fromYaml = (experiment.spec.candidates as { name: string; weight: number }[])
     .filter((c) => c.weight > 0)
     .map((c) => ({ version: versionOf(c.name), weight: c.weight }));
-  expect(fromYaml).toEqual(r.server.getRoute('ae')!.candidates.filter((c) => c.weight > 0));
+  const expected = [
+    { version: 'v2', weight: challengerWeight },
+    { version: 'v1', weight: 100 - challengerWeight },
+  ].filter((c) => c.weight > 0);
+  expect(fromYaml).toEqual(expected);
+  expect(r.server.getRoute('ae')!.candidates.filter((c) => c.weight > 0)).toEqual(expected);
 }
 
 describe('rollout on the onnx server', () => {
@@ -172,14 +180,18 @@ describe('rollout on the onnx server', () => {
     const t0 = Date.parse('2026-01-05T08:00:00Z');
     const start = await r.plugin.rollouts.start('ae', 'v1', 'v2', t0);
     expect(start).toMatchObject({ action: 'start', step: 1, weight: 5 });
-    expectSeldonMatches(r);
+    expectSeldonMatches(r, 5);
     const rng = createRng(1);
     const deltas = new StatsDeltas();
     const decisions: Decision[] = [];
+    let weight = 5;
     for (let i = 1; i <= 40 && r.plugin.rollouts.get('ae')!.state!.status === 'running'; i++) {
       const { decision } = await round(r, 500, t0 + i * 60_000, rng, deltas);
-      if (decision.action !== 'hold') decisions.push(decision);
-      expectSeldonMatches(r);
+      if (decision.action !== 'hold') {
+        decisions.push(decision);
+        weight = decision.weight;
+      }
+      expectSeldonMatches(r, weight);
     }
     expect(decisions.map((d) => [d.action, d.weight])).toEqual([
       ['advance', 10],
@@ -283,7 +295,7 @@ describe('rollout on the onnx server', () => {
     const state = controller.state!;
     expect(state.status).toBe('rolled-back');
     expect(state.history.at(-1)!.reason).toBe(decision!.reason);
-    expectSeldonMatches(r);
+    expectSeldonMatches(r, 0);
   });
 
   it('(d) routing is sticky per patient, and patients on the challenger at 5 % stay on it at 10 %', async () => {
@@ -341,7 +353,10 @@ describe('rollout on the onnx server', () => {
     await first.monitor.close();
 
     const second = await rig({ challenger: good, workdir });
-    // the plugin resumed the rollout from its directory on start and re-applied its route
+    // as vigil serve does once the versions are loaded: resume from the directory, which
+    // re-applies the route
+    expect(second.plugin.rollouts.models()).toEqual([]);
+    await second.plugin.rollouts.resumeAll();
     expect(second.plugin.rollouts.models()).toEqual(['ae']);
     expect(second.server.getRoute('ae')!.candidates).toEqual([
       { version: 'v2', weight: 25 },
