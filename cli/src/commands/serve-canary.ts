@@ -25,6 +25,7 @@ import {
   readState,
   StatsDeltas,
   type VersionCounters,
+  versionCountersOf,
 } from '@vigil/plugin-rollout';
 
 /** Version tags a canary leaves (`vigil models show` prints them). */
@@ -46,10 +47,6 @@ export const CANARY_TAG = {
 } as const;
 
 /** Per-version running counters, as the embedded onnx server reports them (not part of the Server port). */
-interface StatsHost {
-  stats(): Record<string, VersionCounters>;
-}
-
 /** The backup model as the server's fallback: scored by the trainer, on the current row's features. */
 function fallbackScorer(trainer: Trainer, served: ModelArtifact, backup: ModelArtifact, version: string) {
   const d = backup.featureNames.length;
@@ -171,8 +168,7 @@ export class ServeCanary {
   }
 
   #stats(): VersionCounters {
-    const host = this.#versions.server as Server & Partial<StatsHost>;
-    return typeof host.stats === 'function' ? (host.stats()[this.#name] ?? {}) : {};
+    return versionCountersOf(this.#versions.server, this.#name);
   }
 
   /**

@@ -23,7 +23,7 @@ export type {
   VersionWindow,
 } from './canary/rollout-state.js';
 export { readState, statePath } from './canary/rollout-state.js';
-export { StatsDeltas, type VersionCounters } from './canary/stats-deltas.js';
+export { StatsDeltas, type VersionCounters, versionCountersOf } from './canary/stats-deltas.js';
 export { nearestRankQuantile } from './checks/latency-quantile.js';
 export { binShares, fillEmptyBins, quantileEdges, type ScorePsi, scorePsi } from './checks/score-psi.js';
 export { type CanaryConfig, type CanaryConfigInput, canaryConfig } from './config.js';

@@ -10,7 +10,13 @@ import {
   type Trainer,
   type TrainingSet,
 } from '@vigil/core';
-import { CanaryController, type Decision, type PredictionObservation } from '@vigil/plugin-rollout';
+import {
+  CanaryController,
+  type Decision,
+  type PredictionObservation,
+  StatsDeltas,
+  versionCountersOf,
+} from '@vigil/plugin-rollout';
 import { subsetRows } from '../pipeline/training-set.js';
 import type { PatientSplit, StoredDataset } from '../steps/feature-steps.js';
 import { modelInput } from '../steps/model-inputs.js';
@@ -197,11 +203,27 @@ export async function runClosedLoop(ctx: LoopContext): Promise<LoopResult> {
     return x;
   };
   /** A version's rows as its own training pipeline builds them (the skew check's reference). */
-  const offlineInputOf = (v: LoopVersion) =>
-    v.columns ? modelInput(v.artifact, reorder(dataset, v.columns) as StoredDataset) : inputOf(v);
+  /** The input a version's own training pipeline builds (its column order, for a sabotaged one), built once. */
+  const offlineInputs = new Map<string, Float32Array>();
+  const offlineInputOf = (v: LoopVersion) => {
+    if (!v.columns) return inputOf(v);
+    let x = offlineInputs.get(v.version);
+    if (!x) {
+      x = modelInput(v.artifact, reorder(dataset, v.columns) as StoredDataset);
+      offlineInputs.set(v.version, x);
+    }
+    return x;
+  };
 
   let active:
-    | { controller: CanaryController; challenger: LoopVersion; decision: Decision; steps: number[] }
+    | {
+        controller: CanaryController;
+        challenger: LoopVersion;
+        decision: Decision;
+        steps: number[];
+        /** The server's error and fallback counters since the last check (failed and fallback answers). */
+        deltas: StatsDeltas;
+      }
     | undefined;
   for (let week = 1; week <= config.weeks; week++) {
     const from = t0 + (week - 1) * WEEK_MS;
@@ -228,8 +250,10 @@ export async function runClosedLoop(ctx: LoopContext): Promise<LoopResult> {
           outcomes: monitor,
           logger: ctx.logger,
         });
+        const deltas = new StatsDeltas();
+        deltas.next(versionCountersOf(server, model));
         const decision = await controller.start(model, champion.version, candidate.version, from);
-        active = { controller, challenger: candidate, decision, steps: [decision.weight] };
+        active = { controller, challenger: candidate, decision, steps: [decision.weight], deltas };
       } else {
         // Refused: champion keeps its traffic; the candidate only ever lived in the registry.
         await server.unload(model, candidate.version).catch(() => undefined);
@@ -266,7 +290,10 @@ export async function runClosedLoop(ctx: LoopContext): Promise<LoopResult> {
         });
         paired = [];
       }
-      active.controller.observe({ predictions: observations });
+      active.controller.observe({
+        predictions: observations,
+        ...active.deltas.next(versionCountersOf(server, model)),
+      });
       observations = [];
       const decision = await active.controller.evaluate(now);
       active.decision = decision;

@@ -1,9 +1,16 @@
+import type { Server } from '@vigil/core';
 import type { RolloutObservation } from './canary-controller.js';
 
 /** Running per-version counters as a server reports them (e.g. the onnx server's `stats()[model]`). */
 export type VersionCounters = Readonly<
   Record<string, { readonly errors: number; readonly fallbacks?: number }>
 >;
+
+/** The running counters of `model` on `server` (its `stats()`), or none when the server keeps none. */
+export function versionCountersOf(server: Server, model: string): VersionCounters {
+  const host = server as Server & { stats?: () => Record<string, VersionCounters> };
+  return typeof host.stats === 'function' ? (host.stats()[model] ?? {}) : {};
+}
 
 /**
  * Turns running counters into the deltas `CanaryController.observe` takes: each call
