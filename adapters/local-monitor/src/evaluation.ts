@@ -1,10 +1,4 @@
-import {
-  auroc,
-  averagePrecision,
-  calibrationCurve,
-  type Evaluation,
-  expectedCalibrationError,
-} from '@vigil/core';
+import { auroc, averagePrecision, calibrationCurve, calibrationErrorOf, type Evaluation } from '@vigil/core';
 
 export interface LabelledScore {
   score: number;
@@ -57,6 +51,7 @@ export function evaluateScores(items: readonly LabelledScore[], threshold: numbe
   const positives = labels.reduce((sum, l) => sum + l, 0);
   const flagged = truePositives + falsePositives;
   const sortedLatencies = Float64Array.from(latencies).sort();
+  const curve = calibrationCurve(scores, labels, { bins: CALIBRATION_BINS });
   return {
     predictions: items.length,
     labelled,
@@ -67,8 +62,8 @@ export function evaluateScores(items: readonly LabelledScore[], threshold: numbe
     brier: labelled === 0 ? null : squaredError / labelled,
     meanScore: items.length === 0 ? null : scoreSum / items.length,
     auprc: averagePrecision(scores, labels),
-    ece: labelled === 0 ? null : expectedCalibrationError(scores, labels, { bins: CALIBRATION_BINS }),
-    calibration: calibrationCurve(scores, labels, { bins: CALIBRATION_BINS }).map((b) => ({
+    ece: labelled === 0 ? null : calibrationErrorOf(curve, labelled),
+    calibration: curve.map((b) => ({
       meanPredicted: b.meanPredicted,
       observedRate: b.observedRate,
       count: b.count,

@@ -77,8 +77,12 @@ export function expectedCalibrationError(
   options: CalibrationOptions = {},
 ): number {
   if (scores.length === 0) throw new RangeError('expectedCalibrationError: no rows');
+  return calibrationErrorOf(calibrationCurve(scores, labels, options), scores.length);
+}
+
+/** ECE of a curve already computed over `rows` rows (the same sum as expectedCalibrationError). */
+export function calibrationErrorOf(curve: readonly CalibrationBin[], rows: number): number {
   let ece = 0;
-  for (const bin of calibrationCurve(scores, labels, options))
-    ece += (bin.count / scores.length) * Math.abs(bin.meanPredicted - bin.observedRate);
+  for (const bin of curve) ece += (bin.count / rows) * Math.abs(bin.meanPredicted - bin.observedRate);
   return ece;
 }
