@@ -13,7 +13,7 @@ export const QUANTIZATION_KEY = 'vigil.quantization';
  * happens.
  *
  * - `qdq` (default): weight-only. Each int8 weight gets a `DequantizeLinear` in front of the
- *   unchanged float `Conv` / `MatMul`; activations stay float. onnxruntime runs it at float speed
+ *   unchanged float `Conv` / `MatMul`; activations stay float. onnxruntime runs it near float speed (bench/ort-int8: ~12–15 % slower per single row, 0.84–1.34× at batch 256)
  *   (the DequantizeLinear of a constant is cheap next to the convolutions), so the gain is the
  *   ~3× smaller file and weight memory, at the cost of the weights' rounding error only.
  * - `integer`: onnxruntime's `quantize_dynamic` scheme (QOperator). Each rewritten node's input
@@ -22,7 +22,7 @@ export const QUANTIZATION_KEY = 'vigil.quantization';
  *   arithmetic; `Cast` and `Mul` by `x_scale · w_scale` bring the int32 sums back to float, and
  *   the Conv bias is added in float. onnxruntime fuses the MatMul chain into
  *   `DynamicQuantizeMatMul` (fast), but its CPU `ConvInteger` has no optimised kernel (it is an
- *   im2col + small integer GEMM per sample), so on the TCN this form is 2–5× *slower* than float
+ *   im2col + small integer GEMM per sample), so on the TCN this form is 2–4× *slower* than float (bench/ort-int8)
  *   in onnxruntime 1.30 (bench/ort-int8) — onnxruntime's maintainers recommend static
  *   quantisation for convolutional models (microsoft/onnxruntime#12854). It is kept because it is
  *   what `quantize_dynamic` produces (the independent check compares against it) and because it
@@ -34,7 +34,7 @@ export type QuantizationFormat = 'integer' | 'qdq';
 export type QuantizableOp = 'Conv' | 'MatMul';
 
 export interface QuantizeOptions {
-  /** Default `qdq` (the form onnxruntime runs at least as fast as float; see {@link QuantizationFormat}). */
+  /** Default `qdq` (the form onnxruntime runs near float speed; see {@link QuantizationFormat}). */
   format?: QuantizationFormat;
   /** Which operators to rewrite; default both. */
   ops?: readonly QuantizableOp[];
