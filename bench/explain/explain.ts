@@ -11,9 +11,9 @@
  *   npx tsx --conditions=@vigil/source bench/explain/explain.ts [trainRows=20000] [explainRows=2000] [rounds=3]
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,6 +23,7 @@ import { GBT_COVER_KEY } from '../../adapters/node-trainer/src/gbt/gbt-onnx.js';
 import { NodeTrainer } from '../../adapters/node-trainer/src/node-trainer.js';
 import { decodeOnnxModel } from '../../adapters/node-trainer/src/onnx/onnx-codec.js';
 import { clinicalLikeSet } from '../../adapters/node-trainer/src/testing/clinical-like-set.js';
+import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const TRAIN_ROWS = Number(process.argv[2] ?? 20_000);
@@ -30,23 +31,20 @@ const EXPLAIN_ROWS = Number(process.argv[3] ?? 2000);
 const ROUNDS = Number(process.argv[4] ?? 3);
 const TOLERANCE = 1e-9;
 const PINS = ['shap==0.51.0'];
-const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'tree-shap-bench');
-const python = join(venv, 'bin', 'python');
+const peerVenv = pinnedVenv({
+  name: 'tree-shap-bench',
+  pins: PINS,
+  check: pinsCheck(PINS),
+  installTimeoutMs: 900_000,
+});
+const python = peerVenv.python;
 const here = dirname(fileURLToPath(import.meta.url));
 const GBT = { nEstimators: 300, maxDepth: 4, learningRate: 0.05, minSamplesLeaf: 20 };
 
+/** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const ready = () =>
-    run(python, ['-c', "import shap; assert shap.__version__ == '0.51.0'"]).then(
-      () => true,
-      () => false,
-    );
-  if (existsSync(python) && (await ready())) return;
-  await mkdir(dirname(venv), { recursive: true });
-  console.log(`making ${venv} (${PINS.join(' ')}) …`);
-  if (!existsSync(python)) await run('python3', ['-m', 'venv', venv]);
-  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', ...PINS], { timeout: 900_000 });
-  if (!(await ready())) throw new Error(`${venv} does not import ${PINS.join(' ')}`);
+  const why = await peerVenv.ensure();
+  if (why) throw new Error(why);
 }
 
 /** A C-order .npy file (format 1.0) of a float32 matrix. */

@@ -10,9 +10,9 @@
  *   npx tsx --conditions=@vigil/source bench/gbt-fit/gbt-fit.ts [rows=100000] [noiseFeatures=28] [rounds=3]
  */
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, homedir, tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -22,6 +22,7 @@ import { compileArtifact } from '../../adapters/node-trainer/src/scoring/compile
 import { type GbtParams, resolveSpec } from '../../adapters/node-trainer/src/spec/train-params.js';
 import { clinicalLikeSet } from '../../adapters/node-trainer/src/testing/clinical-like-set.js';
 import { RunControl } from '../../adapters/node-trainer/src/training/run-control.js';
+import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const ROWS = Number(process.argv[2] ?? 100_000);
@@ -29,8 +30,13 @@ const NOISE = Number(process.argv[3] ?? 28);
 const ROUNDS = Number(process.argv[4] ?? 3);
 const TOLERANCE = 0.005;
 const PINS = ['scikit-learn==1.9.1', 'numpy==2.4.6', 'lightgbm==4.7.0', 'threadpoolctl==3.8.0'];
-const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'gbt-bench');
-const python = join(venv, 'bin', 'python');
+const peerVenv = pinnedVenv({
+  name: 'gbt-bench',
+  pins: PINS,
+  check: pinsCheck(PINS),
+  installTimeoutMs: 900_000,
+});
+const python = peerVenv.python;
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Matching parameters; the peers map them in peers.py (README: "Parameters"). */
@@ -47,19 +53,10 @@ const { params } = resolveSpec({
   seed: 1,
 }) as { params: GbtParams };
 
+/** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const check = `import sklearn, numpy, lightgbm, threadpoolctl; assert [sklearn.__version__, numpy.__version__, lightgbm.__version__, threadpoolctl.__version__] == ${JSON.stringify(PINS.map((p) => p.split('==')[1]))}`;
-  const ready = () =>
-    run(python, ['-c', check]).then(
-      () => true,
-      () => false,
-    );
-  if (existsSync(python) && (await ready())) return;
-  await mkdir(dirname(venv), { recursive: true });
-  console.log(`making ${venv} (${PINS.join(' ')}) …`);
-  if (!existsSync(python)) await run('python3', ['-m', 'venv', venv]);
-  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', ...PINS], { timeout: 900_000 });
-  if (!(await ready())) throw new Error(`${venv} does not import ${PINS.join(' ')}`);
+  const why = await peerVenv.ensure();
+  if (why) throw new Error(why);
 }
 
 /** A C-order .npy file (format 1.0) of a float32 matrix or a uint8 vector. */

@@ -27,10 +27,18 @@ export interface PinnedVenvSpec {
 }
 
 export interface PinnedVenv {
+  /** The venv's python. */
+  readonly python: string;
   /** Makes sure the venv exists; returns a reason string when it cannot (pip cannot reach the index). */
   ensure(): Promise<string | undefined>;
   /** Run `script` with the venv's python on `payload` (argv[1] is the JSON file); returns its parsed stdout. */
   run<T>(script: string, payload: unknown): Promise<T>;
+}
+
+/** A `check` that holds when every `name==version` pin is installed at exactly that version. */
+export function pinsCheck(pins: readonly string[]): string {
+  const wanted = Object.fromEntries(pins.map((pin) => pin.split('==') as [string, string]));
+  return `import importlib.metadata as m; w = ${JSON.stringify(wanted)}; assert all(m.version(k) == v for k, v in w.items())`;
 }
 
 export function pinnedVenv(spec: PinnedVenvSpec): PinnedVenv {
@@ -43,6 +51,7 @@ export function pinnedVenv(spec: PinnedVenvSpec): PinnedVenv {
       () => false,
     ));
   return {
+    python,
     async ensure() {
       if (await ready()) return undefined;
       const lock = `${venv}.lock`;
