@@ -292,4 +292,15 @@ if __name__ == "__main__":
         import uvicorn
 
         # One worker process (one event loop), no access log: the equal of one Node process.
-        uvicorn.run(make_app(), host="127.0.0.1", port=int(sys.argv[2]), workers=1, log_level="warning", access_log=False)
+        # uvloop + httptools, as `uvicorn[standard]` deploys it; named, so a missing one fails
+        # instead of silently falling back to asyncio + h11.
+        uvicorn.run(
+            make_app(),
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            workers=1,
+            loop="uvloop",
+            http="httptools",
+            log_level="warning",
+            access_log=False,
+        )

@@ -27,15 +27,22 @@
  */
 import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { connect, type Socket } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { entityKeyEncoder, featureField, timestampField } from '@vigil/adapter-redis';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { decodeValue } from '../../adapters/redis/src/feast-encoding/value-proto.js';
+import {
+  encodeFields,
+  HmgetConnection,
+  hmgetTarget,
+} from '../../adapters/redis/src/online/hmget-connection.js';
+import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -76,28 +83,27 @@ const PINS = [
   'redis==8.2.0',
   'hiredis==3.5.0',
   'numpy==2.4.6',
+  // uvicorn[standard]'s event loop and HTTP parser (what pip resolves for uvicorn[standard]==0.55.0).
+  'uvloop==0.23.0',
+  'httptools==0.9.0',
 ];
-const venv = join(process.env.VIGIL_CACHE ?? join(homedir(), '.cache', 'vigil'), 'venvs', 'serve-bench');
-const python = join(venv, 'bin', 'python');
+const peerVenv = pinnedVenv({
+  name: 'serve-bench',
+  pins: PINS,
+  check: pinsCheck(PINS),
+  installTimeoutMs: 900_000,
+});
+const python = peerVenv.python;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (sorted: ArrayLike<number>, q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 const f2 = (n: number) => n.toFixed(2);
 
+/** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const check = `import fastapi, uvicorn, onnxruntime, redis, hiredis, numpy; assert onnxruntime.__version__ == '1.32.0' and redis.__version__ == '8.2.0'`;
-  const ready = () =>
-    run(python, ['-c', check]).then(
-      () => true,
-      () => false,
-    );
-  if (existsSync(python) && (await ready())) return;
-  await mkdir(dirname(venv), { recursive: true });
-  console.log(`making ${venv} (${PINS.join(' ')}) …`);
-  if (!existsSync(python)) await run('python3', ['-m', 'venv', venv]);
-  await run(join(venv, 'bin', 'pip'), ['install', '--quiet', ...PINS], { timeout: 900_000 });
-  if (!(await ready())) throw new Error(`${venv} does not import ${PINS.join(' ')}`);
+  const why = await peerVenv.ensure();
+  if (why) throw new Error(why);
 }
 
 function vigil(args: string[]): [string, string[]] {
@@ -177,7 +183,11 @@ interface Step {
   requests: number;
   /** The server's busy CPU (all its threads) per request answered in the step, µs; null: not measured. */
   cpuUs: number | null;
+  /** Answers that came from the fallback (`"fallback":true`): not the model's, so the step does not count. */
+  fallbacks: number;
 }
+
+const FALLBACK_MARK = Buffer.from('"fallback":true');
 
 /** CPU time of every thread of `pid` so far, in ns (Linux `schedstat`); null where unreadable. */
 function cpuNs(pid: number | undefined): number | null {
@@ -201,7 +211,9 @@ function cpuNs(pid: number | undefined): number | null {
 class RawConnection {
   readonly #socket: Socket;
   #buf: Buffer = Buffer.alloc(0);
-  #waiting: { ok: (status: number) => void; fail: (error: Error) => void } | undefined;
+  #waiting:
+    | { ok: (answer: { status: number; fallback: boolean }) => void; fail: (error: Error) => void }
+    | undefined;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
@@ -221,7 +233,7 @@ class RawConnection {
     });
   }
 
-  send(bytes: Buffer): Promise<number> {
+  send(bytes: Buffer): Promise<{ status: number; fallback: boolean }> {
     return new Promise((ok, fail) => {
       this.#waiting = { ok, fail };
       this.#socket.write(bytes);
@@ -244,10 +256,11 @@ class RawConnection {
     const total = head + 4 + Number(length[1]);
     if (this.#buf.length < total) return;
     const status = Number(headers.slice(9, 12));
+    const fallback = this.#buf.subarray(head + 4, total).includes(FALLBACK_MARK);
     this.#buf = this.#buf.subarray(total);
     const { ok } = this.#waiting;
     this.#waiting = undefined;
-    ok(status);
+    ok({ status, fallback });
   }
 }
 
@@ -272,13 +285,15 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
     let done = 0;
     let firstFailure: string | undefined;
     let answered = 0;
+    let fallbacks = 0;
     const cpuBefore = cpuNs(t.pid);
     const worker = async (conn: RawConnection) => {
       for (;;) {
         const start = performance.now();
         if (start >= endAt) return;
-        const status = await conn.send(requests[next++ % requests.length]!);
+        const { status, fallback } = await conn.send(requests[next++ % requests.length]!);
         answered++;
+        if (fallback) fallbacks++;
         const end = performance.now();
         if (status !== 200) firstFailure ??= `${t.name} answered ${status}`;
         if (start >= warmEnd && end <= endAt) {
@@ -299,6 +314,7 @@ async function load(t: Target, ids: string[], c: number, seconds: number): Promi
       p99: quantile(sorted, 0.99),
       requests: done,
       cpuUs: cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / 1000 / answered,
+      fallbacks,
     };
   } finally {
     for (const conn of connections) conn.close();
@@ -310,17 +326,17 @@ function stats(ms: number[]) {
   return { p50: quantile(s, 0.5), p99: quantile(s, 0.99) };
 }
 
-/** The floor from Node: ioredis HMGET of one patient, onnxruntime-node on one row, each alone. */
+/** The floor from Node: vigil's lean HMGET of one patient, onnxruntime-node on that patient's row, each alone. */
 async function nodeFloor(
   modelFile: string,
-  views: Record<string, { view: { name: string } }>,
+  viewNames: readonly string[],
   names: string[],
   ids: string[],
   n: number,
 ) {
-  const { Redis } = await import('ioredis');
   const ort = await import('onnxruntime-node');
-  const client = new Redis({ host: '127.0.0.1', port: 6379, db: REDIS_DB });
+  // The read vigil serve makes: the lean HMGET connection, all views' fields in one command.
+  const connection = await HmgetConnection.open(hmgetTarget(`redis://127.0.0.1:6379/${REDIS_DB}`)!);
   const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
@@ -332,21 +348,27 @@ async function nodeFloor(
     const i = n.indexOf('__');
     return featureField(n.slice(0, i), n.slice(i + 2));
   });
-  for (const v of Object.keys(views)) fields.push(timestampField(v));
+  for (const v of viewNames) fields.push(timestampField(v));
+  const encoded = encodeFields(fields);
   const input = session.inputNames[0]!;
-  const row = new ort.Tensor('float32', new Float32Array(names.length).fill(Number.NaN), [1, names.length]);
   const redisMs: number[] = [];
   const modelMs: number[] = [];
   for (let j = -50; j < n; j++) {
     const k = key([ids[(j + 50) % ids.length]]);
     let t = performance.now();
-    await client.hmgetBuffer(k, ...fields);
+    const [reply] = connection.hmget([{ key: k, fields: encoded }]);
+    const values = await reply!;
     if (j >= 0) redisMs.push(performance.now() - t);
+    // The patient's own row (as the Python floor scores it), NaN where a value is missing.
+    const row = Float32Array.from(names, (_, c) => {
+      const v = decodeValue(values[c]);
+      return typeof v === 'number' ? v : Number.NaN;
+    });
     t = performance.now();
-    await session.run({ [input]: row }, ['probabilities']);
+    await session.run({ [input]: new ort.Tensor('float32', row, [1, names.length]) }, ['probabilities']);
     if (j >= 0) modelMs.push(performance.now() - t);
   }
-  client.disconnect();
+  connection.close();
   await session.release();
   return { redis: stats(redisMs), model: stats(modelMs) };
 }
@@ -395,7 +417,7 @@ async function main(): Promise<void> {
     // The same server with every request in its own onnxruntime run (as the peer runs them).
     const unbatchedConfig = join(workdir, 'serve-unbatched.yaml');
     const parsedConfig = parseYaml(await readFile(config, 'utf8'));
-    parsedConfig.ports.server = { adapter: 'onnx', config: { batchRows: 1 } };
+    parsedConfig.ports.server.config.batchRows = 1;
     // Its own monitor journals: a server also takes in what other processes append to its journal.
     parsedConfig.ports.monitor = { adapter: 'local', config: { dir: 'monitor-unbatched' } };
     await writeFile(unbatchedConfig, stringifyYaml(parsedConfig));
@@ -494,13 +516,28 @@ async function main(): Promise<void> {
       },
     };
 
-    // Parity before timing: every patient, both servers, to 1e-5.
+    // Parity before timing: every patient, every server, the whole `probabilities` output
+    // (name, datatype, shape, every element) to 1e-5, and no fallback answer among them.
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     let worst = 0;
     const bytes = { vigil: 0, peer: 0, risk: 0 };
-    const probabilityOf = (body: string) =>
-      JSON.parse(body).outputs.find((o: { name: string }) => o.name === 'probabilities').data[1] as number;
-    const alone = new Map<string, number>();
+    interface Output {
+      name: string;
+      datatype: string;
+      shape: number[];
+      data: number[];
+    }
+    const probabilitiesOf = (body: string): Output => {
+      const parsed = JSON.parse(body) as { outputs: Output[]; parameters?: { fallback?: boolean } };
+      if (parsed.parameters?.fallback) throw new Error(`a fallback answer: ${body.slice(0, 300)}`);
+      return parsed.outputs.find((o) => o.name === 'probabilities')!;
+    };
+    /** The largest |Δ| between two outputs; Infinity when name, datatype or shape differ. */
+    const gap = (a: Output, b: Output) =>
+      a.name !== b.name || a.datatype !== b.datatype || JSON.stringify(a.shape) !== JSON.stringify(b.shape)
+        ? Number.POSITIVE_INFINITY
+        : Math.max(...a.data.map((v, i) => Math.abs(v - b.data[i]!)));
+    const alone = new Map<string, Output>();
     for (const id of ids) {
       const a = await once(agent, targets.vigil, id);
       const u = await once(agent, targets.unbatched, id);
@@ -510,38 +547,33 @@ async function main(): Promise<void> {
         throw new Error(
           `${id}: vigil ${a.status} ${a.body.slice(0, 200)} / unbatched ${u.status} / peer ${b.status} ${b.body.slice(0, 200)} / risk ${e.status}`,
         );
-      const pa = probabilityOf(a.body);
-      const pu = probabilityOf(u.body);
-      const pb = JSON.parse(b.body).outputs[0].data[1];
-      const pe = JSON.parse(e.body).probability;
+      const pa = probabilitiesOf(a.body);
+      const pu = probabilitiesOf(u.body);
+      const pb = probabilitiesOf(b.body);
+      const risk = JSON.parse(e.body) as { probability: number; fallback: boolean };
+      if (risk.fallback) throw new Error(`${id}: /risk answered from the fallback`);
       alone.set(id, pa);
       bytes.vigil += Buffer.byteLength(a.body) / ids.length;
       bytes.peer += Buffer.byteLength(b.body) / ids.length;
       bytes.risk += Buffer.byteLength(e.body) / ids.length;
-      const diff = Math.max(Math.abs(pa - pb), Math.abs(pa - pe), Math.abs(pa - pu));
+      const diff = Math.max(gap(pa, pb), gap(pa, pu), Math.abs(pa.data[1]! - risk.probability));
       worst = Math.max(worst, diff);
       if (!(diff <= 1e-5)) {
-        // A fallback answer (e.g. the deadline passed on a loaded machine) is not the model's.
-        const fell = [JSON.parse(a.body).parameters, JSON.parse(e.body)]
-          .map((p: { fallback?: boolean; fallback_reason?: string }) =>
-            p?.fallback ? p.fallback_reason : 'no',
-          )
-          .join(' / ');
         throw new Error(
-          `${id}: vigil ${pa}, peer ${pb}, risk ${pe}: differ by ${diff} (fallback: infer / risk ${fell})`,
+          `${id}: vigil ${JSON.stringify(pa)}, batchRows 1 ${JSON.stringify(pu)}, peer ${JSON.stringify(pb)}, risk ${risk.probability}: differ by ${diff}`,
         );
       }
     }
     agent.destroy();
-    // Every patient at once on 32 connections: batched runs must give the answers given one by one.
+    // Every patient at once on 32 connections: batched runs must give exactly the answers given one by one.
     const wide = new Agent({ keepAlive: true, maxSockets: 32 });
     const together = await Promise.all(ids.map((id) => once(wide, targets.vigil, id)));
     wide.destroy();
     together.forEach((answer, i) => {
       const id = ids[i]!;
-      if (answer.status !== 200 || probabilityOf(answer.body) !== alone.get(id)) {
+      if (answer.status !== 200 || gap(probabilitiesOf(answer.body), alone.get(id)!) !== 0) {
         throw new Error(
-          `${id}: answered ${answer.status} ${answer.body.slice(0, 200)} under concurrency, ${alone.get(id)} alone`,
+          `${id}: answered ${answer.status} ${answer.body.slice(0, 200)} under concurrency, ${JSON.stringify(alone.get(id))} alone`,
         );
       }
     });
@@ -559,7 +591,7 @@ async function main(): Promise<void> {
       ).stdout,
     );
     const pyFloor = { redis: stats(py.redis_ms), model: stats(py.model_ms) };
-    const jsFloor = await nodeFloor(join(modelDir, 'model.onnx'), viewsRead, names, ids, floorN);
+    const jsFloor = await nodeFloor(join(modelDir, 'model.onnx'), Object.keys(viewsRead), names, ids, floorN);
 
     // Warm-up (JIT, connection pools, onnxruntime's first runs): 3 s each at c = 4, not counted.
     for (const k of ['vigil', 'unbatched', 'peer', 'explain', 'echo'] as const)
@@ -581,7 +613,7 @@ async function main(): Promise<void> {
           const s = await load(targets[k], ids, c, SECONDS);
           results[k]![round]!.push(s);
           console.log(
-            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms  cpu ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs/req`,
+            `  round ${round + 1} c=${String(c).padStart(3)} ${targets[k].name.padEnd(15)} ${s.rps.toFixed(0).padStart(6)} req/s  p50 ${f2(s.p50)} ms  p99 ${f2(s.p99)} ms  cpu ${s.cpuUs === null ? '-' : s.cpuUs.toFixed(0)} µs/req${s.fallbacks > 0 ? `  FALLBACK ANSWERS ${s.fallbacks} (step not counted)` : ''}`,
           );
         }
       }
@@ -594,11 +626,13 @@ async function main(): Promise<void> {
     const summary = (k: string) => {
       const rounds = results[k]!;
       const best = rounds.map((r) =>
-        r.filter((s) => s.p99 <= P99_TARGET_MS).reduce((m, s) => Math.max(m, s.rps), 0),
+        r.filter((s) => s.p99 <= P99_TARGET_MS && s.fallbacks === 0).reduce((m, s) => Math.max(m, s.rps), 0),
       );
       const at = rounds.map((r) => r.find((s) => s.connections === MODERATE)!);
       const c1 = rounds.map((r) => r[0]!);
-      const peak = rounds.map((r) => r.reduce((m, s) => Math.max(m, s.rps), 0));
+      const peak = rounds.map((r) =>
+        r.filter((s) => s.fallbacks === 0).reduce((m, s) => Math.max(m, s.rps), 0),
+      );
       // Busy CPU per request where the server is loaded (c ≥ the moderate step), over all rounds.
       const cpu = rounds.flatMap((r) =>
         r.filter((s) => s.connections >= MODERATE && s.cpuUs !== null).map((s) => s.cpuUs!),
