@@ -1,7 +1,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileRegistry } from '@vigil/adapter-file-registry';
 import { localMonitor } from '@vigil/adapter-local-monitor';
+import { versionArtifact } from '@vigil/core';
 import { createTestContext } from '@vigil/core/testing';
 import type { LoopResult, LoopWeek } from '@vigil/job-adverse-events';
 import { describe, expect, it } from 'vitest';
@@ -86,6 +88,12 @@ describe('vigil run --weeks 8', () => {
       expect(site02.pValue!).toBeLessThan(1e-4);
       for (const site of ['site-01', 'site-03', 'site-04'])
         expect((await altDrift(site)).pValue!).toBeGreaterThan(1e-3);
+      // The loop's last champion is loadable from the registry as vigil serve loads it (its run
+      // carries the model's signature), not only from the loop's memory.
+      const registry = await fileRegistry.create(fileRegistry.config.parse({}), ctx);
+      const served = await versionArtifact(registry, a.loop.model, weeks.at(-1)!.champion);
+      expect(served.inputs[0]!.shape.at(-1)).toBe(served.featureNames.length);
+      await registry.close();
     } finally {
       await monitor.close();
       await ctx.cleanup();

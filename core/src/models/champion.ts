@@ -30,6 +30,32 @@ export async function versionArtifact(
 export const FALLBACK_MODEL = 'fallback/model.onnx';
 export const FALLBACK_SIGNATURE = 'fallback/signature.json';
 
+/**
+ * Log a version's model in its run: `model/model.onnx`, `model/features.json`, and
+ * `MODEL_SIGNATURE` (what a server needs to load the ONNX bytes without the run: tensors and
+ * feature names). Register the version with `source: 'model/model.onnx'`.
+ */
+export async function logModel(registry: Registry, runId: string, model: ModelArtifact): Promise<void> {
+  await registry.logArtifact(runId, 'model/model.onnx', model.bytes);
+  await registry.logArtifact(
+    runId,
+    'model/features.json',
+    new TextEncoder().encode(JSON.stringify(model.featureNames)),
+  );
+  await registry.logArtifact(
+    runId,
+    MODEL_SIGNATURE,
+    new TextEncoder().encode(
+      JSON.stringify({
+        format: model.format,
+        inputs: model.inputs,
+        outputs: model.outputs,
+        featureNames: model.featureNames,
+      }),
+    ),
+  );
+}
+
 /** Log a version's backup model (a small tree a server answers from when the model fails) in its run. */
 export async function logFallback(
   registry: Registry,

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   auroc,
   type Logger,
+  logModel,
   type ModelArtifact,
   type Monitor,
   type OutcomeRecord,
@@ -153,7 +154,8 @@ export async function runClosedLoop(ctx: LoopContext): Promise<LoopResult> {
         ...(sabotage ? { 'vigil.loop.sabotaged': 'true' } : {}),
       },
     });
-    await registry.logArtifact(run.runId, 'model/model.onnx', result.artifact.bytes);
+    // As the pipeline logs its versions, so `vigil serve --model <name>-loop` can load them.
+    await logModel(registry, run.runId, result.artifact);
     await registry.endRun(run.runId, 'FINISHED');
     await registry.createRegisteredModel(model, { description: 'Versions trained by the closed loop.' });
     const v = await registry.createModelVersion({

@@ -9,7 +9,7 @@ import {
   expectedCalibrationError,
   type FeatureStore,
   logFallback,
-  MODEL_SIGNATURE,
+  logModel,
   type ModelArtifact,
   pairedAurocDelta,
   precisionRecallAt,
@@ -289,25 +289,7 @@ export const registerStep = defineStep<AdverseEventsConfig, RegisterSlice>({
       ...metric('test_precision_at_threshold', evaluation.operatingPoint?.test.precision),
       ...metric('test_recall_at_threshold', evaluation.operatingPoint?.test.recall),
     ]);
-    await registry.logArtifact(run.runId, 'model/model.onnx', model.bytes);
-    await registry.logArtifact(
-      run.runId,
-      'model/features.json',
-      new TextEncoder().encode(JSON.stringify(model.featureNames)),
-    );
-    // What a server needs to load the ONNX bytes without this run: tensors and feature names.
-    await registry.logArtifact(
-      run.runId,
-      MODEL_SIGNATURE,
-      new TextEncoder().encode(
-        JSON.stringify({
-          format: model.format,
-          inputs: model.inputs,
-          outputs: model.outputs,
-          featureNames: model.featureNames,
-        }),
-      ),
-    );
+    await logModel(registry, run.runId, model);
     const fallback = inputs['train.fallback'] as { model: ModelArtifact; testAuroc: number | null } | null;
     if (fallback) await logFallback(registry, run.runId, fallback.model, fallback.testAuroc);
     await registry.logArtifact(
