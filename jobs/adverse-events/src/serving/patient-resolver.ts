@@ -167,7 +167,8 @@ export class PatientResolver implements EntityResolver {
         this.#history.set(key, entry);
         out[i] = entry;
       });
-      while (this.#history.size > HISTORY_CACHE_SIZE) this.#history.delete(this.#history.keys().next().value!);
+      while (this.#history.size > HISTORY_CACHE_SIZE)
+        this.#history.delete(this.#history.keys().next().value!);
     }
     return out.map((h) => h ?? { day: 0, x: new Float32Array(0), at: new Float64Array(0) });
   }
