@@ -12,6 +12,34 @@ function present(value: number | null | undefined): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
+/** The distinct names arrays of the rows' features (rows of one feature set share one). */
+function namesOf(rows: readonly IndexedPrediction[]): Set<readonly string[]> {
+  const out = new Set<readonly string[]>();
+  for (const row of rows) if (row.features !== undefined) out.add(row.features.names);
+  return out;
+}
+
+/** One feature's value in every row: null where the row lacks it or it is missing (NaN). */
+function column(rows: readonly IndexedPrediction[], name: string): (number | null)[] {
+  const out = new Array<number | null>(rows.length);
+  let names: readonly string[] | undefined;
+  let at = -1;
+  for (let r = 0; r < rows.length; r++) {
+    const features = rows[r]!.features;
+    if (features === undefined) {
+      out[r] = null;
+      continue;
+    }
+    if (features.names !== names) {
+      names = features.names;
+      at = names.indexOf(name);
+    }
+    const v = at < 0 ? Number.NaN : features.values[features.offset + at]!;
+    out[r] = Number.isNaN(v) ? null : v;
+  }
+  return out;
+}
+
 /**
  * Drift of the current predictions against the reference ones: each feature tested with
  * Evidently's default test for its type and size (core's `datasetDrift`, column types
@@ -27,15 +55,15 @@ export function driftReport(
   let names = options.features;
   if (names === undefined) {
     const seen = new Set<string>();
-    for (const rows of [reference, current])
-      for (const row of rows) for (const name of Object.keys(row.features ?? {})) seen.add(name);
+    for (const set of new Set([...namesOf(reference), ...namesOf(current)]))
+      for (const name of set) seen.add(name);
     names = [...seen].sort();
   }
   const columns: DatasetDriftColumn[] = [];
   const skipped: DriftReport['skipped'] = [];
   for (const name of names) {
-    const ref = reference.map((r) => r.features?.[name] ?? null);
-    const cur = current.map((r) => r.features?.[name] ?? null);
+    const ref = column(reference, name);
+    const cur = column(current, name);
     if (!ref.some(present)) skipped.push({ feature: name, reason: 'no non-missing value in the reference' });
     else if (!cur.some(present))
       skipped.push({ feature: name, reason: 'no non-missing value in the current window' });

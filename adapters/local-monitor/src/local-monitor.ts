@@ -4,6 +4,8 @@ import {
   type DriftRequest,
   type EvaluateRequest,
   type Evaluation,
+  type FeatureRow,
+  isFeatureRow,
   type Logger,
   type Monitor,
   type MonitorCapabilities,
@@ -16,6 +18,7 @@ import {
 import type { z } from 'zod';
 import { driftReport } from './drift-report.js';
 import { evaluateScores } from './evaluation.js';
+import { type FeatureSet, FeatureSets, journalValues } from './feature-rows.js';
 import { NdjsonJournal } from './journal.js';
 import type { MetricsEndpoint } from './metrics-server.js';
 import { serveMetrics } from './metrics-server.js';
@@ -56,7 +59,11 @@ export interface ScheduledDrift {
   driftShare: number;
 }
 
-/** A journal line of `predictions.ndjson`. */
+/**
+ * A journal line of `predictions.ndjson`. Features come by name (`features`), or as the values
+ * (`x`, null where missing) of a feature set defined on an earlier line (`featureSet`): what a
+ * record that carried a `FeatureRow` is written as.
+ */
 interface PredictionLine {
   predictionId: string;
   model: string;
@@ -65,10 +72,31 @@ interface PredictionLine {
   score: number;
   at: string;
   features?: Record<string, number | null>;
+  featureSet?: string;
+  x?: (number | null)[];
   site?: string;
   latencyMs?: number;
   fallback?: boolean;
   shadowOf?: string;
+}
+
+/**
+ * A line of `predictions.ndjson` naming a feature set: written before the first line that uses
+ * it, in the same append, by every monitor instance that writes one (the key is the names' hash).
+ */
+interface FeatureSetLine {
+  featureSet: string;
+  featureNames: string[];
+}
+
+function isFeatureSetLine(value: unknown): value is FeatureSetLine {
+  const v = value as FeatureSetLine;
+  return (
+    typeof v?.featureSet === 'string' &&
+    Array.isArray(v.featureNames) &&
+    v.featureNames.every((n) => typeof n === 'string' && n !== '') &&
+    (v as { predictionId?: unknown }).predictionId === undefined
+  );
 }
 
 /** A journal line of `outcomes.ndjson`. */
@@ -95,7 +123,11 @@ function isPredictionLine(value: unknown): value is PredictionLine {
   );
 }
 
-function indexed(line: PredictionLine | PredictionRecord, at: number): IndexedPrediction {
+function indexed(
+  line: PredictionLine | PredictionRecord,
+  at: number,
+  features: FeatureRow | undefined,
+): IndexedPrediction {
   const id = line.predictionId;
   return {
     id,
@@ -107,7 +139,7 @@ function indexed(line: PredictionLine | PredictionRecord, at: number): IndexedPr
     latencyMs:
       typeof line.latencyMs === 'number' && Number.isFinite(line.latencyMs) ? line.latencyMs : undefined,
     fallback: line.fallback === true,
-    features: line.features !== null && typeof line.features === 'object' ? line.features : undefined,
+    features,
     label: undefined,
     shadowOf: typeof line.shadowOf === 'string' && line.shadowOf !== '' ? line.shadowOf : undefined,
   };
@@ -171,6 +203,9 @@ export class LocalMonitor implements Monitor {
   readonly #predictionJournal: NdjsonJournal;
   readonly #outcomeJournal: NdjsonJournal;
   readonly #index = new PredictionIndex();
+  readonly #featureSets = new FeatureSets();
+  /** Feature sets this instance has defined in its prediction journal. */
+  readonly #written = new WeakSet<FeatureSet>();
   readonly #threshold: number;
   /** Per model, the index generation last published as window gauges. */
   readonly #published = new Map<string, number>();
@@ -215,23 +250,37 @@ export class LocalMonitor implements Monitor {
     this.#validate('recordPredictions', predictionRecordSchema, records, isValidPredictionRecord);
     await this.#serially(async () => {
       const fresh = this.#fresh(records, (id) => this.#index.hasPrediction(id));
-      await this.#predictionJournal.append(
-        fresh.map(
-          (r): PredictionLine => ({
-            predictionId: r.predictionId,
-            model: r.model,
-            version: r.version,
-            entityKey: r.entityKey,
-            score: r.score,
-            at: r.at.toISOString(),
-            ...(r.features === undefined ? {} : { features: r.features }),
-            ...(r.site === undefined ? {} : { site: r.site }),
-            ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
-            ...(r.fallback === undefined ? {} : { fallback: r.fallback }),
-            ...(r.shadowOf === undefined ? {} : { shadowOf: r.shadowOf }),
-          }),
-        ),
-      );
+      const lines: (PredictionLine | FeatureSetLine)[] = [];
+      const defined: FeatureSet[] = [];
+      for (const r of fresh) {
+        let set: FeatureSet | undefined;
+        if (isFeatureRow(r.features)) {
+          set = this.#featureSets.of(r.features.names);
+          if (!this.#written.has(set) && !defined.includes(set)) {
+            defined.push(set);
+            lines.push({ featureSet: set.key, featureNames: [...set.names] });
+          }
+        }
+        lines.push({
+          predictionId: r.predictionId,
+          model: r.model,
+          version: r.version,
+          entityKey: r.entityKey,
+          score: r.score,
+          at: r.at.toISOString(),
+          ...(set !== undefined
+            ? { featureSet: set.key, x: journalValues(r.features as FeatureRow) }
+            : r.features === undefined
+              ? {}
+              : { features: r.features as Record<string, number | null> }),
+          ...(r.site === undefined ? {} : { site: r.site }),
+          ...(r.latencyMs === undefined ? {} : { latencyMs: r.latencyMs }),
+          ...(r.fallback === undefined ? {} : { fallback: r.fallback }),
+          ...(r.shadowOf === undefined ? {} : { shadowOf: r.shadowOf }),
+        });
+      }
+      await this.#predictionJournal.append(lines);
+      for (const set of defined) this.#written.add(set);
       // Counters are added once per model and version of the batch (the same totals as one
       // `inc` per record, with fewer label lookups).
       let labels: { model: string; version: string } | undefined;
@@ -244,7 +293,9 @@ export class LocalMonitor implements Monitor {
         this.#metrics.fallbacks.inc(labels, fallbacks);
       };
       for (const r of fresh) {
-        this.#addPrediction(indexed(r, +r.at));
+        this.#addPrediction(
+          indexed(r, +r.at, r.features === undefined ? undefined : this.#featureSets.row(r.features)),
+        );
         if (labels === undefined || labels.model !== r.model || labels.version !== r.version) {
           addCounts();
           labels = { model: r.model, version: r.version };
@@ -508,6 +559,32 @@ export class LocalMonitor implements Monitor {
     this.#published.set(model, generation);
   }
 
+  /** A journal line's features as a stored row; null when they are unreadable (an unknown set, a wrong width, a value that is not a number). */
+  #lineFeatures(line: PredictionLine): FeatureRow | undefined | null {
+    if (typeof line.featureSet === 'string') {
+      const set = this.#featureSets.byKey(line.featureSet);
+      const x = line.x;
+      if (
+        set === undefined ||
+        !Array.isArray(x) ||
+        x.length !== set.names.length ||
+        !x.every((v) => v === null || (typeof v === 'number' && Number.isFinite(v)))
+      )
+        return null;
+      return set.add((i) => x[i] ?? Number.NaN);
+    }
+    const { features } = line;
+    if (features === null || typeof features !== 'object') return undefined;
+    return this.#featureSets.row(
+      Object.fromEntries(
+        Object.entries(features).map(([name, v]) => [
+          name,
+          typeof v === 'number' && Number.isFinite(v) ? v : null,
+        ]),
+      ),
+    );
+  }
+
   /** Take in what the journals gained since the last read (earlier runs, other processes). */
   async #refresh(): Promise<void> {
     const predictions = await this.#predictionJournal.readNew();
@@ -520,9 +597,14 @@ export class LocalMonitor implements Monitor {
       }
     }
     for (const line of predictions.values) {
-      if (!isPredictionLine(line)) corrupt++;
+      if (isFeatureSetLine(line)) {
+        const set = this.#featureSets.of(line.featureNames);
+        if (set.key !== line.featureSet) corrupt++;
+      } else if (!isPredictionLine(line)) corrupt++;
       else if (!this.#index.hasPrediction(line.predictionId)) {
-        this.#addPrediction(indexed(line, Date.parse(line.at)));
+        const features = this.#lineFeatures(line);
+        if (features === null) corrupt++;
+        else this.#addPrediction(indexed(line, Date.parse(line.at), features));
       }
     }
     if (corrupt > 0) this.#logger.warn({ corrupt }, 'skipped unreadable monitor journal lines');

@@ -1,3 +1,5 @@
+import type { FeatureRow } from '@vigil/core';
+
 /**
  * The monitor's in-memory view of its journals: every prediction by id, and per model its
  * predictions ordered by time, so a window is two binary searches instead of a scan of the
@@ -17,7 +19,8 @@ export interface IndexedPrediction {
   at: number;
   latencyMs: number | undefined;
   fallback: boolean;
-  features: Record<string, number | null> | undefined;
+  /** A row of the monitor's feature store (see feature-rows.ts). */
+  features: FeatureRow | undefined;
   /** The joined outcome's label; undefined while none has arrived. */
   label: 0 | 1 | undefined;
   /** For a shadow (mirror) answer: the served prediction whose outcome it takes. */

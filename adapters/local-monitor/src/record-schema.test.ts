@@ -47,6 +47,15 @@ const variants: Record<string, unknown[]> = {
     new Map([['alt', 1]]),
     {},
     undefined,
+    // Feature rows: one row of a shared block, NaN missing.
+    { names: ['alt', 'hr'], values: new Float32Array([9, 1.5, Number.NaN]), offset: 1 },
+    { names: ['alt', 'hr'], values: new Float64Array([1.5, Number.POSITIVE_INFINITY]), offset: 0 },
+    { names: ['alt', 'hr'], values: new Float32Array([1.5, 2]), offset: 1 },
+    { names: ['alt', 'hr'], values: new Float32Array([1.5, 2]), offset: 0.5 },
+    { names: ['alt', 'alt'], values: new Float32Array([1.5, 2]), offset: 0 },
+    { names: ['alt', ''], values: new Float32Array([1.5, 2]), offset: 0 },
+    { names: [], values: new Float32Array([]), offset: 0 },
+    { names: ['alt', 'hr'], values: [1.5, 2], offset: 0 },
   ],
   site: ['', 3, null, undefined],
   latencyMs: [-1, Number.NaN, Number.POSITIVE_INFINITY, '1', null, undefined, 0],
@@ -94,12 +103,27 @@ describe('record checks', () => {
   it('records the quick check rejects still get the schema’s message, naming the field', () => {
     const issues = findIssues(
       predictionRecordSchema,
-      [valid, { ...valid, score: 1.5 }, { ...valid, features: { alt: Number.NaN } }],
+      [
+        valid,
+        { ...valid, score: 1.5 },
+        { ...valid, features: { alt: Number.NaN } },
+        { ...valid, features: { names: ['alt'], values: new Float32Array([1, 2]), offset: 0 } },
+        {
+          ...valid,
+          features: { names: ['alt'], values: new Float32Array([Number.NEGATIVE_INFINITY]), offset: 0 },
+        },
+      ],
       isValidPredictionRecord,
     );
     expect(issues).toEqual([
       { index: 1, field: 'score', message: 'score must be in [0, 1], got 1.5' },
       { index: 2, field: 'features', message: 'features values must be finite numbers or null' },
+      {
+        index: 4,
+        field: 'features',
+        message:
+          'features: a feature row needs non-empty distinct names, an integer offset with the row inside values, and values finite or NaN',
+      },
     ]);
   });
 });

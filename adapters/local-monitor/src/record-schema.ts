@@ -1,4 +1,6 @@
+import { type FeatureRow, isFeatureRow } from '@vigil/core';
 import { z } from 'zod';
+import { isValidFeatureRow } from './feature-rows.js';
 
 const nonEmpty = (field: string) =>
   z.string(`${field} must be a string`).min(1, `${field} must not be empty`);
@@ -15,7 +17,18 @@ export const predictionRecordSchema = z.object({
     .max(1, 'score must be in [0, 1]'),
   at: validDate('at'),
   features: z
-    .record(z.string(), z.number('features values must be finite numbers or null').nullable())
+    .union(
+      [
+        z.record(z.string(), z.number('features values must be finite numbers or null').nullable()),
+        z.custom<FeatureRow>(isValidFeatureRow),
+      ],
+      {
+        error: (issue) =>
+          isFeatureRow(issue.input)
+            ? 'features: a feature row needs non-empty distinct names, an integer offset with the row inside values, and values finite or NaN'
+            : 'features values must be finite numbers or null',
+      },
+    )
     .optional(),
   site: nonEmpty('site').optional(),
   latencyMs: z.number('latencyMs must be a finite number').min(0, 'latencyMs must be ≥ 0').optional(),
@@ -63,7 +76,7 @@ export function isValidPredictionRecord(record: unknown): boolean {
     score >= 0 &&
     score <= 1 &&
     isValidDate(r.at) &&
-    isOptional(r.features, isFeatureMap) &&
+    isOptional(r.features, (v) => isFeatureMap(v) || isValidFeatureRow(v)) &&
     isOptional(r.site, isNonEmpty) &&
     (latencyMs === undefined || (typeof latencyMs === 'number' && latencyMs >= 0 && latencyMs < Infinity)) &&
     isOptional(r.fallback, (v) => typeof v === 'boolean') &&

@@ -3,6 +3,7 @@ import type { PredictionRecord } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { driftReport } from './drift-report.js';
+import { FeatureSets } from './feature-rows.js';
 import { LocalMonitor } from './local-monitor.js';
 import { localMonitor } from './local-monitor-adapter.js';
 import { MonitorMetrics } from './monitor-metrics.js';
@@ -14,7 +15,7 @@ const DAY = 86_400_000;
 const ALL = { model: 'ae', version: 'all', site: 'all' };
 
 /** 12.5 days of predictions whose hr moves up by 20 in the last 2 days. */
-function shiftedTraffic(): PredictionRecord[] {
+function shiftedTraffic(): ReturnType<typeof traffic>['predictions'] {
   const predictions = traffic('ae', 1500, { stepMinutes: 12 }).predictions;
   const last = +predictions.at(-1)!.at;
   return predictions.map((p) =>
@@ -24,6 +25,7 @@ function shiftedTraffic(): PredictionRecord[] {
 
 /** The expected report: the two samples selected here from the raw records, then driftReport. */
 function expectedReport(records: readonly PredictionRecord[], referenceDays: number) {
+  const sets = new FeatureSets();
   const rows = (rs: readonly PredictionRecord[]): IndexedPrediction[] =>
     rs.map((r) => ({
       id: r.predictionId,
@@ -34,7 +36,7 @@ function expectedReport(records: readonly PredictionRecord[], referenceDays: num
       at: +r.at,
       latencyMs: r.latencyMs,
       fallback: r.fallback ?? false,
-      features: r.features,
+      features: r.features === undefined ? undefined : sets.row(r.features),
       label: undefined,
     }));
   const first = Math.min(...records.map((r) => +r.at));

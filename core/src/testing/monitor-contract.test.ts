@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import type { OutcomeRecord, PredictionRecord } from '../domain/prediction.js';
+import {
+  featureMapOf,
+  isFeatureRow,
+  type OutcomeRecord,
+  type PredictionRecord,
+} from '../domain/prediction.js';
 import { VigilError } from '../errors.js';
 import { auroc } from '../metrics/auroc.js';
 import { averagePrecision } from '../metrics/average-precision.js';
@@ -33,7 +38,9 @@ type Bug =
   | 'window-boundary'
   | 'unweighted-ece'
   | 'latency-mean'
-  | 'drift-self';
+  | 'drift-self'
+  | 'row-offset'
+  | 'row-by-reference';
 
 interface State {
   predictions: PredictionRecord[];
@@ -55,6 +62,13 @@ function untiedAuroc(scores: number[], labels: number[]): number | null {
 
 const invalid = (field: string) => new VigilError('VIGIL_MONITOR_INVALID_RECORD', `${field} is invalid`);
 const validDate = (d: unknown) => d instanceof Date && !Number.isNaN(d.getTime());
+
+/** A record's features by name, whichever form it carries them in; `row-offset` reads a feature row from its block's start. */
+function byName(p: PredictionRecord, bug: Bug): Record<string, number | null> {
+  if (p.features === undefined) return {};
+  if (bug === 'row-offset' && isFeatureRow(p.features)) return featureMapOf({ ...p.features, offset: 0 });
+  return featureMapOf(p.features);
+}
 
 /** An in-memory reference monitor, correct unless given a bug; shares `state` across reopens. */
 class MemoryMonitor implements Monitor {
@@ -85,7 +99,12 @@ class MemoryMonitor implements Monitor {
     for (const r of records) {
       const known = this.#state.predictions.some((p) => p.predictionId === r.predictionId);
       if (known && this.#bug !== 'double-counting') continue;
-      this.#state.predictions.push(r);
+      // Feature values are copied: the caller may reuse its block once this resolves.
+      this.#state.predictions.push(
+        r.features === undefined || this.#bug === 'row-by-reference'
+          ? r
+          : { ...r, features: byName(r, this.#bug) },
+      );
       this.#count(`vigil_predictions_total{model="${r.model}",version="${r.version}"}`);
       this.#count(`vigil_prediction_score_count{model="${r.model}",version="${r.version}"}`);
       const early = this.#state.outcomes.find((o) => o.predictionId === r.predictionId);
@@ -206,16 +225,16 @@ class MemoryMonitor implements Monitor {
     const current = this.#bug === 'drift-self' ? reference : this.#select(request);
     const names =
       request.features ??
-      [...new Set([...reference, ...current].flatMap((p) => Object.keys(p.features ?? {})))].sort();
+      [...new Set([...reference, ...current].flatMap((p) => Object.keys(byName(p, this.#bug))))].sort();
     const has = (rows: PredictionRecord[], name: string) =>
-      rows.some((p) => typeof p.features?.[name] === 'number');
+      rows.some((p) => typeof byName(p, this.#bug)[name] === 'number');
     const tested = names.filter((n) => has(reference, n) && has(current, n));
     const result = tested.length
       ? datasetDrift(
           tested.map((name) => ({
             name,
-            reference: reference.map((p) => p.features?.[name] ?? null),
-            current: current.map((p) => p.features?.[name] ?? null),
+            reference: reference.map((p) => byName(p, this.#bug)[name] ?? null),
+            current: current.map((p) => byName(p, this.#bug)[name] ?? null),
           })),
           { driftShare: request.driftShare ?? 0.5 },
         )
@@ -323,12 +342,14 @@ describe('monitor contract', () => {
     ['ignored-version', ['filters by version']],
     ['no-validation', ['invalid records']],
     ['leaky-metrics', ['never an entity key']],
-    ['forgetful', ['survive a reopen']],
+    ['forgetful', ['as feature rows', 'survive a reopen']],
     ['ignored-site', ['filters by site']],
     ['window-boundary', ['rolling window']],
     ['unweighted-ece', ['ECE and the reliability curve']],
     ['latency-mean', ['latency p50/p99']],
-    ['drift-self', ['drift flags a shifted feature']],
+    ['drift-self', ['drift flags a shifted feature', 'as feature rows']],
+    ['row-offset', ['as feature rows']],
+    ['row-by-reference', ['as feature rows']],
   ] as const)('fails a monitor with %s in exactly the matching cases', async (bug, fragments) => {
     expect(await failedCases(bug)).toEqual(fragments.map(caseName));
   });

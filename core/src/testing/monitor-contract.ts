@@ -3,7 +3,7 @@
  * and those backed by real systems alike.
  */
 import assert from 'node:assert/strict';
-import type { OutcomeRecord, PredictionRecord } from '../domain/prediction.js';
+import type { FeatureRow, OutcomeRecord, PredictionRecord } from '../domain/prediction.js';
 import { isVigilError } from '../errors.js';
 import type { Monitor } from '../ports/monitor.js';
 import { type Contract, type ContractFixture, skipCase } from './contract.js';
@@ -403,6 +403,61 @@ export const monitorContract: Contract<MonitorFixture> = {
         const same = await impl.drift({ model, reference, since: reference.since, until: reference.until });
         assert.equal(same.driftShare, 0, 'the reference against itself');
         close(same.scorePsi, 0, 'score PSI of the reference against itself');
+      },
+    },
+    {
+      name: 'features sent as feature rows drift exactly as the same values by name, also after a reopen',
+      requires: ['drift'],
+      async run({ impl, reopen }) {
+        assert.ok(impl.drift, 'capabilities.drift is true but drift() is missing');
+        const byName = unique('by-name');
+        const byRow = unique('by-row');
+        const names = ['hr', 'lactate', 'ward'];
+        const named: PredictionRecord[] = [];
+        const rows: PredictionRecord[] = [];
+        // One block per "answer" of 10 rows, rows of one answer sharing it, as a server emits them.
+        for (let answer = 0; answer < 40; answer++) {
+          const block = new Float32Array(10 * names.length + 2);
+          for (let r = 0; r < 10; r++) {
+            const i = answer * 10 + r;
+            const minute = (i < 200 ? -14 * DAY : -5 * DAY) + (i % 200) * 30;
+            const hr = 70 + ((i * 37) % 200) / 10 + (i < 200 ? 0 : 12);
+            const lactate = i % 7 === 0 ? null : 1 + ((i * 11) % 50) / 10;
+            const ward = i % 4;
+            const score = (i % 50) / 100 + (i < 200 ? 0.1 : 0.3);
+            // float32 values on both sides: the block holds float32
+            const values = [Math.fround(hr), lactate === null ? null : Math.fround(lactate), ward];
+            const offset = 2 + r * names.length;
+            values.forEach((v, k) => {
+              block[offset + k] = v ?? Number.NaN;
+            });
+            named.push(
+              prediction(byName, `n-${i}`, score, {
+                minute,
+                features: Object.fromEntries(names.map((n, k) => [n, values[k]!])),
+              }),
+            );
+            rows.push(
+              prediction(byRow, `r-${i}`, score, { minute, features: { names, values: block, offset } }),
+            );
+          }
+        }
+        await impl.recordPredictions(named);
+        await impl.recordPredictions(rows);
+        // The server may reuse its blocks once the records are taken: the monitor keeps copies.
+        for (const r of rows) (r.features as FeatureRow).values.fill(0);
+        const reference = { since: at(-14 * DAY), until: at(-7 * DAY) };
+        const expected = await impl.drift({ model: byName, reference, window: 'week' });
+        assert.ok(
+          expected.features.find((f) => f.feature === 'hr')?.drifted,
+          'hr moved up by 12 in the current week',
+        );
+        assert.deepEqual(await impl.drift({ model: byRow, reference, window: 'week' }), expected);
+        if (reopen) {
+          await impl.close();
+          const again = await reopen();
+          assert.deepEqual(await again.drift!({ model: byRow, reference, window: 'week' }), expected);
+        }
       },
     },
     {

@@ -14,7 +14,7 @@ import type {
   Monitor,
   PredictionRecord,
 } from '@vigil/core';
-import { createRng } from '@vigil/core';
+import { createRng, featureMapOf } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -105,7 +105,7 @@ async function rig(options: { challenger: ModelArtifact; workdir?: string; seed?
       await monitor.recordOutcomes(
         records.map((r) => ({
           predictionId: r.predictionId,
-          label: labelByFeatures.get(features.map((f) => r.features![f]).join('|'))!,
+          label: labelByFeatures.get(features.map((f) => featureMapOf(r.features!)[f]).join('|'))!,
           at: r.at,
         })),
       );

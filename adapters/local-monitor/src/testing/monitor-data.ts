@@ -16,7 +16,8 @@ export function lcg(seed: number): () => number {
 }
 
 export interface Traffic {
-  predictions: PredictionRecord[];
+  /** Features by name (the records' other form, `FeatureRow`, is what servers emit). */
+  predictions: (Omit<PredictionRecord, 'features'> & { features: Record<string, number | null> })[];
   outcomes: OutcomeRecord[];
 }
 
@@ -32,7 +33,7 @@ export function traffic(
 ): Traffic {
   const random = lcg(options.seed ?? 7);
   const step = (options.stepMinutes ?? 36) * 60_000;
-  const predictions: PredictionRecord[] = [];
+  const predictions: Traffic['predictions'] = [];
   const outcomes: OutcomeRecord[] = [];
   for (let i = 0; i < n; i++) {
     const score = Math.round(random() * 1000) / 1000;

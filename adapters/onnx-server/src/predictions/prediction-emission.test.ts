@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { InferenceRequest, PredictionRecord } from '@vigil/core';
+import { featureMapOf, type InferenceRequest, type PredictionRecord } from '@vigil/core';
 import { createTestContext } from '@vigil/core/testing';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { onnxServer } from '../adapter.js';
@@ -70,7 +70,7 @@ describe('predictions emitted', () => {
       });
       // The values the model read (FP32), by name.
       const f32 = (v: number | null | undefined) => (v === null || v === undefined ? null : Math.fround(v));
-      expect(record.features).toEqual({
+      expect(featureMapOf(record.features!)).toEqual({
         a: f32(patient.row[0]),
         b: f32(patient.row[1]),
         c: f32(patient.row[2]),
@@ -80,7 +80,7 @@ describe('predictions emitted', () => {
       expect(record.at.toISOString()).toBe('2026-03-01T08:00:00.000Z');
       expect(record.latencyMs).toBeGreaterThanOrEqual(0);
     });
-    expect(emitted[1]!.features!.b).toBeNull(); // P0003's missing b
+    expect(featureMapOf(emitted[1]!.features!).b).toBeNull(); // P0003's missing b
   });
 
   it('matrix rows: entity key from parameters.entity_id, else from the generated prediction id', async () => {
@@ -106,7 +106,7 @@ describe('predictions emitted', () => {
     for (const id of generated) expect(id).toMatch(/^[0-9a-f-]{36}$/);
     expect(emitted.map((r) => r.predictionId)).toEqual(generated);
     expect(emitted[0]!.at.getTime()).toBeGreaterThanOrEqual(before);
-    expect(emitted[0]!.features).toEqual({ a: 1, b: 2, c: 3, d: 4 });
+    expect(featureMapOf(emitted[0]!.features!)).toEqual({ a: 1, b: 2, c: 3, d: 4 });
     expect(emitted.every((r) => r.site === undefined)).toBe(true);
     await expect(server.infer('ae', matrix(rows, { parameters: { entity_id: ['P0001'] } }))).rejects.toThrow(
       /parameters\.entity_id: 1 ids for 2 rows/,
@@ -126,7 +126,8 @@ describe('predictions emitted', () => {
     await server.load({ name: 'seq', version: 's1', artifact: { ...modelV1, featureNames: ['a', 'b'] } });
     await server.infer('seq', matrix([[1, 2, 3, 4]]));
     await server.flushPredictions();
-    expect(emitted[0]).toMatchObject({ model: 'seq', version: 's1', features: { a: 3, b: 4 } });
+    expect(emitted[0]).toMatchObject({ model: 'seq', version: 's1' });
+    expect(featureMapOf(emitted[0]!.features!)).toEqual({ a: 3, b: 4 });
   });
 
   it('a mirror’s answers are emitted as shadow predictions of its version, joined to the served ones', async () => {

@@ -1,4 +1,4 @@
-import type { Logger, PredictionRecord, Pseudonymiser } from '@vigil/core';
+import type { FeatureRow, Logger, PredictionRecord, Pseudonymiser } from '@vigil/core';
 
 /**
  * Answered rows of one request, kept as they are (no copies) until the batch is flushed;
@@ -41,22 +41,16 @@ export interface PredictionEmitterOptions {
   chunkRows?: number;
 }
 
-/** Feature values by name: the row itself, or the last step of a sequence row (`L·d` wide). */
+/** A row's features (the row itself, or the last step of a sequence row `L·d` wide), as a view of `x`: nothing copied. */
 export function featuresOfRow(
   x: Float32Array,
   row: number,
   width: number,
   names: readonly string[],
-): Record<string, number | null> | undefined {
+): FeatureRow | undefined {
   const d = names.length;
   if (d === 0 || width % d !== 0) return undefined;
-  const start = row * width + width - d;
-  const out: Record<string, number | null> = {};
-  for (let i = 0; i < d; i++) {
-    const v = x[start + i]!;
-    out[names[i]!] = Number.isNaN(v) ? null : v;
-  }
-  return out;
+  return { names, values: x, offset: row * width + width - d };
 }
 
 /**
