@@ -9,6 +9,7 @@ import {
   type HistoricalResult,
   type LakeStore,
   type MaterializeRequest,
+  type OnlineMatrix,
   type OnlineRequest,
   type OnlineResult,
   type ScalarValue,
@@ -40,7 +41,12 @@ export interface DuckDBFeatureStoreOptions {
   online?: (views: readonly string[]) => Promise<OnlineBackend>;
 }
 
-const capabilities: FeatureStoreCapabilities = { offline: true, online: true, streamingPush: true };
+const capabilities: FeatureStoreCapabilities = {
+  offline: true,
+  online: true,
+  streamingPush: true,
+  onlineMatrix: true,
+};
 
 /**
  * Embedded FeatureStore: DuckDB reads the views' Parquet sources from the LakeStore at a
@@ -305,6 +311,11 @@ export class DuckDBFeatureStore implements FeatureStore {
   async getOnlineFeatures(request: OnlineRequest): Promise<OnlineResult> {
     this.#assertOpen();
     return this.#online.get(request);
+  }
+
+  async getOnlineMatrix(request: OnlineRequest): Promise<OnlineMatrix> {
+    this.#assertOpen();
+    return this.#online.matrix(request);
   }
 
   async close(): Promise<void> {

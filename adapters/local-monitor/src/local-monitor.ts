@@ -284,6 +284,8 @@ export class LocalMonitor implements Monitor {
       // Counters are added once per model and version of the batch (the same totals as one
       // `inc` per record, with fewer label lookups).
       let labels: { model: string; version: string } | undefined;
+      let score: { observe(value: number): void } | undefined;
+      let latency: { observe(value: number): void } | undefined;
       let count = 0;
       let fallbacks = 0;
       const addCounts = () => {
@@ -299,13 +301,16 @@ export class LocalMonitor implements Monitor {
         if (labels === undefined || labels.model !== r.model || labels.version !== r.version) {
           addCounts();
           labels = { model: r.model, version: r.version };
+          // The labelled children: one label lookup per group, not per record.
+          score = this.#metrics.score.labels(labels);
+          latency = this.#metrics.latency.labels(labels);
           count = 0;
           fallbacks = 0;
         }
         count++;
         if (r.fallback === true) fallbacks++;
-        this.#metrics.score.observe(labels, r.score);
-        if (r.latencyMs !== undefined) this.#metrics.latency.observe(labels, r.latencyMs / 1000);
+        score!.observe(r.score);
+        if (r.latencyMs !== undefined) latency!.observe(r.latencyMs / 1000);
       }
       addCounts();
     });

@@ -7,6 +7,7 @@ import {
   type HistoricalRequest,
   type HistoricalResult,
   type MaterializeRequest,
+  type OnlineMatrix,
   type OnlineRequest,
   type OnlineResult,
   type ScalarValue,
@@ -19,7 +20,12 @@ export interface RedisFeatureStoreOptions extends RedisOnlineStoreOptions {
   dir: string;
 }
 
-const capabilities: FeatureStoreCapabilities = { offline: false, online: true, streamingPush: true };
+const capabilities: FeatureStoreCapabilities = {
+  offline: false,
+  online: true,
+  streamingPush: true,
+  onlineMatrix: true,
+};
 
 /**
  * Online-only FeatureStore over Redis in Feast's encoding: views registered in a local
@@ -83,6 +89,11 @@ export class RedisFeatureStore implements FeatureStore {
   async getOnlineFeatures(request: OnlineRequest): Promise<OnlineResult> {
     this.#assertOpen();
     return this.#online.get(request);
+  }
+
+  async getOnlineMatrix(request: OnlineRequest): Promise<OnlineMatrix> {
+    this.#assertOpen();
+    return this.#online.matrix(request);
   }
 
   async close(): Promise<void> {

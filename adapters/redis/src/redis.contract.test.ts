@@ -35,6 +35,7 @@ function forgetsTimestamps(fixture: RedisFixture): RedisFixture {
       return real.push(name, rows);
     },
     getOnlineFeatures: (r) => real.getOnlineFeatures(r),
+    getOnlineMatrix: (r) => real.getOnlineMatrix!(r),
     close: () => real.close(),
   };
   return { ...fixture, impl: broken };

@@ -16,6 +16,8 @@ export interface FeatureStoreCapabilities {
   online: boolean;
   /** `push` of streaming rows to the online store. Default true. */
   streamingPush: boolean;
+  /** `getOnlineMatrix`: the online read as one Float32 row per entity. Default false. */
+  onlineMatrix?: boolean;
 }
 
 export interface HistoricalRequest {
@@ -63,6 +65,21 @@ export interface OnlineResult {
   eventTimestamps?: Record<string, Date | null>[];
 }
 
+/**
+ * The read of `getOnlineFeatures`, dense, as a model server feeds it to a model: no object
+ * per entity, no Date per value.
+ */
+export interface OnlineMatrix {
+  /** Feature columns in request order, named as `getOnlineFeatures` names them (no join keys). */
+  features: string[];
+  /** Entity rows × features, row-major: `Number(value)`, NaN where missing or expired. */
+  x: Float32Array;
+  /** The feature views read, in the order `features` first uses them. */
+  views: string[];
+  /** Entity rows × views: the event time (epoch ms) of the entity's stored row of each view; NaN where it has none. */
+  eventTimes: Float64Array;
+}
+
 export interface FeatureStore {
   readonly capabilities: FeatureStoreCapabilities;
   /** Register or update views. A changed definition must carry a higher version. */
@@ -74,6 +91,8 @@ export interface FeatureStore {
   /** Write streaming rows (join keys, timestamp field, features) to the online store; older rows than stored are skipped. */
   push(view: string, rows: Record<string, ScalarValue | Date>[]): Promise<{ rowsWritten: number }>;
   getOnlineFeatures(request: OnlineRequest): Promise<OnlineResult>;
+  /** With `capabilities.onlineMatrix`: the same read as `getOnlineFeatures`, same checks and errors, dense. */
+  getOnlineMatrix?(request: OnlineRequest): Promise<OnlineMatrix>;
   close(): Promise<void>;
 }
 

@@ -10,6 +10,7 @@ import type {
   HistoricalRequest,
   HistoricalResult,
   MaterializeRequest,
+  OnlineMatrix,
   OnlineRequest,
   OnlineResult,
 } from '../ports/feature-store.js';
@@ -24,7 +25,8 @@ type Bug =
   | 'first-created-wins'
   | 'ignore-ref'
   | 'push-overwrites'
-  | 'no-version-rule';
+  | 'no-version-rule'
+  | 'matrix-times';
 type Row = Record<string, unknown>;
 
 const DTYPES = new Set(['float64', 'float32', 'int64', 'int32', 'string', 'bool', 'timestamp']);
@@ -49,7 +51,7 @@ class MemoryLake {
 }
 
 class MemoryFeatureStore implements FeatureStore {
-  readonly capabilities = defaultFeatureStoreCapabilities;
+  readonly capabilities = { ...defaultFeatureStoreCapabilities, onlineMatrix: true };
   readonly #views = new Map<string, { view: FeatureView; until?: number }>();
   readonly #online = new Map<string, Map<string, { ts: number; values: Row }>>();
   constructor(
@@ -208,6 +210,37 @@ class MemoryFeatureStore implements FeatureStore {
     return { featureNames: [...joinKeys, ...names], rows };
   }
 
+  async getOnlineMatrix(request: OnlineRequest): Promise<OnlineMatrix> {
+    const wanted = this.#resolve(request.features);
+    const full = request.fullFeatureNames ?? true;
+    const views = [...new Set(wanted.map((w) => w.view))];
+    const x: number[] = [];
+    const eventTimes: number[] = [];
+    request.entityRows.forEach((entityRow, r) => {
+      for (const view of views) {
+        for (const k of view.entities) {
+          if (entityRow[k] === undefined) {
+            throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', `entityRows[${r}] lacks join key '${k}'`);
+          }
+        }
+      }
+      const hit = (view: FeatureView) =>
+        this.#online.get(view.name)?.get(JSON.stringify(view.entities.map((k) => entityRow[k])));
+      for (const w of wanted) {
+        const value = hit(w.view)?.values[w.feature];
+        x.push(value === null || value === undefined ? Number.NaN : Number(value));
+      }
+      for (const view of views)
+        eventTimes.push(this.bug === 'matrix-times' ? Number.NaN : (hit(view)?.ts ?? Number.NaN));
+    });
+    return {
+      features: wanted.map((w) => (full ? `${w.view.name}__${w.feature}` : w.feature)),
+      x: Float32Array.from(x),
+      views: views.map((v) => v.name),
+      eventTimes: Float64Array.from(eventTimes),
+    };
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -243,6 +276,7 @@ describe('feature-store contract', () => {
     ['ignore-ref', ['historical: reads the sources at the given lake commit']],
     ['push-overwrites', ['online: push keeps newer rows']],
     ['no-version-rule', ['apply is idempotent and a changed view needs a higher version']],
+    ['matrix-times', ['online: getOnlineMatrix']],
   ] as const)('fails a store with bug %s in the cases aimed at it', async (bug, expected) => {
     const report = await checkContract(featureStoreContract, factory(bug));
     const failed = report.failed.map((f) => f.name);

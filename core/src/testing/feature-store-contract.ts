@@ -353,6 +353,51 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'online: getOnlineMatrix reads what getOnlineFeatures reads, dense, with one event time per view',
+    requires: ['online', 'streamingPush', 'onlineMatrix'],
+    async run(f) {
+      assert.ok(f.impl.getOnlineMatrix, 'capabilities.onlineMatrix is true but getOnlineMatrix is missing');
+      await f.impl.apply([vitals, labs]);
+      await f.impl.push('vitals', [
+        { patient_id: 'p1', event_ts: at(20), hr: 80.5, sbp: 130 },
+        { patient_id: 'p2', event_ts: at(3), hr: null, sbp: 110 },
+      ]);
+      await f.impl.push('labs', [{ patient_id: 'p1', ts: at(7), alt: 45.25 }]);
+      const entityRows = [
+        { patient_id: 'p2' },
+        { patient_id: 'p1' },
+        { patient_id: 'p3' },
+        { patient_id: 'p1' },
+      ];
+      for (const fullFeatureNames of [true, false]) {
+        const request = {
+          features: ['vitals:sbp', 'labs:alt', 'vitals:hr'] as FeatureRef[],
+          entityRows,
+          fullFeatureNames,
+        };
+        const m = await f.impl.getOnlineMatrix(request);
+        const rows = await f.impl.getOnlineFeatures(request);
+        const names = fullFeatureNames ? ['vitals__sbp', 'labs__alt', 'vitals__hr'] : ['sbp', 'alt', 'hr'];
+        assert.deepEqual(m.features, names);
+        assert.deepEqual(rows.featureNames, ['patient_id', ...names], 'the row read names the same columns');
+        const N = Number.NaN;
+        assert.deepEqual(Array.from(m.x), [110, N, N, 130, 45.25, 80.5, N, N, N, 130, 45.25, 80.5]);
+        assert.deepEqual(
+          Array.from(m.x),
+          rows.rows.flatMap((row) => names.map((n) => (row[n] === null ? N : Number(row[n])))),
+          'the row read holds the same values',
+        );
+        assert.deepEqual(m.views, ['vitals', 'labs']);
+        const ms = (h: number) => at(h).getTime();
+        assert.deepEqual(Array.from(m.eventTimes), [ms(3), N, ms(20), ms(7), N, N, ms(20), ms(7)]);
+      }
+      await assert.rejects(
+        f.impl.getOnlineMatrix({ features: ['vitals:hr'], entityRows: [{ patient: 'p1' }] }),
+        hasCode('VIGIL_FEATURE_INVALID_REQUEST', 'patient_id'),
+      );
+    },
+  },
+  {
     name: 'online: push keeps newer rows and skips older or equal ones',
     requires: ['online', 'streamingPush'],
     async run(f) {

@@ -3,6 +3,7 @@ import {
   type FeatureRef,
   type FeatureView,
   type Logger,
+  type OnlineMatrix,
   type OnlineRequest,
   type OnlineResult,
   type ScalarValue,
@@ -109,22 +110,10 @@ export class OnlineFeatures {
   async get(request: OnlineRequest): Promise<OnlineResult> {
     const plan = this.#plan(request.features, request.fullFeatureNames ?? true);
     const { joinKeys } = plan;
-    const entityRows = request.entityRows;
-    if (!Array.isArray(entityRows)) {
-      throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', 'getOnlineFeatures: entityRows must be an array');
-    }
-    const rows = entityRows.map((entityRow, r) => {
+    const entityRows = checkEntityRows(request.entityRows, joinKeys);
+    const rows = entityRows.map((entityRow) => {
       const out: Record<string, ScalarValue> = {};
-      for (const k of joinKeys) {
-        const v = entityRow[k];
-        if (v === undefined) {
-          throw new VigilError(
-            'VIGIL_FEATURE_INVALID_REQUEST',
-            `getOnlineFeatures: entityRows[${r}] lacks join key '${k}'`,
-          );
-        }
-        out[k] = v;
-      }
+      for (const k of joinKeys) out[k] = entityRow[k]!;
       return out;
     });
     // One batched read per view (or one for all views, where the backend can); then fill the
@@ -145,6 +134,39 @@ export class OnlineFeatures {
       }
     }
     return { featureNames: plan.featureNames.slice(), rows, eventTimestamps };
+  }
+
+  /** The read of `get`, dense (see `OnlineMatrix`): the same plan, checks and backend reads. */
+  async matrix(request: OnlineRequest): Promise<OnlineMatrix> {
+    const plan = this.#plan(request.features, request.fullFeatureNames ?? true);
+    const entityRows = checkEntityRows(request.entityRows, plan.joinKeys);
+    const reads = await this.#read(plan, entityRows);
+    const n = entityRows.length;
+    const d = plan.columns.length;
+    const v = plan.views.length;
+    const x = new Float32Array(n * d);
+    const eventTimes = new Float64Array(n * v);
+    for (let r = 0; r < v; r++) {
+      const entries = reads[r]!;
+      for (let i = 0; i < n; i++) {
+        const entry = entries[i];
+        eventTimes[i * v + r] = entry ? Math.floor(entry.ts / 1000) : Number.NaN;
+      }
+    }
+    for (let c = 0; c < d; c++) {
+      const { read, j } = plan.columns[c]!;
+      const entries = reads[read]!;
+      for (let i = 0; i < n; i++) {
+        const value = entries[i]?.values[j];
+        x[i * d + c] = value === null || value === undefined ? Number.NaN : Number(value);
+      }
+    }
+    return {
+      features: plan.columns.map((c) => c.column),
+      x,
+      views: plan.views.map((r) => r.view.name),
+      eventTimes,
+    };
   }
 
   /** Each view's entries for the entity rows, in `plan.views` order. */
@@ -205,6 +227,27 @@ export class OnlineFeatures {
   close(): Promise<void> {
     return this.#backend.close();
   }
+}
+
+/** The entity rows of an online read, each with every join key. */
+function checkEntityRows(
+  entityRows: unknown,
+  joinKeys: readonly string[],
+): readonly Record<string, ScalarValue>[] {
+  if (!Array.isArray(entityRows)) {
+    throw new VigilError('VIGIL_FEATURE_INVALID_REQUEST', 'getOnlineFeatures: entityRows must be an array');
+  }
+  entityRows.forEach((entityRow: Record<string, ScalarValue>, r) => {
+    for (const k of joinKeys) {
+      if (entityRow[k] === undefined) {
+        throw new VigilError(
+          'VIGIL_FEATURE_INVALID_REQUEST',
+          `getOnlineFeatures: entityRows[${r}] lacks join key '${k}'`,
+        );
+      }
+    }
+  });
+  return entityRows;
 }
 
 /** Check a pushed value against its dtype; timestamps are stored as ISO strings. */

@@ -84,6 +84,7 @@ export async function createServingFixture(): Promise<RedisFixture & { serving: 
     materialize: (r) => materialiser.impl.materialize(r),
     push: (v, rows) => serving.push(v, rows),
     getOnlineFeatures: (r) => serving.getOnlineFeatures(r),
+    getOnlineMatrix: (r) => serving.getOnlineMatrix(r),
     close: () => serving.close(),
   };
   return {

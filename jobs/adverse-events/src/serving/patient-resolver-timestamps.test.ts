@@ -24,6 +24,7 @@ const at = (iso: string) => new Date(iso);
  * each column's event time, as the duckdb and redis stores report them); it keeps the requests.
  */
 class TableStore {
+  readonly capabilities = { offline: false, online: true, streamingPush: false };
   readonly requests: OnlineRequest[] = [];
   constructor(
     readonly table: Map<string, { values: Record<string, ScalarValue>; times: Record<string, Date | null> }>,

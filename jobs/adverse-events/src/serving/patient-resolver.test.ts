@@ -24,7 +24,7 @@ const value = (patient: number, feature: number, k: number) => patient * 100 + f
  */
 class TableStore {
   historicalReads = 0;
-  readonly capabilities = { offline: true, online: true, streamingPush: false };
+  readonly capabilities: FeatureStore['capabilities'] = { offline: true, online: true, streamingPush: false };
   async getOnlineFeatures(request: OnlineRequest) {
     const rows = request.entityRows.map((r) => {
       const p = Number(String(r.patient_id).slice(2));
@@ -52,6 +52,32 @@ class TableStore {
       };
     });
     return { rows, lakeCommit: 'c', featureViews: [] };
+  }
+}
+
+/**
+ * The same table read dense (`getOnlineMatrix`), written here from the table itself: one time per
+ * feature view and patient. Counts its reads.
+ */
+class MatrixTableStore extends TableStore {
+  matrixReads = 0;
+  override readonly capabilities = { offline: true, online: true, streamingPush: false, onlineMatrix: true };
+  async getOnlineMatrix(request: OnlineRequest) {
+    this.matrixReads++;
+    const x: number[] = [];
+    const eventTimes: number[] = [];
+    for (const r of request.entityRows) {
+      const p = Number(String(r.patient_id).slice(2));
+      if (p === 9) x.push(Number.NaN, Number.NaN);
+      else x.push(value(p, 0, 0), value(p, 1, 0));
+      eventTimes.push(...(p === 9 ? [Number.NaN, Number.NaN] : [T, T - 30 * DAY]));
+    }
+    return {
+      features: request.features.map((ref) => ref.replace(':', '__')),
+      x: Float32Array.from(x),
+      views: ['patient_daily', 'patient_profile'],
+      eventTimes: Float64Array.from(eventTimes),
+    };
   }
 }
 
@@ -109,6 +135,21 @@ describe('PatientResolver', () => {
     expect(store.historicalReads).toBe(1);
     await r.features(model(4), ['P-1']);
     expect(store.historicalReads).toBe(1);
+  });
+
+  it('a store with onlineMatrix is read dense, with the same rows, times and refusals as from its rows', async () => {
+    for (const steps of [1, 4]) {
+      const rows = await resolver(new TableStore()).features(model(steps), ['P-1', 'P-3', 'P-2']);
+      const dense = new MatrixTableStore();
+      const got = await resolver(dense).features(model(steps), ['P-1', 'P-3', 'P-2']);
+      expect(dense.matrixReads).toBe(1);
+      expect(Array.from(got.x)).toEqual(Array.from(rows.x));
+      expect(got.timestamps).toEqual(rows.timestamps);
+    }
+    const error = await resolver(new MatrixTableStore())
+      .features(model(1), ['P-1', 'P-9'])
+      .catch((e: unknown) => e);
+    expect(isVigilError(error) && error.code).toBe('VIGIL_SERVER_UNKNOWN_ENTITY');
   });
 
   it('refuses a patient the online store does not know, without naming them', async () => {

@@ -64,14 +64,7 @@ export class PatientResolver implements EntityResolver {
   async features(model: LoadedModel, ids: readonly string[]): Promise<EntityFeatures> {
     const { artifact } = model;
     const names = artifact.featureNames;
-    const plan = readPlanOf(names);
-    const online = await this.#options.store.getOnlineFeatures({
-      features: plan.refs as FeatureRef[],
-      entityRows: ids.map((patient_id) => ({ patient_id })),
-      fullFeatureNames: true,
-    });
-    const row = denseMatrix(online.rows, names);
-    const timestamps = ids.map((_, i) => timestampsOf(plan, online.eventTimestamps?.[i]));
+    const { row, timestamps } = await this.#online(names, ids);
     const unknown = timestamps.findIndex((t) => Object.values(t).every((v) => v === null));
     if (unknown >= 0) {
       // The id itself stays out of the message: errors reach logs.
@@ -101,6 +94,44 @@ export class PatientResolver implements EntityResolver {
       );
     }
     return { x, timestamps };
+  }
+
+  /**
+   * The patients' online rows (features in `names` order) and when their values were recorded:
+   * dense from the store where it can (`getOnlineMatrix`: one time per view and patient), else
+   * from its rows.
+   */
+  async #online(
+    names: readonly string[],
+    ids: readonly string[],
+  ): Promise<{ row: Float32Array; timestamps: Record<string, string | null>[] }> {
+    const { store } = this.#options;
+    const plan = readPlanOf(names);
+    const request = {
+      features: plan.refs as FeatureRef[],
+      entityRows: ids.map((patient_id) => ({ patient_id })),
+      fullFeatureNames: true,
+    };
+    if (store.capabilities.onlineMatrix && store.getOnlineMatrix) {
+      const m = await store.getOnlineMatrix(request);
+      if (m.features.length === names.length && m.features.every((name, j) => name === names[j])) {
+        const v = m.views.length;
+        const timestamps = ids.map((_, i) => {
+          const out: Record<string, string | null> = {};
+          for (let r = 0; r < v; r++) {
+            const t = m.eventTimes[i * v + r]!;
+            out[m.views[r]!] = Number.isNaN(t) ? null : new Date(t).toISOString();
+          }
+          return out;
+        });
+        return { row: m.x, timestamps };
+      }
+    }
+    const online = await store.getOnlineFeatures(request);
+    return {
+      row: denseMatrix(online.rows, names),
+      timestamps: ids.map((_, i) => timestampsOf(plan, online.eventTimestamps?.[i])),
+    };
   }
 
   async explain(model: LoadedModel, x: Float32Array, k: number): Promise<RiskExplanation> {
