@@ -99,8 +99,13 @@ function pathOf(segments: readonly PropertyKey[]): string {
 
 const ENV_REF = /\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 
-/** Replace `${env:NAME}` in every string; report unset names with their path. */
-function substituteEnv(
+/**
+ * Replace `${env:NAME}` in every string of `value` (arrays and objects walked, a new value
+ * returned); each unset name is pushed to `issues` with its dotted path under `path` and
+ * replaced by ''. loadConfig runs it on the whole document; a plugin that reads its own
+ * config file (the gateway) uses it so references resolve the same way.
+ */
+export function substituteEnv(
   value: unknown,
   env: Record<string, string | undefined>,
   path: string[],

@@ -57,7 +57,24 @@ const checkBody = z.strictObject({
 });
 const switchBody = z.strictObject({ color: colorSchema });
 const emptyBody = z.strictObject({});
+type StageBody = z.infer<typeof stageBody>;
+type CheckBody = z.infer<typeof checkBody>;
 
+/**
+ * The one validation of a control request: each problem as `field: reason` (400). A request
+ * over HTTP is validated here once (parseBody); the public methods validate their arguments
+ * here and the HTTP routes call the same implementation with the body already validated.
+ */
+function validate<T>(schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
+    throw new GatewayError('VIGIL_GATEWAY_INVALID_REQUEST', issues.join('; '), { details: { issues } });
+  }
+  return parsed.data;
+}
+
+/** A control request body: JSON (an empty body is `{}`), then validate. */
 function parseBody<T>(schema: z.ZodType<T>, raw: Buffer): T {
   let json: unknown = {};
   if (raw.length > 0) {
@@ -70,12 +87,7 @@ function parseBody<T>(schema: z.ZodType<T>, raw: Buffer): T {
       );
     }
   }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${issuePath(i.path)}: ${i.message}`);
-    throw new GatewayError('VIGIL_GATEWAY_INVALID_REQUEST', issues.join('; '), { details: { issues } });
-  }
-  return parsed.data;
+  return validate(schema, json);
 }
 
 /**
@@ -96,6 +108,8 @@ export class Gateway {
   #server: http.Server | undefined;
   #inflight = 0;
   #closing: Promise<void> | undefined;
+  /** The last state-file save; saves run one at a time, in order, so the file ends with the latest state. */
+  #saving: Promise<unknown> = Promise.resolve();
   readonly #log: (event: Record<string, unknown>) => void;
 
   constructor(input: GatewayOptionsInput, log?: (event: Record<string, unknown>) => void) {
@@ -135,27 +149,36 @@ export class Gateway {
     }
     this.#active = active;
     if (active !== undefined) this.#switchedAt = Date.now();
-    this.#persist();
+    // Not awaited (a constructor cannot): a failed save is logged, and close() waits for the save.
+    void this.#persist();
   }
 
-  /** Save the routing state when a state file is configured; a failure is logged, never thrown into the switch. */
-  #persist(): string | undefined {
+  /**
+   * Save the routing state as it is now, when a state file is configured; resolves with the
+   * reason when the save failed (logged, never thrown into the switch), else undefined.
+   */
+  #persist(): Promise<string | undefined> {
     const file = this.options.stateFile;
-    if (!file) return undefined;
-    try {
-      writeGatewayState(file, {
-        version: 1,
-        active: this.#active ?? null,
-        previous: this.#previous ?? null,
-        switchedAt: this.#switchedAt !== undefined ? new Date(this.#switchedAt).toISOString() : null,
-        upstreams: Object.fromEntries([...this.#upstreams].map(([c, u]) => [c, u.href])),
-      });
-      return undefined;
-    } catch (error) {
-      const reason = `could not save ${file}: ${error instanceof Error ? error.message : String(error)}`;
-      this.#log({ action: 'persist', ok: false, reason });
-      return reason;
-    }
+    if (!file) return Promise.resolve(undefined);
+    const state = {
+      version: 1 as const,
+      active: this.#active ?? null,
+      previous: this.#previous ?? null,
+      switchedAt: this.#switchedAt !== undefined ? new Date(this.#switchedAt).toISOString() : null,
+      upstreams: Object.fromEntries([...this.#upstreams].map(([c, u]) => [c, u.href])),
+    };
+    const saved = this.#saving
+      .then(() => writeGatewayState(file, state))
+      .then(
+        () => undefined,
+        (error: unknown) => {
+          const reason = `could not save ${file}: ${error instanceof Error ? error.message : String(error)}`;
+          this.#log({ action: 'persist', ok: false, reason });
+          return reason;
+        },
+      );
+    this.#saving = saved;
+    return saved;
   }
 
   get active(): Color | undefined {
@@ -183,8 +206,18 @@ export class Gateway {
   }
 
   /** Register (or replace) the upstream of a color that is not taking traffic. */
-  stage(color: Color, url: string, by?: string): { color: Color; url: string; persistError?: string } {
-    const { url: parsed } = parseBody(stageBody, Buffer.from(JSON.stringify({ color, url })));
+  async stage(
+    color: Color,
+    url: string,
+    by?: string,
+  ): Promise<{ color: Color; url: string; persistError?: string }> {
+    return this.#stage(validate(stageBody, { color, url }), by);
+  }
+
+  async #stage(
+    { color, url }: StageBody,
+    by: string | undefined,
+  ): Promise<{ color: Color; url: string; persistError?: string }> {
     if (this.#active === color) {
       throw new GatewayError(
         'VIGIL_GATEWAY_ACTIVE_COLOR',
@@ -192,13 +225,13 @@ export class Gateway {
       );
     }
     const old = this.#upstreams.get(color);
-    const upstream = new Upstream(color, parsed, this.options.maxSockets);
+    const upstream = new Upstream(color, url, this.options.maxSockets);
     this.#upstreams.set(color, upstream);
     old?.retire();
     // Rolling back to a color whose upstream changed since it served would skip its check.
     if (this.#previous === color) this.#previous = undefined;
     this.#record({ action: 'stage', at: Date.now(), by, color, url: upstream.href });
-    const persistError = this.#persist();
+    const persistError = await this.#persist();
     return { color, url: upstream.href, ...(persistError ? { persistError } : {}) };
   }
 
@@ -208,7 +241,11 @@ export class Gateway {
     input: { model?: string; request?: unknown; expect?: unknown } = {},
     by?: string,
   ): Promise<CheckReport> {
-    const body = parseBody(checkBody, Buffer.from(JSON.stringify({ color, ...input })));
+    return this.#check(validate(checkBody, { color, ...input }), by);
+  }
+
+  async #check(body: CheckBody, by: string | undefined): Promise<CheckReport> {
+    const { color } = body;
     const upstream = this.#upstreams.get(color);
     if (!upstream) {
       throw new GatewayError(
@@ -289,8 +326,11 @@ export class Gateway {
    * the old one (its upstream and connections stay open). Refused unless the color's last
    * check passed and is at most `check.maxAgeMs` old.
    */
-  switch(color: Color, by?: string): SwitchResult {
-    parseBody(switchBody, Buffer.from(JSON.stringify({ color })));
+  async switch(color: Color, by?: string): Promise<SwitchResult> {
+    return this.#switch(validate(switchBody, { color }).color, by);
+  }
+
+  async #switch(color: Color, by: string | undefined): Promise<SwitchResult> {
     if (this.#active === color) {
       return {
         active: color,
@@ -320,7 +360,7 @@ export class Gateway {
    * Back to the color that served before the last switch, at once: no check needed (it was
    * serving until the switch; re-staging it clears it as a rollback target).
    */
-  rollback(by?: string): SwitchResult {
+  async rollback(by?: string): Promise<SwitchResult> {
     const target = this.#previous;
     if (target === undefined || !this.#upstreams.has(target)) {
       throw new GatewayError(
@@ -331,7 +371,8 @@ export class Gateway {
     return this.#flip(target, 'rollback', by);
   }
 
-  #flip(color: Color, action: 'switch' | 'rollback', by: string | undefined): SwitchResult {
+  /** The assignment runs before the first await: requests arriving after it go to `color`. */
+  async #flip(color: Color, action: 'switch' | 'rollback', by: string | undefined): Promise<SwitchResult> {
     const from = this.#active;
     this.#active = color;
     this.#previous = from;
@@ -345,7 +386,7 @@ export class Gateway {
       from,
       ok: true,
     });
-    const persistError = this.#persist();
+    const persistError = await this.#persist();
     return {
       active: color,
       previous: from,
@@ -446,19 +487,15 @@ export class Gateway {
     switch (path) {
       case '/gateway/status':
         return sendJson(response, 200, await this.status());
-      case '/gateway/stage': {
-        const body = parseBody(stageBody, raw);
-        return sendJson(response, 200, this.stage(body.color, body.url, by));
-      }
+      case '/gateway/stage':
+        return sendJson(response, 200, await this.#stage(parseBody(stageBody, raw), by));
       case '/gateway/check': {
-        const body = parseBody(checkBody, raw);
-        const { color, ...input } = body;
-        const report = await this.check(color, input, by);
+        const report = await this.#check(parseBody(checkBody, raw), by);
         return sendJson(response, 200, { ...report, at: new Date(report.at).toISOString() });
       }
       case '/gateway/switch': {
         const started = performance.now();
-        const result = this.switch(parseBody(switchBody, raw).color, by);
+        const result = await this.#switch(parseBody(switchBody, raw).color, by);
         return sendJson(response, 200, {
           ...result,
           at: new Date(result.at).toISOString(),
@@ -468,7 +505,7 @@ export class Gateway {
       default: {
         parseBody(emptyBody, raw);
         const started = performance.now();
-        const result = this.rollback(by);
+        const result = await this.rollback(by);
         return sendJson(response, 200, {
           ...result,
           at: new Date(result.at).toISOString(),
@@ -585,6 +622,7 @@ export class Gateway {
         await closed;
       }
       for (const upstream of this.#upstreams.values()) upstream.agent.destroy();
+      await this.#saving;
     })();
     return this.#closing;
   }

@@ -1,4 +1,5 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '@vigil/core';
 import { z } from 'zod';
 import { GatewayError } from '../errors.js';
 import { COLORS, type Color, issuePath, upstreamUrlSchema } from '../options.js';
@@ -45,9 +46,7 @@ export function readGatewayState(file: string): GatewayState | undefined {
   return state;
 }
 
-/** Write the state atomically (a temporary file renamed over the old one). */
-export function writeGatewayState(file: string, state: GatewayState): void {
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(state, null, 2)}\n`);
-  renameSync(tmp, file);
+/** Write the state atomically (core's writeFileAtomic: a temporary file renamed over the old one). */
+export function writeGatewayState(file: string, state: GatewayState): Promise<void> {
+  return writeFileAtomic(file, `${JSON.stringify(state, null, 2)}\n`);
 }
