@@ -1,4 +1,11 @@
-import { auroc, averagePrecision, calibrationCurve, calibrationErrorOf, type Evaluation } from '@vigil/core';
+import {
+  auroc,
+  averagePrecision,
+  calibrationCurve,
+  calibrationErrorOf,
+  type Evaluation,
+  nearestRankQuantileSorted,
+} from '@vigil/core';
 
 export interface LabelledScore {
   score: number;
@@ -12,11 +19,6 @@ export interface LabelledScore {
 
 /** Bins of the reliability curve and of ECE. */
 export const CALIBRATION_BINS = 10;
-
-/** The p-quantile by nearest rank (the ⌈p·n⌉-th smallest) of ascending `sorted`. */
-function nearestRank(sorted: Float64Array, p: number): number {
-  return sorted[Math.max(0, Math.ceil(p * sorted.length) - 1)]!;
-}
 
 /**
  * Quality of a set of predictions: AUROC (rank sum, ties half credit), average precision,
@@ -69,7 +71,7 @@ export function evaluateScores(items: readonly LabelledScore[], threshold: numbe
       count: b.count,
     })),
     fallbackRate: items.length === 0 ? null : fallbacks / items.length,
-    latencyP50Ms: latencies.length === 0 ? null : nearestRank(sortedLatencies, 0.5),
-    latencyP99Ms: latencies.length === 0 ? null : nearestRank(sortedLatencies, 0.99),
+    latencyP50Ms: latencies.length === 0 ? null : nearestRankQuantileSorted(sortedLatencies, 0.5),
+    latencyP99Ms: latencies.length === 0 ? null : nearestRankQuantileSorted(sortedLatencies, 0.99),
   };
 }

@@ -1,6 +1,7 @@
 import { auroc } from './auroc.js';
 import { checkBinaryInput, tieRuns } from './binary-input.js';
-import { checkBootstrapOptions, quantileSorted, stratifiedResampler } from './bootstrap.js';
+import { checkBootstrapOptions, stratifiedResampler } from './bootstrap.js';
+import { linearQuantileSorted } from './quantile.js';
 import { weightedAuroc } from './weighted-auroc.js';
 
 export interface BootstrapOptions {
@@ -46,8 +47,8 @@ export function aurocCi(
   const alpha = (1 - level) / 2;
   return {
     auroc: point,
-    lower: quantileSorted(replicates, alpha),
-    upper: quantileSorted(replicates, 1 - alpha),
+    lower: linearQuantileSorted(replicates, alpha),
+    upper: linearQuantileSorted(replicates, 1 - alpha),
     level,
     samples,
   };

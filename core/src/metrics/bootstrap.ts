@@ -20,16 +20,6 @@ export function stratifiedResampler(labels: ArrayLike<number>, seed: number | st
   };
 }
 
-/** The q-quantile (0 ≤ q ≤ 1) of sorted values, interpolated linearly (numpy's default, type 7). */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  const n = sorted.length;
-  if (n === 0) throw new RangeError('quantileSorted: no values');
-  const h = (n - 1) * q;
-  const lo = Math.floor(h);
-  const hi = Math.min(lo + 1, n - 1);
-  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
-}
-
 export function checkBootstrapOptions(fn: string, samples: number, level: number): void {
   if (!Number.isInteger(samples) || samples < 1)
     throw new RangeError(`${fn}: samples must be a positive integer, got ${samples}`);

@@ -6,3 +6,4 @@ export * from './calibration.js';
 export * from './drift/index.js';
 export * from './operating-threshold.js';
 export * from './paired-auroc-delta.js';
+export * from './quantile.js';

@@ -1,7 +1,8 @@
 import { auroc } from './auroc.js';
 import type { BootstrapOptions } from './auroc-ci.js';
 import { checkBinaryInput, tieRuns } from './binary-input.js';
-import { checkBootstrapOptions, quantileSorted, stratifiedResampler } from './bootstrap.js';
+import { checkBootstrapOptions, stratifiedResampler } from './bootstrap.js';
+import { linearQuantileSorted } from './quantile.js';
 import { weightedAuroc } from './weighted-auroc.js';
 
 export interface PairedAurocOptions extends BootstrapOptions {
@@ -68,7 +69,7 @@ export function pairedAurocDelta(
     delta: aurocA - aurocB,
     aurocA,
     aurocB,
-    ci: [quantileSorted(replicates, alpha), quantileSorted(replicates, 1 - alpha)],
+    ci: [linearQuantileSorted(replicates, alpha), linearQuantileSorted(replicates, 1 - alpha)],
     level,
     samples,
     p: Math.min(1, (2 * (1 + Math.min(atMostZero, atLeastZero))) / (1 + samples)),

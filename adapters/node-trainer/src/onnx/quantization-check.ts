@@ -1,5 +1,5 @@
 import type { ModelArtifact } from '@vigil/core';
-import { auroc } from '@vigil/core';
+import { auroc, nearestRankQuantileSorted as quantile } from '@vigil/core';
 import { MODEL_PROBABILITIES_NAME } from '../artifact/model-artifact.js';
 
 /**
@@ -65,9 +65,6 @@ export interface QuantizationCheckOptions {
   /** Session options of both sessions; default level 'all', one thread, sequential (the server's defaults). */
   session?: Parameters<OrtLike['InferenceSession']['create']>[1];
 }
-
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 /**
  * Score the same rows with `float` and `int8` in onnxruntime and time both, interleaved (float,

@@ -1,3 +1,5 @@
+import { nearestRankQuantileSorted } from '@vigil/core';
+
 /**
  * The last `capacity` latencies of one model version, in a fixed ring (no allocation per
  * answer). Quantiles use the nearest-rank method over the values in the ring.
@@ -28,8 +30,6 @@ export class LatencyRing {
   /** Nearest-rank quantile (`q` in [0, 1]) of the held latencies; null when empty. */
   quantile(q: number): number | null {
     if (this.#count === 0) return null;
-    const sorted = this.#values.slice(0, this.#count).sort();
-    const rank = Math.max(1, Math.ceil(q * this.#count));
-    return sorted[rank - 1]!;
+    return nearestRankQuantileSorted(this.#values.slice(0, this.#count).sort(), q);
   }
 }

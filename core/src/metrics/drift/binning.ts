@@ -71,11 +71,13 @@ export function histogramCounts(values: ArrayLike<number>, edges: Float64Array):
   return counts;
 }
 
-function fillZeros(shares: Float64Array): void {
+/** Evidently's fill for empty bins, in place: each 0 share becomes min(non-zero share)/10⁶ when that is ≤ 10⁻⁴, else 10⁻⁴. */
+export function fillEmptyBins(shares: Float64Array): Float64Array {
   let min = Number.POSITIVE_INFINITY;
   for (const s of shares) if (s !== 0 && s < min) min = s;
   const fill = min <= 0.0001 ? min / 10 ** 6 : 0.0001;
   for (let i = 0; i < shares.length; i++) if (shares[i] === 0) shares[i] = fill;
+  return shares;
 }
 
 /** Whether the values hold more than `limit` distinct ones (stops counting there). */
@@ -119,8 +121,8 @@ export function binnedShares(
     };
   }
   if (options.fillZeros) {
-    fillZeros(result.reference);
-    fillZeros(result.current);
+    fillEmptyBins(result.reference);
+    fillEmptyBins(result.current);
   }
   return result;
 }

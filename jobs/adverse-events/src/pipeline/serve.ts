@@ -1,10 +1,15 @@
-import type { InferenceRequest, Monitor, OutcomeRecord, TrainingSet } from '@vigil/core';
+import {
+  type InferenceRequest,
+  type Monitor,
+  nearestRankQuantileSorted,
+  type OutcomeRecord,
+  type TrainingSet,
+} from '@vigil/core';
 import { checkAborted, type ProgressListener } from './runtime.js';
 
+/** Nearest-rank `p`-th percentile of ascending `sorted`; NaN when empty. */
 function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
+  return sorted.length === 0 ? Number.NaN : nearestRankQuantileSorted(sorted, p / 100);
 }
 
 /** An OIP request for `count` rows of a row-major matrix from row `first`; NaN (missing) is sent as null. */

@@ -1,3 +1,4 @@
+import { nearestRankQuantileSorted } from '@vigil/core';
 import type { InferRequest, OutputSignature } from '../options.js';
 import type { CheckReport, CheckStep, Upstream } from '../proxy/upstream.js';
 import { answerError, callUpstream } from './upstream-call.js';
@@ -83,9 +84,6 @@ function undeclared(actual: readonly TensorMeta[], declared: readonly TensorMeta
   }
   return undefined;
 }
-
-const nearestRank = (sorted: readonly number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 const round = (ms: number) => Math.round(ms * 100) / 100;
 
@@ -197,7 +195,7 @@ export async function runCheck(upstream: Upstream, context: CheckContext): Promi
     const sorted = [...latencies].sort((a, b) => a - b);
     report.latencyMs = {
       samples: sorted.length,
-      p50: round(nearestRank(sorted, 0.5)),
+      p50: round(nearestRankQuantileSorted(sorted, 0.5)),
       max: round(sorted[sorted.length - 1]!),
     };
     report.outputs = signatureOf(outputs);

@@ -5,22 +5,16 @@
  * smallest non-zero share / 10⁶ when that is ≤ 10⁻⁴), then core's
  * `populationStabilityIndex`: Σ (r − c) · ln(r / c).
  */
-import { populationStabilityIndex, VigilError } from '@vigil/core';
+import { fillEmptyBins, linearQuantileSorted, populationStabilityIndex, VigilError } from '@vigil/core';
 
-/** numpy `quantile(values, q)` (linear interpolation) of already sorted values. */
-function quantileSorted(sorted: Float64Array, q: number): number {
-  const position = q * (sorted.length - 1);
-  const lo = Math.floor(position);
-  const hi = Math.min(lo + 1, sorted.length - 1);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (position - lo);
-}
+export { fillEmptyBins };
 
 /** Interior edges of `bins` quantile bins of `reference`, duplicates merged (ties collapse bins). */
 export function quantileEdges(reference: ArrayLike<number>, bins = 10): Float64Array {
   const sorted = Float64Array.from(reference).sort();
   const edges: number[] = [];
   for (let k = 1; k < bins; k++) {
-    const edge = quantileSorted(sorted, k / bins);
+    const edge = linearQuantileSorted(sorted, k / bins);
     if (edges.length === 0 || edge > edges[edges.length - 1]!) edges.push(edge);
   }
   return Float64Array.from(edges);
@@ -42,15 +36,6 @@ export function binShares(values: ArrayLike<number>, edges: Float64Array): Float
     counts[lo]! += 1;
   }
   return counts.map((c) => c / values.length);
-}
-
-/** Evidently's fill for empty bins (in place). */
-export function fillEmptyBins(shares: Float64Array): Float64Array {
-  let min = Number.POSITIVE_INFINITY;
-  for (const s of shares) if (s !== 0 && s < min) min = s;
-  const fill = min <= 0.0001 ? min / 10 ** 6 : 0.0001;
-  for (let i = 0; i < shares.length; i++) if (shares[i] === 0) shares[i] = fill;
-  return shares;
 }
 
 export interface ScorePsi {
