@@ -1,13 +1,4 @@
-import { join, resolve } from 'node:path';
-import {
-  type AnyJob,
-  type CommandHost,
-  type ComponentRegistry,
-  createLogger,
-  type Kernel,
-  type PortName,
-  type VigilConfig,
-} from '@vigil/core';
+import type { AnyJob, CommandHost, ComponentRegistry, Kernel, PortName, VigilConfig } from '@vigil/core';
 import { createCliKernel } from './cli-kernel.js';
 import { resolveConfig } from './load-config.js';
 import { ProgressDisplay } from './progress-display.js';

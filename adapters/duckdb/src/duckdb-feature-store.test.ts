@@ -1,6 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FeatureView, LakeStore } from '@vigil/core';
+import type { FeatureView } from '@vigil/core';
 import { createTestContext, withOverrides } from '@vigil/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { duckdbFeatureStore } from './descriptor.js';

@@ -1,9 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  createLogger,
   hashOf,
-  Kernel,
   type PortName,
   pipelineGraph,
   pipelineMermaid,
