@@ -36,7 +36,7 @@ export const duckdbFeatureStore = defineAdapter({
   description:
     'DuckDB offline store over the lake’s Parquet (Feast point-in-time semantics) plus an embedded online store',
   config: duckdbFeatureStoreConfig,
-  capabilities: { offline: true, online: true, streamingPush: true },
+  capabilities: { offline: true, online: true, streamingPush: true, onlineMatrix: true },
   requires: ['lake-store'],
   async create(config, ctx) {
     const duckdb = await import('@duckdb/node-api');

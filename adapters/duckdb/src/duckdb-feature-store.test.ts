@@ -274,7 +274,11 @@ describe('duckdb feature store config', () => {
     });
     expect(duckdbFeatureStore.config.safeParse({ memoryLimit: 'lots' }).success).toBe(false);
     const redis = { type: 'redis', url: 'redis://127.0.0.1:6379/2', project: 'vigil' };
-    expect(duckdbFeatureStore.config.parse({ online: redis }).online).toEqual(redis);
+    expect(duckdbFeatureStore.config.parse({ online: redis }).online).toEqual({ ...redis, fastReads: true });
+    expect(duckdbFeatureStore.config.parse({ online: { ...redis, fastReads: false } }).online).toEqual({
+      ...redis,
+      fastReads: false,
+    });
     expect(duckdbFeatureStore.config.safeParse({ online: { ...redis, url: 'http://x' } }).success).toBe(
       false,
     );

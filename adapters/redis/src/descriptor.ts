@@ -29,7 +29,7 @@ export const redisFeatureStore = defineAdapter({
   description:
     'Online-only feature store on Redis in Feast’s encoding (entity key v3, murmur3 fields, Value protobufs)',
   config: redisFeatureStoreConfig,
-  capabilities: { offline: false, online: true, streamingPush: true },
+  capabilities: { offline: false, online: true, streamingPush: true, onlineMatrix: true },
   async create(config, ctx) {
     const { RedisFeatureStore } = await import('./redis-feature-store.js');
     const dir = isAbsolute(config.dir) ? config.dir : resolve(ctx.workdir, config.dir);
@@ -39,6 +39,7 @@ export const redisFeatureStore = defineAdapter({
         url: config.url,
         project: config.project,
         ...(config.keyTtlSeconds !== undefined ? { keyTtlSeconds: config.keyTtlSeconds } : {}),
+        fastReads: config.fastReads,
       },
       ctx,
     );

@@ -22,12 +22,21 @@ describe('redis feature store (online-only)', () => {
       url: REDIS_URL,
       project: 'p',
       dir: 'features',
+      fastReads: true,
     });
+    expect(
+      redisFeatureStore.config.safeParse({ url: REDIS_URL, project: 'p', fastReads: 'no' }).success,
+    ).toBe(false);
     expect(redisFeatureStore.config.safeParse({ url: REDIS_URL }).success).toBe(false);
     expect(redisFeatureStore.config.safeParse({ url: REDIS_URL, project: 'p', extra: 1 }).success).toBe(
       false,
     );
-    expect(redisFeatureStore.capabilities).toEqual({ offline: false, online: true, streamingPush: true });
+    expect(redisFeatureStore.capabilities).toEqual({
+      offline: false,
+      online: true,
+      streamingPush: true,
+      onlineMatrix: true,
+    });
   });
 
   it('pushes and reads online; rejects historical retrieval and materialisation; views survive a reopen', async () => {
@@ -58,6 +67,38 @@ describe('redis feature store (online-only)', () => {
     } finally {
       await store.redis.deleteProject();
       await store.close();
+      await ctx.cleanup();
+    }
+  });
+
+  it('fastReads from the config: the lean read connection by default, the main client with false; the same answers', async () => {
+    const ctx = await createTestContext();
+    const project = uniqueProject('vigil_rs_fast');
+    const stores: RedisFeatureStore[] = [];
+    try {
+      for (const fastReads of [undefined, false]) {
+        const config = redisFeatureStore.config.parse({
+          url: REDIS_URL,
+          project,
+          dir: `features-${String(fastReads)}`,
+          ...(fastReads === undefined ? {} : { fastReads }),
+        });
+        const store = (await redisFeatureStore.create(config, ctx)) as RedisFeatureStore;
+        stores.push(store);
+        await store.apply([vitals]);
+        expect(store.redis.fastReadsUp).toBe(fastReads === undefined);
+      }
+      await stores[0]!.push('vitals', [{ patient_id: 'p1', ts: new Date('2024-01-01T00:00:00Z'), hr: 64 }]);
+      for (const store of stores) {
+        const m = await store.getOnlineMatrix({
+          features: ['vitals:hr'],
+          entityRows: [{ patient_id: 'p1' }],
+        });
+        expect(Array.from(m.x)).toEqual([64]);
+      }
+    } finally {
+      await stores[0]?.redis.deleteProject();
+      for (const store of stores) await store.close();
       await ctx.cleanup();
     }
   });

@@ -24,6 +24,12 @@ export const redisOnlineConfig = z.strictObject({
     .describe(
       'EXPIRE each entity key this many seconds after its last write (Feast’s key_ttl_seconds); default: never',
     ),
+  fastReads: z
+    .boolean()
+    .default(true)
+    .describe(
+      'Serve online reads over a second, lean connection (prebuilt HMGET arguments, a parser for just their replies, the reads of one event-loop turn in one write), falling back to the main client while it is down; redis:// URLs only (rediss:// always uses the main client)',
+    ),
 });
 
 /** Where the online values live. */

@@ -5,7 +5,12 @@ import type { RedisOnlineConfig } from './online-config.js';
 /** What `@vigil/adapter-redis` exports for us (typed here: this package does not depend on it). */
 interface RedisAdapterModule {
   RedisOnlineStore: {
-    connect(options: { url: string; project: string; keyTtlSeconds?: number }): Promise<OnlineBackend>;
+    connect(options: {
+      url: string;
+      project: string;
+      keyTtlSeconds?: number;
+      fastReads?: boolean;
+    }): Promise<OnlineBackend>;
   };
 }
 
@@ -28,5 +33,6 @@ export async function connectRedisBackend(config: RedisOnlineConfig): Promise<On
     url: config.url,
     project: config.project,
     ...(config.keyTtlSeconds !== undefined ? { keyTtlSeconds: config.keyTtlSeconds } : {}),
+    fastReads: config.fastReads,
   });
 }
