@@ -1,5 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import type { Monitor, MonitorWindow, PredictionRecord } from '@vigil/core';
+import {
+  averagePrecision,
+  datasetDrift,
+  expectedCalibrationError,
+  type Monitor,
+  type MonitorWindow,
+  psiTest,
+} from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
@@ -10,6 +17,8 @@ import { type Exposition, parseExposition, sampleValue } from './testing/parse-e
 const WINDOW_MS: Record<MonitorWindow, number> = { day: 86_400_000, week: 7 * 86_400_000 };
 const hasPromtool = spawnSync('promtool', ['--version']).status === 0;
 
+type Row = Traffic['predictions'][number];
+
 let ctx: TestContext;
 let monitor: Monitor;
 let data: Traffic;
@@ -17,7 +26,7 @@ let text: string;
 let exposition: Exposition;
 
 /** The raw records of a version/window/site, selected here from the generated data. */
-function slice(version: string, window: MonitorWindow, site: string | undefined): PredictionRecord[] {
+function slice(version: string, window: MonitorWindow, site: string | undefined): Row[] {
   const latest = Math.max(...data.predictions.map((p) => +p.at));
   return data.predictions.filter(
     (p) =>
@@ -26,6 +35,41 @@ function slice(version: string, window: MonitorWindow, site: string | undefined)
       +p.at > latest - WINDOW_MS[window] &&
       +p.at <= latest,
   );
+}
+
+/** The labelled rows of a selection with their observed label, joined here from the raw outcomes. */
+function labelledOf(rows: readonly Row[]): { score: number; label: 0 | 1 }[] {
+  const outcome = new Map(data.outcomes.map((o) => [o.predictionId, o.label]));
+  return rows.flatMap((r) => {
+    const label = outcome.get(r.predictionId);
+    return label === undefined ? [] : [{ score: r.score, label }];
+  });
+}
+
+/**
+ * The window gauges of a selection computed here, not by the monitor's evaluation code:
+ * AUROC by pair counting, Brier, precision/recall at score ≥ 0.5 (the config default) and
+ * the fallback share by hand, AUPRC and ECE (10 bins) by core's metric functions called
+ * directly on the scores and labels selected above.
+ */
+function expectedGauges(rows: readonly Row[]): Record<string, number | null> {
+  const labelled = labelledOf(rows);
+  const scores = labelled.map((l) => l.score);
+  const labels = labelled.map((l) => l.label);
+  const positives = labels.filter((l) => l === 1).length;
+  const flagged = labelled.filter((l) => l.score >= 0.5);
+  const truePositives = flagged.filter((l) => l.label === 1).length;
+  return {
+    vigil_monitor_predictions: rows.length,
+    vigil_monitor_labelled: labelled.length,
+    vigil_monitor_auroc: pairCountAuroc(scores, labels),
+    vigil_monitor_auprc: averagePrecision(scores, labels),
+    vigil_monitor_brier: labelled.reduce((sum, l) => sum + (l.score - l.label) ** 2, 0) / labelled.length,
+    vigil_monitor_ece: expectedCalibrationError(scores, labels, { bins: 10 }),
+    vigil_monitor_precision: flagged.length === 0 ? null : truePositives / flagged.length,
+    vigil_monitor_recall: positives === 0 ? null : truePositives / positives,
+    vigil_monitor_fallback_rate: rows.filter((r) => r.fallback === true).length / rows.length,
+  };
 }
 
 beforeAll(async () => {
@@ -50,41 +94,42 @@ afterAll(async () => {
 });
 
 describe('Prometheus exposition of the local monitor', () => {
-  it('has a window gauge per version × window × site, AUROC equal to pair counting on the raw data', async () => {
+  it('has a window gauge per version × window × site, each equal to the metric computed on the raw rows', async () => {
     let checked = 0;
     for (const version of ['1', '2'])
       for (const window of ['day', 'week'] as const)
         for (const site of [undefined, 'A', 'B', 'C']) {
           const rows = slice(version, window, site);
-          const outcome = new Map(data.outcomes.map((o) => [o.predictionId, o.label]));
-          const labelled = rows.filter((r) => outcome.has(r.predictionId));
           const labels = { model: 'ae', version, window, site: site ?? 'all' };
+          const expected = expectedGauges(rows);
+          // integer counts are exact; the ratios may differ from the monitor's only by the
+          // order of floating-point sums (≪ 1e-12 for ≤ 1500 terms in [0, 1])
           expect(sampleValue(exposition, 'vigil_monitor_predictions', labels), JSON.stringify(labels)).toBe(
-            rows.length,
+            expected.vigil_monitor_predictions,
           );
-          expect(sampleValue(exposition, 'vigil_monitor_labelled', labels)).toBe(labelled.length);
-          const expected = pairCountAuroc(
-            labelled.map((r) => r.score),
-            labelled.map((r) => outcome.get(r.predictionId)!),
+          expect(sampleValue(exposition, 'vigil_monitor_labelled', labels)).toBe(
+            expected.vigil_monitor_labelled,
           );
-          expect(expected).not.toBeNull();
-          expect(sampleValue(exposition, 'vigil_monitor_auroc', labels)).toBeCloseTo(expected!, 12);
-          // the other gauges are what evaluate() returns for the same selection
+          for (const [metric, value] of Object.entries(expected)) {
+            if (metric === 'vigil_monitor_predictions' || metric === 'vigil_monitor_labelled') continue;
+            expect(value, `${metric}${JSON.stringify(labels)}`).not.toBeNull();
+            expect(sampleValue(exposition, metric, labels), `${metric}${JSON.stringify(labels)}`).toBeCloseTo(
+              value!,
+              12,
+            );
+          }
+          // consistency only (same code underneath): evaluate() of the same selection agrees
           const e = await monitor.evaluate({ model: 'ae', version, window, site });
           for (const [metric, value] of [
+            ['vigil_monitor_auroc', e.auroc],
             ['vigil_monitor_auprc', e.auprc],
             ['vigil_monitor_brier', e.brier],
             ['vigil_monitor_ece', e.ece],
             ['vigil_monitor_precision', e.precision],
             ['vigil_monitor_recall', e.recall],
             ['vigil_monitor_fallback_rate', e.fallbackRate],
-          ] as const) {
-            expect(value, metric).not.toBeNull();
-            expect(sampleValue(exposition, metric, labels), `${metric}${JSON.stringify(labels)}`).toBeCloseTo(
-              value!,
-              12,
-            );
-          }
+          ] as const)
+            expect(sampleValue(exposition, metric, labels), `evaluate() ${metric}`).toBe(value);
           checked++;
         }
     expect(checked).toBe(16);
@@ -117,29 +162,47 @@ describe('Prometheus exposition of the local monitor', () => {
     }
   });
 
-  it('publishes the latest drift report per feature, with the share and the score PSI', async () => {
-    const report = await monitor.drift!({
-      model: 'ae',
-      version: '1',
-      reference: { until: new Date(+data.predictions[600]!.at) },
-      window: 'week',
-    });
+  it('publishes the latest drift report per feature, with the share and the score PSI', () => {
+    // the rows of the drift() call in beforeAll, selected here: version 1, reference before
+    // prediction 600, current the last week up to the latest prediction
+    const split = +data.predictions[600]!.at;
+    const reference = data.predictions.filter((p) => p.version === '1' && +p.at < split);
+    const current = slice('1', 'week', undefined);
+    expect(reference.length).toBeGreaterThan(100);
+    expect(current.length).toBeGreaterThan(100);
+    const expected = datasetDrift(
+      ['hr', 'lactate'].map((name) => ({
+        name,
+        reference: reference.map((p) => p.features[name] ?? null),
+        current: current.map((p) => p.features[name] ?? null),
+      })),
+      { driftShare: 0.5 },
+    );
+    const drifted = expected.columns.filter((c) => c.drifted).length;
     const labels = { model: 'ae', version: '1', site: 'all' };
-    expect(sampleValue(exposition, 'vigil_monitor_drift_share', labels)).toBe(report.driftShare);
-    expect(sampleValue(exposition, 'vigil_monitor_dataset_drift', labels)).toBe(report.datasetDrift ? 1 : 0);
-    expect(sampleValue(exposition, 'vigil_monitor_score_psi', labels)).toBeCloseTo(report.scorePsi!, 12);
-    expect(report.features.map((f) => f.feature)).toEqual(['hr', 'lactate']);
-    for (const f of report.features) {
+    expect(sampleValue(exposition, 'vigil_monitor_drift_share', labels)).toBe(drifted / 2);
+    expect(sampleValue(exposition, 'vigil_monitor_dataset_drift', labels)).toBe(drifted / 2 >= 0.5 ? 1 : 0);
+    const scorePsi = psiTest(
+      reference.map((p) => p.score),
+      current.map((p) => p.score),
+      { columnType: 'numerical' },
+    ).statistic;
+    expect(sampleValue(exposition, 'vigil_monitor_score_psi', labels)).toBeCloseTo(scorePsi, 12);
+    const published = exposition.samples.filter(
+      (s) => s.name === 'vigil_monitor_feature_drift_score' && s.labels.model === 'ae',
+    );
+    expect(published.map((s) => s.labels.feature)).toEqual(['hr', 'lactate']);
+    for (const c of expected.columns) {
       expect(
         sampleValue(exposition, 'vigil_monitor_feature_drift_score', {
           ...labels,
-          feature: f.feature,
-          test: f.test,
+          feature: c.column!,
+          test: c.test,
         }),
-      ).toBeCloseTo(f.statistic, 12);
+      ).toBeCloseTo(c.statistic, 12);
       expect(
-        sampleValue(exposition, 'vigil_monitor_feature_drifted', { ...labels, feature: f.feature }),
-      ).toBe(f.drifted ? 1 : 0);
+        sampleValue(exposition, 'vigil_monitor_feature_drifted', { ...labels, feature: c.column! }),
+      ).toBe(c.drifted ? 1 : 0);
     }
   });
 
