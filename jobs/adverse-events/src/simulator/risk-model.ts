@@ -197,56 +197,25 @@ export function presentStateProbability(
   const { draws, steps, dose, shock } = futures;
   if (steps < horizon - 1)
     throw new RangeError(`futures have ${steps} steps; a ${horizon}-day window needs ${horizon - 1}`);
-  if (hazards !== undefined) return driftedPresentState(state, traits, horizon, model, futures, hazards);
-  const load =
-    traits.arm === 'treatment'
-      ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
-      : 0;
-  const base = model.intercept + (model.age * (traits.age - 55)) / 10;
-  const first = logistic(base + model.liver * state.liver + model.inflammation * state.inflammation);
-  const ahead = horizon - 1;
-  const a = model.liverDecay;
-  const b = model.inflammationDecay;
-  const gain = (1 - a) * load;
-  let survive = 0;
-  for (let m = 0; m < draws; m++) {
-    let l = state.liver;
-    let inf = state.inflammation;
-    let s = 1;
-    const row = m * steps;
-    for (let j = 0; j < ahead; j++) {
-      l = a * l + ((dose[row + j] as number) < traits.adherence ? gain : 0);
-      inf = b * inf + model.liverToInflammation * l + (shock[row + j] as number);
-      s *= 1 - logistic(base + model.liver * l + model.inflammation * inf);
-    }
-    survive += s;
-  }
-  return 1 - (1 - first) * (survive / draws);
-}
-
-/**
- * {@link presentStateProbability} when the hazard's coefficients change within the window
- * (concept drift): `hazards[k]` holds those of day `d + k`, `k = 0 … horizon − 1`; the latent
- * dynamics (loads, decays, episodes) stay `model`'s.
- */
-function driftedPresentState(
-  state: PresentState,
-  traits: Pick<PatientTraits, 'age' | 'arm' | 'susceptibility' | 'adherence'>,
-  horizon: number,
-  model: RiskModel,
-  futures: FutureDraws,
-  hazards: readonly Pick<RiskModel, 'intercept' | 'liver' | 'inflammation' | 'age'>[],
-): number {
-  if (hazards.length < horizon)
+  if (hazards !== undefined && hazards.length < horizon)
     throw new RangeError(`hazards cover ${hazards.length} days; a ${horizon}-day window needs ${horizon}`);
-  const { draws, steps, dose, shock } = futures;
+  // The hazard coefficients of day `d + k`: `hazards[k]` under concept drift, else `model`'s every
+  // day. The latent dynamics (loads, decays, episodes) are always `model`'s.
+  const days = Math.max(horizon, 1);
+  const base = new Float64Array(days);
+  const wLiver = new Float64Array(days);
+  const wInflammation = new Float64Array(days);
+  for (let k = 0; k < days; k++) {
+    const c = hazards === undefined ? model : hazards[k]!;
+    base[k] = c.intercept + (c.age * (traits.age - 55)) / 10;
+    wLiver[k] = c.liver;
+    wInflammation[k] = c.inflammation;
+  }
   const load =
     traits.arm === 'treatment'
       ? Math.exp(model.liverLoadMu + model.liverLoadSigma * traits.susceptibility)
       : 0;
-  const base = hazards.map((c) => c.intercept + (c.age * (traits.age - 55)) / 10);
-  const c0 = hazards[0]!;
-  const first = logistic(base[0]! + c0.liver * state.liver + c0.inflammation * state.inflammation);
+  const first = logistic(base[0]! + wLiver[0]! * state.liver + wInflammation[0]! * state.inflammation);
   const ahead = horizon - 1;
   const a = model.liverDecay;
   const b = model.inflammationDecay;
@@ -260,8 +229,7 @@ function driftedPresentState(
     for (let j = 0; j < ahead; j++) {
       l = a * l + ((dose[row + j] as number) < traits.adherence ? gain : 0);
       inf = b * inf + model.liverToInflammation * l + (shock[row + j] as number);
-      const c = hazards[j + 1]!;
-      s *= 1 - logistic(base[j + 1]! + c.liver * l + c.inflammation * inf);
+      s *= 1 - logistic(base[j + 1]! + wLiver[j + 1]! * l + wInflammation[j + 1]! * inf);
     }
     survive += s;
   }
