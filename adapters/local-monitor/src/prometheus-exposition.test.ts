@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
   averagePrecision,
-  datasetDrift,
   expectedCalibrationError,
   type Monitor,
   type MonitorWindow,
@@ -11,7 +10,7 @@ import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
 import { LATENCY_BUCKETS } from './monitor-metrics.js';
-import { pairCountAuroc, type Traffic, traffic } from './testing/monitor-data.js';
+import { pairCountAuroc, rawFeatureDrift, type Traffic, traffic } from './testing/monitor-data.js';
 import { type Exposition, parseExposition, sampleValue } from './testing/parse-exposition.js';
 
 const WINDOW_MS: Record<MonitorWindow, number> = { day: 86_400_000, week: 7 * 86_400_000 };
@@ -170,14 +169,7 @@ describe('Prometheus exposition of the local monitor', () => {
     const current = slice('1', 'week', undefined);
     expect(reference.length).toBeGreaterThan(100);
     expect(current.length).toBeGreaterThan(100);
-    const expected = datasetDrift(
-      ['hr', 'lactate'].map((name) => ({
-        name,
-        reference: reference.map((p) => p.features[name] ?? null),
-        current: current.map((p) => p.features[name] ?? null),
-      })),
-      { driftShare: 0.5 },
-    );
+    const expected = rawFeatureDrift(reference, current);
     const drifted = expected.columns.filter((c) => c.drifted).length;
     const labels = { model: 'ae', version: '1', site: 'all' };
     expect(sampleValue(exposition, 'vigil_monitor_drift_share', labels)).toBe(drifted / 2);

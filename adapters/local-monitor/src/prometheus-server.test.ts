@@ -8,11 +8,11 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type DriftReport, datasetDrift, type Monitor } from '@vigil/core';
+import type { DriftReport, Monitor } from '@vigil/core';
 import { createTestContext, type TestContext } from '@vigil/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localMonitor } from './local-monitor-adapter.js';
-import { pairCountAuroc, type Traffic, traffic } from './testing/monitor-data.js';
+import { pairCountAuroc, rawFeatureDrift, type Traffic, traffic } from './testing/monitor-data.js';
 import {
   type PrometheusProcess,
   prometheusUnavailable,
@@ -38,14 +38,7 @@ function rawDriftShare(predictions: Traffic['predictions'], split: Date): number
   const current = predictions.filter((p) => +p.at >= +split);
   expect(reference.length).toBeGreaterThan(100);
   expect(current.length).toBeGreaterThan(100);
-  const result = datasetDrift(
-    ['hr', 'lactate'].map((name) => ({
-      name,
-      reference: reference.map((p) => p.features[name] ?? null),
-      current: current.map((p) => p.features[name] ?? null),
-    })),
-    { driftShare: 0.5 },
-  );
+  const result = rawFeatureDrift(reference, current);
   return result.columns.filter((c) => c.drifted).length / result.columns.length;
 }
 

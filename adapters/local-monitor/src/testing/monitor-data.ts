@@ -2,7 +2,12 @@
  * Deterministic monitor traffic for tests: predictions spread over days, two versions,
  * three sites, latencies, a few fallbacks, two features, and delayed outcomes for most.
  */
-import type { OutcomeRecord, PredictionRecord } from '@vigil/core';
+import {
+  type DatasetDriftResult,
+  datasetDrift,
+  type OutcomeRecord,
+  type PredictionRecord,
+} from '@vigil/core';
 
 export const DATA_T0 = Date.UTC(2025, 2, 1, 0, 0, 0);
 
@@ -76,4 +81,19 @@ export function pairCountAuroc(scores: readonly number[], labels: readonly numbe
     }
   }
   return pairs === 0 ? null : wins / pairs;
+}
+
+/** Core's `datasetDrift` (Evidently's selection, share 0.5) of `hr` and `lactate` on the raw records: a test's oracle, not the monitor's code. */
+export function rawFeatureDrift(
+  reference: Traffic['predictions'],
+  current: Traffic['predictions'],
+): DatasetDriftResult {
+  return datasetDrift(
+    ['hr', 'lactate'].map((name) => ({
+      name,
+      reference: reference.map((p) => p.features[name] ?? null),
+      current: current.map((p) => p.features[name] ?? null),
+    })),
+    { driftShare: 0.5 },
+  );
 }
