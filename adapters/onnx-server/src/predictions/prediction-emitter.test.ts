@@ -67,4 +67,28 @@ describe('prediction emitter', () => {
     expect(emitted).toEqual(['p2', 'p3', 'p4']);
     expect(warnings).toEqual([{ reason: 'monitor down', rows: 2 }]);
   });
+
+  it('flush resolves only when every row added so far is emitted, also those of a flush still in flight', async () => {
+    const emitted: string[] = [];
+    const emitter = new PredictionEmitter(
+      async (records: PredictionRecord[]) => {
+        // A slow hook (a monitor writing its journal): each chunk takes a few turns.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        emitted.push(...records.map((r) => r.predictionId));
+      },
+      { maxRows: 100, maxDelayMs: 10_000, chunkRows: 10 },
+      logger,
+    );
+    // 100 rows: a maxRows flush starts on the next turn and emits 10 chunks, one after another.
+    for (let i = 0; i < 100; i++) emitter.add(answered(i));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(emitted.length).toBeLessThan(100); // still in flight
+    emitter.add(answered(100));
+    await emitter.flush();
+    // Every row, once (flushes in flight emit side by side, so not necessarily in order).
+    expect([...emitted].sort()).toEqual(Array.from({ length: 101 }, (_, i) => `p${i}`).sort());
+    // Nothing waiting and nothing in flight: resolves at once.
+    await emitter.flush();
+    expect(emitted).toHaveLength(101);
+  });
 });

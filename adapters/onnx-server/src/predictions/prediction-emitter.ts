@@ -65,6 +65,7 @@ export class PredictionEmitter {
   #pending: AnsweredBatch[] = [];
   #pendingRows = 0;
   #timer: NodeJS.Timeout | undefined;
+  /** Flushes in flight (each emits chunk by chunk, across event-loop turns). */
   readonly #flushing = new Set<Promise<void>>();
 
   constructor(
@@ -82,52 +83,68 @@ export class PredictionEmitter {
     this.#pendingRows += batch.predictionIds.length;
     if (this.#pendingRows >= this.#options.maxRows) {
       // Still off the response path: the flush runs after the current request's reply.
-      setImmediate(() => this.flush());
+      setImmediate(() => this.#flushPending());
     } else if (this.#timer === undefined) {
-      this.#timer = setTimeout(() => this.flush(), this.#options.maxDelayMs);
+      this.#timer = setTimeout(() => this.#flushPending(), this.#options.maxDelayMs);
       this.#timer.unref();
     }
   }
 
-  /** Hand everything waiting to `emit`; resolves when that emit has finished. */
+  /**
+   * Hand everything waiting to `emit`; resolves when every row added so far has been emitted,
+   * including those of flushes still in flight (a timer or `maxRows` flush emits chunk by
+   * chunk, across event-loop turns).
+   */
   flush(): Promise<void> {
+    this.#flushPending();
+    return Promise.allSettled([...this.#flushing]).then(() => undefined);
+  }
+
+  #flushPending(): void {
     if (this.#timer !== undefined) {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#pending.length === 0) return Promise.resolve();
+    if (this.#pending.length === 0) return;
     const batches = this.#pending;
     this.#pending = [];
     this.#pendingRows = 0;
-    const chunkRows = Math.max(1, this.#options.chunkRows ?? 64);
-    const task = (async () => {
-      let next = 0;
-      while (next < batches.length) {
-        const records: PredictionRecord[] = [];
-        while (next < batches.length && records.length < chunkRows) {
-          for (const record of toRecords(batches[next++]!)) records.push(record);
-        }
-        try {
-          await this.#emit(records);
-        } catch (error) {
-          this.#logger.warn(
-            { reason: error instanceof Error ? error.message : String(error), rows: records.length },
-            'predictions could not be emitted',
-          );
-        }
-        // Let waiting requests through before the next chunk.
-        if (next < batches.length) await new Promise<void>((resolve) => setImmediate(resolve));
-      }
-    })();
+    const task = this.#emitChunks(batches).catch((error: unknown) => {
+      // Building the records failed (emit failures are caught per chunk).
+      this.#logger.warn(
+        { reason: error instanceof Error ? error.message : String(error) },
+        'predictions could not be emitted',
+      );
+    });
     this.#flushing.add(task);
     void task.finally(() => this.#flushing.delete(task));
-    return task;
+  }
+
+  /** Emit the rows of `batches` chunk by chunk; a chunk whose emit fails is logged and the next ones go on. */
+  async #emitChunks(batches: readonly AnsweredBatch[]): Promise<void> {
+    const chunkRows = Math.max(1, this.#options.chunkRows ?? 64);
+    let next = 0;
+    while (next < batches.length) {
+      const records: PredictionRecord[] = [];
+      while (next < batches.length && records.length < chunkRows) {
+        for (const record of toRecords(batches[next++]!)) records.push(record);
+      }
+      try {
+        await this.#emit(records);
+      } catch (error) {
+        this.#logger.warn(
+          { reason: error instanceof Error ? error.message : String(error), rows: records.length },
+          'predictions could not be emitted',
+        );
+      }
+      // Let waiting requests through before the next chunk.
+      if (next < batches.length) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Flush what is waiting and wait for every flush in flight. */
-  async close(): Promise<void> {
-    await this.flush();
-    await Promise.allSettled([...this.#flushing]);
+  close(): Promise<void> {
+    return this.flush();
   }
 }
 
