@@ -406,7 +406,10 @@ export class KafkaSourceConsumer implements Consumer {
           wanted.map((w) => ({ topic: w.topic, partition: w.partition, offset: w.offset.toString() })),
         );
       } catch (error) {
-        throw kafkaFailure(error, `commit of group ${JSON.stringify(this.group)}`, config.brokers);
+        // While the consumer is out of its group after a crash (rejoining after a broker
+        // restart), kafkajs refuses the commit outright; wait for the join as for a skipped one.
+        if (this.#inGroup || this.#closed || Date.now() >= deadline || !notRunning(error))
+          throw kafkaFailure(error, `commit of group ${JSON.stringify(this.group)}`, config.brokers);
       } finally {
         off();
       }
@@ -501,6 +504,13 @@ export class KafkaSourceConsumer implements Consumer {
 }
 
 /** Whether kafkajs failed because the group coordinator could not be found (e.g. a broker restarting). */
+/** kafkajs's refusal of a commit while its consumer is not running (stopped or restarting). */
+function notRunning(error: unknown): boolean {
+  return /consumer group was not initialized|consumer#run must be called/i.test(
+    (error as { message?: string } | undefined)?.message ?? '',
+  );
+}
+
 function coordinatorMissing(error: unknown): boolean {
   for (
     let e = error as { name?: string; message?: string; cause?: unknown } | undefined;
