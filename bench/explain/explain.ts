@@ -23,7 +23,7 @@ import { GBT_COVER_KEY } from '../../adapters/node-trainer/src/gbt/gbt-onnx.js';
 import { NodeTrainer } from '../../adapters/node-trainer/src/node-trainer.js';
 import { decodeOnnxModel } from '../../adapters/node-trainer/src/onnx/onnx-codec.js';
 import { clinicalLikeSet } from '../../adapters/node-trainer/src/testing/clinical-like-set.js';
-import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
+import { peerVenv } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const TRAIN_ROWS = Number(process.argv[2] ?? 20_000);
@@ -31,19 +31,14 @@ const EXPLAIN_ROWS = Number(process.argv[3] ?? 2000);
 const ROUNDS = Number(process.argv[4] ?? 3);
 const TOLERANCE = 1e-9;
 const PINS = ['shap==0.51.0'];
-const peerVenv = pinnedVenv({
-  name: 'tree-shap-bench',
-  pins: PINS,
-  check: pinsCheck(PINS),
-  installTimeoutMs: 900_000,
-});
-const python = peerVenv.python;
+const venv = peerVenv('tree-shap-bench', PINS);
+const python = venv.python;
 const here = dirname(fileURLToPath(import.meta.url));
 const GBT = { nEstimators: 300, maxDepth: 4, learningRate: 0.05, minSamplesLeaf: 20 };
 
 /** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const why = await peerVenv.ensure();
+  const why = await venv.ensure();
   if (why) throw new Error(why);
 }
 

@@ -22,7 +22,7 @@ import { compileArtifact } from '../../adapters/node-trainer/src/scoring/compile
 import { type GbtParams, resolveSpec } from '../../adapters/node-trainer/src/spec/train-params.js';
 import { clinicalLikeSet } from '../../adapters/node-trainer/src/testing/clinical-like-set.js';
 import { RunControl } from '../../adapters/node-trainer/src/training/run-control.js';
-import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
+import { peerVenv } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const ROWS = Number(process.argv[2] ?? 100_000);
@@ -30,13 +30,8 @@ const NOISE = Number(process.argv[3] ?? 28);
 const ROUNDS = Number(process.argv[4] ?? 3);
 const TOLERANCE = 0.005;
 const PINS = ['scikit-learn==1.9.1', 'numpy==2.4.6', 'lightgbm==4.7.0', 'threadpoolctl==3.8.0'];
-const peerVenv = pinnedVenv({
-  name: 'gbt-bench',
-  pins: PINS,
-  check: pinsCheck(PINS),
-  installTimeoutMs: 900_000,
-});
-const python = peerVenv.python;
+const venv = peerVenv('gbt-bench', PINS);
+const python = venv.python;
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Matching parameters; the peers map them in peers.py (README: "Parameters"). */
@@ -55,7 +50,7 @@ const { params } = resolveSpec({
 
 /** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const why = await peerVenv.ensure();
+  const why = await venv.ensure();
   if (why) throw new Error(why);
 }
 

@@ -42,7 +42,7 @@ import {
   HmgetConnection,
   hmgetTarget,
 } from '../../adapters/redis/src/online/hmget-connection.js';
-import { pinnedVenv, pinsCheck } from '../../core/src/testing/pinned-venv.js';
+import { peerVenv } from '../../core/src/testing/pinned-venv.js';
 
 const run = promisify(execFile);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -87,13 +87,8 @@ const PINS = [
   'uvloop==0.23.0',
   'httptools==0.9.0',
 ];
-const peerVenv = pinnedVenv({
-  name: 'serve-bench',
-  pins: PINS,
-  check: pinsCheck(PINS),
-  installTimeoutMs: 900_000,
-});
-const python = peerVenv.python;
+const venv = peerVenv('serve-bench', PINS);
+const python = venv.python;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quantile = (sorted: ArrayLike<number>, q: number) =>
@@ -102,7 +97,7 @@ const f2 = (n: number) => n.toFixed(2);
 
 /** The peer's venv (made on first use; see core's pinnedVenv). */
 async function ensureVenv(): Promise<void> {
-  const why = await peerVenv.ensure();
+  const why = await venv.ensure();
   if (why) throw new Error(why);
 }
 

@@ -100,3 +100,8 @@ export function pinnedVenv(spec: PinnedVenvSpec): PinnedVenv {
     },
   };
 }
+
+/** A benchmark peer's venv: exactly `pins`, every pinned version checked, up to 15 minutes to install. */
+export function peerVenv(name: string, pins: string[]): PinnedVenv {
+  return pinnedVenv({ name, pins, check: pinsCheck(pins), installTimeoutMs: 900_000 });
+}
